@@ -1,0 +1,59 @@
+"""The `schedlang` command: a table of subcommands, each a module under schedlang.commands.
+
+Each subcommand module exposes `HELP: str`, `add_arguments(parser)` and `run(args) -> int`.
+Modules are imported only when their subcommand runs, so `schedlang check` never pays for
+the runtime's or the backend's imports (cold start matters to agents calling us in a loop).
+Exit codes everywhere: 0 success, 1 the input has problems (diagnostics), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, one-line help). Order is the order `--help` lists them.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("schedlang.commands.check", "type-check and prove a policy safe"),
+    "fmt": ("schedlang.commands.fmt", "print a policy in canonical form"),
+    "compile": ("schedlang.commands.compile", "compile a policy to sched_ext BPF C and an object"),
+    "verify-c": ("schedlang.commands.verify_c", "check hand-written sched_ext C before it is loaded"),
+    "run": ("schedlang.commands.run", "load a policy in a sched_ext kernel and measure it"),
+    "sandbox": ("schedlang.commands.sandbox", "fetch or inspect the VM sandbox (kernel, qemu, libbpf)"),
+    "doctor": ("schedlang.commands.doctor", "say what is present, what is missing and how to get it"),
+}
+
+
+def build_parser(selected: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="schedlang", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        if name == selected:
+            importlib.import_module(module_name).add_arguments(sp)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    if selected not in SUBCOMMANDS:
+        selected = None
+    parser = build_parser(selected)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    try:
+        return int(module.run(args))
+    except KeyboardInterrupt:
+        print("schedlang: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `schedlang` subcommand; see schedlang.cli.SUBCOMMANDS."""
