@@ -1,0 +1,405 @@
+"""The result of a same-boot comparison: raw runs in, medians, ratios and spread out.
+
+Kept free of any I/O or VM knowledge so the arithmetic can be tested on constructed data and
+the same code summarises a guest run and a host run. The guest-side runner writes `RunRecord`s
+and `PolicyEvent`s as JSON; `summarize` turns them (plus boot facts) into a `Report`.
+
+Medians, not means: one run disturbed by the host (TCG vCPU threads are ordinary host
+threads) should not move the headline. Spread is shown as min-max (and IQR in JSON) so a
+reader can see whether two sides overlap; a ratio whose ranges overlap is labelled as such.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from schedlang.runtime.workloads import WALL, MetricSpec, get, metric_specs
+
+Side = Literal["baseline", "policy"]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One execution of one workload under one scheduler, as the runner saw it."""
+
+    workload: str
+    side: Side
+    index: int  # repeat number within (workload, side); -1 for the warm-up
+    rc: int
+    wall_s: float
+    metrics: dict[str, float]
+    output: str
+    error: str | None = None  # why the metrics are missing or not to be trusted
+    load_s: float | None = None  # policy side: bpf_object load (verifier) time
+    attach_s: float | None = None  # policy side: struct_ops attach time
+    ops: str | None = None  # policy side: /sys/kernel/sched_ext/root/ops while running
+    stats: dict[str, Any] | None = None  # policy side: decoded `.data.stats` at detach
+    exit: dict[str, Any] | None = None  # policy side: exit info (kind name, reason, msg)
+
+    @property
+    def valid(self) -> bool:
+        return self.index >= 0 and self.rc == 0 and self.error is None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class PolicyEvent:
+    """A load failure or an ejection: the policy stopped being the scheduler."""
+
+    kind: Literal["load_failed", "ejected", "error"]
+    workload: str
+    index: int
+    exit_kind: str | None
+    reason: str
+    message: str
+    verifier_log: str = ""
+    kernel_log: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PolicyEvent:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    min: float
+    max: float
+    q1: float
+    q3: float
+    n: int
+    values: tuple[float, ...]
+
+
+def spread(values: list[float]) -> Spread | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) >= 2:
+        q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
+    else:
+        q1 = q3 = ordered[0]
+    return Spread(
+        median=statistics.median(ordered),
+        min=ordered[0],
+        max=ordered[-1],
+        q1=q1,
+        q3=q3,
+        n=len(ordered),
+        values=tuple(values),
+    )
+
+
+Verdict = Literal["better", "worse", "overlap", "n/a"]
+
+
+def verdict(spec: MetricSpec, baseline: Spread | None, policy: Spread | None) -> Verdict:
+    """'better'/'worse' only when the policy's whole range is past the baseline's whole range."""
+    if baseline is None or policy is None:
+        return "n/a"
+    if policy.max < baseline.min:
+        return "better" if spec.better == "lower" else "worse"
+    if policy.min > baseline.max:
+        return "worse" if spec.better == "lower" else "better"
+    return "overlap"
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    workload: str
+    metric: str
+    unit: str
+    better: str
+    baseline: Spread | None
+    policy: Spread | None
+    ratio: float | None  # policy median / baseline median
+    verdict: Verdict
+    noisy: bool  # the workload's absolute numbers mean little under TCG
+
+
+@dataclass(frozen=True)
+class WakeupSummary:
+    """The policy's own runnable->running histogram, summed over all policy runs."""
+
+    bounds_ns: tuple[int, ...]
+    counts: tuple[int, ...]
+    total: int
+    p50_ns: int | None  # upper bound of the bucket holding the median; None = past last bound
+    p99_ns: int | None
+
+
+@dataclass(frozen=True)
+class PolicyStatsSummary:
+    loads: int
+    load_s: Spread | None
+    attach_s: Spread | None
+    ops_seen: tuple[str, ...]
+    totals: dict[str, int]  # u64 counters summed over policy runs (nr_enqueued, ...)
+    wakeup: WakeupSummary | None
+
+
+@dataclass(frozen=True)
+class Report:
+    policy: str
+    workloads: tuple[str, ...]
+    repeat: int
+    order: str
+    params: dict[str, int]
+    rows: tuple[MetricRow, ...]
+    policy_stats: PolicyStatsSummary
+    events: tuple[PolicyEvent, ...]
+    boot: dict[str, Any]
+    representative: bool
+    caveat: str
+    guest: dict[str, Any]
+    runs: tuple[RunRecord, ...] = field(repr=False)
+
+    @property
+    def policy_measured(self) -> bool:
+        return any(r.policy is not None for r in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def format_text(self) -> str:
+        return format_text(self)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# --- summarising -------------------------------------------------------------------------------
+
+
+def _rows(workloads: tuple[str, ...], runs: tuple[RunRecord, ...]) -> tuple[MetricRow, ...]:
+    rows = []
+    for name in workloads:
+        workload = get(name)
+        for spec in metric_specs(workload):
+            sides: dict[str, Spread | None] = {}
+            for side in ("baseline", "policy"):
+                values = [
+                    r.wall_s if spec is WALL else r.metrics[spec.name]
+                    for r in runs
+                    if r.workload == name
+                    and r.side == side
+                    and r.valid
+                    and (spec is WALL or spec.name in r.metrics)
+                ]
+                sides[side] = spread(values)
+            base, pol = sides["baseline"], sides["policy"]
+            ratio = pol.median / base.median if base and pol and base.median != 0 else None
+            rows.append(
+                MetricRow(
+                    workload=name,
+                    metric=spec.name,
+                    unit=spec.unit,
+                    better=spec.better,
+                    baseline=base,
+                    policy=pol,
+                    ratio=ratio,
+                    verdict=verdict(spec, base, pol),
+                    noisy=workload.noisy_under_tcg,
+                )
+            )
+    return tuple(rows)
+
+
+def _hist_percentile(bounds: tuple[int, ...], counts: tuple[int, ...], p: float) -> int | None:
+    total = sum(counts)
+    if total == 0:
+        return None
+    seen = 0
+    for i, n in enumerate(counts):
+        seen += n
+        if seen >= p * total:
+            return bounds[i] if i < len(bounds) else None
+    return None
+
+
+def _policy_stats(runs: tuple[RunRecord, ...], bounds: tuple[int, ...]) -> PolicyStatsSummary:
+    policy_runs = [r for r in runs if r.side == "policy" and r.load_s is not None]
+    totals: dict[str, int] = {}
+    hist: list[int] = []
+    for run in policy_runs:
+        for key, value in (run.stats or {}).items():
+            if key == "wakeup_hist" and isinstance(value, list):
+                hist = [a + b for a, b in zip(hist or [0] * len(value), value, strict=True)]
+            elif key.startswith("nr_") and isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
+    wakeup = None
+    if hist:
+        counts = tuple(hist)
+        wakeup = WakeupSummary(
+            bounds_ns=bounds,
+            counts=counts,
+            total=sum(counts),
+            p50_ns=_hist_percentile(bounds, counts, 0.50),
+            p99_ns=_hist_percentile(bounds, counts, 0.99),
+        )
+    return PolicyStatsSummary(
+        loads=len(policy_runs),
+        load_s=spread([r.load_s for r in policy_runs if r.load_s is not None]),
+        attach_s=spread([r.attach_s for r in policy_runs if r.attach_s is not None]),
+        ops_seen=tuple(sorted({r.ops for r in policy_runs if r.ops})),
+        totals=totals,
+        wakeup=wakeup,
+    )
+
+
+TCG_CAVEAT = (
+    "timings not representative (TCG software emulation): compare baseline and policy "
+    "throughput within this boot only; absolute times and microsecond latencies mean little"
+)
+
+
+def summarize(
+    *,
+    policy: str,
+    job_result: dict[str, Any],
+    boot: dict[str, Any],
+) -> Report:
+    """Turn the runner's JSON (see guest_job) and the boot facts into a Report."""
+    runs = tuple(RunRecord.from_dict(r) for r in job_result.get("runs", []))
+    events = tuple(PolicyEvent.from_dict(e) for e in job_result.get("events", []))
+    workloads = tuple(job_result.get("workloads", []))
+    accelerator = str(boot.get("accelerator", "unknown"))
+    representative = bool(boot.get("representative_timing", accelerator not in ("tcg",)))
+    caveat = "" if representative else TCG_CAVEAT
+    return Report(
+        policy=policy,
+        workloads=workloads,
+        repeat=int(job_result.get("repeat", 0)),
+        order=str(job_result.get("order", "")),
+        params=dict(job_result.get("params", {})),
+        rows=_rows(workloads, runs),
+        policy_stats=_policy_stats(runs, tuple(job_result.get("wakeup_hist_bounds_ns", []))),
+        events=events,
+        boot=boot,
+        representative=representative,
+        caveat=caveat,
+        guest=dict(job_result.get("guest", {})),
+        runs=runs,
+    )
+
+
+# --- the text table ---------------------------------------------------------------------------
+
+
+def _num(value: float) -> str:
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    if magnitude >= 1:
+        return f"{value:.3f}"
+    return f"{value:.4f}"
+
+
+def _cell(s: Spread | None) -> str:
+    if s is None:
+        return "-"
+    return f"{_num(s.median)} [{_num(s.min)}-{_num(s.max)}]"
+
+
+def _ns(value: int | None, last_bound: int) -> str:
+    if value is None:
+        return f">{last_bound / 1000:g}us"
+    return f"<={value / 1000:g}us"
+
+
+def format_text(report: Report) -> str:
+    lines = [f"policy {report.policy} vs kernel default, same boot"]
+    boot = report.boot
+    if boot:
+        lines.append(
+            "boot: {acc}, {v} vCPUs on {h} host cores, qemu {q}, kernel {k}, booted in {b}".format(
+                acc=boot.get("accelerator", "?"),
+                v=boot.get("vcpus", "?"),
+                h=boot.get("host_cores", "?"),
+                q=boot.get("qemu_version", "?"),
+                k=boot.get("kernel_version", "?"),
+                b=f"{boot['boot_seconds']:.2f}s" if "boot_seconds" in boot else "?",
+            )
+        )
+    lines.append(
+        f"repeats: {report.repeat} per side, order {report.order}; cells: median [min-max]"
+    )
+    if report.params:
+        lines.append("params: " + ", ".join(f"{k}={v}" for k, v in report.params.items()))
+    lines.append("")
+    header = ("workload", "metric", "unit", "better", "baseline", "policy", "ratio", "verdict", "n")
+    table = [header]
+    for row in report.rows:
+        n = f"{row.baseline.n if row.baseline else 0}/{row.policy.n if row.policy else 0}"
+        table.append(
+            (
+                row.workload + (" *" if row.noisy else ""),
+                row.metric,
+                row.unit,
+                row.better,
+                _cell(row.baseline),
+                _cell(row.policy),
+                f"{row.ratio:.3f}" if row.ratio is not None else "-",
+                row.verdict,
+                n,
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if any(row.noisy for row in report.rows):
+        lines.append("* latency in microseconds under TCG: noise, recorded for completeness")
+    lines.append("")
+    stats = report.policy_stats
+    if stats.loads:
+        load = f"{stats.load_s.median:.3f}s" if stats.load_s else "?"
+        attach = f"{stats.attach_s.median:.3f}s" if stats.attach_s else "?"
+        lines.append(
+            f"policy: loaded {stats.loads}x (median load {load}, attach {attach}), "
+            f"ops={','.join(stats.ops_seen) or '?'}"
+        )
+        if stats.totals:
+            lines.append(
+                "policy stats (sum over runs): "
+                + ", ".join(f"{k}={v}" for k, v in stats.totals.items())
+            )
+        wake = stats.wakeup
+        if wake and wake.total and wake.bounds_ns:
+            last = wake.bounds_ns[-1]
+            lines.append(
+                f"policy wakeup latency ({wake.total} samples): p50 {_ns(wake.p50_ns, last)}, "
+                f"p99 {_ns(wake.p99_ns, last)}"
+            )
+    for event in report.events:
+        kind = event.exit_kind or event.kind
+        lines.append(
+            f"POLICY {event.kind.upper()} during {event.workload} run {event.index}: {kind}: "
+            f"{event.reason}" + (f" ({event.message})" if event.message else "")
+        )
+        if event.verifier_log:
+            tail = event.verifier_log.strip().splitlines()[-8:]
+            lines.extend("  | " + t for t in tail)
+    if report.caveat:
+        lines.append(f"NOTE: {report.caveat}")
+    return "\n".join(lines)

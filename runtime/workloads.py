@@ -1,0 +1,355 @@
+"""The workload catalogue: real programs, sized for a TCG guest, and parsers of their output.
+
+A comparison is only as honest as its workload, so every entry runs an unmodified tool
+(hackbench, perf bench, stress-ng, cyclictest, make + gcc) and every metric is read from that
+tool's own output. Sizes aim at roughly 1-3 s per run under TCG on a 2-core host, so a
+same-boot A/B with a handful of repeats fits in about a minute.
+
+Each metric says which direction is better, so the report can say "better"/"worse" without
+knowing the tool. Parsers raise `WorkloadOutputError` when the output does not have what they
+need (a tool that crashed or changed its format must not turn into a silent zero).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Better = Literal["lower", "higher"]
+
+
+class WorkloadOutputError(ValueError):
+    """A workload's output lacks a metric its parser needs."""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    unit: str
+    better: Better
+    description: str
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    command: str  # run with `sh -c` in a scratch directory; `$(nproc)` etc. expand in the guest
+    metrics: tuple[MetricSpec, ...]  # what `parse` returns; `wall_s` is added by the runner
+    parse: Callable[[str], dict[str, float]]
+    tools: tuple[str, ...]  # executables the command needs (checked before running)
+    prepare: Callable[[Path], None] | None = None  # untimed setup in the scratch directory
+    noisy_under_tcg: bool = False
+
+
+# Every run's wall time, measured by the runner around the command (not parsed).
+WALL = MetricSpec("wall_s", "s", "lower", "wall time of the whole command")
+
+
+def _number(pattern: str, text: str, what: str) -> float:
+    match = re.search(pattern, text, re.MULTILINE)
+    if match is None:
+        raise WorkloadOutputError(f"no {what} in the output (looked for /{pattern}/)")
+    return float(match.group(1))
+
+
+# --- hackbench (rt-tests) ------------------------------------------------------------------
+
+
+def parse_hackbench(output: str) -> dict[str, float]:
+    """`Time: 1.436` is the time for all groups to pass all their messages."""
+    return {"time_s": _number(r"^Time:\s*([0-9.]+)", output, "hackbench 'Time:' line")}
+
+
+# --- perf bench sched messaging / pipe ------------------------------------------------------
+
+
+def parse_perf_messaging(output: str) -> dict[str, float]:
+    return {"time_s": _number(r"Total time:\s*([0-9.]+)\s*\[sec\]", output, "'Total time'")}
+
+
+def parse_perf_pipe(output: str) -> dict[str, float]:
+    return {
+        "usecs_per_op": _number(r"^\s*([0-9.]+)\s+usecs/op", output, "'usecs/op' line"),
+        "ops_per_s": _number(r"^\s*([0-9.]+)\s+ops/sec", output, "'ops/sec' line"),
+    }
+
+
+# --- stress-ng --------------------------------------------------------------------------------
+
+# stress-ng: metrc: [4653] cpu   10948   2.00   3.97   0.01   5473.96   2754.90
+_STRESS_ROW = re.compile(
+    r"stress-ng: metrc: \[\d+\]\s+(?P<stressor>[a-z][\w-]*)\s+(?P<ops>\d+)\s+(?P<real>[0-9.]+)"
+    r"\s+[0-9.]+\s+[0-9.]+\s+(?P<rate_real>[0-9.]+)\s+[0-9.]+"
+)
+
+
+def parse_stress_ng(output: str, stressor: str = "cpu") -> dict[str, float]:
+    """Bogo-ops per second of wall time: how much work the hogs got done."""
+    for match in _STRESS_ROW.finditer(output):
+        if match.group("stressor") == stressor:
+            return {
+                "bogo_ops": float(match.group("ops")),
+                "bogo_ops_per_s": float(match.group("rate_real")),
+            }
+    raise WorkloadOutputError(f"no stress-ng metrics row for stressor '{stressor}'")
+
+
+# --- cyclictest (rt-tests), histogram mode ---------------------------------------------------
+
+
+def _histogram_percentile(
+    counts: list[tuple[int, int]], overflow: int, p: float, max_us: float
+) -> float:
+    """The smallest bucket value with at least p of all samples at or below it.
+
+    Samples past the histogram's last bucket are only known to be <= the reported maximum,
+    so a percentile that lands among them is reported as that maximum (an upper bound).
+    """
+    total = sum(n for _, n in counts) + overflow
+    if total == 0:
+        raise WorkloadOutputError("cyclictest histogram has no samples")
+    need = p * total
+    seen = 0
+    for value, n in counts:
+        seen += n
+        if seen >= need:
+            return float(value)
+    return max_us
+
+
+def parse_cyclictest(output: str) -> dict[str, float]:
+    """Wakeup latency of a periodic timer thread per CPU (µs), from `-h` histogram output."""
+    per_bucket: dict[int, int] = {}
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].isdigit() and all(f.isdigit() for f in fields[1:]):
+            per_bucket[int(fields[0])] = per_bucket.get(int(fields[0]), 0) + sum(
+                int(f) for f in fields[1:]
+            )
+    if not per_bucket:
+        raise WorkloadOutputError("no cyclictest histogram rows (was it run with -h?)")
+
+    def row(label: str) -> list[int]:
+        match = re.search(rf"^# {label}:((?:\s+\d+)+)\s*$", output, re.MULTILINE)
+        if match is None:
+            raise WorkloadOutputError(f"no '# {label}:' line in cyclictest output")
+        return [int(v) for v in match.group(1).split()]
+
+    mins, avgs, maxs = row("Min Latencies"), row("Avg Latencies"), row("Max Latencies")
+    overflow = sum(row("Histogram Overflows"))
+    counts = sorted(per_bucket.items())
+    max_us = float(max(maxs))
+    return {
+        "p50_us": _histogram_percentile(counts, overflow, 0.50, max_us),
+        "p99_us": _histogram_percentile(counts, overflow, 0.99, max_us),
+        "max_us": max_us,
+        "avg_us": sum(avgs) / len(avgs),
+        "min_us": float(min(mins)),
+    }
+
+
+# --- a real parallel build (make -j + gcc) ----------------------------------------------------
+
+BUILD_FILES = 16
+
+
+def write_build_project(directory: Path, n_files: int = BUILD_FILES) -> None:
+    """Write a small C project (n_files units + main + Makefile) into `directory`.
+
+    Generated rather than shipped so that its size is one number; each unit has a few
+    functions with loops and a switch, enough for gcc -O2 to do real work (~0.1 s per unit
+    natively). The Makefile is plain make: `make -j` schedules one gcc per unit.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    names = [f"unit{i:02d}" for i in range(n_files)]
+    for i, name in enumerate(names):
+        (directory / f"{name}.c").write_text(_unit_source(name, i))
+    calls = "\n".join(f"    acc ^= {name}_run(acc + {i}u);" for i, name in enumerate(names))
+    decls = "\n".join(f"unsigned {name}_run(unsigned seed);" for name in names)
+    (directory / "main.c").write_text(
+        f"#include <stdio.h>\n{decls}\n\nint main(void)\n{{\n    unsigned acc = 1;\n"
+        f'{calls}\n    printf("%u\\n", acc);\n    return 0;\n}}\n'
+    )
+    objects = " ".join(f"{n}.o" for n in [*names, "main"])
+    (directory / "Makefile").write_text(
+        "CC = gcc\nCFLAGS = -O2 -Wall\n\n"
+        f"app: {objects}\n\t$(CC) -o $@ $^\n\n"
+        "%.o: %.c\n\t$(CC) $(CFLAGS) -c -o $@ $<\n\n"
+        "clean:\n\trm -f *.o app\n"
+    )
+
+
+def _unit_source(name: str, seed: int) -> str:
+    return f"""\
+/* {name}: generated build workload unit */
+struct {name}_state {{ unsigned a, b, c, d; }};
+
+static unsigned {name}_mix(struct {name}_state *s, unsigned x)
+{{
+    for (int i = 0; i < 16; i++) {{
+        switch ((x + i) & 3) {{
+        case 0: s->a += x * {seed + 3}u; break;
+        case 1: s->b ^= s->a >> (i & 7); break;
+        case 2: s->c = s->c * 33u + s->b; break;
+        default: s->d -= s->c | x; break;
+        }}
+        x = (x << 5) ^ (x >> 3) ^ s->d;
+    }}
+    return x;
+}}
+
+static void {name}_sort(unsigned *v, int n)
+{{
+    for (int i = 1; i < n; i++) {{
+        unsigned key = v[i];
+        int j = i - 1;
+        while (j >= 0 && v[j] > key) {{
+            v[j + 1] = v[j];
+            j--;
+        }}
+        v[j + 1] = key;
+    }}
+}}
+
+unsigned {name}_run(unsigned seed)
+{{
+    struct {name}_state s = {{ seed, seed * 3u, seed * 5u, seed * 7u }};
+    unsigned v[64];
+    for (int i = 0; i < 64; i++)
+        v[i] = {name}_mix(&s, seed + (unsigned)i);
+    {name}_sort(v, 64);
+    return v[0] ^ v[63] ^ s.a ^ s.d;
+}}
+"""
+
+
+def _prepare_build(scratch: Path) -> None:
+    write_build_project(scratch / "build")
+
+
+def parse_build(output: str) -> dict[str, float]:
+    """The build's figure of merit is its wall time (measured by the runner); this only
+    checks that make really built the program, so a failed build is not timed as fast."""
+    if "-o app" not in output:
+        raise WorkloadOutputError("make did not link 'app' (see the run's output)")
+    return {}
+
+
+# --- the catalogue -----------------------------------------------------------------------------
+
+_TIME = MetricSpec("time_s", "s", "lower", "tool-reported time to finish the fixed work")
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload(
+            name="hackbench",
+            description="hackbench: 2 groups x 40 processes passing 200 messages over sockets "
+            "(wakeup-heavy throughput)",
+            command="hackbench -g 2 -l 200",
+            metrics=(_TIME,),
+            parse=parse_hackbench,
+            tools=("hackbench",),
+        ),
+        Workload(
+            name="messaging",
+            description="perf bench sched messaging: 2 groups of senders/receivers, 100 loops",
+            command="perf bench sched messaging -g 2 -l 100",
+            metrics=(_TIME,),
+            parse=parse_perf_messaging,
+            tools=("perf",),
+        ),
+        Workload(
+            name="pipe",
+            description="perf bench sched pipe: two processes ping-pong over a pipe "
+            "(context-switch round trip)",
+            command="perf bench sched pipe -l 10000",
+            metrics=(
+                MetricSpec("usecs_per_op", "us", "lower", "round trip per pipe operation"),
+                MetricSpec("ops_per_s", "ops/s", "higher", "pipe operations per second"),
+            ),
+            parse=parse_perf_pipe,
+            tools=("perf",),
+        ),
+        Workload(
+            name="stress-cpu",
+            description="stress-ng --cpu on every CPU for 2 s (pure CPU throughput)",
+            command="stress-ng --cpu 0 --cpu-method int64 -t 2 --metrics-brief 2>&1",
+            metrics=(
+                MetricSpec("bogo_ops_per_s", "ops/s", "higher", "stress-ng bogo ops per second"),
+                MetricSpec("bogo_ops", "ops", "higher", "stress-ng bogo ops in the run"),
+            ),
+            parse=parse_stress_ng,
+            tools=("stress-ng",),
+        ),
+        Workload(
+            name="cyclictest",
+            description="cyclictest: one 1 ms periodic SCHED_OTHER thread per CPU for 2 s "
+            "(timer wakeup latency; meaningless in absolute terms under TCG)",
+            command="cyclictest -q -m -t -i 1000 -D 2 -h 2000",
+            metrics=(
+                MetricSpec("p50_us", "us", "lower", "median wakeup latency"),
+                MetricSpec("p99_us", "us", "lower", "99th percentile wakeup latency"),
+                MetricSpec("max_us", "us", "lower", "worst wakeup latency"),
+                MetricSpec("avg_us", "us", "lower", "mean wakeup latency"),
+                MetricSpec("min_us", "us", "lower", "best wakeup latency"),
+            ),
+            parse=parse_cyclictest,
+            tools=("cyclictest",),
+            noisy_under_tcg=True,
+        ),
+        Workload(
+            name="build",
+            description=f"make -j$(nproc) of a generated {BUILD_FILES}-file C project with gcc -O2",
+            command="make -C build -j$(nproc) app 2>&1",
+            metrics=(),
+            parse=parse_build,
+            tools=("make", "gcc"),
+            prepare=_prepare_build,
+        ),
+        Workload(
+            name="mix",
+            description="stress-ng CPU hogs on every CPU for 3 s while perf bench sched pipe "
+            "measures round trips (latency under load, and the hogs' throughput)",
+            command="stress-ng --cpu 0 --cpu-method int64 -t 3 --metrics-brief 2>&1 & "
+            "sleep 0.3; perf bench sched pipe -l 3000; wait",
+            metrics=(
+                MetricSpec("usecs_per_op", "us", "lower", "pipe round trip under CPU load"),
+                MetricSpec("bogo_ops_per_s", "ops/s", "higher", "CPU hogs' bogo ops per second"),
+            ),
+            parse=lambda out: {
+                "usecs_per_op": parse_perf_pipe(out)["usecs_per_op"],
+                "bogo_ops_per_s": parse_stress_ng(out)["bogo_ops_per_s"],
+            },
+            tools=("stress-ng", "perf"),
+        ),
+    )
+}
+
+
+class UnknownWorkloadError(KeyError):
+    def __init__(self, name: str) -> None:
+        close = difflib.get_close_matches(name, list(WORKLOADS), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        self.message = f"unknown workload '{name}'{hint} (known: {', '.join(WORKLOADS)})"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def get(name: str) -> Workload:
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise UnknownWorkloadError(name) from None
+
+
+def metric_specs(workload: Workload) -> tuple[MetricSpec, ...]:
+    """The metrics a run of `workload` reports: the tool's own, then the wall time."""
+    return (*workload.metrics, WALL)
