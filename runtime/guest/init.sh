@@ -1,0 +1,32 @@
+#!/bin/sh
+# PID 1 of the schedlang guest (runtime/sandbox.py boots it with init=<this file>).
+#
+# The guest's root is the host's root, shared read-only over virtiofs, so this script, the job
+# and every host binary are simply there. It mounts what a sched_ext job needs, runs the job
+# script named by the kernel command line (schedlang_job=PATH; the kernel hands unknown
+# key=value words to init as environment variables) with its output on the second serial port
+# (ttyS1; the kernel log stays on ttyS0), frames that output with markers carrying the exit
+# code, and powers the machine off. It must never exit: PID 1 exiting panics the kernel.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t bpf bpf /sys/fs/bpf
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# /mnt on the read-only root cannot take a new directory, so a tmpfs goes under the share.
+mount -t tmpfs tmpfs /mnt
+mkdir -p /mnt/out
+mount -t virtiofs out /mnt/out
+
+exec 3>/dev/ttyS1
+read -r up _ </proc/uptime
+echo "@@SCHEDLANG-BEGIN uptime=$up" >&3
+sh "$schedlang_job" </dev/null >&3 2>&3
+rc=$?
+echo "@@SCHEDLANG-END rc=$rc" >&3
+sync
+busybox poweroff -f
+busybox sleep 60
