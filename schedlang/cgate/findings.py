@@ -1,0 +1,151 @@
+"""What the C gate reports: one `Finding` per problem, and the table of codes behind them.
+
+Why a table: every code has one title and one how-to-fix wording, documented with a wrong
+and a right example in docs/verify-c.md; rules pass only the specifics (names, lines).
+`error` findings are known-bad code; `warning` findings say the gate could NOT analyse
+something ("not analysed: ..."). Both block: the gate only passes what it could check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: str  # "error" (known bad) or "warning" (not analysed)
+    title: str
+    hint: str
+
+
+CODES: dict[str, Code] = {
+    c.code: c
+    for c in (
+        Code(
+            "C001",
+            "error",
+            "loop without a constant bound",
+            "bound every loop by a compile-time constant: `for (i = 0; i < MAX_N; i++)` "
+            "(add `&& i < MAX_N` to a runtime condition), step the induction variable once "
+            "per iteration and never assign it in the body",
+        ),
+        Code(
+            "C002",
+            "error",
+            "recursion",
+            "BPF has no recursion: rewrite the cycle as a loop with a constant bound",
+        ),
+        Code(
+            "C003",
+            "error",
+            "call to an unknown function",
+            "call only functions defined in this file, sched_ext kfuncs, or the allowed BPF "
+            "helpers (see docs/verify-c.md); check the spelling and the kernel name",
+        ),
+        Code(
+            "C004",
+            "error",
+            "no `struct sched_ext_ops` definition",
+            'define the ops table: `SEC(".struct_ops.link") struct sched_ext_ops NAME_ops = '
+            '{ .enqueue = (void *)NAME_enqueue, ..., .name = "NAME" };`',
+        ),
+        Code(
+            "C005",
+            "error",
+            "`struct sched_ext_ops` without a usable `.name`",
+            'give the ops table a `.name = "NAME"` (a string literal, at most 127 characters: '
+            "letters, digits, `_` and `.`)",
+        ),
+        Code(
+            "C006",
+            "error",
+            "no GPL-compatible license",
+            'add `char _license[] SEC("license") = "GPL";` (sched_ext kfuncs are GPL-only)',
+        ),
+        Code(
+            "C007",
+            "error",
+            "write to a task_struct field the kernel does not allow",
+            "a sched_ext program may write only p->scx.slice, p->scx.dsq_vtime and "
+            "p->scx.disallow; keep other per-task state in a task-storage map",
+        ),
+        Code(
+            "C008",
+            "error",
+            "ops callback is not a function defined in this file",
+            "point each ops member at a function defined in this file with "
+            'SEC("struct_ops/NAME") (or "struct_ops.s/NAME" for a sleepable init)',
+        ),
+        Code(
+            "C100",
+            "warning",
+            "not analysed: input is not C text",
+            "pass a UTF-8 C source file (`NAME.bpf.c`)",
+        ),
+        Code(
+            "C101",
+            "warning",
+            "not analysed: preprocessing failed",
+            "make the file self-contained (declare the kernel types you use with "
+            "`__attribute__((preserve_access_index))` and kfuncs as `__ksym __weak` externs) "
+            "or pass include directories with -I",
+        ),
+        Code(
+            "C102",
+            "warning",
+            "not analysed: parse error",
+            "write plain C11: the gate cannot parse GNU statement expressions `({ ... })`, "
+            "`typeof`, or macros it cannot see; define such macros in the file as plain C",
+        ),
+        Code(
+            "C103",
+            "warning",
+            "not analysed: inline assembly",
+            "replace the asm with C; the gate cannot see what inline assembly does",
+        ),
+        Code(
+            "C104",
+            "warning",
+            "not analysed: indirect call through a function pointer",
+            "call functions by name; BPF helpers are recognised by their names",
+        ),
+        Code(
+            "C105",
+            "warning",
+            "not analysed: backward goto (a loop the gate cannot bound)",
+            "write the loop as a `for` loop with a constant bound instead of a backward goto",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place. `line`/`col` are 1-based positions in the original file."""
+
+    code: str
+    file: str
+    line: int
+    col: int
+    message: str
+    hint: str
+    severity: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def finding(code: str, file: str, line: int, col: int, detail: str, hint: str = "") -> Finding:
+    """A finding whose message is the code's title plus `detail`, hint from the table."""
+    info = CODES[code]
+    message = f"{info.title}: {detail}" if detail else info.title
+    return Finding(code, file, max(line, 1), max(col, 1), message, hint or info.hint, info.severity)

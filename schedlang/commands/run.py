@@ -1,0 +1,135 @@
+"""`schedlang run POLICY`: load a policy into a sched_ext kernel and measure it.
+
+Progress (one line per step, streamed from the guest) goes to stderr so that stdout carries
+only the final table; `--json OUT` writes the full report for programs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from schedlang.runtime.workloads import WORKLOADS
+
+if TYPE_CHECKING:
+    from schedlang.backends.artifact import Artifact
+
+HELP = "load a policy in a sched_ext kernel and measure it against the default scheduler"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "policy", help="a .sched file, or a .bpf.o with its .json manifest beside it"
+    )
+    parser.add_argument(
+        "--workload",
+        "-w",
+        action="append",
+        metavar="NAME",
+        help=f"workload to run (repeatable; default hackbench): {', '.join(WORKLOADS)}",
+    )
+    parser.add_argument("--repeat", "-n", type=int, default=5, help="runs per side (default 5)")
+    parser.add_argument(
+        "--baseline",
+        choices=["default"],
+        default="default",
+        help="what to compare against: the kernel's default scheduler (nothing loaded)",
+    )
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="override a policy tunable (integer, in the unit the manifest declares)",
+    )
+    parser.add_argument("--vcpus", type=int, default=2, help="guest vCPUs (keep <= host cores)")
+    parser.add_argument("--kernel", metavar="PATH", help="another sched_ext kernel image to boot")
+    parser.add_argument(
+        "--host",
+        action="store_true",
+        help="run on this machine's kernel instead of the VM (needs sched_ext and root)",
+    )
+    parser.add_argument("--json", metavar="OUT", help="write the full report as JSON to OUT")
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE, e.g. --param slice=5000000")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _artifact(policy: Path) -> Artifact:
+    """The compiled policy: a .sched file goes through the compiler, an object is opened."""
+    from schedlang.runtime.measure import MeasureError, open_artifact
+
+    if policy.suffix != ".sched":
+        return open_artifact(policy)
+    if not policy.exists():
+        raise MeasureError(f"{policy}: no such file")
+    import schedlang
+
+    compile_policy = getattr(schedlang, "compile", None)
+    if compile_policy is None:
+        raise MeasureError(
+            f"{policy}: the DSL compiler is not available in this build; compile the policy "
+            "elsewhere or pass a NAME.bpf.o with its NAME.json manifest beside it"
+        )
+    artifact: Artifact = compile_policy(policy)
+    return artifact
+
+
+def run(args: argparse.Namespace) -> int:
+    from schedlang.runtime import measure
+    from schedlang.runtime.workloads import UnknownWorkloadError, get
+
+    try:
+        params = _parse_params(args.param)
+    except ValueError as exc:
+        print(f"schedlang run: {exc}", file=sys.stderr)
+        return 2
+    if args.repeat < 1 or args.vcpus < 1:
+        print("schedlang run: --repeat and --vcpus must be at least 1", file=sys.stderr)
+        return 2
+    workloads = args.workload or ["hackbench"]
+    try:
+        for name in workloads:
+            get(name)
+    except UnknownWorkloadError as exc:
+        print(f"schedlang run: {exc}", file=sys.stderr)
+        return 2
+    if args.kernel and not Path(args.kernel).exists():
+        print(f"schedlang run: --kernel {args.kernel}: no such file", file=sys.stderr)
+        return 2
+
+    def progress(line: str) -> None:
+        print(f"  {line}", file=sys.stderr, flush=True)
+
+    try:
+        artifact = _artifact(Path(args.policy))
+        where = "this host" if args.host else f"a {args.vcpus}-vCPU sandbox VM"
+        print(f"schedlang run: measuring {artifact.name} in {where} ...", file=sys.stderr)
+        report = measure.run(
+            artifact,
+            workloads=workloads,
+            repeat=args.repeat,
+            params=params,
+            vcpus=args.vcpus,
+            kernel=args.kernel,
+            host=args.host,
+            progress=progress,
+        )
+    except measure.MeasureError as exc:
+        print(f"schedlang run: {exc}", file=sys.stderr)
+        return 1
+    print(report.format_text())
+    if args.json:
+        Path(args.json).write_text(report.to_json() + "\n")
+        print(f"schedlang run: full report written to {args.json}", file=sys.stderr)
+    return 0 if report.policy_measured and not report.events else 1

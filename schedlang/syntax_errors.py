@@ -1,0 +1,198 @@
+"""Wording for syntax errors, learned from a corpus of typical mistakes.
+
+Lark reports a parse error as a parser state plus the unexpected token. `match_examples`
+re-parses each example below and remembers the state it fails in; a real error that fails in
+the same state gets that example's message. Each label's message says what is wrong and how
+to fix it; the fallback names the unexpected token and what could come instead.
+"""
+
+from __future__ import annotations
+
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+# label -> (message, hint)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "missing-header": (
+        "a policy starts with `scheduler NAME \"description\" {`",
+        'write: scheduler my_policy "one-line description" { ... }',
+    ),
+    "missing-description": (
+        "the scheduler needs a one-line description in double quotes after its name",
+        'write: scheduler NAME "what this policy does" {',
+    ),
+    "semicolon": (
+        "schedlang statements are not terminated by `;`",
+        "remove the `;` (one statement per line)",
+    ),
+    "return-not-last": (
+        "`return` must be the last statement of its block",
+        "move the code after `return` before it, or into an `else` branch",
+    ),
+    "param-range": (
+        "a `param` needs a default and a range: `param NAME: TYPE = DEFAULT in LO..HI`",
+        "add the range, e.g. `param slice: duration = 5ms in 1ms..50ms`",
+    ),
+    "decl-needs-type": (
+        "a declaration needs an explicit type: `NAME: TYPE`",
+        "write the type after a colon, e.g. `var total: u64 = 0`",
+    ),
+    "assign-in-condition": (
+        "`=` assigns; to compare use `==`",
+        "write `if a == b {`",
+    ),
+    "c-logical-op": (
+        "schedlang spells boolean operators `and`, `or`, `not`",
+        "replace `&&` with `and`, `||` with `or`, `!x` with `not x`",
+    ),
+    "missing-brace": (
+        "the block is not closed: a `}` is missing",
+        "add `}` at the end of the block that is still open",
+    ),
+    "if-needs-block": (
+        "the body of `if`, `else` and `for` must be a `{ ... }` block",
+        "wrap the statement in braces",
+    ),
+    "statement-outside-callback": (
+        "statements belong inside a callback (`on NAME(...) { }`) or an `fn`",
+        "move the statement into a callback body",
+    ),
+    "insert-syntax": (
+        "insert is written `insert TASK into QUEUE [on CPU] [slice EXPR] [vtime EXPR]`",
+        "e.g. `insert t into shared slice slice vtime t.vtime`",
+    ),
+    "callback-param-type": (
+        "callback parameters take their types from the callback: write only the names",
+        "e.g. `on enqueue(t, flags) {`",
+    ),
+    "bad-duration": (
+        "a duration literal is an integer followed directly by ns, us, ms or s",
+        "write `5ms`, `250us`, `100ns` or `1s` (no space, no decimals)",
+    ),
+}
+
+EXAMPLES: dict[str, list[str]] = {
+    "missing-header": ["x", "policy p {", "{ }", "on enqueue(t, f) { }"],
+    "missing-description": ["scheduler p {", "scheduler p { }"],
+    "semicolon": [
+        'scheduler p "d" { var x: u64 = 0; }',
+        'scheduler p "d" { on init() { let x = 1; } }',
+        'scheduler p "d" { on init() { foo(); } }',
+    ],
+    "return-not-last": [
+        'scheduler p "d" { on init() { return let x = 1 } }',
+        'scheduler p "d" { on select_cpu(t, p, f) -> cpu { return p let x = 1 } }',
+        'scheduler p "d" { on select_cpu(t, p, f) -> cpu { return p x = 1 } }',
+        'scheduler p "d" { on init() { return x = 1 } }',
+        'scheduler p "d" { on init() { return x += 1 } }',
+    ],
+    "param-range": [
+        'scheduler p "d" { param x: u64 = 1 }',
+        'scheduler p "d" { param x: u64 = 1 in 0 }',
+    ],
+    "decl-needs-type": [
+        'scheduler p "d" { var x = 0 }',
+        'scheduler p "d" { param x = 1 }',
+        'scheduler p "d" { task var x = 0 }',
+        'scheduler p "d" { const x = 0 }',
+    ],
+    "assign-in-condition": [
+        'scheduler p "d" { on init() { if x = 1 { } } }',
+    ],
+    "c-logical-op": [
+        'scheduler p "d" { on init() { if a && b { } } }',
+        'scheduler p "d" { on init() { if a || b { } } }',
+        'scheduler p "d" { on init() { if !a { } } }',
+    ],
+    "missing-brace": [
+        'scheduler p "d" { on init() { ',
+        'scheduler p "d" { on init() { let x = 1 ',
+        'scheduler p "d" { ',
+    ],
+    "if-needs-block": [
+        'scheduler p "d" { on init() { if a x = 1 } }',
+        'scheduler p "d" { on init() { for i in 0..4 x = 1 } }',
+    ],
+    "statement-outside-callback": [
+        'scheduler p "d" { let x = 1 }',
+        'scheduler p "d" { x = 1 }',
+        'scheduler p "d" { insert t into global }',
+    ],
+    "insert-syntax": [
+        'scheduler p "d" { on enqueue(t, f) { insert t global } }',
+        'scheduler p "d" { on enqueue(t, f) { insert into global } }',
+    ],
+    "callback-param-type": [
+        'scheduler p "d" { on enqueue(t: task, f) { } }',
+    ],
+    "bad-duration": [
+        'scheduler p "d" { param s: duration = 5 ms in 1ms..10ms }',
+        'scheduler p "d" { var x: duration = 1.5ms }',
+    ],
+}
+
+# What a terminal is called in a message.
+TOKEN_WORDS = {
+    "NAME": "a name",
+    "INT": "a number",
+    "DURATION": "a duration like 5ms",
+    "STRING": "a string",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "COLON": "`:`",
+    "COMMA": "`,`",
+    "EQUAL": "`=`",
+    "ASSIGN_OP": "an assignment",
+    "DOT": "`.`",
+    "AMPERSAND": "`&`",
+    "VBAR": "`|`",
+    "CIRCUMFLEX": "`^`",
+    "LESSTHAN": "`<`",
+    "MORETHAN": "`>`",
+    "PLUS": "`+`",
+    "MINUS": "`-`",
+    "STAR": "`*`",
+    "SLASH": "`/`",
+    "PERCENT": "`%`",
+    "SEMICOLON": "`;`",
+    "$END": "the end of the file",
+}
+
+
+def _words(names: set[str]) -> str:
+    words = sorted({TOKEN_WORDS.get(n, f"`{n.lower()}`") for n in names if not n.startswith("_")})
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return ", ".join(words)
+
+
+def describe(err: UnexpectedInput, text: str) -> tuple[str, tuple[str, ...]]:
+    """A message and hints for a Lark parse error."""
+    from schedlang.parse import parser
+
+    label = None
+    try:
+        label = err.match_examples(parser().parse, EXAMPLES, use_accepts=True)
+    except Exception:  # matching is best effort; the fallback below always works
+        label = None
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        got = f"unexpected character `{ch}`"
+        expected = set(err.allowed or ())
+    elif isinstance(err, UnexpectedEOF):
+        got = "unexpected end of file"
+        expected = set(err.expected or ())
+    elif isinstance(err, UnexpectedToken):
+        tok = err.token
+        got = "unexpected end of file" if tok.type == "$END" else f"unexpected `{tok}`"
+        expected = set(err.accepts or err.expected or ())
+    else:
+        got, expected = "syntax error", set()
+    if label is not None and isinstance(label, str) and label in MESSAGES:
+        message, hint = MESSAGES[label]
+        return f"{got}: {message}", (hint,)
+    hints = (f"expected {_words(expected)}",) if expected else ()
+    return got, hints
