@@ -1,0 +1,349 @@
+"""The runner that executes one same-boot comparison where the sched_ext kernel is.
+
+`python3 -m schedlang.runtime.guest_job JOB.json` runs inside the sandbox guest (or on a
+sched_ext host in `--host` mode). It alternates the kernel's default scheduler (nothing
+loaded) and the policy (loaded, workload, stats read, detached) in one boot, so both sides
+share the same host noise, caches and clock. Progress goes to stdout one line per step (the
+sandbox streams it to the user); the full results go to the JSON file the job names.
+
+Whatever the policy does (fails to load, is ejected by the watchdog, raises in the loader),
+the runner records it, makes sure the default scheduler is back, and carries on with the
+baseline runs: a broken policy must still yield a report that says how it broke.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from schedlang.runtime.report import PolicyEvent, RunRecord, Side
+from schedlang.runtime.workloads import Workload, WorkloadOutputError, get
+
+SCX_STATE = Path("/sys/kernel/sched_ext/state")
+SCX_OPS = Path("/sys/kernel/sched_ext/root/ops")
+OUTPUT_LIMIT = 256 * 1024  # bytes of each run's output kept in the results
+ERROR_KIND_MIN = 1024  # enum scx_exit_kind: SCX_EXIT_ERROR and above are failures
+
+Order = Literal["ABBA", "ABAB"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the host asks the runner to do (written by measure.py as JSON)."""
+
+    object_path: str
+    manifest_path: str
+    workloads: tuple[str, ...]
+    repeat: int
+    results_path: str
+    params: dict[str, int]
+    order: Order = "ABBA"
+    warmup: bool = True
+    run_timeout_s: float = 180.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        data = dict(data)
+        data["workloads"] = tuple(data["workloads"])
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Step:
+    workload: str
+    side: Side
+    index: int  # -1: warm-up (runs the binaries once so page cache misses hit neither side)
+
+
+def plan(workloads: tuple[str, ...], repeat: int, order: Order, warmup: bool) -> list[Step]:
+    """Interleave the two sides per workload so slow drift (host load, guest page cache,
+    thermal state) lands on both. ABBA pairs also cancel a linear drift within each pair."""
+    steps: list[Step] = []
+    for name in workloads:
+        if warmup:
+            steps.append(Step(name, "baseline", -1))
+        for i in range(repeat):
+            pair: tuple[Side, Side] = ("baseline", "policy")
+            if order == "ABBA" and i % 2 == 1:
+                pair = ("policy", "baseline")
+            steps.extend(Step(name, side, i) for side in pair)
+    return steps
+
+
+def scx_state() -> str:
+    try:
+        return SCX_STATE.read_text().strip()
+    except OSError:
+        return "absent"
+
+
+def scx_ops() -> str | None:
+    try:
+        return SCX_OPS.read_text().strip()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rc: int
+    wall_s: float
+    output: str
+    metrics: dict[str, float]
+    error: str | None
+
+
+def run_workload(workload: Workload, scratch: Path, timeout_s: float) -> Outcome:
+    """Run one workload's command in `scratch` and parse its output; never raises."""
+    missing = [tool for tool in workload.tools if shutil.which(tool) is None]
+    if missing:
+        return Outcome(127, 0.0, "", {}, f"not installed: {', '.join(missing)}")
+    if workload.prepare is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        workload.prepare(scratch)
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        ["sh", "-c", workload.command],
+        cwd=scratch,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so a timeout kills only its children
+    )
+    try:
+        raw, _ = proc.communicate(timeout=timeout_s)
+        error = None
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raw, _ = proc.communicate()
+        error = f"timed out after {timeout_s:.0f}s"
+    wall = time.monotonic() - start
+    output = raw.decode(errors="replace")
+    if len(output) > OUTPUT_LIMIT:
+        output = (
+            output[: OUTPUT_LIMIT // 2] + "\n[... output cut ...]\n" + output[-OUTPUT_LIMIT // 2 :]
+        )
+    metrics: dict[str, float] = {}
+    if error is None and proc.returncode != 0:
+        error = f"exit code {proc.returncode}"
+    if error is None:
+        try:
+            metrics = workload.parse(output)
+        except WorkloadOutputError as exc:
+            error = f"could not read the output: {exc}"
+    return Outcome(proc.returncode, wall, output, metrics, error)
+
+
+def _kernel_log_tail(lines: int = 30) -> str:
+    """The kernel's recent sched_ext lines: the watchdog's account of an ejection."""
+    try:
+        text = subprocess.run(
+            ["dmesg"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    all_lines = text.splitlines()
+    hits = [i for i, line in enumerate(all_lines) if "sched_ext" in line]
+    if not hits:
+        return ""
+    return "\n".join(all_lines[max(hits[0], len(all_lines) - lines) :])
+
+
+class _Progress:
+    def __init__(self, total: int, emit: Callable[[str], None]) -> None:
+        self.total = total
+        self.emit = emit
+        self.n = 0
+
+    def step(self, step: Step) -> str:
+        self.n += 1
+        what = "warm-up" if step.index < 0 else f"run {step.index + 1}"
+        prefix = f"[{self.n}/{self.total}] {step.side} {step.workload} {what}"
+        self.emit(prefix + " ...")
+        return prefix
+
+
+def _summary(outcome: Outcome) -> str:
+    if outcome.error:
+        return f"FAILED ({outcome.error})"
+    shown = ", ".join(f"{k}={v:g}" for k, v in outcome.metrics.items())
+    return f"{shown + ', ' if shown else ''}wall {outcome.wall_s:.2f}s"
+
+
+class _Runner:
+    """Holds the one piece of state across steps: whether the policy may still be loaded."""
+
+    def __init__(self, job: Job, scratch: Path, emit: Callable[[str], None]) -> None:
+        from schedlang.runtime import loader  # needs libbpf; only where the kernel is
+
+        self.loader = loader
+        self.job = job
+        self.scratch = scratch
+        self.emit = emit
+        self.manifest: dict[str, Any] = json.loads(Path(job.manifest_path).read_text())
+        self.runs: list[RunRecord] = []
+        self.events: list[PolicyEvent] = []
+        self.policy_out: str | None = None  # why policy runs stopped
+
+    def baseline(self, step: Step, prefix: str) -> None:
+        state = scx_state()
+        outcome = run_workload(get(step.workload), self.scratch, self.job.run_timeout_s)
+        error = outcome.error
+        if error is None and state == "enabled":
+            error = f"a sched_ext scheduler ({scx_ops()}) was loaded during the baseline run"
+        self.runs.append(
+            RunRecord(step.workload, "baseline", step.index, outcome.rc, outcome.wall_s,
+                      outcome.metrics, outcome.output, error)
+        )  # fmt: skip
+        self.emit(f"{prefix}: {_summary(outcome)}")
+
+    def policy(self, step: Step, prefix: str) -> None:
+        if self.policy_out is not None:
+            self.emit(f"{prefix}: skipped ({self.policy_out})")
+            return
+        try:
+            loaded = self.loader.load(
+                Path(self.job.object_path), self.manifest, params=self.job.params
+            )
+        except self.loader.LoadError as exc:
+            self._stop(
+                step, "load_failed", None, "the kernel did not accept the policy", str(exc),
+                verifier_log=getattr(exc, "verifier_log", "") or "",
+            )  # fmt: skip
+            self.emit(f"{prefix}: LOAD FAILED: {exc}")
+            return
+        try:
+            ops = scx_ops()
+            outcome = run_workload(get(step.workload), self.scratch, self.job.run_timeout_s)
+            still = loaded.state()
+            stats = loaded.stats()
+        finally:
+            exit_info = loaded.detach()
+        exit_dict = _exit_dict(exit_info)
+        error = outcome.error
+        if exit_dict["kind_value"] >= ERROR_KIND_MIN or still != "enabled":
+            error = f"policy ejected during the run: {exit_dict['kind']}"
+            self._stop(
+                step, "ejected", exit_dict["kind"], exit_dict["reason"], exit_dict["message"],
+                kernel_log=_kernel_log_tail(),
+            )  # fmt: skip
+        self.runs.append(
+            RunRecord(
+                step.workload, "policy", step.index, outcome.rc, outcome.wall_s,
+                outcome.metrics, outcome.output, error,
+                load_s=loaded.load_s, attach_s=loaded.attach_s, ops=ops,
+                stats=stats, exit=exit_dict,
+            )
+        )  # fmt: skip
+        self.emit(f"{prefix}: {_summary(outcome) if error is None else 'EJECTED: ' + error}")
+
+    def _stop(
+        self,
+        step: Step,
+        kind: Literal["load_failed", "ejected", "error"],
+        exit_kind: str | None,
+        reason: str,
+        message: str,
+        verifier_log: str = "",
+        kernel_log: str = "",
+    ) -> None:
+        self.events.append(
+            PolicyEvent(kind, step.workload, step.index, exit_kind, reason, message,
+                        verifier_log, kernel_log)
+        )  # fmt: skip
+        self.policy_out = f"policy {kind.replace('_', ' ')} earlier" + (
+            f" ({exit_kind})" if exit_kind else ""
+        )
+
+
+def _exit_dict(info: Any) -> dict[str, Any]:
+    """The loader's ExitInfo as plain JSON, whatever extra fields it carries."""
+    data = asdict(info) if hasattr(info, "__dataclass_fields__") else dict(vars(info))
+    kind = data.get("kind")
+    kind_value = data.get("kind_value", kind if isinstance(kind, int) else 0)
+    data["kind_value"] = int(kind_value)
+    data["kind"] = str(data.get("kind_name", kind))
+    data.setdefault("reason", "")
+    data.setdefault("message", data.get("msg", ""))
+    return data
+
+
+def run_job(job: Job, emit: Callable[[str], None]) -> dict[str, Any]:
+    """Run every step of the job; returns the results (also what main() writes)."""
+    steps = plan(job.workloads, job.repeat, job.order, job.warmup)
+    progress = _Progress(len(steps), emit)
+    started = time.time()
+    scratch = Path(tempfile.mkdtemp(prefix="schedlang-job-"))
+    guest = {
+        "kernel_release": os.uname().release,
+        "nproc": os.cpu_count(),
+        "sched_ext_state_at_start": scx_state(),
+    }
+    runner = _Runner(job, scratch, emit)
+    try:
+        for step in steps:
+            prefix = progress.step(step)
+            if step.side == "baseline":
+                runner.baseline(step, prefix)
+            else:
+                runner.policy(step, prefix)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    stats_spec = runner.manifest.get("stats", {})
+    return {
+        "job": job.to_dict(),
+        "workloads": list(job.workloads),
+        "repeat": job.repeat,
+        "order": job.order,
+        "params": job.params,
+        "wakeup_hist_bounds_ns": stats_spec.get("wakeup_hist_bounds_ns", []),
+        "guest": guest,
+        "started": started,
+        "seconds": time.time() - started,
+        "runs": [asdict(r) for r in runner.runs],
+        "events": [asdict(e) for e in runner.events],
+    }
+
+
+def _raise_on_signal(signum: int, _frame: Any) -> None:
+    # Turn SIGTERM/SIGHUP into an exception so the `finally: detach()` above runs (host mode).
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python3 -m schedlang.runtime.guest_job JOB.json", file=sys.stderr)
+        return 2
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_on_signal)
+    job = Job.from_dict(json.loads(Path(args[0]).read_text()))
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+
+    results = run_job(job, emit)
+    out = Path(job.results_path)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(results))
+    tmp.replace(out)
+    emit(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

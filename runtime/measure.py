@@ -1,0 +1,260 @@
+"""Measure a compiled policy against the kernel's default scheduler: plan, run, summarise.
+
+The host side of `schedlang run` and of the Python API `schedlang.run(...)`. It validates the
+request before anything boots (a typo in a workload name should cost nothing), writes a job
+for the guest-side runner (`guest_job`), runs it in ONE sandbox boot (or, with an explicit
+`host=True`, on a host kernel that has sched_ext) and turns the results into a `Report`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from schedlang.backends.artifact import Artifact
+from schedlang.runtime.guest_job import Job, Order
+from schedlang.runtime.report import Report, summarize
+from schedlang.runtime.workloads import WORKLOADS, get
+
+SCX_STATE = Path("/sys/kernel/sched_ext/state")
+GUEST_JOB_MODULE = "schedlang.runtime.guest_job"
+BOOT_ALLOWANCE_S = 120.0  # boot, imports and load under TCG, with a wide margin
+PER_RUN_ALLOWANCE_S = 60.0  # one workload run (1-3 s under TCG) plus a possible stall ejection
+
+Progress = Callable[[str], None]
+
+
+class MeasureError(Exception):
+    """The request cannot be measured; the message says what to change."""
+
+
+class HostModeRefused(MeasureError):
+    pass
+
+
+def check_params(artifact: Artifact, params: dict[str, Any] | None) -> dict[str, int]:
+    """Tunable overrides checked against the manifest's declared names and bounds."""
+    declared = {p["name"]: p for p in artifact.manifest.get("params", [])}
+    checked: dict[str, int] = {}
+    for name, raw in (params or {}).items():
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise MeasureError(
+                f"policy '{artifact.name}' has no parameter '{name}' (its parameters: {known})"
+            )
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise MeasureError(f"parameter {name}={raw!r}: expected an integer") from None
+        spec = declared[name]
+        low, high = spec.get("min"), spec.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise MeasureError(f"parameter {name}={value} is outside its range [{low}, {high}]")
+        checked[name] = value
+    return checked
+
+
+def host_mode_refusal() -> str | None:
+    """Why `--host` cannot run here, or None when it can."""
+    if not SCX_STATE.exists():
+        return (
+            f"--host refused: this host's kernel ({os.uname().release}) has no sched_ext "
+            f"({SCX_STATE} does not exist); drop --host to measure in the VM sandbox"
+        )
+    if os.geteuid() != 0:
+        return "--host refused: loading a scheduler into the host kernel needs root"
+    return None
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return dict(vars(value))
+
+
+def _write_job(
+    workdir: Path,
+    guest_workdir: str,
+    artifact: Artifact,
+    workloads: tuple[str, ...],
+    repeat: int,
+    params: dict[str, int],
+    order: Order,
+) -> Path:
+    """Copy the policy next to the job, so the runner reads it from the results share
+    whatever host directory it came from."""
+    policy_dir = workdir / "policy"
+    policy_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(artifact.object_path, policy_dir / artifact.object_path.name)
+    shutil.copy2(artifact.manifest_path, policy_dir / artifact.manifest_path.name)
+    job = Job(
+        object_path=f"{guest_workdir}/policy/{artifact.object_path.name}",
+        manifest_path=f"{guest_workdir}/policy/{artifact.manifest_path.name}",
+        workloads=workloads,
+        repeat=repeat,
+        results_path=f"{guest_workdir}/results.json",
+        params=params,
+        order=order,
+    )
+    path = workdir / "job.json"
+    path.write_text(json.dumps(job.to_dict(), indent=2))
+    return path
+
+
+def _read_results(workdir: Path, rc: int, output: str, console: str = "") -> dict[str, Any]:
+    results = workdir / "results.json"
+    if not results.exists():
+        tail = "\n".join((output or console).strip().splitlines()[-25:])
+        raise MeasureError(
+            f"the job runner wrote no results (exit code {rc}); its last output:\n{tail}"
+        )
+    data: dict[str, Any] = json.loads(results.read_text())
+    return data
+
+
+def _in_guest(
+    workdir: Path,
+    artifact: Artifact,
+    workloads: tuple[str, ...],
+    repeat: int,
+    params: dict[str, int],
+    order: Order,
+    vcpus: int,
+    kernel: Path | None,
+    progress: Progress,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    from schedlang.runtime import sandbox
+
+    guest_dir = str(getattr(sandbox, "GUEST_OUTDIR", "/mnt/out"))
+    job_path = _write_job(workdir, guest_dir, artifact, workloads, repeat, params, order)
+    steps = len(workloads) * (2 * repeat + 1)
+    command = f"{sys.executable} -m {GUEST_JOB_MODULE} {guest_dir}/{job_path.name}"
+    result = sandbox.run_in_guest(
+        command,
+        vcpus=vcpus,
+        kernel=kernel,
+        outdir=workdir,
+        timeout_s=BOOT_ALLOWANCE_S + PER_RUN_ALLOWANCE_S * steps,
+        on_line=progress,
+    )
+    boot = _plain(result.boot)
+    return _read_results(workdir, result.rc, result.output, result.console), boot
+
+
+def _on_host(
+    workdir: Path,
+    artifact: Artifact,
+    workloads: tuple[str, ...],
+    repeat: int,
+    params: dict[str, int],
+    order: Order,
+    progress: Progress,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the same runner as a child process; on Ctrl-C or any error it gets SIGTERM and
+    detaches (and the kernel drops a struct_ops link whose owner exits, even on SIGKILL)."""
+    job_path = _write_job(workdir, str(workdir), artifact, workloads, repeat, params, order)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", GUEST_JOB_MODULE, str(job_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            progress(lines[-1])
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    boot = {
+        "accelerator": "host",
+        "kernel_version": os.uname().release,
+        "vcpus": os.cpu_count(),
+        "host_cores": os.cpu_count(),
+        "representative_timing": True,
+    }
+    return _read_results(workdir, proc.returncode, "\n".join(lines)), boot
+
+
+def run(
+    artifact: Artifact | str | Path,
+    workloads: Iterable[str] = ("hackbench",),
+    repeat: int = 5,
+    params: dict[str, Any] | None = None,
+    vcpus: int = 2,
+    kernel: str | Path | None = None,
+    host: bool = False,
+    progress: Progress | None = None,
+    order: Order = "ABBA",
+) -> Report:
+    """Measure `artifact` against the kernel's default scheduler in one boot.
+
+    `artifact` is an `Artifact` or the path of a `.bpf.o` with its `.json` manifest beside it.
+    Raises MeasureError (with a message meant for the user) when the request is invalid or
+    nothing could be measured; a policy that fails to load or is ejected is NOT an error:
+    the report says so, with the baseline numbers.
+    """
+    if not isinstance(artifact, Artifact):
+        artifact = open_artifact(Path(artifact))
+    names = tuple(workloads)
+    if not names:
+        raise MeasureError(f"no workload given (known: {', '.join(WORKLOADS)})")
+    for name in names:
+        get(name)  # UnknownWorkloadError says "did you mean"
+    if repeat < 1:
+        raise MeasureError(f"repeat must be at least 1 (got {repeat})")
+    if order not in ("ABBA", "ABAB"):
+        raise MeasureError(f"order must be ABBA or ABAB (got {order!r})")
+    checked = check_params(artifact, params)
+    emit: Progress = progress or (lambda _line: None)
+    workdir = Path(tempfile.mkdtemp(prefix="schedlang-run-"))
+    try:
+        if host:
+            refusal = host_mode_refusal()
+            if refusal:
+                raise HostModeRefused(refusal)
+            results, boot = _on_host(workdir, artifact, names, repeat, checked, order, emit)
+        else:
+            kernel_path = Path(kernel) if kernel is not None else None
+            results, boot = _in_guest(
+                workdir, artifact, names, repeat, checked, order, vcpus, kernel_path, emit
+            )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return summarize(policy=artifact.name, job_result=results, boot=boot)
+
+
+def open_artifact(object_path: Path) -> Artifact:
+    """An Artifact from `X.bpf.o` + `X.json`, with a clear error when either is missing."""
+    if not object_path.exists():
+        raise MeasureError(f"{object_path}: no such file")
+    if not object_path.name.endswith(".o"):
+        raise MeasureError(f"{object_path}: expected a compiled policy object (NAME.bpf.o)")
+    stem = object_path.name.removesuffix(".o").removesuffix(".bpf")
+    manifest = object_path.with_name(stem + ".json")
+    if not manifest.exists():
+        raise MeasureError(
+            f"{object_path}: its manifest {manifest.name} is not beside it "
+            "(`schedlang compile` writes both)"
+        )
+    try:
+        return Artifact.from_object(object_path)
+    except (ValueError, KeyError) as exc:
+        raise MeasureError(f"{manifest}: not a valid policy manifest ({exc})") from None

@@ -1,0 +1,169 @@
+"""Measurement: planning, input checks, host-mode refusal, the runner's workload step, and
+(marked `vm`) real same-boot comparisons in the sandbox."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from schedlang.backends.artifact import Artifact
+from schedlang.cli import main as cli
+from schedlang.runtime import measure
+from schedlang.runtime.guest_job import Step, plan, run_workload
+from schedlang.runtime.workloads import WORKLOADS, UnknownWorkloadError, Workload
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "c"
+
+
+def _fixture_builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fixture_build", FIXTURES / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(name: str, outdir: Path) -> Artifact:
+    if shutil.which("clang-19") is None:
+        pytest.skip("clang-19 is not installed (apt-get install clang-19)")
+    artifact: Artifact = _fixture_builder().build_fixture(name, outdir)
+    return artifact
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def test_plan_abba_interleaves_and_warms_up() -> None:
+    steps = plan(("hackbench",), 3, "ABBA", warmup=True)
+    assert [(s.side, s.index) for s in steps] == [
+        ("baseline", -1),
+        ("baseline", 0),
+        ("policy", 0),
+        ("policy", 1),
+        ("baseline", 1),
+        ("baseline", 2),
+        ("policy", 2),
+    ]
+
+
+def test_plan_abab_per_workload() -> None:
+    steps = plan(("pipe", "hackbench"), 2, "ABAB", warmup=False)
+    assert steps == [
+        Step("pipe", "baseline", 0),
+        Step("pipe", "policy", 0),
+        Step("pipe", "baseline", 1),
+        Step("pipe", "policy", 1),
+        Step("hackbench", "baseline", 0),
+        Step("hackbench", "policy", 0),
+        Step("hackbench", "baseline", 1),
+        Step("hackbench", "policy", 1),
+    ]
+
+
+# --- the runner's workload step (real tools, on this host's default scheduler) ---------------
+
+
+def test_run_workload_runs_the_real_tool(tmp_path: Path) -> None:
+    if shutil.which("hackbench") is None:
+        pytest.skip("hackbench is not installed (apt-get install rt-tests)")
+    outcome = run_workload(WORKLOADS["hackbench"], tmp_path, timeout_s=120)
+    assert outcome.error is None, outcome.output
+    assert outcome.rc == 0
+    assert outcome.metrics["time_s"] > 0
+    assert "Time:" in outcome.output
+
+
+def test_run_workload_reports_a_missing_tool(tmp_path: Path) -> None:
+    fake = Workload("x", "x", "true", (), lambda _out: {}, tools=("no-such-tool-xyz",))
+    outcome = run_workload(fake, tmp_path, timeout_s=5)
+    assert outcome.error == "not installed: no-such-tool-xyz"
+
+
+def test_run_workload_timeout_kills_the_process_group(tmp_path: Path) -> None:
+    slow = Workload("slow", "s", "sleep 30 & sleep 30", (), lambda _out: {}, tools=("sleep",))
+    outcome = run_workload(slow, tmp_path, timeout_s=0.5)
+    assert outcome.error is not None and "timed out" in outcome.error
+    assert outcome.wall_s < 10
+
+
+def test_run_workload_unparseable_output_is_an_error(tmp_path: Path) -> None:
+    liar = Workload("liar", "l", "echo hello", (), WORKLOADS["hackbench"].parse, tools=("echo",))
+    outcome = run_workload(liar, tmp_path, timeout_s=5)
+    assert outcome.metrics == {}
+    assert outcome.error is not None and "Time:" in outcome.error
+
+
+# --- input checks before anything boots -------------------------------------------------------
+
+
+def test_bad_params_are_rejected_with_the_known_names(tmp_path: Path) -> None:
+    artifact = build("fifo_c", tmp_path)
+    with pytest.raises(measure.MeasureError, match=r"no parameter 'slise'.*slice"):
+        measure.check_params(artifact, {"slise": 1})
+    with pytest.raises(measure.MeasureError, match="expected an integer"):
+        measure.check_params(artifact, {"slice": "fast"})
+    with pytest.raises(measure.MeasureError, match="outside its range"):
+        measure.check_params(artifact, {"slice": 1})
+    assert measure.check_params(artifact, {"slice": "5000000"}) == {"slice": 5000000}
+
+
+def test_unknown_workload_fails_before_booting(tmp_path: Path) -> None:
+    artifact = build("fifo_c", tmp_path)
+    with pytest.raises(UnknownWorkloadError, match="did you mean 'hackbench'"):
+        measure.run(artifact, workloads=["hackbenc"])
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    obj = tmp_path / "lonely.bpf.o"
+    obj.write_bytes(b"\x7fELF")
+    with pytest.raises(measure.MeasureError, match="manifest lonely.json is not beside it"):
+        measure.open_artifact(obj)
+
+
+# --- host mode -------------------------------------------------------------------------------
+
+
+def test_host_mode_is_refused_without_sched_ext(tmp_path: Path) -> None:
+    if Path("/sys/kernel/sched_ext/state").exists():
+        pytest.skip("this host's kernel has sched_ext; the refusal path cannot be exercised")
+    artifact = build("fifo_c", tmp_path)
+    refusal = measure.host_mode_refusal()
+    assert refusal is not None and "has no sched_ext" in refusal
+    with pytest.raises(measure.HostModeRefused, match="drop --host"):
+        measure.run(artifact, workloads=["hackbench"], repeat=1, host=True)
+
+
+# --- the CLI's handling of bad input ---------------------------------------------------------
+
+
+def test_cli_missing_policy_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["run", "/nonexistent/x.bpf.o"]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "Traceback" not in err
+
+
+def test_cli_unknown_workload_suggests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    artifact = build("fifo_c", tmp_path)
+    assert cli(["run", str(artifact.object_path), "--workload", "pipee"]) == 2
+    assert "did you mean 'pipe'" in capsys.readouterr().err
+
+
+def test_cli_bad_param(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    artifact = build("fifo_c", tmp_path)
+    assert cli(["run", str(artifact.object_path), "--param", "slice"]) == 2
+    assert "expected NAME=VALUE" in capsys.readouterr().err
+    assert cli(["run", str(artifact.object_path), "--param", "bogus=3"]) == 1
+    assert "no parameter 'bogus'" in capsys.readouterr().err
+
+
+def test_cli_host_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if Path("/sys/kernel/sched_ext/state").exists():
+        pytest.skip("this host's kernel has sched_ext; the refusal path cannot be exercised")
+    artifact = build("fifo_c", tmp_path)
+    assert cli(["run", str(artifact.object_path), "--host", "--repeat", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "--host refused" in err and "Traceback" not in err
