@@ -1,0 +1,406 @@
+"""The checked IR: what every backend (C, interpreter, llvmlite) reads.
+
+It is the syntax tree after name resolution and type checking: every expression carries its
+type, every name says what it refers to (a local, a tunable, a global, a task field, ...),
+`const`s are folded into literals, durations are nanoseconds, compound assignments are
+expanded, and unsigned subtraction is the explicit operator `sat-`. Nothing in it refers to
+a backend. A `CheckedProgram` wraps a `Program` only after every checker pass has accepted it
+(see `schedlang.checker`), so a backend that takes a `CheckedProgram` cannot skip the checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schedlang.source import Span
+from schedlang.types import Type
+
+# Binary operators in the IR. "sat-" is subtraction that stops at 0 (unsigned types);
+# "-" is plain two's-complement subtraction (signed types only).
+ARITH_OPS = frozenset({"+", "-", "sat-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
+COMPARE_OPS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+LOGIC_OPS = frozenset({"and", "or"})
+
+
+@dataclass(frozen=True)
+class Expr:
+    type: Type
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Lit(Expr):
+    """An integer, bool, duration or time known at compile time (durations in ns)."""
+
+    value: int
+
+
+@dataclass(frozen=True)
+class Str(Expr):
+    value: str
+
+
+@dataclass(frozen=True)
+class Local(Expr):
+    """A `let`, a loop variable, an `fn` argument or a callback parameter."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ParamRef(Expr):
+    """A tunable: read at run time from the tunables section (overridable at load)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class GlobalRef(Expr):
+    """A `var`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class NrCpus(Expr):
+    """`nr_cpus`: the number of possible CPUs, at run time."""
+
+
+# Built-in task fields: name -> (type, writable).
+TASK_FIELDS: dict[str, tuple[Type, bool]] = {
+    "pid": (Type.U32, False),
+    "tgid": (Type.U32, False),
+    "comm": (Type.COMM, False),
+    "weight": (Type.U64, False),
+    "vtime": (Type.DURATION, True),
+    "slice": (Type.DURATION, True),
+    "cpu": (Type.CPU, False),
+    "nr_cpus_allowed": (Type.U32, False),
+    "is_kthread": (Type.BOOL, False),
+}
+
+
+@dataclass(frozen=True)
+class TaskField(Expr):
+    """A built-in field of a task (see TASK_FIELDS)."""
+
+    task: Expr
+    field: str
+
+
+@dataclass(frozen=True)
+class TaskVarRef(Expr):
+    """A `task var` of a task (task-local storage)."""
+
+    task: Expr
+    name: str
+
+
+@dataclass(frozen=True)
+class ArrayElem(Expr):
+    array: str
+    index: Expr
+
+
+@dataclass(frozen=True)
+class MapElem(Expr):
+    """`m[k]`: reads the map's default when the key is missing."""
+
+    map: str
+    key: Expr
+
+
+@dataclass(frozen=True)
+class PickField(Expr):
+    """`.cpu` or `.idle` of a `default_cpu(...)` result."""
+
+    pick: Expr
+    field: str
+
+
+@dataclass(frozen=True)
+class QueueRef(Expr):
+    """A queue named in `insert`, `move_to_local` or `queued`.
+
+    kind is "fifo" or "vtime" for declared queues, "local" or "global" for built-ins."""
+
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Builtin(Expr):
+    """A call of a built-in function (see schedlang.builtins)."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class FnCall(Expr):
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str  # "neg" or "not"
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    op: str  # ARITH_OPS | COMPARE_OPS | LOGIC_OPS
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    expr: Expr
+
+
+# ----------------------------------------------------------------------------- statements
+@dataclass(frozen=True)
+class Stmt:
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Let(Stmt):
+    name: str
+    type: Type
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Assign(Stmt):
+    """`target = value`; compound assignments arrive expanded (`x += e` is `x = x + e`)."""
+
+    target: Expr  # Local, GlobalRef, TaskField (writable), TaskVarRef, ArrayElem, MapElem
+    value: Expr
+
+
+@dataclass(frozen=True)
+class If(Stmt):
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class ForRange(Stmt):
+    """`for var in lo..hi`; the termination pass proves lo and hi are `Lit`s."""
+
+    var: str
+    var_type: Type
+    lo: Expr
+    hi: Expr
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class ForCpus(Stmt):
+    """`for var in cpus`: var runs over 0 .. min(nr_cpus, max_cpus) - 1."""
+
+    var: str
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True)
+class Return(Stmt):
+    value: Expr | None
+
+
+@dataclass(frozen=True)
+class Insert(Stmt):
+    """Insert the task into a queue; slice None means the kernel default slice."""
+
+    task: Expr
+    queue: QueueRef
+    on_cpu: Expr | None
+    slice: Expr | None
+    vtime: Expr | None
+
+
+@dataclass(frozen=True)
+class Kick(Stmt):
+    cpu: Expr
+    mode: str | None  # None, "preempt" or "idle"
+
+
+@dataclass(frozen=True)
+class ExprStmt(Stmt):
+    expr: Expr
+
+
+# ----------------------------------------------------------------------------- declarations
+@dataclass(frozen=True)
+class ParamDecl:
+    name: str
+    type: Type
+    default: int
+    lo: int
+    hi: int
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class QueueDecl:
+    name: str
+    kind: str  # "fifo" or "vtime"
+    dsq_id: int
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class VarDecl:
+    name: str
+    type: Type
+    init: int
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class TaskVarDecl:
+    name: str
+    type: Type
+    init: int
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ArrayDecl:
+    name: str
+    elem: Type
+    size: int | None  # None: one slot per CPU (`cpus`), i.e. Program.max_cpus slots
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class MapDecl:
+    name: str
+    key: Type
+    value: Type
+    default: int
+    capacity: int
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class FnDecl:
+    name: str
+    params: tuple[tuple[str, Type], ...]
+    ret: Type  # VOID when the fn returns nothing
+    body: tuple[Stmt, ...]
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CallbackDecl:
+    """`on op(...)`: params carry the author's names with the operation's types."""
+
+    op: str
+    params: tuple[tuple[str, Type], ...]
+    ret: Type
+    body: tuple[Stmt, ...]
+    span: Span = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    description: str
+    path: str
+    params: tuple[ParamDecl, ...]
+    queues: tuple[QueueDecl, ...]
+    vars: tuple[VarDecl, ...]
+    task_vars: tuple[TaskVarDecl, ...]
+    arrays: tuple[ArrayDecl, ...]
+    maps: tuple[MapDecl, ...]
+    fns: tuple[FnDecl, ...]
+    callbacks: tuple[CallbackDecl, ...]
+    max_cpus: int
+
+    def callback(self, op: str) -> CallbackDecl | None:
+        return next((c for c in self.callbacks if c.op == op), None)
+
+    def fn(self, name: str) -> FnDecl | None:
+        return next((f for f in self.fns if f.name == name), None)
+
+    def param(self, name: str) -> ParamDecl | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def queue(self, name: str) -> QueueDecl | None:
+        return next((q for q in self.queues if q.name == name), None)
+
+
+_SEAL = object()
+
+
+@dataclass(frozen=True)
+class CheckedProgram:
+    """A Program every checker pass accepted. Build it only through `schedlang.checker`."""
+
+    program: Program
+    # Facts the checker proved, for the generated code's header comment and the manifest:
+    # e.g. {"instructions": {"enqueue": 120, ...}, "memory_bytes": 4096}.
+    facts: dict[str, object]
+    _seal: object = field(repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self._seal is not _SEAL:
+            raise TypeError("CheckedProgram is built only by schedlang.checker.check_program")
+
+
+def seal(program: Program, facts: dict[str, object]) -> CheckedProgram:
+    """The one way to build a CheckedProgram; called by the checker after all passes pass."""
+    return CheckedProgram(program, facts, _SEAL)
+
+
+def walk_stmts(stmts: tuple[Stmt, ...]) -> list[Stmt]:
+    """All statements, nested ones included, in source order."""
+    out: list[Stmt] = []
+    for s in stmts:
+        out.append(s)
+        if isinstance(s, If):
+            out += walk_stmts(s.then) + walk_stmts(s.orelse)
+        elif isinstance(s, ForRange | ForCpus):
+            out += walk_stmts(s.body)
+    return out
+
+
+def stmt_exprs(s: Stmt) -> list[Expr]:
+    """The expressions directly inside one statement (not those of nested statements)."""
+    match s:
+        case Let(value=v) | ExprStmt(expr=v) | Return(value=v):
+            return [v] if v is not None else []
+        case Assign(target=t, value=v):
+            return [t, v]
+        case If(cond=c):
+            return [c]
+        case ForRange(lo=lo, hi=hi):
+            return [lo, hi]
+        case Insert(task=t, queue=q, on_cpu=on, slice=sl, vtime=vt):
+            return [e for e in (t, q, on, sl, vt) if e is not None]
+        case Kick(cpu=c):
+            return [c]
+    return []
+
+
+def subexprs(e: Expr) -> list[Expr]:
+    """e and every expression inside it, parents first."""
+    out = [e]
+    match e:
+        case TaskField(task=x) | TaskVarRef(task=x) | PickField(pick=x) | Unary(operand=x):
+            out += subexprs(x)
+        case Cast(expr=x):
+            out += subexprs(x)
+        case ArrayElem(index=x) | MapElem(key=x):
+            out += subexprs(x)
+        case Builtin(args=args) | FnCall(args=args):
+            for a in args:
+                out += subexprs(a)
+        case Binary(left=a, right=b):
+            out += subexprs(a) + subexprs(b)
+    return out
