@@ -30,6 +30,7 @@ READ_ONLY = "read-only"
 BAD_RETURN = "bad-return"
 BAD_CALLBACK = "bad-callback"
 NOT_CONSTANT = "not-constant"
+WRONG_CALLBACK = "wrong-callback"
 # safety rules
 UNBOUNDED_LOOP = "unbounded-loop"
 RECURSION = "recursion"
@@ -65,6 +66,7 @@ SUMMARY: dict[str, str] = {
     BAD_RETURN: "a `return` whose value does not fit the callback or fn",
     BAD_CALLBACK: "a callback with the wrong parameters or result",
     NOT_CONSTANT: "a value that must be known at compile time is not",
+    WRONG_CALLBACK: "a statement or built-in used where the kernel does not allow it",
     UNBOUNDED_LOOP: "a loop whose bound is not a compile-time constant",
     RECURSION: "an `fn` that calls itself, directly or through others",
     TOO_COMPLEX: "a callback whose estimated size exceeds the instruction budget",
