@@ -1,0 +1,85 @@
+"""schedlang: a small typed language for Linux sched_ext scheduling policies.
+
+The public API, one function per stage of the pipeline
+(source → AST → checked IR → BPF artifact → runtime report):
+
+    tree = schedlang.parse(text)                 # syntax tree, or SchedlangError
+    diagnostics = schedlang.check(text)          # [] when the policy is proven safe
+    result = schedlang.check_program(text)       # CheckResult: .program (CheckedProgram) + .diagnostics
+    artifact = schedlang.compile("fair.sched")   # NAME.bpf.c, NAME.bpf.o, NAME.json
+    report = schedlang.run(artifact, workloads=["hackbench"], repeat=5)
+
+Imports of the backend and the runtime happen on first use, so checking stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from schedlang.ast import Scheduler
+from schedlang.diagnostics import Diagnostic
+from schedlang.errors import SchedlangError
+from schedlang.ir import CheckedProgram
+from schedlang.parse import parse
+from schedlang.source import SourceFile
+
+if TYPE_CHECKING:
+    from schedlang.backends.artifact import Artifact
+
+__version__ = "0.1.0"
+__all__ = [
+    "CheckResult",
+    "CheckedProgram",
+    "Diagnostic",
+    "SchedlangError",
+    "Scheduler",
+    "check",
+    "check_program",
+    "compile",
+    "parse",
+    "run",
+]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What checking one policy gave: the checked program if it is safe, and every diagnostic."""
+
+    program: CheckedProgram | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None
+
+
+def check_program(text: str, path: str = "<string>") -> CheckResult:
+    from schedlang.checker import check_source
+
+    checked, diags = check_source(SourceFile(path, text))
+    return CheckResult(checked, list(diags))
+
+
+def check(text: str, path: str = "<string>") -> list[Diagnostic]:
+    """Every diagnostic for a policy's source text; an empty list means it is proven safe."""
+    return check_program(text, path).diagnostics
+
+
+def compile(
+    source_or_path: str | Path,
+    params: dict[str, Any] | None = None,
+    outdir: str | Path | None = None,
+) -> Artifact:
+    """Check and compile a policy (source text or a path) to a loadable sched_ext object."""
+    from schedlang.backends.bpf import compile_source
+
+    return compile_source(source_or_path, params=params, outdir=outdir)
+
+
+def run(artifact: Artifact, **options: Any) -> Any:
+    """Load a compiled policy in a sched_ext kernel and measure it against the default."""
+    from schedlang.runtime.measure import run as measure_run
+
+    return measure_run(artifact, **options)

@@ -1,0 +1,66 @@
+"""What every rule works on: the AST plus the facts the parse alone does not keep.
+
+Why: rules should only look at C, not at cpp markers or blanked attributes. `Program` gives
+them the defined functions, the ELF section of each top-level declaration, and `at()`, which
+turns a pycparser node into a finding at the original file:line:col.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pycparser import c_ast
+
+from schedlang.cgate.extensions import Stripped
+from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.locate import Locator
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    ast: c_ast.FileAST
+    functions: Mapping[str, c_ast.FuncDef]
+    sections: Mapping[int, tuple[str, ...]]  # id(top-level node) -> its section attributes
+    locator: Locator
+
+    def section_of(self, node: c_ast.Node) -> tuple[str, ...]:
+        return self.sections.get(id(node), ())
+
+    def at(self, node: c_ast.Node | None, code: str, detail: str, hint: str = "") -> Finding:
+        coord = getattr(node, "coord", None)
+        if coord is None or not coord.line:
+            return finding(code, self.name, 1, 1, detail, hint)
+        file, line = coord.file or self.name, coord.line
+        col = self.locator.column(file, line, coord.column or 1)
+        return finding(code, file, line, col, detail, hint)
+
+
+def build(
+    name: str,
+    text: str,
+    stripped: Stripped,
+    origins: tuple[tuple[str, int] | None, ...],
+    ast: c_ast.FileAST,
+) -> Program:
+    pp_lines = stripped.text.split("\n")
+    index_of: dict[tuple[str, int], int] = {}
+    for index, origin in enumerate(origins):
+        if origin is not None:
+            index_of.setdefault(origin, index)
+    locator = Locator(name, text, {origin: pp_lines[i] for origin, i in index_of.items()})
+    functions = {e.decl.name: e for e in ast.ext if isinstance(e, c_ast.FuncDef)}
+    starts = [item.start for item in stripped.items]
+    sections: dict[int, tuple[str, ...]] = {}
+    for ext in ast.ext:
+        coord = ext.coord
+        index = index_of.get((coord.file, coord.line)) if coord else None
+        if index is None or coord is None:
+            continue
+        offset = stripped.line_starts[index] + (coord.column or 1) - 1
+        k = bisect.bisect_right(starts, offset) - 1
+        if k >= 0 and offset < stripped.items[k].end:
+            sections[id(ext)] = stripped.items[k].sections
+    return Program(name, ast, functions, sections, locator)

@@ -1,0 +1,491 @@
+"""The typecheck pass: syntax tree → IR, resolving every name and typing every expression.
+
+It runs first because every safety rule needs types (a `cpu` index, a param's range, which
+queue an `insert` names). It reports all the name and type errors of a file; declarations
+are collected before any body is checked, so order of declaration does not matter. It also
+enforces where statements may appear (`insert` only where the kernel accepts a dispatch).
+Returns None when anything failed: later passes then do not run.
+"""
+
+from __future__ import annotations
+
+from schedlang import ast, ir
+from schedlang import codes as C
+from schedlang.builtins import BUILTINS
+from schedlang.callbacks import CALLBACKS
+from schedlang.diagnostics import Diagnostics
+from schedlang.passes.exprs import (
+    BUILTIN_QUEUES,
+    ERROR,
+    NR_CPUS,
+    ExprChecker,
+    Scope,
+    Symbol,
+    did_you_mean,
+)
+from schedlang.types import DECLARABLE, INTEGERS, STORABLE, Type
+
+# Where `insert` may stand: the kernel accepts a task's dispatch only while it is handed to
+# the scheduler (select_cpu, enqueue).
+INSERT_CALLBACKS = frozenset({"select_cpu", "enqueue"})
+RESERVED = frozenset({NR_CPUS, *BUILTIN_QUEUES, *BUILTINS, "cpus", "true", "false"})
+
+
+def resolve_type(t: ast.TypeName, diags: Diagnostics) -> Type | None:
+    found = DECLARABLE.get(t.name)
+    if found is None:
+        diags.error(
+            C.UNKNOWN_TYPE,
+            t.span,
+            f"unknown type `{t.name}`",
+            *(did_you_mean(t.name, list(DECLARABLE)) or (f"types: {', '.join(DECLARABLE)}",)),
+        )
+    return found
+
+
+def run(tree: ast.Scheduler, diags: Diagnostics, *, path: str, max_cpus: int) -> ir.Program | None:
+    before = len(diags)
+    checker = _Typecheck(diags, max_cpus)
+    program = checker.program(tree, path)
+    failed = any(d.severity == "error" for d in diags.items[before:])
+    return None if failed else program
+
+
+class _Typecheck:
+    def __init__(self, diags: Diagnostics, max_cpus: int) -> None:
+        self.diags = diags
+        self.max_cpus = max_cpus
+        self.globals: dict[str, Symbol] = {}
+        self.task_vars: dict[str, ir.TaskVarDecl] = {}
+
+    # ------------------------------------------------------------------ declarations
+    def program(self, tree: ast.Scheduler, path: str) -> ir.Program:
+        params: list[ir.ParamDecl] = []
+        queues: list[ir.QueueDecl] = []
+        vars_: list[ir.VarDecl] = []
+        arrays: list[ir.ArrayDecl] = []
+        maps: list[ir.MapDecl] = []
+        for d in tree.decls:
+            if isinstance(d, ast.Callback | ast.TaskVar):
+                continue
+            if not self._declare_name(d):
+                continue
+            match d:
+                case ast.Param():
+                    p = self._param(d)
+                    if p:
+                        params.append(p)
+                        self.globals[d.name] = Symbol("param", p.type, d.span, detail=p)
+                case ast.Const():
+                    self._const(d)
+                case ast.Queue():
+                    q = ir.QueueDecl(d.name, d.kind, len(queues), d.span)
+                    queues.append(q)
+                    self.globals[d.name] = Symbol("queue", Type.QUEUE, d.span, detail=q)
+                case ast.Var():
+                    v = self._storage(d, d.type, d.init, "var")
+                    if v:
+                        vars_.append(ir.VarDecl(d.name, v[0], v[1], d.span))
+                        self.globals[d.name] = Symbol("var", v[0], d.span)
+                case ast.Array():
+                    a = self._array(d)
+                    if a:
+                        arrays.append(a)
+                        self.globals[d.name] = Symbol("array", a.elem, d.span, detail=a)
+                case ast.MapDecl():
+                    m = self._map(d)
+                    if m:
+                        maps.append(m)
+                        self.globals[d.name] = Symbol("map", m.value, d.span, detail=m)
+                case ast.Fn():
+                    self._fn_signature(d)
+        for d in tree.decls:
+            if isinstance(d, ast.TaskVar):
+                self._task_var(d)
+        fns = [self._fn_body(d) for d in tree.decls if isinstance(d, ast.Fn) and d.name in self.globals]
+        callbacks = self._callbacks([d for d in tree.decls if isinstance(d, ast.Callback)])
+        return ir.Program(
+            name=tree.name,
+            description=tree.description,
+            path=path,
+            params=tuple(params),
+            queues=tuple(queues),
+            vars=tuple(vars_),
+            task_vars=tuple(self.task_vars.values()),
+            arrays=tuple(arrays),
+            maps=tuple(maps),
+            fns=tuple(f for f in fns if f is not None),
+            callbacks=tuple(callbacks),
+            max_cpus=self.max_cpus,
+        )
+
+    def _declare_name(self, d: ast.Decl) -> bool:
+        if d.name in RESERVED:
+            self.diags.error(
+                C.DUPLICATE_NAME, d.name_span, f"`{d.name}` is a built-in name", "choose another name"
+            )
+            return False
+        if d.name in self.globals or d.name in self.task_vars:
+            first = self.globals[d.name].span if d.name in self.globals else self.task_vars[d.name].span
+            self.diags.error(
+                C.DUPLICATE_NAME,
+                d.name_span,
+                f"`{d.name}` is already declared (line {first.line})",
+                "rename one of them",
+            )
+            return False
+        return True
+
+    def _constant(self, e: ast.Expr, want: Type, what: str) -> int | None:
+        """A compile-time value of type `want`: literals, consts and operators on them."""
+        ck = ExprChecker(self.diags, Scope(self.globals, None), {})
+        x = ck.check_as(e, want, what)
+        if x.type is ERROR:
+            return None
+        if not isinstance(x, ir.Lit):
+            self.diags.error(
+                C.NOT_CONSTANT,
+                e.span,
+                f"{what} must be known at compile time",
+                "use literals and `const`s here (params can change at load time)",
+            )
+            return None
+        return x.value
+
+    def _param(self, d: ast.Param) -> ir.ParamDecl | None:
+        typ = resolve_type(d.type, self.diags)
+        if typ is None:
+            return None
+        if typ not in INTEGERS | {Type.DURATION, Type.BOOL}:
+            self.diags.error(
+                C.TYPE_MISMATCH,
+                d.type.span,
+                f"a param is a number, a duration or a bool, not {typ}",
+                "tunables are set at load time, so they must be plain values",
+            )
+            return None
+        values = [
+            self._constant(x, typ, f"the {w} of param `{d.name}`")
+            for x, w in ((d.default, "default"), (d.lo, "lower bound"), (d.hi, "upper bound"))
+        ]
+        if any(v is None for v in values):
+            return None
+        default, lo, hi = (v for v in values if v is not None)
+        return ir.ParamDecl(d.name, typ, default, lo, hi, d.span)
+
+    def _const(self, d: ast.Const) -> None:
+        typ = resolve_type(d.type, self.diags)
+        if typ is None:
+            return
+        value = self._constant(d.value, typ, f"the value of const `{d.name}`")
+        if value is not None:
+            self.globals[d.name] = Symbol("const", typ, d.span, value=value)
+
+    def _storage(self, d: ast.Decl, t: ast.TypeName, init: ast.Expr, kind: str) -> tuple[Type, int] | None:
+        typ = resolve_type(t, self.diags)
+        if typ is None:
+            return None
+        if typ not in STORABLE:
+            self.diags.error(
+                C.TYPE_MISMATCH,
+                t.span,
+                f"a {kind} cannot hold a {typ}",
+                "store the task's pid instead (`t.pid`)",
+            )
+            return None
+        value = self._constant(init, typ, f"the initial value of {kind} `{d.name}`")
+        return None if value is None else (typ, value)
+
+    def _task_var(self, d: ast.TaskVar) -> None:
+        if not self._declare_name(d):
+            return
+        if d.name in ir.TASK_FIELDS:
+            self.diags.error(
+                C.DUPLICATE_NAME,
+                d.name_span,
+                f"`{d.name}` is a built-in task field",
+                "choose another name for the task var",
+            )
+            return
+        v = self._storage(d, d.type, d.init, "task var")
+        if v:
+            self.task_vars[d.name] = ir.TaskVarDecl(d.name, v[0], v[1], d.span)
+
+    def _array(self, d: ast.Array) -> ir.ArrayDecl | None:
+        elem = resolve_type(d.elem, self.diags)
+        if elem is None:
+            return None
+        if elem not in STORABLE or elem is Type.BOOL:
+            self.diags.error(C.TYPE_MISMATCH, d.elem.span, f"an array cannot hold {elem}")
+            return None
+        size = None
+        if d.size is not None:
+            size = self._constant(d.size, Type.U32, f"the size of array `{d.name}`")
+            if size is None:
+                return None
+        return ir.ArrayDecl(d.name, elem, size, d.span)
+
+    def _map(self, d: ast.MapDecl) -> ir.MapDecl | None:
+        key, value = resolve_type(d.key, self.diags), resolve_type(d.value, self.diags)
+        if key is None or value is None:
+            return None
+        for t, span in ((key, d.key.span), (value, d.value.span)):
+            if t not in STORABLE:
+                self.diags.error(C.TYPE_MISMATCH, span, f"a map cannot hold {t}", "use `t.pid` as a key")
+                return None
+        default = self._constant(d.default, value, f"the default of map `{d.name}`")
+        capacity = self._constant(d.capacity, Type.U32, f"the capacity of map `{d.name}`")
+        if default is None or capacity is None:
+            return None
+        return ir.MapDecl(d.name, key, value, default, capacity, d.span)
+
+    def _fn_signature(self, d: ast.Fn) -> None:
+        types = [resolve_type(p.type, self.diags) for p in d.params]
+        ret = resolve_type(d.ret, self.diags) if d.ret else Type.VOID
+        if any(t is None for t in types) or ret is None:
+            return
+        self.globals[d.name] = Symbol("fn", ret, d.span, detail=(tuple(types), ret))
+
+    def _fn_body(self, d: ast.Fn) -> ir.FnDecl | None:
+        param_types, ret = self.globals[d.name].detail  # type: ignore[misc]
+        params = tuple((p.name, t) for p, t in zip(d.params, param_types, strict=True))
+        body = _Body(self, None, params, ret).block(d.body)
+        return ir.FnDecl(d.name, params, ret, body, d.span)
+
+    def _callbacks(self, decls: list[ast.Callback]) -> list[ir.CallbackDecl]:
+        out: list[ir.CallbackDecl] = []
+        seen: dict[str, ast.Callback] = {}
+        for d in decls:
+            sig = CALLBACKS.get(d.name)
+            if sig is None:
+                self.diags.error(
+                    C.UNKNOWN_CALLBACK,
+                    d.name_span,
+                    f"`{d.name}` is not a sched_ext operation",
+                    *(did_you_mean(d.name, list(CALLBACKS)) or (f"operations: {', '.join(CALLBACKS)}",)),
+                )
+                continue
+            if d.name in seen:
+                self.diags.error(
+                    C.DUPLICATE_NAME,
+                    d.name_span,
+                    f"`on {d.name}` is already defined (line {seen[d.name].span.line})",
+                    "merge the two bodies",
+                )
+                continue
+            seen[d.name] = d
+            ok = True
+            if len(d.params) != len(sig.params):
+                self.diags.error(
+                    C.BAD_CALLBACK,
+                    d.span.to(d.name_span),
+                    f"`on {d.name}` takes {len(sig.params)} parameter(s), not {len(d.params)}",
+                    f"write `on {d.name}{sig.param_hint}`",
+                )
+                ok = False
+            ret = resolve_type(d.ret, self.diags) if d.ret else Type.VOID
+            if ret is not None and ret is not sig.ret:
+                want = f"`-> {sig.ret}`" if sig.ret is not Type.VOID else "no result"
+                self.diags.error(
+                    C.BAD_CALLBACK,
+                    d.ret.span if d.ret else d.name_span,
+                    f"`on {d.name}` has {want}",
+                    f"write `on {d.name}{sig.param_hint}`",
+                )
+                ok = False
+            if not ok:
+                continue
+            params = tuple((p.name, t) for p, t in zip(d.params, sig.params, strict=True))
+            body = _Body(self, d.name, params, sig.ret).block(d.body)
+            out.append(ir.CallbackDecl(d.name, params, sig.ret, body, d.span))
+        return out
+
+
+class _Body:
+    """Checks the statements of one fn or callback body."""
+
+    def __init__(
+        self, tc: _Typecheck, callback: str | None, params: tuple[tuple[str, Type], ...], ret: Type
+    ) -> None:
+        self.diags = tc.diags
+        self.callback = callback
+        self.ret = ret
+        self.scope = Scope(tc.globals, callback)
+        self.scope.frames[0].update({name: (t, False) for name, t in params})
+        self.exprs = ExprChecker(tc.diags, self.scope, tc.task_vars)
+
+    def block(self, b: ast.Block, extra: dict[str, tuple[Type, bool]] | None = None) -> tuple[ir.Stmt, ...]:
+        self.scope.frames.append(dict(extra or {}))
+        try:
+            return tuple(s for s in (self.stmt(x) for x in b.stmts) if s is not None)
+        finally:
+            self.scope.frames.pop()
+
+    def stmt(self, s: ast.Stmt) -> ir.Stmt | None:
+        match s:
+            case ast.Let():
+                return self._let(s)
+            case ast.Assign():
+                return self._assign(s)
+            case ast.If():
+                cond = self.exprs.check_as(s.cond, Type.BOOL, "an `if` condition")
+                then = self.block(s.then)
+                orelse: tuple[ir.Stmt, ...] = ()
+                if isinstance(s.orelse, ast.Block):
+                    orelse = self.block(s.orelse)
+                elif isinstance(s.orelse, ast.If):
+                    nested = self.stmt(s.orelse)
+                    orelse = (nested,) if nested else ()
+                return ir.If(s.span, cond, then, orelse)
+            case ast.ForRange():
+                lo = self.exprs.check(s.lo)
+                hi = self.exprs.check(s.hi)
+                var_type = Type.U64 if Type.U64 in (lo.type, hi.type) else Type.U32
+                lo = self.exprs.coerce(lo, var_type, "a loop bound")
+                hi = self.exprs.coerce(hi, var_type, "a loop bound")
+                body = self.block(s.body, {s.var: (var_type, False)})
+                return ir.ForRange(s.span, s.var, var_type, lo, hi, body)
+            case ast.ForCpus():
+                return ir.ForCpus(s.span, s.var, self.block(s.body, {s.var: (Type.CPU, False)}))
+            case ast.Return():
+                return self._return(s)
+            case ast.Insert():
+                return self._insert(s)
+            case ast.Kick():
+                return ir.Kick(s.span, self._cpu(s.cpu, "the CPU to kick"), s.mode)
+            case ast.ExprStmt():
+                return ir.ExprStmt(s.span, self.exprs.check(s.expr))
+        raise TypeError(f"typecheck: unknown statement {type(s).__name__}")
+
+    def _cpu(self, e: ast.Expr, what: str) -> ir.Expr:
+        x = self.exprs.check(e)
+        if x.type in INTEGERS:
+            return ir.Cast(Type.CPU, x.span, x)
+        return self.exprs.coerce(x, Type.CPU, what)
+
+    def _let(self, s: ast.Let) -> ir.Stmt | None:
+        frame = self.scope.frames[-1]
+        if s.name in frame or s.name in RESERVED:
+            self.diags.error(
+                C.DUPLICATE_NAME, s.span, f"`{s.name}` is already defined here", "use another name"
+            )
+            return None
+        if s.type is not None:
+            want = resolve_type(s.type, self.diags)
+            value = self.exprs.check_as(s.value, want, f"the value of `{s.name}`") if want else None
+        else:
+            value = self.exprs.settle(self.exprs.check(s.value))
+        if value is None or value.type is ERROR:
+            frame[s.name] = (ERROR, True)
+            return None
+        if value.type in (Type.QUEUE, Type.STR, Type.COMM, Type.VOID):
+            self.diags.error(C.TYPE_MISMATCH, s.value.span, f"a {value.type} cannot be stored in a `let`")
+            frame[s.name] = (ERROR, True)
+            return None
+        frame[s.name] = (value.type, True)
+        return ir.Let(s.span, s.name, value.type, value)
+
+    def _assign(self, s: ast.Assign) -> ir.Stmt | None:
+        target = self._target(s.target)
+        if target is None:
+            self.exprs.check(s.value)
+            return None
+        if s.op == "=":
+            value = self.exprs.check_as(s.value, target.type, "the assigned value")
+        else:
+            rhs = self.exprs.check(s.value)
+            combined = self.exprs.binary(s.op[0], target, rhs, s.span)
+            value = self.exprs.coerce(combined, target.type, f"the result of `{s.op}`")
+        if value.type is ERROR:
+            return None
+        return ir.Assign(s.span, target, value)
+
+    def _target(self, e: ast.Expr) -> ir.Expr | None:
+        if isinstance(e, ast.Name):
+            local = self.scope.lookup_local(e.ident)
+            if local is not None and not local[1]:
+                self.diags.error(
+                    C.READ_ONLY,
+                    e.span,
+                    f"`{e.ident}` is a parameter or loop variable and cannot be assigned",
+                    f"copy it first: `let my_{e.ident} = {e.ident}`",
+                )
+                return None
+            sym = self.scope.globals.get(e.ident)
+            if local is None and sym is not None and sym.kind in ("param", "const"):
+                self.diags.error(
+                    C.READ_ONLY,
+                    e.span,
+                    f"`{e.ident}` is a {sym.kind} and cannot be assigned",
+                    "declare a `var` for state that changes",
+                )
+                return None
+        x = self.exprs.check(e)
+        if x.type is ERROR:
+            return None
+        if isinstance(x, ir.TaskField):
+            if not ir.TASK_FIELDS[x.field][1]:
+                writable = [f for f, (_, w) in ir.TASK_FIELDS.items() if w]
+                self.diags.error(
+                    C.READ_ONLY,
+                    e.span,
+                    f"task field `{x.field}` is read-only",
+                    f"writable fields: {', '.join(writable)} and task vars",
+                )
+                return None
+            return x
+        if isinstance(x, ir.Local | ir.GlobalRef | ir.TaskVarRef | ir.ArrayElem | ir.MapElem):
+            return x
+        self.diags.error(C.BAD_TARGET, e.span, "this cannot be assigned to")
+        return None
+
+    def _return(self, s: ast.Return) -> ir.Stmt | None:
+        if s.value is None:
+            if self.ret is not Type.VOID:
+                self.diags.error(C.BAD_RETURN, s.span, f"this must return a {self.ret}")
+                return None
+            return ir.Return(s.span, None)
+        if self.ret is Type.VOID:
+            where = f"`on {self.callback}`" if self.callback else "this fn"
+            self.diags.error(
+                C.BAD_RETURN, s.value.span, f"{where} returns nothing", "write a bare `return`"
+            )
+            return None
+        value = self.exprs.check_as(s.value, self.ret, "the returned value")
+        return None if value.type is ERROR else ir.Return(s.span, value)
+
+    def _insert(self, s: ast.Insert) -> ir.Stmt | None:
+        if self.callback not in INSERT_CALLBACKS:
+            here = f"`on {self.callback}`" if self.callback else "an fn"
+            self.diags.error(
+                C.WRONG_CALLBACK,
+                s.span,
+                f"`insert` is allowed only in `on select_cpu` and `on enqueue`, not in {here}",
+                "the kernel hands a task to the scheduler only there",
+            )
+            return None
+        task = self.exprs.check_as(s.task, Type.TASK, "the inserted task")
+        queue = self._queue(s)
+        on_cpu = self._cpu(s.on_cpu, "the CPU after `on`") if s.on_cpu is not None else None
+        slice_ = self.exprs.check_as(s.slice, Type.DURATION, "the slice") if s.slice else None
+        vtime = self.exprs.check_as(s.vtime, Type.DURATION, "the vtime") if s.vtime else None
+        parts = [task, queue, on_cpu, slice_, vtime]
+        if queue is None or any(p is not None and p.type is ERROR for p in parts):
+            return None
+        return ir.Insert(s.span, task, queue, on_cpu, slice_, vtime)
+
+    def _queue(self, s: ast.Insert) -> ir.QueueRef | None:
+        if s.queue in BUILTIN_QUEUES:
+            return ir.QueueRef(Type.QUEUE, s.queue_span, s.queue, s.queue)
+        sym = self.scope.globals.get(s.queue)
+        if sym is None or sym.kind != "queue":
+            queues = [n for n, v in self.scope.globals.items() if v.kind == "queue"]
+            self.diags.error(
+                C.UNKNOWN_NAME,
+                s.queue_span,
+                f"`{s.queue}` is not a queue",
+                *(did_you_mean(s.queue, queues + list(BUILTIN_QUEUES)) or ("declare it: `queue NAME: fifo`",)),
+            )
+            return None
+        assert isinstance(sym.detail, ir.QueueDecl)
+        return ir.QueueRef(Type.QUEUE, s.queue_span, s.queue, sym.detail.kind)
