@@ -70,7 +70,12 @@ def is_constant(expr: c_ast.Node | None, constants: frozenset[str]) -> bool:
 
 def constant_value(expr: c_ast.Node | None) -> int | None:
     """The value of a plain integer literal (for `while (0)` / `while (1)`), else None."""
-    if isinstance(expr, c_ast.Constant) and expr.type in ("int", "unsigned int", "long int", "char"):
+    if isinstance(expr, c_ast.Constant) and expr.type in (
+        "int",
+        "unsigned int",
+        "long int",
+        "char",
+    ):
         text = expr.value.rstrip("uUlL")
         try:
             return int(text, 0)

@@ -55,9 +55,14 @@ class Locator:
         pp_toks, src_toks = tokens(pp), tokens(original)
         if not pp_toks or not src_toks:
             return pp_col
-        index = next((k for k, (text, col) in enumerate(pp_toks) if col + len(text) > pp_col), len(pp_toks) - 1)
-        matcher = difflib.SequenceMatcher(None, [t for t, _ in pp_toks], [t for t, _ in src_toks], autojunk=False)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        index = next(
+            (k for k, (text, col) in enumerate(pp_toks) if col + len(text) > pp_col),
+            len(pp_toks) - 1,
+        )
+        matcher = difflib.SequenceMatcher(
+            None, [t for t, _ in pp_toks], [t for t, _ in src_toks], autojunk=False
+        )
+        for tag, i1, i2, j1, _j2 in matcher.get_opcodes():
             if i1 <= index < i2:
                 if tag == "equal":
                     return src_toks[j1 + index - i1][1]

@@ -20,8 +20,14 @@ _UNLOCATED = re.compile(r"^(?P<file>.*?): (?P<msg>.*)$")
 _KNOWN_CAUSES = (
     (re.compile(r"\?\s*:"), "the GNU `a ?: b` operator: write `a ? a : b`"),
     (re.compile(r"\b__int128\b|\b_Float\d+\b"), "a compiler-specific type (__int128, _FloatN)"),
-    (re.compile(r"\b__builtin_va_\w+|\b__builtin_types_compatible_p\b"), "a builtin that takes a type"),
-    (re.compile(r"\b[A-Z][A-Z0-9_]{2,}\s*\("), "a macro the gate could not see (is its header included?)"),
+    (
+        re.compile(r"\b__builtin_va_\w+|\b__builtin_types_compatible_p\b"),
+        "a builtin that takes a type",
+    ),
+    (
+        re.compile(r"\b[A-Z][A-Z0-9_]{2,}\s*\("),
+        "a macro the gate could not see (is its header included?)",
+    ),
 )
 
 
@@ -33,7 +39,9 @@ class ParseFailure(Exception):
         self.file, self.line, self.col, self.message, self.cause = file, line, col, message, cause
 
 
-def parse(stripped: Stripped, origins: tuple[tuple[str, int] | None, ...], name: str) -> c_ast.FileAST:
+def parse(
+    stripped: Stripped, origins: tuple[tuple[str, int] | None, ...], name: str
+) -> c_ast.FileAST:
     """The AST, or raise ParseFailure with a position in the original file."""
     try:
         return c_parser.CParser().parse(stripped.text, name)
@@ -52,7 +60,13 @@ def parse(stripped: Stripped, origins: tuple[tuple[str, int] | None, ...], name:
     start, end = _first_bad_item(stripped)
     index, col = stripped.position(start)
     origin = _origin_at(origins, index)
-    raise ParseFailure(origin[0] if origin else name, origin[1] if origin else 1, col, detail, _cause(stripped.text[start:end]))
+    raise ParseFailure(
+        origin[0] if origin else name,
+        origin[1] if origin else 1,
+        col,
+        detail,
+        _cause(stripped.text[start:end]),
+    )
 
 
 def _first_bad_item(stripped: Stripped) -> tuple[int, int]:
@@ -77,7 +91,9 @@ def _origin_at(origins: tuple[tuple[str, int] | None, ...], index: int) -> tuple
     return origins[index] if index < len(origins) else None
 
 
-def _pp_line_for(stripped: Stripped, origins: tuple[tuple[str, int] | None, ...], file: str, line: int) -> str:
+def _pp_line_for(
+    stripped: Stripped, origins: tuple[tuple[str, int] | None, ...], file: str, line: int
+) -> str:
     lines = stripped.text.split("\n")
     for index, origin in enumerate(origins):
         if origin == (file, line):

@@ -22,7 +22,9 @@ from schedlang.cgate.source import Source
 STDIN_NAMES = ("<stdin>", "-")
 PRELUDE_NAME = "<gate-prelude>"
 _MARKER = re.compile(r'^#\s*(?:line\s+)?(\d+)\s+"((?:[^"\\]|\\.)*)"')
-_CPP_DIAG = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?:fatal )?error:\s*(?P<msg>.*)$")
+_CPP_DIAG = re.compile(
+    r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?:fatal )?error:\s*(?P<msg>.*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,9 @@ def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | li
     """Preprocess `source`; on failure return C101 findings located in the original file."""
     command = find_preprocessor()
     if command is None:
-        return [finding("C101", source.name, 1, 1, "no C preprocessor found (apt-get install clang-19)")]
+        return [
+            finding("C101", source.name, 1, 1, "no C preprocessor found (apt-get install clang-19)")
+        ]
     with tempfile.TemporaryDirectory(prefix="schedlang-cgate-") as tmp:
         prelude = os.path.join(tmp, "gate-prelude.h")
         with open(prelude, "w") as f:
@@ -64,8 +68,13 @@ def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | li
             return [finding("C101", source.name, 1, 1, f"{command[0]} failed to run: {exc}")]
         if proc.returncode != 0:
             return _errors(proc.stderr, source.name) or [
-                finding("C101", source.name, 1, 1, proc.stderr.strip()[:300] or "exit status "
-                        f"{proc.returncode}")
+                finding(
+                    "C101",
+                    source.name,
+                    1,
+                    1,
+                    proc.stderr.strip()[:300] or f"exit status {proc.returncode}",
+                )
             ]
         return _with_origins(proc.stdout, source.name, prelude)
 
@@ -89,9 +98,19 @@ def _with_origins(text: str, name: str, prelude_path: str) -> Preprocessed:
         m = _MARKER.match(raw) if raw.lstrip().startswith("#") else None
         if m:
             marked = m[2]
-            shown = name if marked in STDIN_NAMES else PRELUDE_NAME if marked == prelude_path else marked
+            shown = (
+                name
+                if marked in STDIN_NAMES
+                else PRELUDE_NAME
+                if marked == prelude_path
+                else marked
+            )
             if shown != marked:
-                lines[i] = raw[: m.start(2)] + shown.replace("\\", "\\\\").replace('"', '\\"') + raw[m.end(2) :]
+                lines[i] = (
+                    raw[: m.start(2)]
+                    + shown.replace("\\", "\\\\").replace('"', '\\"')
+                    + raw[m.end(2) :]
+                )
             file, line = shown, int(m[1])
             origins.append(None)
             continue

@@ -38,6 +38,22 @@ class Program:
         return finding(code, file, line, col, detail, hint)
 
 
+def _index_of(origins: tuple[tuple[str, int] | None, ...]) -> dict[tuple[str, int], int]:
+    """The first output line index for each original (file, line)."""
+    index_of: dict[tuple[str, int], int] = {}
+    for index, origin in enumerate(origins):
+        if origin is not None:
+            index_of.setdefault(origin, index)
+    return index_of
+
+
+def locator(
+    name: str, text: str, stripped: Stripped, origins: tuple[tuple[str, int] | None, ...]
+) -> Locator:
+    pp_lines = stripped.text.split("\n")
+    return Locator(name, text, {origin: pp_lines[i] for origin, i in _index_of(origins).items()})
+
+
 def build(
     name: str,
     text: str,
@@ -45,12 +61,7 @@ def build(
     origins: tuple[tuple[str, int] | None, ...],
     ast: c_ast.FileAST,
 ) -> Program:
-    pp_lines = stripped.text.split("\n")
-    index_of: dict[tuple[str, int], int] = {}
-    for index, origin in enumerate(origins):
-        if origin is not None:
-            index_of.setdefault(origin, index)
-    locator = Locator(name, text, {origin: pp_lines[i] for origin, i in index_of.items()})
+    index_of = _index_of(origins)
     functions = {e.decl.name: e for e in ast.ext if isinstance(e, c_ast.FuncDef)}
     starts = [item.start for item in stripped.items]
     sections: dict[int, tuple[str, ...]] = {}
@@ -63,4 +74,4 @@ def build(
         k = bisect.bisect_right(starts, offset) - 1
         if k >= 0 and offset < stripped.items[k].end:
             sections[id(ext)] = stripped.items[k].sections
-    return Program(name, ast, functions, sections, locator)
+    return Program(name, ast, functions, sections, locator(name, text, stripped, origins))

@@ -21,7 +21,9 @@ from schedlang.cgate.program import Program
 # Names pycparser leaves as calls but that are not calls: `offsetof(type, member)`.
 _PSEUDO_CALLS = frozenset({"offsetof"})
 _KNOWN = sorted(
-    {k.name for k in kfuncs.KFUNCS} | {h.name for h in kfuncs.HELPERS} | {b.name for b in kfuncs.BUILTINS}
+    {k.name for k in kfuncs.KFUNCS}
+    | {h.name for h in kfuncs.HELPERS}
+    | {b.name for b in kfuncs.BUILTINS}
 )
 
 
@@ -39,7 +41,9 @@ def run(prog: Program) -> list[Finding]:
                 continue
             name = callee_name(node)
             if name is None:
-                findings.append(prog.at(node, "C104", "the callee is an expression, not a function name"))
+                findings.append(
+                    prog.at(node, "C104", "the callee is an expression, not a function name")
+                )
             elif name in local_vars and kfuncs.helper(name) is None:
                 findings.append(prog.at(node, "C104", f"`{name}` is a local variable or parameter"))
             elif not _known(name, prog):
@@ -55,7 +59,9 @@ def _unknown(prog: Program, node: c_ast.FuncCall, name: str, is_pointer_var: boo
     if is_pointer_var:
         detail = f"`{name}` is a function pointer that is not an allowed BPF helper"
     else:
-        detail = f"`{name}` is not defined in this file, not a known kfunc and not an allowed BPF helper"
+        detail = (
+            f"`{name}` is not defined in this file, not a known kfunc and not an allowed BPF helper"
+        )
     close = difflib.get_close_matches(name, _KNOWN + list(prog.functions), n=1, cutoff=0.75)
     hint = f"did you mean `{close[0]}`? " if close else ""
     return prog.at(node, "C003", detail, hint + CODES["C003"].hint)

@@ -75,7 +75,9 @@ def _problem(loop: c_ast.Node, constants: frozenset[str]) -> str | None:
 def _bounding_conjuncts(cond: c_ast.Node, constants: frozenset[str]) -> list[tuple[str, bool]]:
     """(variable, must-increase) for each `v REL K` conjunct of the condition."""
     if isinstance(cond, c_ast.BinaryOp) and cond.op == "&&":
-        return _bounding_conjuncts(cond.left, constants) + _bounding_conjuncts(cond.right, constants)
+        return _bounding_conjuncts(cond.left, constants) + _bounding_conjuncts(
+            cond.right, constants
+        )
     if isinstance(cond, c_ast.BinaryOp) and cond.op in _INCREASING:
         var = _variable(cond.left)
         if var and is_constant(cond.right, constants):
@@ -135,7 +137,9 @@ def _is_step(expr: c_ast.Node, var: str, increasing: bool) -> bool:
             rv = expr.rvalue
             amount = constant_value(rv.right)
             wanted = "+" if increasing else "-"
-            return rv.op == wanted and _variable(rv.left) == var and amount is not None and amount > 0
+            return (
+                rv.op == wanted and _variable(rv.left) == var and amount is not None and amount > 0
+            )
     return False
 
 
@@ -146,7 +150,11 @@ def _first_write(node: c_ast.Node | None, var: str) -> c_ast.Node | None:
     for n in walk(node):
         if isinstance(n, c_ast.Assignment) and _variable(n.lvalue) == var:
             return n
-        if isinstance(n, c_ast.UnaryOp) and n.op in ("p++", "++", "p--", "--", "&") and _variable(n.expr) == var:
+        if (
+            isinstance(n, c_ast.UnaryOp)
+            and n.op in ("p++", "++", "p--", "--", "&")
+            and _variable(n.expr) == var
+        ):
             return n
     return None
 
@@ -165,7 +173,8 @@ def _iterator_call(cond: c_ast.Node | None) -> bool:
     if cond is None:
         return False
     return any(
-        isinstance(n, c_ast.FuncCall) and (callee_name(n) or "").startswith("bpf_iter_")
+        isinstance(n, c_ast.FuncCall)
+        and (callee_name(n) or "").startswith("bpf_iter_")
         and (callee_name(n) or "").endswith("_next")
         for n in walk(cond)
     )
@@ -188,5 +197,7 @@ def _backward_gotos(prog: Program, func: c_ast.FuncDef) -> list[Finding]:
         if isinstance(node, c_ast.Label):
             seen_labels.add(node.name)
         elif isinstance(node, c_ast.Goto) and node.name in seen_labels:
-            findings.append(prog.at(node, "C105", f"`goto {node.name}` jumps back to an earlier label"))
+            findings.append(
+                prog.at(node, "C105", f"`goto {node.name}` jumps back to an earlier label")
+            )
     return findings

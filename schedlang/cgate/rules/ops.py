@@ -30,7 +30,9 @@ def run(prog: Program) -> list[Finding]:
     defined = [t for t in tables if isinstance(t.init, c_ast.InitList)]
     if not defined:
         if tables:
-            return [prog.at(tables[0], "C004", f"`{tables[0].name}` is declared but has no initializer")]
+            return [
+                prog.at(tables[0], "C004", f"`{tables[0].name}` is declared but has no initializer")
+            ]
         return [finding("C004", prog.name, 1, 1, "the file defines no ops table")]
     findings = []
     for table in defined:
@@ -51,7 +53,11 @@ def run(prog: Program) -> list[Finding]:
 def _members(table: c_ast.Decl) -> list[tuple[str, c_ast.Node]]:
     out = []
     for init in table.init.exprs:
-        if isinstance(init, c_ast.NamedInitializer) and len(init.name) == 1 and isinstance(init.name[0], c_ast.ID):
+        if (
+            isinstance(init, c_ast.NamedInitializer)
+            and len(init.name) == 1
+            and isinstance(init.name[0], c_ast.ID)
+        ):
             out.append((init.name[0].name, init.expr))
     return out
 
@@ -65,8 +71,14 @@ def _name_findings(prog: Program, table: c_ast.Decl) -> list[Finding]:
         return [prog.at(expr, "C005", "`.name` is not a string literal")]
     value = expr.value[1:-1]
     if not _NAME.match(value):
-        return [prog.at(expr, "C005", f'`.name = "{value}"` is empty, too long or has characters '
-                        "other than letters, digits, `_` and `.`")]
+        return [
+            prog.at(
+                expr,
+                "C005",
+                f'`.name = "{value}"` is empty, too long or has characters '
+                "other than letters, digits, `_` and `.`",
+            )
+        ]
     return []
 
 
@@ -88,7 +100,9 @@ def _callback_findings(prog: Program, table: c_ast.Decl) -> list[Finding]:
         if func is None:
             if name in scalars:
                 continue  # a constant or variable used as a scalar member value
-            findings.append(prog.at(expr, "C008", f"`.{member} = {name}`: `{name}` has no body in this file"))
+            findings.append(
+                prog.at(expr, "C008", f"`.{member} = {name}`: `{name}` has no body in this file")
+            )
             continue
         if not any(s.startswith(("struct_ops/", "struct_ops.s/")) for s in prog.section_of(func)):
             findings.append(

@@ -1,0 +1,53 @@
+"""The gate's driver: read → preprocess → blank extensions → parse → rules.
+
+Why one function: the CLI, the Python API and the C backend's self-check all need the same
+answer for the same file. Each stage either hands plain data to the next or returns
+findings; a stage that fails stops the pipeline with a "not analysed" finding, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+from schedlang.cgate import extensions, preprocess, program
+from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.parse import ParseFailure, parse
+from schedlang.cgate.rules import RULES
+from schedlang.cgate.source import load
+
+
+def verify(
+    path_or_text: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    include_dirs: tuple[str, ...] = (),
+) -> list[Finding]:
+    """All findings for a C file (path) or C text; an empty list means the gate passes."""
+    source = load(path_or_text, name)
+    if isinstance(source, Finding):
+        return [source]
+    pre = preprocess.run(source, include_dirs)
+    if isinstance(pre, list):
+        return pre
+    stripped = extensions.strip(pre.text)
+    located = program.locator(source.name, source.text, stripped, pre.origins)
+    findings = []
+    for offset in stripped.asm_offsets:
+        index, col = stripped.position(offset)
+        origin = pre.origins[index] or (source.name, 1)
+        findings.append(
+            finding(
+                "C103", origin[0], origin[1], located.column(*origin, col), "an `asm` statement"
+            )
+        )
+    try:
+        ast = parse(stripped, pre.origins, source.name)
+    except ParseFailure as f:
+        detail = f.message + (f"; likely cause: {f.cause}" if f.cause else "")
+        col = located.column(f.file, f.line, f.col)
+        return findings + [finding("C102", f.file, f.line, col, detail)]
+    prog = program.build(source.name, source.text, stripped, pre.origins, ast)
+    for rule in RULES:
+        findings += rule(prog)
+    return sorted(findings, key=lambda x: (x.file != source.name, x.file, x.line, x.col, x.code))
