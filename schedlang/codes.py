@@ -43,6 +43,8 @@ STARVING_QUEUE = "starving-queue"
 QUEUE_KIND = "queue-kind"
 PARAM_RANGE = "param-range"
 MISSING_RETURN = "missing-return"
+DOUBLE_INSERT = "double-insert"
+BAD_SIZE = "bad-size"
 
 SUMMARY: dict[str, str] = {
     SYNTAX: "the text does not follow the grammar",
@@ -78,4 +80,6 @@ SUMMARY: dict[str, str] = {
     QUEUE_KIND: "vtime used with a FIFO or built-in queue, or a vtime queue filled FIFO",
     PARAM_RANGE: "a param whose range is empty, whose default is outside it, or a zero slice",
     MISSING_RETURN: "a path through `select_cpu` or an `fn` that returns no value",
+    DOUBLE_INSERT: "a path that inserts the task more than once",
+    BAD_SIZE: "an array or map with no slots, or more slots than one object may have",
 }
