@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schedlang.types import Type
-
 
 @dataclass(frozen=True)
 class BuiltinSig:

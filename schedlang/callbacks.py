@@ -43,7 +43,9 @@ CALLBACKS: dict[str, CallbackSig] = {
             Type.VOID,
             "CPU c has nothing to run: move tasks from queues to its local queue",
         ),
-        CallbackSig("runnable", (Type.TASK, Type.U64), "(t, flags)", Type.VOID, "a task became runnable"),
+        CallbackSig(
+            "runnable", (Type.TASK, Type.U64), "(t, flags)", Type.VOID, "a task became runnable"
+        ),
         CallbackSig("running", (Type.TASK,), "(t)", Type.VOID, "a task starts running on a CPU"),
         CallbackSig(
             "stopping",
@@ -53,9 +55,15 @@ CALLBACKS: dict[str, CallbackSig] = {
             "a task stops running; runnable says whether it stays runnable",
         ),
         CallbackSig(
-            "quiescent", (Type.TASK, Type.U64), "(t, flags)", Type.VOID, "a task stopped being runnable"
+            "quiescent",
+            (Type.TASK, Type.U64),
+            "(t, flags)",
+            Type.VOID,
+            "a task stopped being runnable",
         ),
-        CallbackSig("tick", (Type.TASK,), "(t)", Type.VOID, "the scheduler tick, for the running task"),
+        CallbackSig(
+            "tick", (Type.TASK,), "(t)", Type.VOID, "the scheduler tick, for the running task"
+        ),
         CallbackSig("enable", (Type.TASK,), "(t)", Type.VOID, "a task joins this scheduler"),
         CallbackSig("init", (), "()", Type.VOID, "the scheduler is being loaded"),
     )

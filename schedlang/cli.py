@@ -17,10 +17,19 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("schedlang.commands.check", "type-check and prove a policy safe"),
     "fmt": ("schedlang.commands.fmt", "print a policy in canonical form"),
     "compile": ("schedlang.commands.compile", "compile a policy to sched_ext BPF C and an object"),
-    "verify-c": ("schedlang.commands.verify_c", "check hand-written sched_ext C before it is loaded"),
+    "verify-c": (
+        "schedlang.commands.verify_c",
+        "check hand-written sched_ext C before it is loaded",
+    ),
     "run": ("schedlang.commands.run", "load a policy in a sched_ext kernel and measure it"),
-    "sandbox": ("schedlang.commands.sandbox", "fetch or inspect the VM sandbox (kernel, qemu, libbpf)"),
-    "doctor": ("schedlang.commands.doctor", "say what is present, what is missing and how to get it"),
+    "sandbox": (
+        "schedlang.commands.sandbox",
+        "fetch or inspect the VM sandbox (kernel, qemu, libbpf)",
+    ),
+    "doctor": (
+        "schedlang.commands.doctor",
+        "say what is present, what is missing and how to get it",
+    ),
 }
 
 

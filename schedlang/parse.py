@@ -51,7 +51,9 @@ def _span(meta: Meta | Token) -> Span:
         )
     if getattr(meta, "empty", True):
         return Span(1, 1, 1, 1, 0, 0)
-    return Span(meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos)
+    return Span(
+        meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos
+    )
 
 
 def _unquote(token: str) -> str:
@@ -203,7 +205,9 @@ class _ToAst(Transformer[Token, ast.Scheduler]):
 
     def call(self, meta: Meta, c: list[Any]) -> ast.Call:
         func, *args = c
-        return ast.Call(_span(meta), str(func), tuple(a for a in args if a is not None), _span(func))
+        return ast.Call(
+            _span(meta), str(func), tuple(a for a in args if a is not None), _span(func)
+        )
 
     def name(self, meta: Meta, c: list[Any]) -> ast.Name:
         return ast.Name(_span(meta), str(c[0]))
@@ -264,7 +268,7 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
         diags.error(
             C.EMPTY_FILE,
             source.span_at(0),
-            "file is empty: expected `scheduler NAME \"description\" { ... }`",
+            'file is empty: expected `scheduler NAME "description" { ... }`',
             'start with: scheduler my_policy "what it does" { }',
         )
         return None

@@ -13,7 +13,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 # label -> (message, hint)
 MESSAGES: dict[str, tuple[str, str]] = {
     "missing-header": (
-        "a policy starts with `scheduler NAME \"description\" {`",
+        'a policy starts with `scheduler NAME "description" {`',
         'write: scheduler my_policy "one-line description" { ... }',
     ),
     "missing-description": (
@@ -179,7 +179,8 @@ def describe(err: UnexpectedInput, text: str) -> tuple[str, tuple[str, ...]]:
     except Exception:  # matching is best effort; the fallback below always works
         label = None
     if isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        pos = err.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else "?"
         got = f"unexpected character `{ch}`"
         expected = set(err.allowed or ())
     elif isinstance(err, UnexpectedEOF):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from schedlang import ast, ir
 from schedlang import codes as C
 from schedlang.builtins import BUILTINS
-from schedlang.passes.exprs import ERROR, did_you_mean, poison
+from schedlang.passes.exprs import ERROR, FnSig, did_you_mean, poison
 from schedlang.types import INTEGERS, SIGNED, Type
 
 if TYPE_CHECKING:
@@ -62,7 +62,9 @@ def _same_type(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     want = concrete[0] if concrete else Type.INT
     numeric = INTEGERS | {Type.CPU, Type.DURATION, Type.TIME, Type.INT}
     if want not in numeric:
-        ck.diags.error(C.BAD_CALL, e.span, f"{e.func} takes numbers, durations or times, not {want}")
+        ck.diags.error(
+            C.BAD_CALL, e.span, f"{e.func} takes numbers, durations or times, not {want}"
+        )
         return poison(e.span)
     if want is Type.INT:  # all literals: fold, so the result can still take any integer type
         values = [a.value for a in args if isinstance(a, ir.Lit)]
@@ -81,7 +83,10 @@ def _abs(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     x = ck.settle(args[0])
     if x.type not in SIGNED:
         ck.diags.error(
-            C.BAD_CALL, x.span, f"abs takes i32 or i64, not {x.type}", "unsigned values are never negative"
+            C.BAD_CALL,
+            x.span,
+            f"abs takes i32 or i64, not {x.type}",
+            "unsigned values are never negative",
         )
         return poison(e.span)
     return ir.Builtin(x.type, e.span, "abs", (x,))
@@ -140,20 +145,25 @@ def check_call(ck: ExprChecker, e: ast.Call) -> ir.Expr:
     if sym is None or sym.kind != "fn":
         names = sorted(BUILTINS) + sorted(n for n, s in ck.scope.globals.items() if s.kind == "fn")
         ck.diags.error(
-            C.UNKNOWN_FUNCTION, e.func_span, f"unknown function `{e.func}`", *did_you_mean(e.func, names)
+            C.UNKNOWN_FUNCTION,
+            e.func_span,
+            f"unknown function `{e.func}`",
+            *did_you_mean(e.func, names),
         )
         return poison(e.span)
-    assert isinstance(sym.detail, tuple)
-    param_types, ret = sym.detail
+    assert isinstance(sym.detail, FnSig)
+    param_types, ret = sym.detail.params, sym.detail.ret
     if len(e.args) != len(param_types):
         ck.diags.error(
-            C.BAD_CALL, e.span, f"`{e.func}` takes {len(param_types)} argument(s), not {len(e.args)}"
+            C.BAD_CALL,
+            e.span,
+            f"`{e.func}` takes {len(param_types)} argument(s), not {len(e.args)}",
         )
         return poison(e.span)
-    args = tuple(
+    typed = tuple(
         ck.check_as(a, t, f"argument {i + 1} of `{e.func}`")
         for i, (a, t) in enumerate(zip(e.args, param_types, strict=True))
     )
-    if any(a.type is ERROR for a in args):
+    if any(a.type is ERROR for a in typed):
         return poison(e.span)
-    return ir.FnCall(ret, e.span, e.func, args)
+    return ir.FnCall(ret, e.span, e.func, typed)

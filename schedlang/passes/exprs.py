@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from schedlang import ast, ir
 from schedlang import codes as C
-from schedlang.builtins import BUILTINS
 from schedlang.diagnostics import Diagnostics
 from schedlang.source import Span
 from schedlang.types import INTEGERS, RANGE, SIGNED, UNSIGNED, Type, is_integer, is_unsigned_like
@@ -34,7 +33,15 @@ class Symbol:
     type: Type
     span: Span
     value: int = 0  # consts: the folded value
-    detail: object = None  # arrays: ir.ArrayDecl; maps: ir.MapDecl; fns: (param types, ret)
+    detail: object = (
+        None  # params: ParamDecl; queues: QueueDecl; arrays, maps: their decl; fns: FnSig
+    )
+
+
+@dataclass(frozen=True)
+class FnSig:
+    params: tuple[Type, ...]
+    ret: Type  # VOID when the fn returns nothing
 
 
 @dataclass
@@ -92,7 +99,7 @@ class ExprChecker:
             return self._literal_as(x, want, what)
         if (have, want) in ((Type.U32, Type.U64), (Type.I32, Type.I64)):
             return ir.Cast(want, x.span, x)
-        hints = ()
+        hints: tuple[str, ...] = ()
         if _castable(have, want):
             hints = (f"convert explicitly: `(...) as {want}`",)
         if want is Type.DURATION and is_integer(have):
@@ -225,7 +232,9 @@ class ExprChecker:
         sym = self.scope.globals.get(e.base.ident) if isinstance(e.base, ast.Name) else None
         if sym is None or sym.kind not in ("array", "map"):
             base = e.base.ident if isinstance(e.base, ast.Name) else "this value"
-            hints = did_you_mean(base, [n for n, s in self.scope.globals.items() if s.kind in ("array", "map")])
+            hints = did_you_mean(
+                base, [n for n, s in self.scope.globals.items() if s.kind in ("array", "map")]
+            )
             self.diags.error(
                 C.TYPE_MISMATCH, e.base.span, f"`{base}` is not an array or a map", *hints
             )
@@ -270,7 +279,9 @@ class ExprChecker:
         if e.op == "not":
             if x.type is not Type.BOOL:
                 self.diags.error(
-                    C.BAD_OPERAND, e.span, f"`not` needs a bool, not {x.type}",
+                    C.BAD_OPERAND,
+                    e.span,
+                    f"`not` needs a bool, not {x.type}",
                     "compare first, e.g. `not (x == 0)`",
                 )
                 return poison(e.span)
@@ -334,8 +345,10 @@ class ExprChecker:
             common = self._unify(left, right, span, allow_cpu=True)
             if common is None:
                 return None
-            return Type.BOOL, self.coerce(left, common, "the left side"), self.coerce(
-                right, common, "the right side"
+            return (
+                Type.BOOL,
+                self.coerce(left, common, "the left side"),
+                self.coerce(right, common, "the right side"),
             )
         if lt is Type.CPU or rt is Type.CPU:
             # arithmetic on a cpu no longer names a CPU: it is a plain u32
@@ -346,12 +359,20 @@ class ExprChecker:
             return self._bad(op, lt, rt, span)
         if op in ("<<", ">>"):
             left = self.settle(left)
-            return left.type, left, self.coerce(self.settle(right), Type.U32, "a shift amount") if right.type is Type.INT else right
+            return (
+                left.type,
+                left,
+                self.coerce(self.settle(right), Type.U32, "a shift amount")
+                if right.type is Type.INT
+                else right,
+            )
         common = self._unify(left, right, span, allow_cpu=False)
         if common is None:
             return None
-        return common, self.coerce(left, common, "the left side") if common is not Type.INT else left, (
-            self.coerce(right, common, "the right side") if common is not Type.INT else right
+        return (
+            common,
+            self.coerce(left, common, "the left side") if common is not Type.INT else left,
+            (self.coerce(right, common, "the right side") if common is not Type.INT else right),
         )
 
     def _unit_binary(
@@ -368,7 +389,7 @@ class ExprChecker:
                 if isinstance(other, ir.Lit) and other.value == 0:
                     z = ir.Lit(T, other.span, 0)
                     return (Type.BOOL, z, right) if lt is Type.INT else (Type.BOOL, left, z)
-            return self._bad(op, lt, rt, span, self._unit_hint(lt, rt))
+            return self._bad(op, lt, rt, span, self._unit_hint(op, lt, rt))
         table: dict[tuple[str, Type, Type], Type] = {
             ("+", D, D): D,
             ("-", D, D): D,
@@ -397,11 +418,13 @@ class ExprChecker:
             if isinstance(count, ir.Lit) and count.type is Type.INT:
                 count = self.coerce(count, Type.U64, "the factor")
             return (D, left, count) if lt is D else (D, count, right)
-        return self._bad(op, lt, rt, span, self._unit_hint(lt, rt))
+        return self._bad(op, lt, rt, span, self._unit_hint(op, lt, rt))
 
     @staticmethod
-    def _unit_hint(lt: Type, rt: Type) -> str:
-        if Type.INT in (lt, rt) or (INTEGERS & {lt, rt}):
+    def _unit_hint(op: str, lt: Type, rt: Type) -> str:
+        if Type.TIME in (lt, rt) and op in ("*", "/", "%"):
+            return "a time is a point in time and cannot be scaled: subtract two times first"
+        if op in ("+", "-", *ir.COMPARE_OPS) and (Type.INT in (lt, rt) or INTEGERS & {lt, rt}):
             return "a bare number is never a duration: write a unit (`5us`), or scale with * and /"
         return "time - time is a duration; time + duration is a time; duration / duration is a u64"
 
@@ -434,7 +457,9 @@ class ExprChecker:
         self, op: str, lt: Type, rt: Type, span: Span, hint: str | None = None
     ) -> tuple[Type, ir.Expr, ir.Expr] | None:
         code = C.NEEDS_UNIT if hint and hint.startswith("a bare number") else C.BAD_OPERAND
-        self.diags.error(code, span, f"`{op}` does not take {lt} and {rt}", *((hint,) if hint else ()))
+        self.diags.error(
+            code, span, f"`{op}` does not take {lt} and {rt}", *((hint,) if hint else ())
+        )
         return None
 
     # ------------------------------------------------------------------ calls

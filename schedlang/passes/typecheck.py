@@ -19,6 +19,7 @@ from schedlang.passes.exprs import (
     ERROR,
     NR_CPUS,
     ExprChecker,
+    FnSig,
     Scope,
     Symbol,
     did_you_mean,
@@ -102,7 +103,9 @@ class _Typecheck:
         for d in tree.decls:
             if isinstance(d, ast.TaskVar):
                 self._task_var(d)
-        fns = [self._fn_body(d) for d in tree.decls if isinstance(d, ast.Fn) and d.name in self.globals]
+        fns = [
+            self._fn_body(d) for d in tree.decls if isinstance(d, ast.Fn) and d.name in self.globals
+        ]
         callbacks = self._callbacks([d for d in tree.decls if isinstance(d, ast.Callback)])
         return ir.Program(
             name=tree.name,
@@ -122,11 +125,16 @@ class _Typecheck:
     def _declare_name(self, d: ast.Decl) -> bool:
         if d.name in RESERVED:
             self.diags.error(
-                C.DUPLICATE_NAME, d.name_span, f"`{d.name}` is a built-in name", "choose another name"
+                C.DUPLICATE_NAME,
+                d.name_span,
+                f"`{d.name}` is a built-in name",
+                "choose another name",
             )
             return False
         if d.name in self.globals or d.name in self.task_vars:
-            first = self.globals[d.name].span if d.name in self.globals else self.task_vars[d.name].span
+            first = (
+                self.globals[d.name].span if d.name in self.globals else self.task_vars[d.name].span
+            )
             self.diags.error(
                 C.DUPLICATE_NAME,
                 d.name_span,
@@ -181,7 +189,9 @@ class _Typecheck:
         if value is not None:
             self.globals[d.name] = Symbol("const", typ, d.span, value=value)
 
-    def _storage(self, d: ast.Decl, t: ast.TypeName, init: ast.Expr, kind: str) -> tuple[Type, int] | None:
+    def _storage(
+        self, d: ast.Decl, t: ast.TypeName, init: ast.Expr, kind: str
+    ) -> tuple[Type, int] | None:
         typ = resolve_type(t, self.diags)
         if typ is None:
             return None
@@ -231,7 +241,9 @@ class _Typecheck:
             return None
         for t, span in ((key, d.key.span), (value, d.value.span)):
             if t not in STORABLE:
-                self.diags.error(C.TYPE_MISMATCH, span, f"a map cannot hold {t}", "use `t.pid` as a key")
+                self.diags.error(
+                    C.TYPE_MISMATCH, span, f"a map cannot hold {t}", "use `t.pid` as a key"
+                )
                 return None
         default = self._constant(d.default, value, f"the default of map `{d.name}`")
         capacity = self._constant(d.capacity, Type.U32, f"the capacity of map `{d.name}`")
@@ -244,13 +256,15 @@ class _Typecheck:
         ret = resolve_type(d.ret, self.diags) if d.ret else Type.VOID
         if any(t is None for t in types) or ret is None:
             return
-        self.globals[d.name] = Symbol("fn", ret, d.span, detail=(tuple(types), ret))
+        sig = FnSig(tuple(t for t in types if t is not None), ret)
+        self.globals[d.name] = Symbol("fn", ret, d.span, detail=sig)
 
     def _fn_body(self, d: ast.Fn) -> ir.FnDecl | None:
-        param_types, ret = self.globals[d.name].detail  # type: ignore[misc]
-        params = tuple((p.name, t) for p, t in zip(d.params, param_types, strict=True))
-        body = _Body(self, None, params, ret).block(d.body)
-        return ir.FnDecl(d.name, params, ret, body, d.span)
+        sig = self.globals[d.name].detail
+        assert isinstance(sig, FnSig)
+        params = tuple((p.name, t) for p, t in zip(d.params, sig.params, strict=True))
+        body = _Body(self, None, params, sig.ret).block(d.body)
+        return ir.FnDecl(d.name, params, sig.ret, body, d.span)
 
     def _callbacks(self, decls: list[ast.Callback]) -> list[ir.CallbackDecl]:
         out: list[ir.CallbackDecl] = []
@@ -262,7 +276,10 @@ class _Typecheck:
                     C.UNKNOWN_CALLBACK,
                     d.name_span,
                     f"`{d.name}` is not a sched_ext operation",
-                    *(did_you_mean(d.name, list(CALLBACKS)) or (f"operations: {', '.join(CALLBACKS)}",)),
+                    *(
+                        did_you_mean(d.name, list(CALLBACKS))
+                        or (f"operations: {', '.join(CALLBACKS)}",)
+                    ),
                 )
                 continue
             if d.name in seen:
@@ -314,7 +331,9 @@ class _Body:
         self.scope.frames[0].update({name: (t, False) for name, t in params})
         self.exprs = ExprChecker(tc.diags, self.scope, tc.task_vars)
 
-    def block(self, b: ast.Block, extra: dict[str, tuple[Type, bool]] | None = None) -> tuple[ir.Stmt, ...]:
+    def block(
+        self, b: ast.Block, extra: dict[str, tuple[Type, bool]] | None = None
+    ) -> tuple[ir.Stmt, ...]:
         self.scope.frames.append(dict(extra or {}))
         try:
             return tuple(s for s in (self.stmt(x) for x in b.stmts) if s is not None)
@@ -379,7 +398,9 @@ class _Body:
             frame[s.name] = (ERROR, True)
             return None
         if value.type in (Type.QUEUE, Type.STR, Type.COMM, Type.VOID):
-            self.diags.error(C.TYPE_MISMATCH, s.value.span, f"a {value.type} cannot be stored in a `let`")
+            self.diags.error(
+                C.TYPE_MISMATCH, s.value.span, f"a {value.type} cannot be stored in a `let`"
+            )
             frame[s.name] = (ERROR, True)
             return None
         frame[s.name] = (value.type, True)
@@ -484,7 +505,10 @@ class _Body:
                 C.UNKNOWN_NAME,
                 s.queue_span,
                 f"`{s.queue}` is not a queue",
-                *(did_you_mean(s.queue, queues + list(BUILTIN_QUEUES)) or ("declare it: `queue NAME: fifo`",)),
+                *(
+                    did_you_mean(s.queue, queues + list(BUILTIN_QUEUES))
+                    or ("declare it: `queue NAME: fifo`",)
+                ),
             )
             return None
         assert isinstance(sym.detail, ir.QueueDecl)
