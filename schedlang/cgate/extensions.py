@@ -114,7 +114,7 @@ def strip(text: str) -> Stripped:
                 e = _paren_end(text, k)
                 blank(i, k + 1)
                 blank(e - 1, e)
-                i = k + 1
+                i = k  # scan on from the '(' (blanked in the output, counted for depth here)
                 continue
             prev = word
             i = j

@@ -95,8 +95,9 @@ CODES: dict[str, Code] = {
             "C102",
             "warning",
             "not analysed: parse error",
-            "write plain C11: the gate cannot parse GNU statement expressions `({ ... })`, "
-            "`typeof`, or macros it cannot see; define such macros in the file as plain C",
+            "write plain C (GNU C statement expressions are fine); the gate cannot parse "
+            "`a ?: b`, `typeof(expression)`, `__int128`, or calls of macros it cannot see: "
+            "define such macros in the file",
         ),
         Code(
             "C103",

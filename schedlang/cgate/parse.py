@@ -58,14 +58,15 @@ def parse(
     unlocated = _UNLOCATED.match(message)
     detail = unlocated["msg"] if unlocated else message
     start, end = _first_bad_item(stripped)
-    index, col = stripped.position(start)
+    cause, where = _cause_at(stripped.text, start, end)
+    index, col = stripped.position(where if where is not None else start)
     origin = _origin_at(origins, index)
     raise ParseFailure(
         origin[0] if origin else name,
         origin[1] if origin else 1,
         col,
         detail,
-        _cause(stripped.text[start:end]),
+        cause,
     )
 
 
@@ -102,7 +103,13 @@ def _pp_line_for(
 
 
 def _cause(text: str) -> str:
+    return _cause_at(text, 0, len(text))[0]
+
+
+def _cause_at(text: str, start: int, end: int) -> tuple[str, int | None]:
+    """The first known unparseable construct in text[start:end], and its offset."""
     for pattern, cause in _KNOWN_CAUSES:
-        if pattern.search(text):
-            return cause
-    return ""
+        m = pattern.search(text, start, end)
+        if m:
+            return cause, m.start()
+    return "", None
