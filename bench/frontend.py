@@ -1,0 +1,85 @@
+"""Front-end speed: parse+check time per example (warm, median) and CLI cold start.
+
+Prints JSON. Goal (issue 2): parse+check <= 10 ms warm per example. Cold start is the time of
+`schedlang check FILE` as a fresh process, which is what an agent calling the CLI pays.
+Usage: python bench/frontend.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=50)
+    args = ap.parse_args()
+
+    from schedlang.checker import check_source
+    from schedlang.parse import parser
+    from schedlang.source import SourceFile
+
+    t0 = time.perf_counter()
+    parser()
+    grammar_load = time.perf_counter() - t0
+
+    files = sorted((ROOT / "examples").glob("*.sched")) + sorted((ROOT / "stdlib").glob("*.sched"))
+    per_file = {}
+    for path in files:
+        source = SourceFile(str(path), path.read_text())
+        check_source(source)  # warm
+        samples = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            checked, _ = check_source(source)
+            samples.append(time.perf_counter() - t)
+        per_file[str(path.relative_to(ROOT))] = {
+            "median_ms": _median_ms(samples),
+            "max_ms": round(max(samples) * 1000, 3),
+            "ok": checked is not None,
+            "lines": source.text.count("\n") + 1,
+        }
+
+    cold = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "schedlang.cli", "check", str(ROOT / "examples" / "fair.sched")],
+            check=False,
+            capture_output=True,
+        )
+        cold.append(time.perf_counter() - t)
+
+    medians = [v["median_ms"] for v in per_file.values()]
+    print(
+        json.dumps(
+            {
+                "benchmark": "frontend",
+                "repeat": args.repeat,
+                "grammar_load_ms": round(grammar_load * 1000, 1),
+                "parse_check_warm": per_file,
+                "parse_check_warm_median_of_medians_ms": statistics.median(medians),
+                "parse_check_warm_worst_median_ms": max(medians),
+                "goal_ms": 10,
+                "goal_met": max(medians) <= 10,
+                "cli_cold_start_median_ms": _median_ms(cold),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
