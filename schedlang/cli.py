@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Any
 
 # subcommand -> (module, one-line help). Order is the order `--help` lists them.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -39,8 +40,21 @@ def build_parser(selected: str | None) -> argparse.ArgumentParser:
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
         if name == selected:
-            importlib.import_module(module_name).add_arguments(sp)
+            _load(module_name).add_arguments(sp)
     return parser
+
+
+def _load(module_name: str) -> Any:
+    """Import a subcommand's module; a missing dependency is a message, not a traceback."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as err:
+        print(
+            f"schedlang: this command is unavailable: {err}\n"
+            "  install what is missing with: scripts/setup --deps",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,15 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     selected = next((a for a in argv if not a.startswith("-")), None)
     if selected not in SUBCOMMANDS:
         selected = None
-    parser = build_parser(selected)
     try:
+        parser = build_parser(selected)
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     if args.command is None:
         parser.print_help()
         return 2
-    module = importlib.import_module(SUBCOMMANDS[args.command][0])
+    module = _load(SUBCOMMANDS[args.command][0])
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
