@@ -35,7 +35,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(selected: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="schedlang", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="schedlang",
+        description="Write sched_ext scheduling policies in a checked language, compile, load, measure.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
