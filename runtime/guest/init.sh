@@ -12,8 +12,13 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t devpts devpts /dev/pts
+# /tmp stays the host's (read-only), so host paths of artifacts work unchanged; scratch space
+# is a tmpfs at /run (the job script points TMPDIR and HOME there).
 mount -t tmpfs tmpfs /run
+mkdir -p /run/tmp /run/home
 mount -t bpf bpf /sys/fs/bpf
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 # /mnt on the read-only root cannot take a new directory, so a tmpfs goes under the share.
@@ -23,7 +28,7 @@ mount -t virtiofs out /mnt/out
 
 exec 3>/dev/ttyS1
 read -r up _ </proc/uptime
-echo "@@SCHEDLANG-BEGIN uptime=$up" >&3
+echo "@@SCHEDLANG-BEGIN uptime=$up release=$(uname -r)" >&3
 sh "$schedlang_job" </dev/null >&3 2>&3
 rc=$?
 echo "@@SCHEDLANG-END rc=$rc" >&3

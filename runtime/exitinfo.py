@@ -1,0 +1,98 @@
+"""How a sched_ext policy ended: the kernel's exit info by name, plus the kernel's own words.
+
+The kernel tells a policy why it is being disabled through `ops.exit(struct scx_exit_info *)`;
+every policy copies kind, code, reason and message into its stats (docs/internals.md), so the
+loader can report them after the fact, whether the policy was unloaded by us or ejected by the
+kernel (watchdog stall, runtime error). The kernel also logs the ejection, with a backtrace, to
+the kernel log; `KernelLog` collects what was logged while the policy was loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# enum scx_exit_kind (include/linux/sched/ext.h; values checked against the 7.x kernel BTF).
+EXIT_KIND_NAMES: dict[int, str] = {
+    0: "NONE",
+    1: "DONE",
+    64: "UNREG",
+    65: "UNREG_BPF",
+    66: "UNREG_KERN",
+    67: "SYSRQ",
+    68: "PARENT",
+    1024: "ERROR",
+    1025: "ERROR_BPF",
+    1026: "ERROR_STALL",
+}
+ERROR_KIND_MIN = 1024  # SCX_EXIT_ERROR and above: the policy failed
+KMSG = "/dev/kmsg"
+KEPT_LOG_LINES = 200
+
+
+def kind_name(kind: int) -> str:
+    return EXIT_KIND_NAMES.get(kind, f"UNKNOWN_{kind}")
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    """Why the policy stopped. `ejected`: the kernel disabled it before we detached."""
+
+    kind: int
+    kind_name: str
+    code: int
+    reason: str
+    message: str
+    ejected: bool
+    kernel_log_lines: tuple[str, ...]
+
+    @property
+    def is_error(self) -> bool:
+        return self.kind >= ERROR_KIND_MIN
+
+
+class KernelLog:
+    """Kernel log records written after construction (reads /dev/kmsg, never blocks).
+
+    Missing or unreadable /dev/kmsg (not root, no devtmpfs) just yields no lines: the log is
+    supporting evidence, the exit info itself comes from the policy.
+    """
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        try:
+            self._fd = os.open(KMSG, os.O_RDONLY | os.O_NONBLOCK)
+            os.lseek(self._fd, 0, os.SEEK_END)
+        except OSError:
+            self.close()
+        self._lines: list[str] = []
+
+    def read(self) -> list[str]:
+        """All messages since construction (cumulative), newest last, at most KEPT_LOG_LINES."""
+        while self._fd is not None:
+            try:
+                record = os.read(self._fd, 8192)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == 32:  # EPIPE: records were overwritten; carry on with the next
+                    continue
+                break
+            if not record:
+                break
+            header, _, text = record.decode(errors="replace").partition(";")
+            fields = header.split(",")
+            stamp = (
+                f"[{int(fields[2]) / 1e6:12.6f}] "
+                if len(fields) > 2 and fields[2].isdigit()
+                else ""
+            )
+            # Continuation lines (" KEY=value") are metadata; keep the message line itself.
+            self._lines.append(stamp + text.split("\n", 1)[0])
+        del self._lines[:-KEPT_LOG_LINES]
+        return list(self._lines)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,347 @@
+"""Run one shell command as root inside a qemu VM booted on a sched_ext kernel.
+
+The host kernel has no sched_ext, so anything that loads a policy runs in a guest: qemu boots
+the provisioned cloud kernel (PVH `vmlinux`, qboot firmware) with the host's root shared
+read-only over virtiofs, so the guest sees the same python, workloads and compiled objects at
+the same paths. A second, writable virtiofs share is the results directory (`GUEST_OUTDIR`).
+`guest/init.sh` is PID 1: it mounts proc/sys/dev/bpffs, runs the job, and powers off. The
+command's output arrives on the second serial port, framed by markers that carry the exit code,
+so the kernel log on the first port (kept whole in `GuestResult.console`) never mixes with it.
+
+Only processes this module started are ever killed: qemu and each virtiofsd run in their own
+process group, and a timeout or error kills exactly those groups.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schedlang.runtime import accel as accel_probe
+from schedlang.runtime import provision
+
+GUEST_OUTDIR = "/mnt/out"
+INIT_SCRIPT = Path(__file__).resolve().with_name("guest") / "init.sh"
+BEGIN_MARK = "@@SCHEDLANG-BEGIN"
+END_MARK = "@@SCHEDLANG-END rc="
+GUEST_BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+KERNEL_ARGS = (
+    "console=ttyS0 root=root rootfstype=virtiofs ro panic=-1 quiet loglevel=4 "
+    "mitigations=off tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp"
+)
+SOCKET_WAIT_S = 10.0
+VIRTIOFS_CACHE = "always"  # the shared trees do not change under a running guest
+
+
+class SandboxError(RuntimeError):
+    """The VM could not run the command; the message says why and what to do."""
+
+
+class GuestTimeout(SandboxError):
+    """The command did not finish in time; `result` holds what was seen until then."""
+
+    def __init__(self, message: str, result: GuestResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class GuestCrash(SandboxError):
+    """The guest stopped without reporting an exit code (panic, oops, early init failure)."""
+
+    def __init__(self, message: str, result: GuestResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class BootInfo:
+    """Facts every result carries, so a number is never read without its conditions."""
+
+    accelerator: str  # "tcg" or "kvm"
+    accelerator_reason: str  # why that accelerator (the KVM probe's verdict)
+    qemu_version: str
+    kernel: str  # the image booted
+    kernel_release: str  # `uname -r` in the guest
+    vcpus: int
+    host_cores: int
+    tcg_threading: str | None  # "multi" / "single" under TCG, None under KVM
+    boot_s: float  # host clock: qemu start -> the command starts
+    wall_s: float  # host clock: qemu start -> qemu gone
+    representative_timing: bool  # False under TCG: only same-boot relative numbers mean much
+
+
+@dataclass(frozen=True)
+class GuestResult:
+    rc: int
+    output: str  # the command's own stdout and stderr
+    console: str  # the whole serial console: kernel messages included
+    outdir: Path  # host directory that was GUEST_OUTDIR in the guest
+    boot: BootInfo
+
+
+@dataclass
+class _Stream:
+    """What the reader threads collect (mutable while the guest runs)."""
+
+    output: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    begun_at: float | None = None
+    release: str = ""
+    rc: int | None = None
+
+
+def repo_root() -> Path:
+    """The directory holding the `schedlang` package that is running, for the guest's PYTHONPATH."""
+    import schedlang
+
+    return Path(schedlang.__file__).resolve().parent.parent
+
+
+def guest_env(toolchain: provision.Toolchain, extra: dict[str, str] | None) -> dict[str, str]:
+    """Environment of the guest command: same schedlang, same python, host tools on PATH."""
+    python_dir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": f"{python_dir}:{toolchain.bpftool.parent}:{GUEST_BASE_PATH}",
+        "PYTHONPATH": str(repo_root()),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "SCHEDLANG_LIBBPF": str(toolchain.libbpf),
+        "SCHEDLANG_BPFTOOL": str(toolchain.bpftool),
+        "SCHEDLANG_GUEST": "1",
+        "TMPDIR": "/run/tmp",
+        "HOME": "/run/home",
+    }
+    env.update(extra or {})
+    return env
+
+
+def _job_script(command: str, env: dict[str, str]) -> str:
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+    return f"{exports}cd {GUEST_OUTDIR}\n{command}\n"
+
+
+class _Children:
+    """The processes this sandbox started, each leading its own process group."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+        self.procs.append(proc)
+        return proc
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
+
+
+def _start_virtiofsd(
+    children: _Children, toolchain: provision.Toolchain, shared: Path, socket: Path, readonly: bool
+) -> subprocess.Popen[bytes]:
+    argv = [*toolchain.virtiofsd, f"--socket-path={socket}", f"--shared-dir={shared}"]
+    argv += ["--sandbox=none", f"--cache={VIRTIOFS_CACHE}"] + (["--readonly"] if readonly else [])
+    log = (socket.parent / f"{socket.stem}-virtiofsd.log").open("wb")
+    return children.start(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for_sockets(daemons: list[tuple[subprocess.Popen[bytes], Path]]) -> None:
+    deadline = time.monotonic() + SOCKET_WAIT_S
+    for proc, socket in daemons:
+        while not socket.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log = socket.parent / f"{socket.stem}-virtiofsd.log"
+                text = log.read_text(errors="replace").strip() if log.exists() else ""
+                raise SandboxError(f"virtiofsd did not start (socket {socket}):\n{text}")
+            time.sleep(0.005)
+
+
+def _qemu_argv(
+    toolchain: provision.Toolchain,
+    kernel: Path,
+    accel: str,
+    vcpus: int,
+    memory_mb: int,
+    run_dir: Path,
+    job: Path,
+) -> list[str]:
+    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg,thread=multi"]
+    cmdline = f"{KERNEL_ARGS} init={INIT_SCRIPT} schedlang_job={job}"
+    return [
+        str(toolchain.qemu), "-M", "q35", *cpu, "-smp", str(vcpus), "-m", f"{memory_mb}M",
+        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-L", str(toolchain.qemu_data), "-bios", str(toolchain.qboot), "-kernel", str(kernel),
+        "-object", f"memory-backend-memfd,id=mem,size={memory_mb}M,share=on",
+        "-numa", "node,memdev=mem",
+        "-chardev", f"socket,id=root,path={run_dir / 'root.sock'}",
+        "-device", "vhost-user-fs-pci,chardev=root,tag=root",
+        "-chardev", f"socket,id=out,path={run_dir / 'out.sock'}",
+        "-device", "vhost-user-fs-pci,chardev=out,tag=out",
+        "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
+        "-chardev", f"pipe,id=job,path={run_dir / 'ttyS1'}", "-serial", "chardev:job",
+        "-append", cmdline,
+    ]  # fmt: skip
+
+
+def _read_lines(fd: int, stop: threading.Event, sink: Callable[[str], None]) -> None:
+    """Feed complete lines from `fd` to `sink` until EOF, or until `stop` and nothing is left."""
+    pending = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            if stop.is_set():
+                break
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            sink(line.decode(errors="replace").rstrip("\r"))
+    if pending:
+        sink(pending.decode(errors="replace").rstrip("\r"))
+
+
+def _job_sink(stream: _Stream, on_line: Callable[[str], None] | None) -> Callable[[str], None]:
+    def sink(line: str) -> None:
+        if line.startswith(BEGIN_MARK):
+            stream.begun_at = time.monotonic()
+            match = re.search(r"release=(\S+)", line)
+            stream.release = match.group(1) if match else ""
+        elif line.startswith(END_MARK):
+            stream.rc = int(line[len(END_MARK) :].strip() or -1)
+        elif stream.begun_at is not None and stream.rc is None:
+            stream.output.append(line)
+            if on_line is not None:
+                on_line(line)
+
+    return sink
+
+
+def run_in_guest(
+    command: str,
+    *,
+    vcpus: int = 2,
+    memory_mb: int = 2048,
+    timeout_s: float = 300,
+    kernel: Path | None = None,
+    accel: str = "auto",
+    outdir: Path | None = None,
+    env: dict[str, str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> GuestResult:
+    """Boot, run `command` (sh syntax) as root in the guest, power off; see the module doc.
+
+    `on_line` gets each line of the command's output as it arrives (from a reader thread).
+    Raises SandboxError when the VM cannot start, GuestTimeout after `timeout_s` (the VM is
+    killed), GuestCrash when the guest dies without an exit code.
+    """
+    toolchain = provision.ensure(log=lambda line: print(f"schedlang: {line}", file=sys.stderr))
+    kernel = Path(kernel) if kernel is not None else toolchain.vmlinux
+    if not kernel.is_file():
+        raise SandboxError(f"kernel image {kernel} does not exist")
+    chosen, reason = accel_probe.choose(accel, toolchain)
+    run_dir = Path(tempfile.mkdtemp(prefix="schedlang-guest-"))
+    out = Path(outdir) if outdir is not None else run_dir / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    job = run_dir / "job.sh"
+    job.write_text(_job_script(command, guest_env(toolchain, env)))
+    os.mkfifo(run_dir / "ttyS1.in")
+    os.mkfifo(run_dir / "ttyS1.out")
+
+    children = _Children()
+    stream = _Stream()
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    started = time.monotonic()
+    timed_out = False
+    try:
+        daemons = [
+            (_start_virtiofsd(children, toolchain, Path("/"), run_dir / "root.sock", True), run_dir / "root.sock"),
+            (_start_virtiofsd(children, toolchain, out, run_dir / "out.sock", False), run_dir / "out.sock"),
+        ]  # fmt: skip
+        _wait_for_sockets(daemons)
+        # O_RDWR: opening a FIFO this way never blocks, whether or not qemu gets to open it.
+        job_fd = os.open(run_dir / "ttyS1.out", os.O_RDWR)
+        argv = _qemu_argv(toolchain, kernel, chosen, vcpus, memory_mb, run_dir, job)
+        qemu_log = (run_dir / "qemu-stderr.log").open("wb")
+        qemu = children.start(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=qemu_log
+        )
+        assert qemu.stdout is not None
+        threads = [
+            threading.Thread(target=_read_lines, args=(qemu.stdout.fileno(), stop, stream.console.append), daemon=True),
+            threading.Thread(target=_read_lines, args=(job_fd, stop, _job_sink(stream, on_line)), daemon=True),
+        ]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        try:
+            qemu.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+    finally:
+        children.kill_all()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+    wall = time.monotonic() - started
+
+    boot = BootInfo(
+        accelerator=chosen,
+        accelerator_reason=reason,
+        qemu_version=accel_probe.qemu_version(toolchain.qemu),
+        kernel=str(kernel),
+        kernel_release=stream.release,
+        vcpus=vcpus,
+        host_cores=os.cpu_count() or 1,
+        tcg_threading="multi" if chosen == "tcg" else None,
+        boot_s=round((stream.begun_at - started) if stream.begun_at else wall, 3),
+        wall_s=round(wall, 3),
+        representative_timing=chosen == "kvm",
+    )
+    result = GuestResult(
+        rc=stream.rc if stream.rc is not None else -1,
+        output="\n".join(stream.output),
+        console="\n".join(stream.console),
+        outdir=out,
+        boot=boot,
+    )
+    if timed_out:
+        raise GuestTimeout(
+            f"the guest command did not finish within {timeout_s:g} s (VM killed)", result
+        )
+    if stream.rc is None:
+        qemu_err = (run_dir / "qemu-stderr.log").read_text(errors="replace").strip()
+        tail = "\n".join(stream.console[-25:])
+        raise GuestCrash(
+            "the guest stopped without reporting an exit code.\n"
+            f"qemu: {qemu_err or '(nothing on stderr)'}\nlast console lines:\n{tail}",
+            result,
+        )
+    _cleanup(run_dir, keep=outdir is None)
+    return result
+
+
+def _cleanup(run_dir: Path, keep: bool) -> None:
+    """Remove the run directory; keep the default results share inside it when it was ours."""
+    for path in run_dir.iterdir():
+        if path.is_file() or path.is_fifo() or path.is_socket():
+            path.unlink()
+    if not keep:
+        run_dir.rmdir()
