@@ -2,6 +2,12 @@
 
 typecheck (AST -> IR) always runs first, in schedlang.checker; the rules below run only
 on a program that typechecked, and all of them run so every error of a file is reported.
+Each rule is `run(program, diags) -> facts`: it adds diagnostics for what it cannot prove
+and returns what it did prove (instruction estimates, memory, ...), which the checker
+merges into `CheckedProgram.facts` for the generated code's header comment.
+
+Because every rule runs even when an earlier one reported errors, no rule may assume an
+earlier one passed; the order only decides the order of facts and of equal-line messages.
 """
 
 from __future__ import annotations
@@ -10,7 +16,22 @@ from collections.abc import Callable
 
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
+from schedlang.passes import bounds, divzero, liveness, params, queues, termination
 
 Rule = Callable[[ir.Program, Diagnostics], dict[str, object]]
 
-RULES: tuple[tuple[str, Rule], ...] = ()
+RULES: tuple[tuple[str, Rule], ...] = (
+    # Declarations first: the param ranges are the evidence bounds and divzero rely on
+    # ("a param whose range excludes 0"), so a broken range is reported before its uses.
+    ("params", params.run),
+    # Before the proofs about values: the estimate assumes loops have constant bounds and
+    # fns do not recurse, which this pass establishes (it tolerates both being broken).
+    ("termination", termination.run),
+    # Value proofs over the same ranges analysis (passes/ranges.py): indices, then divisors.
+    ("bounds", bounds.run),
+    ("divzero", divzero.run),
+    # Path rules: every task inserted exactly once, every result returned.
+    ("liveness", liveness.run),
+    # Whole-program queue rules last: they look across callbacks (insert vs dispatch).
+    ("queues", queues.run),
+)

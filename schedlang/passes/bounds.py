@@ -1,0 +1,135 @@
+"""The bounds rule: every array index is proven in range; maps and arrays fit a memory budget.
+
+An out-of-range index is either rejected by the verifier (after the fact, with a message
+about registers) or, if the backend masks it, silently touches the wrong slot. So the
+checker proves each index below its array's size, from the evidence listed in the language
+reference: a `cpu` value for a `[T; cpus]` array, a constant, a loop variable whose range
+fits, `x % N`, or an enclosing `if i < N` (see ranges.py for how the facts flow).
+
+Memory: BPF maps are allocated when the policy loads, and task-local storage grows with the
+number of tasks, so the total is bounded here, before anything is loaded.
+"""
+
+from __future__ import annotations
+
+from schedlang import codes as C
+from schedlang import ir
+from schedlang.diagnostics import Diagnostics
+from schedlang.passes import show
+from schedlang.passes.ranges import Env, Range, Ranges, walk_body
+from schedlang.source import Span
+from schedlang.types import RANGE, WIDTH, Type
+
+MAX_SLOTS = 1 << 20  # per array or map: more is a mistake in a scheduling policy
+MEMORY_BUDGET = 64 << 20  # bytes: arrays + maps at capacity + task storage
+MAP_ENTRY_OVERHEAD = 56  # struct htab_elem and allocator rounding, per entry
+TASK_STORAGE_OVERHEAD = 64  # struct bpf_local_storage_elem, per task
+TASKS_ASSUMED = 32_768  # default pid_max: how many tasks may each hold task storage
+
+
+def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
+    _check_sizes(prog, diags)
+    memory = _check_memory(prog, diags)
+    sizes = {a.name: a.size if a.size is not None else prog.max_cpus for a in prog.arrays}
+    ranges = Ranges(prog)
+    proven = 0
+    reported: set[tuple[int, int]] = set()  # `a[i] += 1` holds a[i] twice; report it once
+
+    def on_expr(e: ir.Expr, env: Env) -> None:
+        nonlocal proven
+        if isinstance(e, ir.ArrayElem) and e.array in sizes:
+            found = ranges.of(e.index, env)
+            if found.within(sizes[e.array]):
+                proven += 1
+            elif (e.span.start, e.span.end) not in reported or e.span.end == 0:
+                reported.add((e.span.start, e.span.end))
+                _report(prog, e, sizes[e.array], found, diags)
+
+    for body in [f.body for f in prog.fns] + [c.body for c in prog.callbacks]:
+        walk_body(ranges, body, on_expr)
+    return {"memory_bytes": memory, "memory_budget": MEMORY_BUDGET, "indices_proven": proven}
+
+
+def _report(prog: ir.Program, e: ir.ArrayElem, size: int, found: Range, diags: Diagnostics) -> None:
+    index = show.code(diags, e.index.span, "the index")
+    bare = index.strip("`") if index.startswith("`") else "i"
+    arr = e.array
+    per_cpu = next(a.size is None for a in prog.arrays if a.name == arr)
+    slots = f"one slot per CPU, {size}" if per_cpu else f"{size} slots"
+    if found.lo is None or found.lo < 0:
+        why = f"{index} may be negative here"
+    elif found.hi == found.lo + 1:
+        why = f"index {found.lo} is past the last slot ({size - 1})"
+    elif found.hi is None or found.hi > RANGE[Type.CPU][1]:
+        why = f"nothing here keeps {index} below {size}"
+    else:
+        why = f"{index} can be as large as {found.hi - 1} here"
+    if isinstance(e.index, ir.Lit):
+        hints = [f"use an index from 0 to {size - 1}"]
+    else:
+        wrapped = f"({bare})" if isinstance(e.index, ir.Binary) else bare
+        if isinstance(e.index, ir.Local):
+            guard = f"guard the access: `if {bare} < {size} {{ ... {arr}[{bare}] ... }}`"
+        else:
+            guard = (
+                f"copy the index into a local and guard that (other CPUs may change anything "
+                f"else meanwhile): `let i = {bare}` then `if i < {size} {{ ... {arr}[i] ... }}`"
+            )
+        hints = [guard, f"or wrap the index: `{arr}[{wrapped} % {size}]`"]
+    if per_cpu:
+        hints.insert(
+            0, f"index `{arr}` with a `cpu` value: `t.cpu`, `prev`, or `c` of `for c in cpus`"
+        )
+    diags.error(
+        C.INDEX_UNPROVEN, e.index.span, f"index out of range for `{arr}` ({slots}): {why}", *hints
+    )
+
+
+def _check_sizes(prog: ir.Program, diags: Diagnostics) -> None:
+    slots = [(a.name, "array", a.size, a.span) for a in prog.arrays if a.size is not None]
+    slots += [(m.name, "map", m.capacity, m.span) for m in prog.maps]
+    for name, kind, n, span in slots:
+        what = "size" if kind == "array" else "capacity"
+        if n < 1:
+            diags.error(
+                C.BAD_SIZE,
+                span,
+                f"{kind} `{name}` has {what} {n}: it could hold nothing",
+                f"give it a {what} of at least 1",
+            )
+        elif n > MAX_SLOTS:
+            diags.error(
+                C.BAD_SIZE,
+                span,
+                f"{kind} `{name}` has {what} {n}, above the limit of {MAX_SLOTS}",
+                f"a policy needs far fewer slots; use a {what} up to {MAX_SLOTS}",
+            )
+
+
+def _width(t: Type) -> int:
+    return WIDTH.get(t, 8)
+
+
+def _check_memory(prog: ir.Program, diags: Diagnostics) -> int:
+    parts: list[tuple[int, str, Span]] = []
+    for a in prog.arrays:
+        n = a.size if a.size is not None else prog.max_cpus
+        parts.append((max(0, n) * _width(a.elem), f"array `{a.name}`", a.span))
+    for m in prog.maps:
+        entry = _width(m.key) + _width(m.value) + MAP_ENTRY_OVERHEAD
+        parts.append((max(0, m.capacity) * entry, f"map `{m.name}`", m.span))
+    if prog.task_vars:
+        per_task = sum(_width(v.type) for v in prog.task_vars) + TASK_STORAGE_OVERHEAD
+        what = f"the task vars ({per_task} bytes x {TASKS_ASSUMED} tasks)"
+        parts.append((per_task * TASKS_ASSUMED, what, prog.task_vars[0].span))
+    total = sum(n for n, _, _ in parts)
+    if total > MEMORY_BUDGET:
+        size, what, span = max(parts, key=lambda p: p[0])
+        diags.error(
+            C.MEMORY_BUDGET,
+            span,
+            f"maps, arrays and task vars need {total} bytes, over the budget of {MEMORY_BUDGET}; "
+            f"the largest is {what} with {size} bytes",
+            "lower the map capacities or array sizes",
+        )
+    return total

@@ -1,0 +1,325 @@
+"""Value ranges: what an expression can be at one point of a body, for the proof passes.
+
+Three rules need the same knowledge: an array index is below the array's size (bounds), a
+divisor is not zero (divzero), a slice is above zero (params). All three accept the same
+evidence — constants, param ranges, `% N`, `max(d, 1)`, a loop variable's range, and guards
+such as `if i < N` or `if d == 0 { return }` — so the analysis lives here once.
+
+The domain is an interval [lo, hi) per expression plus a "non-zero" flag (for `d != 0` on a
+signed `d`). Facts are kept only for locals: globals, task vars and map slots may change
+between the check and the use (other CPUs write them), so a guard on them proves nothing;
+the hint then says to copy the value into a `let` first. The walk is forward, one pass per
+body: a branch refines the facts with its condition, paths merge by taking the hull, a
+branch that ends in `return` does not reach the code after the `if`, and a loop forgets
+(at entry) every local its body assigns.
+
+Value ranges use the `cpu` type's promise: a `cpu` value names a CPU, so it is below
+`max_cpus` — except a literal or an `as cpu` conversion, whose range is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from schedlang import ir
+from schedlang.types import RANGE, Type, is_unsigned_like
+
+# `t.weight` is 1..10000 (100 = nice 0) and never 0, per the language reference.
+WEIGHT_RANGE = (1, 10_000)
+
+
+@dataclass(frozen=True)
+class Range:
+    """lo <= value < hi; None means unbounded on that side. nonzero: value != 0."""
+
+    lo: int | None
+    hi: int | None
+    nonzero: bool = False
+
+    @property
+    def excludes_zero(self) -> bool:
+        return (
+            self.nonzero
+            or (self.lo is not None and self.lo >= 1)
+            or (self.hi is not None and self.hi <= 0)
+        )
+
+    def within(self, size: int) -> bool:
+        """Every value is a valid index of `size` slots."""
+        return self.lo is not None and self.lo >= 0 and self.hi is not None and self.hi <= size
+
+    @property
+    def largest(self) -> int | None:
+        return None if self.hi is None else self.hi - 1
+
+    def meet(self, other: Range) -> Range:
+        """Both facts hold."""
+        return Range(
+            _pick(max, self.lo, other.lo),
+            _pick(min, self.hi, other.hi),
+            self.nonzero or other.nonzero,
+        )
+
+    def hull(self, other: Range) -> Range:
+        """One of the two holds (paths merging)."""
+        lo = None if self.lo is None or other.lo is None else min(self.lo, other.lo)
+        hi = None if self.hi is None or other.hi is None else max(self.hi, other.hi)
+        return Range(lo, hi, self.excludes_zero and other.excludes_zero)
+
+
+TOP = Range(None, None)
+Env = dict[str, Range]
+
+
+def _pick(f: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return f(a, b)
+
+
+def join(a: Env, b: Env) -> Env:
+    return {k: a[k].hull(b[k]) for k in a.keys() & b.keys()}
+
+
+class Ranges:
+    """Range queries for one program (knows its params and CPU limit)."""
+
+    def __init__(self, prog: ir.Program) -> None:
+        self.max_cpus = prog.max_cpus
+        self.params = {p.name: p for p in prog.params}
+
+    def of_type(self, t: Type) -> Range:
+        if t is Type.CPU:
+            return Range(0, self.max_cpus)
+        if t in RANGE:
+            lo, hi = RANGE[t]
+            return Range(lo, hi + 1)
+        return TOP
+
+    def _fits(self, r: Range, t: Type) -> Range:
+        """r if every value of r is representable in t, else what the type allows."""
+        limit = RANGE.get(t)
+        if limit is None or (
+            r.lo is not None and r.lo >= limit[0] and r.hi is not None and r.hi <= limit[1] + 1
+        ):
+            return r
+        return self.of_type(t) if t is not Type.CPU else Range(0, RANGE[Type.CPU][1] + 1)
+
+    def of(self, e: ir.Expr, env: Env) -> Range:
+        """The values e can take, given the facts about locals in env."""
+        match e:
+            case ir.Lit(value=v):
+                return Range(v, v + 1)
+            case ir.Local(name=name):
+                return env.get(name, self.of_type(e.type))
+            case ir.ParamRef(name=name):
+                p = self.params.get(name)
+                return Range(p.lo, p.hi + 1) if p else self.of_type(e.type)
+            case ir.NrCpus():
+                return Range(1, RANGE[Type.U32][1] + 1)
+            case ir.TaskField(field="weight"):
+                return Range(WEIGHT_RANGE[0], WEIGHT_RANGE[1] + 1)
+            case ir.TaskField(field="nr_cpus_allowed"):
+                return Range(1, RANGE[Type.U32][1] + 1)
+            case ir.Cast(expr=x):
+                return self._fits(self.of(x, env), e.type)
+            case ir.Binary():
+                return self._binary(e, env)
+            case ir.Builtin(name=name, args=args) if name in ("min", "max", "clamp"):
+                return self._minmax(name, [self.of(a, env) for a in args])
+        return self.of_type(e.type)
+
+    def _binary(self, e: ir.Binary, env: Env) -> Range:
+        if e.op in ir.COMPARE_OPS or e.op in ir.LOGIC_OPS:
+            return Range(0, 2)
+        a, b = self.of(e.left, env), self.of(e.right, env)
+        unsigned = is_unsigned_like(e.type) or (a.lo is not None and a.lo >= 0)
+        known = None not in (a.lo, a.hi, b.lo, b.hi) and a.lo >= 0 and b.lo >= 0  # type: ignore[operator]
+        out: Range | None = None
+        match e.op:
+            case "%" if unsigned and b.lo is not None and b.lo >= 1 and b.hi is not None:
+                out = Range(0, _pick(min, b.hi - 1, a.hi))
+            case "/" if unsigned and b.lo is not None and b.lo >= 1:
+                hi = None if a.hi is None else (a.hi - 1) // b.lo + 1
+                out = Range(0, hi)
+            case "&" if unsigned and b.lo is not None and b.lo >= 0:
+                out = Range(0, _pick(min, a.hi, b.hi))
+            case ">>" if unsigned and isinstance(e.right, ir.Lit) and 0 <= e.right.value < 64:
+                out = Range(0, None if a.hi is None else ((a.hi - 1) >> e.right.value) + 1)
+            case "+" if known:
+                out = Range(a.lo + b.lo, a.hi + b.hi - 1)  # type: ignore[operator]
+            case "*" if known:
+                out = Range(a.lo * b.lo, (a.hi - 1) * (b.hi - 1) + 1)  # type: ignore[operator]
+            case "sat-":
+                lo = 0 if a.lo is None or b.hi is None else max(0, a.lo - (b.hi - 1))
+                hi = None if a.hi is None or b.lo is None else max(0, a.hi - 1 - b.lo) + 1
+                out = Range(lo, hi)
+        return self.of_type(e.type) if out is None else self._fits(out, e.type)
+
+    @staticmethod
+    def _minmax(name: str, args: list[Range]) -> Range:
+        if name == "clamp":
+            x, low, high = args
+            return x.meet(Range(low.lo, high.hi))
+        los = [a.lo for a in args if a.lo is not None]
+        his = [a.hi for a in args if a.hi is not None]
+        every_lo, every_hi = len(los) == len(args), len(his) == len(args)
+        if name == "min":  # below every argument's top, above the lowest bottom
+            return Range(min(los) if every_lo else None, min(his) if his else None)
+        return Range(max(los) if los else None, max(his) if every_hi else None)
+
+    # ------------------------------------------------------------------ conditions
+    def refine(self, env: Env, cond: ir.Expr, truth: bool) -> Env:
+        """The facts that hold when cond evaluates to truth."""
+        match cond:
+            case ir.Unary(op="not", operand=x):
+                return self.refine(env, x, not truth)
+            case ir.Binary(op="and", left=a, right=b):
+                if truth:
+                    return self.refine(self.refine(env, a, True), b, True)
+                return join(
+                    self.refine(env, a, False), self.refine(self.refine(env, a, True), b, False)
+                )
+            case ir.Binary(op="or", left=a, right=b):
+                if truth:
+                    return join(
+                        self.refine(env, a, True), self.refine(self.refine(env, a, False), b, True)
+                    )
+                return self.refine(self.refine(env, a, False), b, False)
+            case ir.Binary(op=op, left=a, right=b) if op in ir.COMPARE_OPS:
+                op = op if truth else _NEGATE[op]
+                out = env
+                if isinstance(a, ir.Local):
+                    out = self._constrain(out, a, op, self.of(b, env))
+                if isinstance(b, ir.Local):
+                    out = self._constrain(out, b, _FLIP[op], self.of(a, env))
+                return out
+        return env
+
+    def _constrain(self, env: Env, x: ir.Local, op: str, other: Range) -> Env:
+        fact = TOP
+        if op == "<" and other.hi is not None:
+            fact = Range(None, other.hi - 1)
+        elif op == "<=":
+            fact = Range(None, other.hi)
+        elif op == ">" and other.lo is not None:
+            fact = Range(other.lo + 1, None)
+        elif op == ">=":
+            fact = Range(other.lo, None)
+        elif op == "==":
+            fact = Range(other.lo, other.hi, other.excludes_zero)
+        elif op == "!=" and other.lo == 0 and other.hi == 1:
+            fact = Range(None, None, True)
+        if fact == TOP:
+            return env
+        return {**env, x.name: self.of(x, env).meet(fact)}
+
+
+_NEGATE = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "=="}
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+
+
+# ---------------------------------------------------------------------------- the walk
+# A pass that needs ranges gives the walk a hook; the hook sees every statement (before it
+# runs) and every expression (with the facts in force where it is evaluated, including the
+# left side of `and` / `or`), and reports what it cannot prove.
+StmtHook = Callable[[ir.Stmt, Env], None]
+ExprHook = Callable[[ir.Expr, Env], None]
+
+
+def walk_body(
+    ranges: Ranges, body: tuple[ir.Stmt, ...], on_expr: ExprHook, on_stmt: StmtHook | None = None
+) -> None:
+    """Walk one callback or fn body once, calling the hooks with the facts at each point."""
+    _Walk(ranges, on_expr, on_stmt).block(body, {})
+
+
+class _Walk:
+    def __init__(self, ranges: Ranges, on_expr: ExprHook, on_stmt: StmtHook | None) -> None:
+        self.ranges = ranges
+        self.on_expr = on_expr
+        self.on_stmt = on_stmt
+
+    def expr(self, e: ir.Expr, env: Env) -> None:
+        self.on_expr(e, env)
+        match e:
+            case ir.Binary(op="and" | "or", left=a, right=b):
+                self.expr(a, env)
+                self.expr(b, self.ranges.refine(env, a, e.op == "and"))
+            case ir.Binary(left=a, right=b):
+                self.expr(a, env)
+                self.expr(b, env)
+            case (
+                ir.TaskField(task=x)
+                | ir.TaskVarRef(task=x)
+                | ir.PickField(pick=x)
+                | ir.Unary(operand=x)
+            ):
+                self.expr(x, env)
+            case ir.Cast(expr=x) | ir.ArrayElem(index=x) | ir.MapElem(key=x):
+                self.expr(x, env)
+            case ir.Builtin(args=args) | ir.FnCall(args=args):
+                for a in args:
+                    self.expr(a, env)
+
+    def block(self, stmts: tuple[ir.Stmt, ...], outer: Env) -> tuple[Env, bool]:
+        """Returns the facts after the block and whether control can fall out of it."""
+        env = dict(outer)
+        bound: set[str] = set()
+        for s in stmts:
+            if self.on_stmt is not None:
+                self.on_stmt(s, env)
+            match s:
+                case ir.Let(name=name, value=v):
+                    self.expr(v, env)
+                    env[name] = self.ranges.of(v, env)
+                    bound.add(name)
+                case ir.Assign(target=target, value=v):
+                    if not isinstance(target, ir.Local):
+                        self.expr(target, env)
+                    self.expr(v, env)
+                    if isinstance(target, ir.Local):
+                        env[target.name] = self.ranges.of(v, env)
+                case ir.If(cond=c, then=then, orelse=orelse):
+                    self.expr(c, env)
+                    t_env, t_falls = self.block(then, self.ranges.refine(env, c, True))
+                    e_env, e_falls = self.block(orelse, self.ranges.refine(env, c, False))
+                    if not (t_falls or e_falls):
+                        return env, False
+                    env = (
+                        join(t_env, e_env) if t_falls and e_falls else (t_env if t_falls else e_env)
+                    )
+                case ir.ForRange(var=var, lo=lo, hi=hi, body=body):
+                    self.expr(lo, env)
+                    self.expr(hi, env)
+                    env = _forget(env, _assigned(body))
+                    inside = Range(self.ranges.of(lo, env).lo, self.ranges.of(hi, env).largest)
+                    self.block(body, {**env, var: inside})
+                case ir.ForCpus(var=var, body=body):
+                    env = _forget(env, _assigned(body))
+                    self.block(body, {**env, var: Range(0, self.ranges.max_cpus)})
+                case ir.Return(value=v):
+                    if v is not None:
+                        self.expr(v, env)
+                    return env, False
+                case _:
+                    for e in ir.stmt_exprs(s):
+                        self.expr(e, env)
+        # Names bound in this block go out of scope; an outer local of the same name
+        # (shadowed here) loses its facts, which is safe.
+        return _forget(env, bound), True
+
+
+def _forget(env: Env, names: set[str]) -> Env:
+    return {k: v for k, v in env.items() if k not in names} if names & env.keys() else env
+
+
+def _assigned(body: tuple[ir.Stmt, ...]) -> set[str]:
+    return {
+        s.target.name
+        for s in ir.walk_stmts(body)
+        if isinstance(s, ir.Assign) and isinstance(s.target, ir.Local)
+    }

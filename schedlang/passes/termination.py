@@ -1,0 +1,243 @@
+"""The termination rule: every callback ends, within a budget the kernel's verifier accepts.
+
+The verifier refuses a program whose exploration exceeds one million instructions, and it
+explores a bounded loop once per iteration. So: loop bounds must be compile-time constants
+(`0..N` with N a literal or `const`, or `for c in cpus`), fns must not recurse (they are
+inlined), and a static estimate of each callback's size — fns inlined, loop bodies
+multiplied by their iteration count, `for c in cpus` by the CPU limit — must stay under
+INSTRUCTION_BUDGET. The budget is a tenth of the verifier's limit because the verifier
+walks each branch of an `if` separately where this estimate only adds the two branches.
+
+The per-node costs below are rough BPF instruction counts of what the C backend emits
+(a helper call with its argument set-up, a map lookup with its null check, ...); they only
+need to be the right order of magnitude.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schedlang import codes as C
+from schedlang import ir
+from schedlang.diagnostics import Diagnostics
+from schedlang.passes import show
+from schedlang.source import Span
+
+INSTRUCTION_BUDGET = 100_000
+CALLBACK_OVERHEAD = 20  # prologue, stats counters, epilogue
+
+BUILTIN_COST = {
+    "now": 4,
+    "default_cpu": 12,
+    "move_to_local": 6,
+    "queued": 6,
+    "allowed": 8,
+    "min": 3,
+    "max": 3,
+    "clamp": 5,
+    "abs": 3,
+}
+NODE_COST: dict[type, int] = {
+    ir.TaskVarRef: 12,  # bpf_task_storage_get + null check
+    ir.MapElem: 14,  # bpf_map_lookup_elem + null check + default
+    ir.ArrayElem: 4,  # bounds mask + load
+    ir.FnCall: 2,
+}
+STMT_COST: dict[type, int] = {
+    ir.Insert: 14,
+    ir.Kick: 6,
+    ir.Return: 2,
+    ir.Let: 1,
+    ir.Assign: 2,
+    ir.If: 2,
+    ir.ForRange: 4,
+    ir.ForCpus: 6,
+}
+STORE_COST = {ir.MapElem: 20, ir.TaskVarRef: 12}  # a write is a lookup-or-create
+COMM_LEN = 16  # TASK_COMM_LEN: `t.comm == "..."` compares bytewise
+
+
+@dataclass
+class _Part:
+    """A loop or fn call inside a callback, with what it adds to the callback's estimate."""
+
+    what: str
+    span: Span
+    cost: int
+
+
+@dataclass
+class _Estimate:
+    total: int = 0
+    parts: list[_Part] = field(default_factory=list)
+
+
+def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
+    for s in ir.walk_stmts(tuple(x for f in prog.fns for x in f.body)) + ir.walk_stmts(
+        tuple(x for c in prog.callbacks for x in c.body)
+    ):
+        if isinstance(s, ir.ForRange):
+            _check_bounds(s, diags)
+    recursive = _report_recursion(prog, diags)
+    est = _Estimator(prog, recursive)
+    instructions: dict[str, int] = {}
+    for cb in prog.callbacks:
+        found = est.callback(cb)
+        instructions[cb.op] = found.total
+        if found.total > INSTRUCTION_BUDGET:
+            _report_too_complex(cb, found, diags)
+    return {"instructions": instructions, "instruction_budget": INSTRUCTION_BUDGET}
+
+
+# ---------------------------------------------------------------------------- loop bounds
+def _check_bounds(loop: ir.ForRange, diags: Diagnostics) -> None:
+    for bound in (loop.lo, loop.hi):
+        if not isinstance(bound, ir.Lit):
+            diags.error(
+                C.UNBOUNDED_LOOP,
+                bound.span,
+                f"the loop bound {show.code(diags, bound.span, 'here')} is not a compile-time constant",
+                "use a literal or a `const` (params can change at load time): `for i in 0..N`",
+                "to visit CPUs, write `for c in cpus`",
+            )
+
+
+# ---------------------------------------------------------------------------- recursion
+def _calls(body: tuple[ir.Stmt, ...]) -> list[ir.FnCall]:
+    return [
+        e
+        for s in ir.walk_stmts(body)
+        for top in ir.stmt_exprs(s)
+        for e in ir.subexprs(top)
+        if isinstance(e, ir.FnCall)
+    ]
+
+
+def _report_recursion(prog: ir.Program, diags: Diagnostics) -> set[str]:
+    """Report each cycle of the call graph once; returns the fns on a cycle."""
+    graph = {f.name: _calls(f.body) for f in prog.fns}
+    state: dict[str, str] = {}  # "open" while on the DFS stack, then "done"
+    stack: list[str] = []
+    on_cycle: set[str] = set()
+
+    def visit(name: str) -> None:
+        state[name] = "open"
+        stack.append(name)
+        for call in graph.get(name, []):
+            if state.get(call.name) == "open":
+                cycle = stack[stack.index(call.name) :] + [call.name]
+                on_cycle.update(cycle)
+                _report_cycle(cycle, call, diags)
+            elif call.name not in state and call.name in graph:
+                visit(call.name)
+        stack.pop()
+        state[name] = "done"
+
+    for f in prog.fns:
+        if f.name not in state:
+            visit(f.name)
+    return on_cycle
+
+
+def _report_cycle(cycle: list[str], call: ir.FnCall, diags: Diagnostics) -> None:
+    if len(cycle) == 2:
+        message = f"fn `{cycle[0]}` calls itself"
+    else:
+        message = f"fn `{cycle[0]}` calls itself through " + " -> ".join(f"`{n}`" for n in cycle)
+    diags.error(
+        C.RECURSION,
+        call.span,
+        message + ": fns are inlined, so they cannot recurse",
+        "rewrite the repetition as a bounded loop (`for i in 0..N`)",
+    )
+
+
+# ---------------------------------------------------------------------------- the estimate
+class _Estimator:
+    def __init__(self, prog: ir.Program, recursive: set[str]) -> None:
+        self.fns = {f.name: f for f in prog.fns}
+        self.max_cpus = prog.max_cpus
+        self.recursive = recursive
+        self.fn_cost: dict[str, int] = {}
+
+    def callback(self, cb: ir.CallbackDecl) -> _Estimate:
+        out = _Estimate()
+        out.total = CALLBACK_OVERHEAD + self.block(cb.body, out)
+        return out
+
+    def fn(self, name: str) -> int:
+        if name in self.recursive or name not in self.fns:
+            return 0  # reported by the recursion check; any number would be made up
+        if name not in self.fn_cost:
+            self.fn_cost[name] = self.block(self.fns[name].body, None)
+        return self.fn_cost[name]
+
+    def block(self, stmts: tuple[ir.Stmt, ...], parts: _Estimate | None) -> int:
+        return sum(self.stmt(s, parts) for s in stmts)
+
+    def stmt(self, s: ir.Stmt, parts: _Estimate | None) -> int:
+        cost = STMT_COST.get(type(s), 1) + sum(self.expr(e, parts) for e in ir.stmt_exprs(s))
+        match s:
+            case ir.Assign(target=target):
+                cost += STORE_COST.get(type(target), 0)
+            case ir.If(then=then, orelse=orelse):
+                cost += self.block(then, parts) + self.block(orelse, parts)
+            case ir.ForRange(lo=lo, hi=hi, body=body):
+                n = (
+                    max(0, hi.value - lo.value)
+                    if isinstance(lo, ir.Lit) and isinstance(hi, ir.Lit)
+                    else 1
+                )
+                cost += self._loop(s.span, n, body, parts)
+            case ir.ForCpus(body=body):
+                cost += self._loop(s.span, self.max_cpus, body, parts)
+        return cost
+
+    def _loop(self, span: Span, n: int, body: tuple[ir.Stmt, ...], parts: _Estimate | None) -> int:
+        # Parts inside a loop are not recorded: the loop itself is the part to name.
+        each = self.block(body, None) + 3  # compare, increment, branch
+        if parts is not None:
+            parts.parts.append(
+                _Part(f"the loop at line {span.line} ({n} iterations x {each})", span, n * each)
+            )
+        return n * each
+
+    def expr(self, e: ir.Expr, parts: _Estimate | None) -> int:
+        cost = 0
+        for x in ir.subexprs(e):
+            match x:
+                case ir.Builtin(name="startswith", args=(_, ir.Str(value=prefix))):
+                    cost += 4 + 3 * len(prefix)
+                case ir.Builtin(name=name):
+                    cost += BUILTIN_COST.get(name, 4)
+                case ir.Binary(left=ir.Str() | ir.TaskField(field="comm")):
+                    cost += 3 * COMM_LEN
+                case ir.FnCall(name=name):
+                    inlined = self.fn(name)
+                    cost += NODE_COST[ir.FnCall] + inlined
+                    if parts is not None and inlined:
+                        parts.parts.append(
+                            _Part(f"the call of `{name}` ({inlined})", x.span, inlined)
+                        )
+                case _:
+                    cost += NODE_COST.get(type(x), 1)
+        return cost
+
+
+def _report_too_complex(cb: ir.CallbackDecl, found: _Estimate, diags: Diagnostics) -> None:
+    biggest = max(found.parts, key=lambda p: p.cost, default=None)
+    message = (
+        f"`on {cb.op}` is estimated at {found.total} BPF instructions, over the budget of "
+        f"{INSTRUCTION_BUDGET} (the kernel verifier stops at 1000000)"
+    )
+    span = cb.span
+    if biggest is not None and biggest.cost * 2 > found.total:
+        message += f"; most of it is {biggest.what}"
+        span = biggest.span
+    diags.error(
+        C.TOO_COMPLEX,
+        span,
+        message,
+        "loop over fewer elements (a smaller `0..N`), or move work out of the loop",
+        "keep running totals in a `var` or array so each call does a little work",
+    )
