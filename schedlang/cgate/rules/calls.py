@@ -64,4 +64,6 @@ def _unknown(prog: Program, node: c_ast.FuncCall, name: str, is_pointer_var: boo
         )
     close = difflib.get_close_matches(name, _KNOWN + list(prog.functions), n=1, cutoff=0.75)
     hint = f"did you mean `{close[0]}`? " if close else ""
+    if name.isupper():
+        hint += f"`{name}` looks like a macro the gate could not see: define it in the file. "
     return prog.at(node, "C003", detail, hint + CODES["C003"].hint)
