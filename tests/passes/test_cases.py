@@ -1,0 +1,88 @@
+"""Data-driven checker tests: every tests/cases/*.sched is a whole program with its expectations.
+
+A line that ends in `// E[code]` must get a diagnostic with that code on that line (several
+`E[...]` on one line mean several diagnostics); a file with no `E[...]` must check clean and
+yield a CheckedProgram. The set of (line, code) pairs must match exactly, so a case also
+fails when the checker reports something nobody expected. The expectations live in the
+files; there is nothing to regenerate.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from schedlang import codes
+from schedlang.checker import check_path, check_source
+from schedlang.diagnostics import render_text
+from schedlang.parse import MAX_SOURCE_BYTES
+from schedlang.source import SourceFile
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = sorted((ROOT / "tests" / "cases").glob("*.sched"))
+EXPECTATION = re.compile(r"\bE\[([a-z0-9-]+)\]")
+
+# Codes whose trigger cannot carry an inline expectation; each is exercised below instead.
+NOT_IN_CASE_FILES = {
+    codes.EMPTY_FILE: "an empty file has no line to put `// E[...]` on",
+    codes.FILE_TOO_LARGE: "a case file over the size limit would bloat the repository",
+}
+
+
+def expected(text: str) -> set[tuple[int, str]]:
+    out: set[tuple[int, str]] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "//" in line:
+            out |= {(number, code) for code in EXPECTATION.findall(line.rsplit("//", 1)[1])}
+    return out
+
+
+def test_there_are_cases() -> None:
+    assert len(CASES) >= 20, CASES
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
+def test_case(path: Path) -> None:
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    want = expected(text)
+    program, diags = check_path(path)
+    got = {(d.line, d.code) for d in diags}
+    shown = "\n".join(render_text(d, diags.source) for d in diags)
+    assert got == want, f"missing {sorted(want - got)}, unexpected {sorted(got - want)}\n{shown}"
+    if not want:
+        assert program is not None, shown
+    else:
+        assert program is None
+
+
+def test_every_code_has_a_case_file() -> None:
+    used = {code for p in CASES for _, code in expected(p.read_bytes().decode("utf-8", "replace"))}
+    missing = set(codes.SUMMARY) - used - set(NOT_IN_CASE_FILES)
+    assert not missing, f"codes with no rejected program under tests/cases/: {sorted(missing)}"
+    unknown = used - set(codes.SUMMARY)
+    assert not unknown, f"case files expect codes that codes.py does not define: {sorted(unknown)}"
+
+
+def test_every_code_is_documented() -> None:
+    doc = (ROOT / "docs" / "errors.md").read_text()
+    headings = set(re.findall(r"^## `([a-z0-9-]+)`", doc, flags=re.M))
+    missing = set(codes.SUMMARY) - headings
+    assert not missing, f"codes without a section in docs/errors.md: {sorted(missing)}"
+    for code in codes.SUMMARY:
+        section = doc.split(f"## `{code}`", 1)[1].split("\n## ", 1)[0]
+        assert "Wrong" in section and "Right" in section, (
+            f"`{code}` needs a wrong and a right example"
+        )
+
+
+def test_empty_file() -> None:
+    _, diags = check_source(SourceFile("empty.sched", "  \n\n"))
+    assert [d.code for d in diags] == [codes.EMPTY_FILE]
+
+
+def test_file_too_large() -> None:
+    big = 'scheduler big "x" {\n' + "    // padding\n" * (MAX_SOURCE_BYTES // 14 + 1) + "}\n"
+    _, diags = check_source(SourceFile("big.sched", big))
+    assert [d.code for d in diags] == [codes.FILE_TOO_LARGE]
