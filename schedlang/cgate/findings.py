@@ -117,6 +117,13 @@ CODES: dict[str, Code] = {
             "not analysed: backward goto (a loop the gate cannot bound)",
             "write the loop as a `for` loop with a constant bound instead of a backward goto",
         ),
+        Code(
+            "C106",
+            "warning",
+            "not analysed: the gate failed on this file",
+            "this is a bug in the gate; rewrite the construct named in the message more plainly "
+            "and report the file to the schedlang maintainers",
+        ),
     )
 }
 

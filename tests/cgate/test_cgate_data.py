@@ -42,7 +42,8 @@ def test_every_code_has_a_rejected_case() -> None:
     from schedlang.cgate.findings import CODES
 
     covered = {code for path in CASES for _, code in expectations(path)}
-    assert covered | {"C100"} == set(CODES)  # C100 (not text) is covered in test_cgate_input.py
+    # C100 (not text) and C106 (gate bug) are covered in test_cgate_input.py
+    assert covered | {"C100", "C106"} == set(CODES)
 
 
 def test_good_cases_exist_and_are_clean() -> None:

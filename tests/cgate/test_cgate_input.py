@@ -87,3 +87,22 @@ def test_columns_point_into_the_original_line_after_macro_expansion() -> None:
     for f in verify(loops):
         if f.code == "C001":
             assert lines[f.line - 1][f.col - 1 :].startswith(("for", "while", "do", "bpf_for"))
+
+
+def test_pycparser_internal_errors_are_diagnostics() -> None:
+    """pycparser 3 raises AttributeError on this mangled enum typedef; it must be a C102."""
+    findings = verify("typedef enum { A } unsigned x;\n", name="odd.c")
+    assert [f.code for f in findings] == ["C102"]
+
+
+def test_a_crashing_rule_becomes_a_finding(monkeypatch) -> None:
+    from schedlang.cgate import gate
+
+    def broken(prog: object) -> list:
+        raise KeyError("boom")
+
+    broken.__module__ = "schedlang.cgate.rules.broken"
+    monkeypatch.setattr(gate, "RULES", (broken,))
+    findings = verify(os.path.join(DATA, "good_vtime.bpf.c"))
+    assert [f.code for f in findings] == ["C106"]
+    assert "broken" in findings[0].message and "KeyError" in findings[0].message
