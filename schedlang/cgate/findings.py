@@ -78,6 +78,13 @@ CODES: dict[str, Code] = {
             'SEC("struct_ops/NAME") (or "struct_ops.s/NAME" for a sleepable init)',
         ),
         Code(
+            "C009",
+            "error",
+            "sleepable-only kfunc called from a non-sleepable program",
+            'put the callback that calls it in SEC("struct_ops.s/NAME") (e.g. ops.init), or '
+            "move the call there",
+        ),
+        Code(
             "C100",
             "warning",
             "not analysed: input is not C text",

@@ -62,7 +62,12 @@ def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | li
             args += ["-I", directory]
         try:
             proc = subprocess.run(
-                [*args, "-"], input=source.text, capture_output=True, text=True, timeout=60
+                [*args, "-"],
+                input=source.text,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=source.directory,  # `#include "x.h"` resolves beside the file, as in a build
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return [finding("C101", source.name, 1, 1, f"{command[0]} failed to run: {exc}")]

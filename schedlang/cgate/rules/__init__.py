@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
-from schedlang.cgate.rules import calls, license, loops, ops, recursion, task_writes
+from schedlang.cgate.rules import calls, license, loops, ops, recursion, sleepable, task_writes
 
 RULES: tuple[Callable[[Program], list[Finding]], ...] = (
     ops.run,  # the file is a scheduler at all (C004, C005, C008)
@@ -19,4 +19,5 @@ RULES: tuple[Callable[[Program], list[Finding]], ...] = (
     recursion.run,  # C002
     calls.run,  # C003, C104
     task_writes.run,  # C007
+    sleepable.run,  # C009
 )

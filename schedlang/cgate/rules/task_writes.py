@@ -8,8 +8,9 @@ What counts as a write: `=`, compound assignment, `++`/`--`, and the destination
 memset/memcpy-style builtins and bpf_probe_read_kernel*. Roots recognised: a variable or
 parameter declared `struct task_struct *` (then the member path starts after `->`), one
 declared `struct sched_ext_entity *` (path prefixed with `scx`), and a cast to
-`struct task_struct *`. Writes through pointers derived from a task field
-(`u64 *v = &p->scx.slice; *v = 1;`) are not tracked: the kernel verifier still catches them.
+`struct task_struct *`. A local pointer that is ever set to the address of a task field
+(`u64 *v = &p->scx.weight;`) is an alias of that field: `*v = 1` and `v[0] = 1` are writes to
+it (flow-insensitive: the gate does not follow which assignment reaches the write).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def run(prog: Program) -> list[Finding]:
         for decl in declarations(func):
             if decl.name:
                 roots[decl.name] = struct_pointer_name(decl.type)
+        aliases = _aliases(func, roots)
         for node, target in _writes(func.body):
-            path = _task_path(target, roots)
+            path = _task_path(target, roots, aliases)
             if path is not None and not _allowed(path):
                 shown = ".".join(path) or "*p"
                 findings.append(prog.at(node, "C007", f"writes `{shown}` of a task_struct"))
@@ -72,20 +74,51 @@ def _writes(body: c_ast.Node) -> list[tuple[c_ast.Node, c_ast.Node]]:
     return out
 
 
-def _task_path(lvalue: c_ast.Node, roots: dict[str, str | None]) -> tuple[str, ...] | None:
+def _aliases(func: c_ast.FuncDef, roots: dict[str, str | None]) -> dict[str, tuple[str, ...]]:
+    """Local pointers set to `&<task field>` anywhere in the function, with that field's path."""
+    found: dict[str, tuple[str, ...]] = {}
+    for node in walk(func.body):
+        if isinstance(node, c_ast.Decl) and node.name and node.init is not None:
+            name, value = node.name, node.init
+        elif (
+            isinstance(node, c_ast.Assignment)
+            and node.op == "="
+            and isinstance(node.lvalue, c_ast.ID)
+        ):
+            name, value = node.lvalue.name, node.rvalue
+        else:
+            continue
+        while isinstance(value, c_ast.Cast):
+            value = value.expr
+        if isinstance(value, c_ast.UnaryOp) and value.op == "&":
+            path = _task_path(value.expr, roots, {})
+            if path is not None:
+                found[name] = path
+    return found
+
+
+def _task_path(
+    lvalue: c_ast.Node, roots: dict[str, str | None], aliases: dict[str, tuple[str, ...]]
+) -> tuple[str, ...] | None:
     """The member path written below a task pointer, or None when the root is no task."""
     fields: list[str] = []
     node = lvalue
     while True:
         if isinstance(node, c_ast.ArrayRef):
+            if isinstance(node.name, c_ast.ID) and node.name.name in aliases:
+                return aliases[node.name.name] + tuple(reversed(fields))
             node = node.name
         elif isinstance(node, c_ast.StructRef):
             fields.append(node.field.name)
             if node.type == "->":
+                if isinstance(node.name, c_ast.ID) and node.name.name in aliases:
+                    return aliases[node.name.name] + tuple(reversed(fields))
                 root = _root_struct(node.name, roots)
                 return None if root is None else _ROOT_PREFIX[root] + tuple(reversed(fields))
             node = node.name
         elif isinstance(node, c_ast.UnaryOp) and node.op == "*":
+            if isinstance(node.expr, c_ast.ID) and node.expr.name in aliases:
+                return aliases[node.expr.name] + tuple(reversed(fields))
             root = _root_struct(node.expr, roots)
             return None if root is None else _ROOT_PREFIX[root] + tuple(reversed(fields))
         else:

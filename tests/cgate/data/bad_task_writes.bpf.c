@@ -20,4 +20,12 @@ void writes_dispatch(u64 *ctx)
 	((struct task_struct *)ctx[1])->comm[0] = 'x';	// E[C007]
 	(*p).pid = 0;					// E[C007]
 	__builtin_memset(&p->scx, 0, sizeof(p->scx));	// E[C007]
+	{
+		u64 *vt = &p->scx.dsq_vtime;
+		u32 *w = &p->scx.weight;
+
+		*vt = 5;				/* ok: alias of an allowed field */
+		*w = 3;					// E[C007]
+		w[0] = 3;				// E[C007]
+	}
 }
