@@ -52,7 +52,7 @@ def _reachable_calls(prog: Program, start: str) -> list[tuple[str, c_ast.FuncCal
                 continue
             out.append((current, node))
             callee = callee_name(node)
-            if callee in prog.functions and callee not in seen:
+            if callee is not None and callee in prog.functions and callee not in seen:
                 seen.add(callee)
                 queue.append(callee)
     return out
