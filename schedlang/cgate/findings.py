@@ -94,7 +94,8 @@ CODES: dict[str, Code] = {
             "C101",
             "warning",
             "not analysed: preprocessing failed",
-            "make the file self-contained (declare the kernel types you use with "
+            "fix the preprocessor error at this line; for a header that is not found, make the "
+            "file self-contained (declare the kernel types you use with "
             "`__attribute__((preserve_access_index))` and kfuncs as `__ksym __weak` externs) "
             "or pass include directories with -I",
         ),

@@ -23,9 +23,9 @@ def text(findings: Sequence[Finding], sources: dict[str, str] | None = None) -> 
         line = _line(f.file, f.line, sources or {}, cache)
         if line is not None:
             gutter = str(f.line)
-            shown = line.expandtabs(1)
-            block.append(f" {gutter} | {shown}")
-            block.append(f" {' ' * len(gutter)} | {' ' * (f.col - 1)}^")
+            caret = len(line[: f.col - 1].expandtabs(8))  # columns count a tab as one
+            block.append(f" {gutter} | {line.expandtabs(8)}")
+            block.append(f" {' ' * len(gutter)} | {' ' * caret}^")
         block.append(f"help: {f.hint}")
         blocks.append("\n".join(block))
     return "\n\n".join(blocks)

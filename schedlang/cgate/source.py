@@ -41,7 +41,15 @@ def load(path_or_text: str | os.PathLike[str], name: str | None = None) -> Sourc
         except OSError as exc:
             return finding("C100", display, 1, 1, f"cannot read {path}: {exc.strerror}")
         return _decode(raw, display, path)
+    if _looks_like_path(path_or_text):
+        return finding("C100", path_or_text, 1, 1, f"no such file: {path_or_text}")
     return _decode(path_or_text.encode("utf-8", "surrogatepass"), name or "<input>", None)
+
+
+def _looks_like_path(text: str) -> bool:
+    """A one-word string ending in .c or .h was meant as a file name, not as C text."""
+    word = text.strip()
+    return "\n" not in word and " " not in word and word.endswith((".c", ".h"))
 
 
 def _decode(raw: bytes, name: str, path: str | None) -> Source | Finding:
