@@ -403,7 +403,11 @@ def run_cli(argv: list[str]) -> tuple[int, dict[str, Any]]:
     )
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
-        "--hold", type=float, default=0.0, metavar="SECONDS", help="stay loaded this long"
+        "--hold",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="stay loaded this long (less if ejected)",
     )
     what.add_argument("--run", metavar="CMD", help="run this shell command while loaded")
     args = parser.parse_args(argv)
@@ -423,7 +427,8 @@ def run_cli(argv: list[str]) -> tuple[int, dict[str, Any]]:
             proc = subprocess.run(args.run, shell=True, capture_output=True, text=True)
             result["run"] = {"rc": proc.returncode, "output": proc.stdout + proc.stderr}
         elif args.hold:
-            time.sleep(args.hold)
+            # Hold, but stop as soon as the kernel ejects the policy: nothing more to see.
+            _wait(policy.ejected, args.hold)
         result["state_at_end"] = policy.state()
         result["stats"] = policy.stats()
     result["exit"] = asdict(policy.detach())

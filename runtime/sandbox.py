@@ -37,7 +37,7 @@ BEGIN_MARK = "@@SCHEDLANG-BEGIN"
 END_MARK = "@@SCHEDLANG-END rc="
 GUEST_BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KERNEL_ARGS = (
-    "console=ttyS0 root=root rootfstype=virtiofs ro panic=-1 quiet loglevel=4 "
+    "console=ttyS0 root=root rootfstype=virtiofs ro panic=-1 "
     "mitigations=off tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp"
 )
 SOCKET_WAIT_S = 10.0

@@ -1,0 +1,286 @@
+"""The loader: params, stats decoding, verifier-log mapping, libbpf version gate (no kernel
+needed), and, marked `vm`, the real thing in one sandbox boot: load fifo_c and run hackbench on
+it, reject reject_c with its verifier log, watch stall_c get ejected with ERROR_STALL, load
+again after that, and check a failed load leaves a loaded scheduler alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from schedlang.backends.artifact import Artifact
+from schedlang.runtime import libbpf, loader, provision
+from schedlang.runtime.verifier_log import dsl_position, error_position
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "c"
+
+
+def _builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fixture_build", FIXTURES / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(name: str, outdir: Path) -> Artifact:
+    if shutil.which("clang-19") is None:
+        pytest.skip("clang-19 is not installed (apt-get install clang-19)")
+    artifact: Artifact = _builder().build_fixture(name, outdir)
+    return artifact
+
+
+def manifest(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return data
+
+
+# --- params ----------------------------------------------------------------------------------
+
+
+def test_param_override_rewrites_its_offset_only() -> None:
+    m = manifest("fifo_c")
+    initial = struct.pack("<Q", 20_000_000)
+    assert loader.encode_params(m, initial, {"slice": 5_000_000}) == struct.pack("<Q", 5_000_000)
+    assert loader.decode_params(m, loader.encode_params(m, initial, {})) == {"slice": 20_000_000}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"slise": 1}, "unknown parameter 'slise' (this policy has: slice)"),
+        ({"slice": 10}, "slice=10 is outside [100000, 100000000]"),
+        ({"slice": 10**12}, "outside"),
+        ({"slice": "5ms"}, "is not an integer"),
+        ({"slice": True}, "is not an integer"),
+    ],
+)
+def test_bad_param_is_a_load_error(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(loader.LoadError, match=None) as err:
+        loader.encode_params(manifest("fifo_c"), bytes(8), values)
+    assert message in str(err.value) and err.value.stage == "params"
+
+
+def test_signed_param_round_trips() -> None:
+    m = {"params": [{"name": "bias", "offset": 8, "size": 8, "signed": True, "min": -5, "max": 5}]}
+    data = loader.encode_params(m, bytes(16), {"bias": -3})
+    assert loader.decode_params(m, data) == {"bias": -3}
+
+
+# --- stats -----------------------------------------------------------------------------------
+
+
+def test_stats_decoded_per_manifest_fields() -> None:
+    stats = manifest("fifo_c")["stats"]
+    data = bytearray(stats["size"])
+    struct.pack_into("<QQQ", data, 0, 7, 5, 2)
+    struct.pack_into("<16Q", data, 24, *range(16))
+    struct.pack_into("<Qq", data, 152, 1026, -1)
+    data[168 : 168 + 19] = b"runnable task stall"
+    decoded = loader.decode_stats(stats["fields"], bytes(data))
+    assert decoded["nr_enqueued"] == 7 and decoded["nr_dispatched"] == 5
+    assert decoded["wakeup_hist"] == list(range(16))
+    assert decoded["exit_kind"] == 1026 and decoded["exit_code"] == -1
+    assert decoded["exit_reason"] == "runnable task stall" and decoded["exit_msg"] == ""
+
+
+def test_fixture_manifests_match_the_compiled_layout(tmp_path: Path) -> None:
+    """Manifest offsets and sizes agree with the object's BTF (bpftool reads it)."""
+    toolchain = provision.cached_toolchain()
+    if toolchain is None:
+        pytest.skip("bpftool not provisioned: run `schedlang sandbox fetch`")
+    for name in ("fifo_c", "stall_c", "reject_c"):
+        artifact = build(name, tmp_path)
+        out = _btf_json(toolchain.bpftool, artifact.object_path)
+        struct_ = next(t for t in out if t.get("name") == f"{name}_stats")
+        offsets = {m["name"]: m["bits_offset"] // 8 for m in struct_["members"]}
+        fields = artifact.manifest["stats"]["fields"]
+        assert offsets == {f["name"]: f["offset"] for f in fields}
+        assert struct_["size"] == artifact.manifest["stats"]["size"]
+
+
+def _btf_json(bpftool: Path, obj: Path) -> list[dict[str, Any]]:
+    proc = subprocess.run(
+        [str(bpftool), "-j", "btf", "dump", "file", str(obj)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    types: list[dict[str, Any]] = json.loads(proc.stdout)["types"]
+    return types
+
+
+# --- verifier log ----------------------------------------------------------------------------
+
+
+def test_verifier_log_maps_to_the_dsl_line() -> None:
+    """A real 7.3 verifier log (captured from reject_c) -> C line 43 -> DSL 8:9."""
+    log = (FIXTURES / "reject_c.verifier.log").read_text()
+    pos = error_position(log, manifest("reject_c"))
+    assert pos is not None
+    assert (pos.c_file, pos.c_line) == ("reject_c.bpf.c", 43)
+    assert (pos.dsl_line, pos.dsl_col) == (8, 9)
+    assert pos.message == "R0 invalid mem access 'map_value_or_null'"
+    assert pos.c_text.startswith("*count += 1;")
+
+
+def test_line_map_takes_the_nearest_row_above() -> None:
+    rows = [[10, 1, 1], [20, 2, 5], [30, 3, 1]]
+    assert dsl_position(rows, 25) == (2, 5)
+    assert dsl_position(rows, 30) == (3, 1)
+    assert dsl_position(rows, 5) is None
+
+
+def test_log_without_line_info_has_no_position() -> None:
+    assert error_position("libbpf: failed to load object\n", manifest("reject_c")) is None
+
+
+# --- libbpf ----------------------------------------------------------------------------------
+
+
+def test_provisioned_libbpf_is_new_enough_and_opens_a_fixture(tmp_path: Path) -> None:
+    toolchain = provision.cached_toolchain()
+    if toolchain is None:
+        pytest.skip("libbpf not provisioned: run `schedlang sandbox fetch`")
+    lib = libbpf.Libbpf(toolchain.libbpf)
+    assert lib.version >= libbpf.MIN_VERSION
+    artifact = build("fifo_c", tmp_path)
+    obj = lib.bpf_object__open_file(str(artifact.object_path).encode(), None)
+    assert obj, "libbpf could not parse the fixture object"
+    try:
+        for name in ("fifo_c_ops", ".rodata.params", ".data.stats"):
+            assert lib.bpf_object__find_map_by_name(obj, name.encode()), name
+    finally:
+        lib.bpf_object__close(obj)
+
+
+def test_old_libbpf_is_refused_with_the_fix() -> None:
+    """Bookworm's libbpf 1.1 cannot load sched_ext; it must be refused with the way out.
+
+    Runs in a child process: in this one the provisioned libbpf may already be loaded, and
+    dlopen would hand it back for the same soname.
+    """
+    candidates = [
+        Path(p)
+        for p in ("/lib/x86_64-linux-gnu/libbpf.so.1", "/usr/lib/x86_64-linux-gnu/libbpf.so.1")
+    ]
+    system = next((p.resolve() for p in candidates if p.exists()), None)
+    if system is None:
+        pytest.skip("no system libbpf to compare with")
+    code = (
+        "import sys; from pathlib import Path; from schedlang.runtime import libbpf\n"
+        "try:\n    lib = libbpf.Libbpf(Path(sys.argv[1]))\n"
+        "except libbpf.LibbpfError as exc:\n    print('REFUSED', exc)\n"
+        "else:\n    print('ACCEPTED', lib.version)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(system)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    if out.stdout.startswith("ACCEPTED"):
+        pytest.skip(
+            f"system libbpf {system} is new enough ({out.stdout.strip()}); nothing to refuse"
+        )
+    assert "cannot load sched_ext" in out.stdout and "schedlang sandbox fetch" in out.stdout
+
+
+def test_missing_object_is_a_load_error(tmp_path: Path) -> None:
+    with pytest.raises(loader.LoadError, match="no such object file"):
+        loader.load(tmp_path / "nope.bpf.o", manifest("fifo_c"))
+
+
+# --- in the sandbox (one boot for all) -------------------------------------------------------
+
+GUEST_SCRIPT = """
+L="python3 -m schedlang.runtime.loader"
+$L {d}/fifo_c.bpf.o --param slice=5000000 --run "hackbench -g 2 -l 50" > fifo.json
+$L {d}/reject_c.bpf.o > reject.json
+$L {d}/stall_c.bpf.o --hold 60 > stall.json
+$L {d}/fifo_c.bpf.o --run "$L {d}/reject_c.bpf.o; $L {d}/fifo_c.bpf.o" > nested.json
+cat /sys/kernel/sched_ext/state > final_state
+"""
+
+
+@pytest.fixture(scope="module")
+def guest_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from schedlang.runtime import sandbox
+
+    try:
+        provision.ensure()
+    except provision.ProvisionError as exc:
+        pytest.skip(f"sandbox cannot be provisioned: {exc}")
+    objdir = tmp_path_factory.mktemp("fixtures")
+    for name in ("fifo_c", "reject_c", "stall_c"):
+        build(name, objdir)
+    outdir = tmp_path_factory.mktemp("out")
+    result = sandbox.run_in_guest(
+        GUEST_SCRIPT.format(d=objdir), outdir=outdir, timeout_s=240, vcpus=2
+    )
+    assert result.rc == 0, result.output
+    data: dict[str, Any] = {
+        name: json.loads((outdir / f"{name}.json").read_text())
+        for name in ("fifo", "reject", "stall", "nested")
+    }
+    data["final_state"] = (outdir / "final_state").read_text().strip()
+    return data
+
+
+@pytest.mark.vm
+def test_fifo_loads_runs_hackbench_and_unloads(guest_results: dict[str, Any]) -> None:
+    r = guest_results["fifo"]
+    assert r["ok"] and r["state_before"] == "disabled"
+    assert r["state"] == "enabled" and r["ops"] == "fifo_c"
+    assert r["sysfs"]["root/ops"] == "fifo_c"
+    assert r["run"]["rc"] == 0 and "Time:" in r["run"]["output"]
+    stats = r["stats"]
+    assert stats["nr_enqueued"] > 0 and stats["nr_dispatched"] > 0
+    assert sum(stats["wakeup_hist"]) > 0
+    assert r["exit"]["kind_name"] == "UNREG" and not r["exit"]["ejected"]
+    assert any('"fifo_c" enabled' in line for line in r["exit"]["kernel_log_lines"])
+    assert r["state_after"] == "disabled"
+
+
+@pytest.mark.vm
+def test_param_override_reaches_the_kernel(guest_results: dict[str, Any]) -> None:
+    # Read back from the loaded (kernel-side) .rodata.params map, not from our own copy.
+    assert guest_results["fifo"]["params"] == {"slice": 5_000_000}
+
+
+@pytest.mark.vm
+def test_verifier_rejection_is_a_typed_error_with_the_log(guest_results: dict[str, Any]) -> None:
+    r = guest_results["reject"]
+    assert not r["ok"] and r["stage"] == "load" and r["errno"] == 13
+    assert "invalid mem access 'map_value_or_null'" in r["verifier_log"]
+    assert r["position"]["c_line"] == 43 and r["position"]["dsl_line"] == 8
+    assert r["state_after"] == "disabled"
+
+
+@pytest.mark.vm
+def test_stall_is_ejected_with_error_stall(guest_results: dict[str, Any]) -> None:
+    r = guest_results["stall"]
+    assert r["ok"]  # the kernel accepted it; the watchdog threw it out
+    exit_info = r["exit"]
+    assert exit_info["kind_name"] == "ERROR_STALL" and exit_info["ejected"]
+    assert "stall" in exit_info["reason"]
+    assert any("stall_c" in line for line in exit_info["kernel_log_lines"])
+    assert r["state_after"] == "disabled"
+
+
+@pytest.mark.vm
+def test_failed_loads_leave_the_running_scheduler_alone(guest_results: dict[str, Any]) -> None:
+    r = guest_results["nested"]  # loaded after the stall in the same boot
+    assert r["ok"] and r["state"] == "enabled"
+    inner = r["run"]["output"]
+    decoder = json.JSONDecoder()
+    rejected, end = decoder.raw_decode(inner)
+    second, _ = decoder.raw_decode(inner[end:].lstrip())
+    assert rejected["stage"] == "load" and rejected["state_after"] == "enabled"
+    assert second["stage"] == "attach" and second["errno"] == 16
+    assert second["state_after"] == "enabled"
+    assert r["exit"]["kind_name"] == "UNREG"
+    assert guest_results["final_state"] == "disabled"

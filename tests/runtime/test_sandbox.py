@@ -1,0 +1,157 @@
+"""The VM sandbox: a command runs as root in a sched_ext guest that sees the host root
+read-only and a writable results share; output streams line by line; the exit code comes back;
+a timeout kills the VM and nothing else; another kernel image can be booted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from schedlang.runtime import provision, sandbox
+
+pytestmark = pytest.mark.vm
+
+GUEST_COMMAND = """
+echo first
+sleep 1
+echo second
+echo "state=$(cat /sys/kernel/sched_ext/state)"
+echo "nproc=$(nproc)"
+if touch /schedlang-write-probe 2>/dev/null; then echo root=writable; else echo root=read-only; fi
+echo written-in-guest > from-guest.txt
+echo "var=$SCHEDLANG_TEST_VAR"
+python3 -c "import schedlang; print('schedlang=' + schedlang.__file__)"
+for tool in hackbench stress-ng perf bpftool; do command -v $tool >/dev/null && echo "have=$tool"; done
+exit 7
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    result: sandbox.GuestResult
+    arrivals: dict[str, float]  # line -> host clock when on_line saw it
+    returned_at: float
+
+
+def _provisioned() -> provision.Toolchain:
+    try:
+        return provision.ensure()
+    except provision.ProvisionError as exc:
+        pytest.skip(f"sandbox cannot be provisioned: {exc}")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    _provisioned()
+    arrivals: dict[str, float] = {}
+    result = sandbox.run_in_guest(
+        GUEST_COMMAND,
+        vcpus=1,
+        outdir=tmp_path_factory.mktemp("out"),
+        env={"SCHEDLANG_TEST_VAR": "two words"},
+        on_line=lambda line: arrivals.setdefault(line, time.monotonic()),
+        timeout_s=120,
+    )
+    return Run(result, arrivals, time.monotonic())
+
+
+def test_exit_code_and_output_come_back(run: Run) -> None:
+    assert run.result.rc == 7
+    lines = run.result.output.splitlines()
+    assert lines[:2] == ["first", "second"]
+    assert "var=two words" in lines
+
+
+def test_kernel_log_stays_out_of_the_output(run: Run) -> None:
+    assert "Linux version" in run.result.console
+    assert "Linux version" not in run.result.output
+
+
+def test_guest_has_sched_ext_and_the_requested_vcpus(run: Run) -> None:
+    lines = run.result.output.splitlines()
+    assert "state=disabled" in lines
+    assert "nproc=1" in lines
+    assert run.result.boot.vcpus == 1
+
+
+def test_host_root_is_read_only_and_results_share_writable(run: Run) -> None:
+    assert "root=read-only" in run.result.output.splitlines()
+    assert not Path("/schedlang-write-probe").exists()
+    assert (run.result.outdir / "from-guest.txt").read_text() == "written-in-guest\n"
+
+
+def test_guest_runs_this_schedlang_and_the_host_tools(run: Run) -> None:
+    import schedlang
+
+    lines = run.result.output.splitlines()
+    assert f"schedlang={schedlang.__file__}" in lines
+    for tool in ("hackbench", "bpftool"):
+        assert f"have={tool}" in lines
+
+
+def test_output_is_streamed_while_the_guest_runs(run: Run) -> None:
+    # "first" reached on_line while the guest was still sleeping, not in a batch at the end.
+    assert run.arrivals["first"] < run.arrivals["second"]
+    assert run.arrivals["first"] < run.returned_at - 0.5
+
+
+def test_boot_info_describes_the_conditions(run: Run) -> None:
+    boot = run.result.boot
+    toolchain = _provisioned()
+    assert boot.kernel_release.startswith(toolchain.kernel_version)
+    assert boot.qemu_version.startswith("10.")
+    assert boot.host_cores == os.cpu_count()
+    assert 0 < boot.boot_s <= boot.wall_s
+    if boot.accelerator == "tcg":
+        assert boot.tcg_threading == "multi" and not boot.representative_timing
+    else:
+        assert boot.accelerator == "kvm" and boot.representative_timing
+
+
+def _our_children() -> list[str]:
+    """Names of this process's live child processes."""
+    names = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if len(fields) == 2 and int(fields[1].split()[1]) == os.getpid():
+            names.append(fields[0].split("(", 1)[1])
+    return names
+
+
+def test_timeout_kills_only_our_vm(tmp_path: Path) -> None:
+    _provisioned()
+    bystander = subprocess.Popen(["sleep", "300"])
+    try:
+        with pytest.raises(sandbox.GuestTimeout) as err:
+            sandbox.run_in_guest("echo started; sleep 600", timeout_s=10, outdir=tmp_path)
+        assert "did not finish within 10 s" in str(err.value)
+        assert bystander.poll() is None, "a process the sandbox did not start was killed"
+        assert _our_children() == ["sleep"], "qemu or virtiofsd outlived the timeout"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_another_kernel_image_boots(tmp_path: Path) -> None:
+    """--kernel: the packaged bzImage (vmlinuz) instead of the extracted vmlinux."""
+    toolchain = _provisioned()
+    vmlinuz = toolchain.kernel_config.with_name("vmlinuz")
+    result = sandbox.run_in_guest(
+        "cat /sys/kernel/sched_ext/state", kernel=vmlinuz, outdir=tmp_path, timeout_s=120
+    )
+    assert result.rc == 0 and result.output.strip() == "disabled"
+    assert result.boot.kernel == str(vmlinuz)
+
+
+def test_missing_kernel_image_is_a_clear_error(tmp_path: Path) -> None:
+    _provisioned()
+    with pytest.raises(sandbox.SandboxError, match="does not exist"):
+        sandbox.run_in_guest("true", kernel=tmp_path / "no-such-vmlinux")
