@@ -55,11 +55,13 @@ class Range:
 
     def meet(self, other: Range) -> Range:
         """Both facts hold."""
-        return Range(
-            _pick(max, self.lo, other.lo),
-            _pick(min, self.hi, other.hi),
-            self.nonzero or other.nonzero,
-        )
+        lo, hi = _pick(max, self.lo, other.lo), _pick(min, self.hi, other.hi)
+        nonzero = self.nonzero or other.nonzero
+        if nonzero and lo == 0:  # x >= 0 and x != 0: x >= 1
+            lo = 1
+        if nonzero and hi == 1:  # x < 1 and x != 0: x < 0
+            hi = 0
+        return Range(lo, hi, nonzero)
 
     def hull(self, other: Range) -> Range:
         """One of the two holds (paths merging)."""

@@ -1,0 +1,102 @@
+"""The params rule: param ranges and defaults, and slices proven above zero."""
+
+from __future__ import annotations
+
+import pytest
+
+from schedlang import codes
+from schedlang.passes import params
+
+
+def policy(decls: str, enqueue: str) -> str:
+    return f'scheduler p "d" {{\n{decls}\n on enqueue(t, flags) {{\n{enqueue}\n }}\n}}\n'
+
+
+def test_accepts_sane_params_and_reports_the_smallest_slice(check) -> None:
+    facts, diags = check(
+        params.run,
+        policy(
+            "param slice: duration = 5ms in 100us..50ms",
+            "if t.is_kthread { insert t into global slice 2ms } else { insert t into global slice slice }",
+        ),
+    )
+    assert diags == []
+    assert facts == {"min_slice_ns": 100_000}
+
+
+def test_default_may_sit_on_either_bound(check) -> None:
+    text = policy(
+        "param a: u64 = 1 in 1..8\nparam b: u64 = 8 in 1..8\nparam c: u64 = 0 in 0..0",
+        "insert t into global",
+    )
+    assert check(params.run, text)[1] == []
+
+
+def test_empty_range_names_the_swap(check) -> None:
+    _, diags = check(
+        params.run, policy("param slice: duration = 5ms in 10ms..1ms", "insert t into global")
+    )
+    [d] = diags
+    assert d.code == codes.PARAM_RANGE and d.line == 2
+    assert "empty range 10ms..1ms" in d.message
+    assert d.hints == ("write the smaller bound first: `in 1ms..10ms`",)
+
+
+def test_default_outside_range(check) -> None:
+    _, diags = check(params.run, policy("param n: u64 = 9 in 1..8", "insert t into global"))
+    [d] = diags
+    assert d.code == codes.PARAM_RANGE
+    assert "default 9" in d.message and "1..8" in d.message
+
+
+@pytest.mark.parametrize(
+    ("decls", "slice", "hint_part"),
+    [
+        ("param s: duration = 1ms in 0ns..10ms", "s", "raise the lower bound of `s` above 0"),
+        ("", "0ns", "give it a floor"),
+        ("", "t.slice", "max(t.slice, 100us)"),
+        ("var budget: duration = 0ns", "budget", "max(budget, 100us)"),
+        ("", "t.slice - 1ms", "max(t.slice - 1ms, 100us)"),
+        ("", "t.slice / 2", "max"),
+        ("", "t.slice + 1ms", "max"),  # u64 addition may wrap to 0
+        ("", "min(t.slice, 1ms)", "max"),
+    ],
+)
+def test_slices_that_may_be_zero(check, decls: str, slice: str, hint_part: str) -> None:
+    _, diags = check(params.run, policy(decls, f"insert t into global slice {slice}"))
+    [d] = diags
+    assert d.code == codes.PARAM_RANGE and d.line == 4
+    assert f"`{slice}`" in d.message
+    assert hint_part in d.hints[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "insert t into global slice max(t.slice, 100us)",
+        "insert t into global slice clamp(t.slice, 1ms, 5ms)",
+        "insert t into global slice 2ms * 3",
+        "let s = t.slice\n if s > 0ns { insert t into global slice s } else { insert t into global }",
+        "let s = t.slice\n if s == 0ns { insert t into global\n return }\n insert t into global slice s",
+        "let s = t.slice\n if not (s <= 0ns) { insert t into global slice s } else { insert t into global }",
+        "insert t into global",
+    ],
+)
+def test_slices_proven_positive(check, body: str) -> None:
+    assert check(params.run, policy("", body))[1] == []
+
+
+def test_guard_on_a_local_is_forgotten_after_reassignment(check) -> None:
+    body = "let s = t.slice\n if s > 0ns { s = t.slice\n insert t into global slice s } else { insert t into global }"
+    [d] = check(params.run, policy("", body))[1]
+    assert d.code == codes.PARAM_RANGE
+    assert "guard it" in d.hints[0]
+
+
+def test_select_cpu_slices_are_checked_too(check) -> None:
+    text = (
+        'scheduler p "d" {\n on select_cpu(t, prev, flags) -> cpu {\n'
+        " insert t into local slice 0ms\n return prev\n }\n}\n"
+    )
+    [d] = check(params.run, text)[1]
+    assert d.line == 3 and "is 0" in d.message

@@ -1,0 +1,88 @@
+"""The queue rules: no starving queue; vtime only with vtime queues; `on` only with local."""
+
+from __future__ import annotations
+
+import pytest
+
+from schedlang import codes
+from schedlang.passes import queues
+
+
+def policy(enqueue: str, dispatch: str = "move_to_local(fifo_q)\n move_to_local(vt_q)") -> str:
+    # enqueue's body is on line 5, dispatch's on line 8
+    return (
+        'scheduler p "d" {\n queue fifo_q: fifo\n queue vt_q: vtime\n'
+        f" on enqueue(t, flags) {{\n{enqueue}\n }}\n on dispatch(c) {{\n{dispatch}\n }}\n}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "insert t into fifo_q",
+        "insert t into vt_q vtime t.vtime",
+        "insert t into vt_q slice 1ms vtime t.vtime + 1ms",
+        "insert t into local on t.cpu",
+        "insert t into global slice 1ms",
+    ],
+)
+def test_accepted(check, body: str) -> None:
+    facts, diags = check(queues.run, policy(body))
+    assert diags == [], [d.message for d in diags]
+    assert facts == {"queues": {"fifo_q": "fifo", "vt_q": "vtime"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "col_text", "part"),
+    [
+        ("insert t into fifo_q vtime t.vtime", "t.vtime", "the fifo queue `fifo_q` is not one"),
+        ("insert t into local vtime t.vtime", "t.vtime", "the built-in `local`"),
+        ("insert t into global vtime t.vtime", "t.vtime", "the built-in `global`"),
+        ("insert t into vt_q", "insert", "has no `vtime`"),
+        ("insert t into vt_q slice 1ms", "insert", "has no `vtime`"),
+        ("insert t into fifo_q on t.cpu", "t.cpu", "`on CPU` goes only with `local`"),
+        ("insert t into global on 1", "1", "`on CPU` goes only with `local`"),
+    ],
+)
+def test_queue_kind(check, body: str, col_text: str, part: str) -> None:
+    text = policy(body)
+    [d] = check(queues.run, text)[1]
+    assert d.code == codes.QUEUE_KIND and d.line == 5
+    assert part in d.message
+    assert text.splitlines()[4][d.col - 1 :].startswith(col_text)
+
+
+def test_hint_for_vtime_on_fifo_says_how_to_declare(check) -> None:
+    [d] = check(queues.run, policy("insert t into fifo_q vtime t.vtime"))[1]
+    assert d.hints == (
+        "declare it `queue fifo_q: vtime` to order it by vtime, or drop `vtime ...`",
+    )
+
+
+@pytest.mark.parametrize("builtin", ["global", "local"])
+def test_move_from_a_builtin_queue(check, builtin: str) -> None:
+    dispatch = f"move_to_local({builtin})\n move_to_local(fifo_q)\n move_to_local(vt_q)"
+    [d] = check(queues.run, policy("insert t into fifo_q", dispatch))[1]
+    assert d.code == codes.QUEUE_KIND and d.line == 8
+    assert f"move_to_local({builtin})" in d.message
+
+
+def test_starving_queue_points_at_its_declaration(check) -> None:
+    [d] = check(queues.run, policy("insert t into fifo_q", "move_to_local(fifo_q)"))[1]
+    assert d.code == codes.STARVING_QUEUE and d.line == 3
+    assert "`vt_q`" in d.message
+    assert d.hints == (
+        "call `move_to_local(vt_q)` in `on dispatch` (e.g. when the other queues are empty)",
+    )
+
+
+def test_moved_on_some_path_is_enough(check) -> None:
+    dispatch = "if not move_to_local(fifo_q) {\n move_to_local(vt_q)\n }"
+    assert check(queues.run, policy("insert t into fifo_q", dispatch))[1] == []
+
+
+def test_no_dispatch_at_all(check) -> None:
+    text = 'scheduler p "d" {\n queue q: fifo\n on enqueue(t, flags) {\n insert t into q\n }\n}\n'
+    [d] = check(queues.run, text)[1]
+    assert d.code == codes.STARVING_QUEUE and d.line == 2
+    assert d.hints == ("add `on dispatch(c) { move_to_local(q) }`",)

@@ -1,0 +1,147 @@
+"""The value-range analysis shared by bounds, divzero and params, on IR built by hand."""
+
+from __future__ import annotations
+
+from schedlang import ir
+from schedlang.passes.ranges import TOP, Env, Range, Ranges, join, walk_body
+from schedlang.source import NOWHERE as S
+from schedlang.types import Type
+
+U32, U64, I64, CPU, BOOL = Type.U32, Type.U64, Type.I64, Type.CPU, Type.BOOL
+
+
+def program(params: tuple[ir.ParamDecl, ...] = (), max_cpus: int = 64) -> ir.Program:
+    return ir.Program("p", "d", "p.sched", params, (), (), (), (), (), (), (), max_cpus)
+
+
+def lit(v: int, t: Type = U32) -> ir.Lit:
+    return ir.Lit(t, S, v)
+
+
+def local(name: str, t: Type = U32) -> ir.Local:
+    return ir.Local(t, S, name)
+
+
+def binary(op: str, a: ir.Expr, b: ir.Expr, t: Type = U32) -> ir.Binary:
+    return ir.Binary(BOOL if op in ir.COMPARE_OPS | ir.LOGIC_OPS else t, S, op, a, b)
+
+
+R = Ranges(program((ir.ParamDecl("p", U64, 4, 2, 9, S), ir.ParamDecl("z", U64, 4, 0, 9, S))))
+
+
+def test_range_algebra() -> None:
+    a, b = Range(0, 10), Range(5, 20)
+    assert a.meet(b) == Range(5, 10)
+    assert a.hull(b) == Range(0, 20)
+    assert Range(None, 5).hull(Range(0, 3)) == Range(None, 5)
+    assert Range(0, 10).meet(Range(None, None, nonzero=True)) == Range(1, 10, True)
+    assert Range(-5, 1).meet(Range(None, None, nonzero=True)) == Range(-5, 0, True)
+    assert Range(0, 8).within(8) and not Range(0, 9).within(8) and not Range(-1, 3).within(8)
+    assert (
+        Range(1, 5).excludes_zero and Range(-4, 0).excludes_zero and not Range(0, 5).excludes_zero
+    )
+    assert join({"x": Range(0, 4), "y": Range(1, 2)}, {"x": Range(3, 9)}) == {"x": Range(0, 9)}
+
+
+def test_leaves() -> None:
+    env: Env = {"i": Range(2, 5)}
+    assert R.of(lit(7), env) == Range(7, 8)
+    assert R.of(local("i"), env) == Range(2, 5)
+    assert R.of(local("j"), env) == Range(0, 2**32)
+    assert R.of(local("c", CPU), env) == Range(0, 64)
+    assert R.of(ir.ParamRef(U64, S, "p"), env) == Range(2, 10)
+    assert R.of(ir.TaskField(U64, S, local("t", Type.TASK), "weight"), env) == Range(1, 10_001)
+    assert R.of(ir.NrCpus(U32, S), env).excludes_zero
+
+
+def test_operators() -> None:
+    env: Env = {"i": Range(0, 100), "d": Range(3, 5)}
+    i, d = local("i"), local("d")
+    assert R.of(binary("%", i, lit(8)), env) == Range(0, 8)
+    assert R.of(binary("%", lit(5), lit(8)), env).hi == 6
+    assert R.of(binary("&", i, lit(7)), env) == Range(0, 8)
+    assert R.of(binary("/", i, d), env) == Range(0, 34)
+    assert R.of(binary("+", i, d), env) == Range(3, 104)
+    assert R.of(binary("*", i, d), env) == Range(0, 397)
+    assert R.of(binary("sat-", i, d), env) == Range(0, 97)
+    assert R.of(binary(">>", i, lit(2)), env) == Range(0, 25)
+    assert R.of(binary("%", i, ir.ParamRef(U64, S, "z")), env) == R.of_type(U32)  # may be % 0
+
+
+def test_overflow_falls_back_to_the_type() -> None:
+    big = {"x": Range(0, 2**32)}
+    assert R.of(binary("+", local("x"), lit(1)), big) == R.of_type(U32)
+    assert R.of(binary("*", local("x"), lit(2)), big) == R.of_type(U32)
+
+
+def test_builtins_and_casts() -> None:
+    env: Env = {"i": Range(0, 100)}
+    i = local("i")
+    assert R.of(ir.Builtin(U32, S, "min", (i, lit(7))), env) == Range(0, 8)
+    assert R.of(ir.Builtin(U32, S, "max", (i, lit(1))), env) == Range(1, 100)
+    assert R.of(ir.Builtin(U32, S, "clamp", (i, lit(2), lit(9))), env) == Range(2, 10)
+    # `as cpu` does not make a value a valid CPU: its range is computed, not assumed
+    assert R.of(ir.Cast(CPU, S, lit(5000)), env) == Range(5000, 5001)
+    assert R.of(ir.Cast(CPU, S, local("x", U64)), env) == Range(0, 2**31)
+    assert R.of(ir.Cast(U64, S, i), env) == Range(0, 100)
+
+
+def test_refine_comparisons_and_logic() -> None:
+    i, n = local("i"), local("n")
+    env: Env = {"n": Range(0, 9)}
+    assert R.refine(env, binary("<", i, lit(8)), True)["i"] == Range(0, 8)
+    assert R.refine(env, binary("<", i, lit(8)), False)["i"] == Range(8, 2**32)
+    assert R.refine(env, binary(">", lit(8), i), True)["i"] == Range(0, 8)
+    assert R.refine(env, binary("<", i, n), True)["i"] == Range(0, 8)
+    assert R.refine(env, binary("!=", i, lit(0)), True)["i"].excludes_zero
+    assert R.refine(env, binary("==", i, lit(0)), False)["i"].excludes_zero
+    both = binary("and", binary(">=", i, lit(2)), binary("<", i, lit(8)))
+    assert R.refine(env, both, True)["i"] == Range(2, 8)
+    assert R.refine(env, both, False).get("i", R.of_type(U32)) == R.of_type(U32)
+    either = binary("or", binary("<", i, lit(4)), binary("<", i, lit(6)))
+    assert R.refine(env, either, True)["i"] == Range(0, 6)
+    assert R.refine(env, ir.Unary(BOOL, S, "not", binary(">=", i, lit(8))), True)["i"] == Range(
+        0, 8
+    )
+    assert R.refine(env, local("flag", BOOL), True) == env
+
+
+def test_walk_follows_paths() -> None:
+    """`if i >= 8 { return }` guards what follows; a loop forgets what its body assigns."""
+    i = local("i")
+    use_a = ir.ExprStmt(S, ir.Builtin(U32, S, "abs", (i,)))
+    body = (
+        ir.Let(S, "i", U32, local("cursor")),
+        ir.If(S, binary(">=", i, lit(8)), (ir.Return(S, None),), ()),
+        use_a,
+        ir.ForRange(S, "k", U32, lit(0), lit(3), (use_a, ir.Assign(S, i, binary("+", i, lit(1))))),
+        use_a,
+    )
+    seen: list[Range] = []
+
+    def on_expr(e: ir.Expr, env: Env) -> None:
+        if isinstance(e, ir.Builtin) and e.name == "abs":
+            seen.append(R.of(e.args[0], env))
+
+    walk_body(R, body, on_expr)
+    assert seen[0] == Range(0, 8)
+    assert seen[1] == R.of_type(U32)  # assigned in the loop: forgotten at the loop's entry
+    assert seen[2] == R.of_type(U32)
+
+
+def test_walk_short_circuit_and_loop_variable() -> None:
+    i = local("i")
+    probe = ir.Builtin(U32, S, "abs", (i,))
+    guarded = ir.ExprStmt(S, binary("and", binary("<", i, lit(4)), binary("==", probe, lit(1))))
+    loop = ir.ForRange(
+        S, "j", U32, lit(2), lit(6), (ir.ExprStmt(S, ir.Builtin(U32, S, "abs", (local("j"),))),)
+    )
+    seen: list[Range] = []
+
+    def on_expr(e: ir.Expr, env: Env) -> None:
+        if isinstance(e, ir.Builtin) and e.name == "abs":
+            seen.append(R.of(e.args[0], env))
+
+    walk_body(R, (guarded, loop), on_expr)
+    assert seen == [Range(0, 4), Range(2, 6)]
+    assert TOP == Range(None, None)
