@@ -14,7 +14,7 @@ from schedlang.cgate import extensions, preprocess, program
 from schedlang.cgate.findings import Finding, finding
 from schedlang.cgate.parse import ParseFailure, parse
 from schedlang.cgate.rules import RULES
-from schedlang.cgate.source import load
+from schedlang.cgate.source import Source, load
 
 
 def verify(
@@ -30,6 +30,15 @@ def verify(
     pre = preprocess.run(source, include_dirs)
     if isinstance(pre, list):
         return pre
+    try:
+        findings = _analyse(source, pre)
+    except Exception as exc:  # a gap in the gate is reported, never a traceback
+        detail = f"{type(exc).__name__}: {exc}"
+        return [finding("C106", source.name, 1, 1, detail)]
+    return sorted(findings, key=lambda x: (x.file != source.name, x.file, x.line, x.col, x.code))
+
+
+def _analyse(source: Source, pre: preprocess.Preprocessed) -> list[Finding]:
     stripped = extensions.strip(pre.text)
     located = program.locator(source.name, source.text, stripped, pre.origins)
     findings = []
@@ -47,7 +56,7 @@ def verify(
         detail = f.message + (f"; likely cause: {f.cause}" if f.cause else "")
         col = located.column(f.file, f.line, f.col)
         return findings + [finding("C102", f.file, f.line, col, detail)]
-    prog = program.build(source.name, source.text, stripped, pre.origins, ast)
+    prog = program.build(source.name, stripped, pre.origins, ast, located)
     for rule in RULES:
         try:
             findings += rule(prog)
@@ -55,4 +64,4 @@ def verify(
             where = rule.__module__.rsplit(".", 1)[-1]
             detail = f"rule `{where}` stopped with {type(exc).__name__}: {exc}"
             findings.append(finding("C106", source.name, 1, 1, detail))
-    return sorted(findings, key=lambda x: (x.file != source.name, x.file, x.line, x.col, x.code))
+    return findings

@@ -56,10 +56,10 @@ def locator(
 
 def build(
     name: str,
-    text: str,
     stripped: Stripped,
     origins: tuple[tuple[str, int] | None, ...],
     ast: c_ast.FileAST,
+    located: Locator,
 ) -> Program:
     index_of = _index_of(origins)
     functions = {e.decl.name: e for e in ast.ext if isinstance(e, c_ast.FuncDef)}
@@ -74,4 +74,4 @@ def build(
         k = bisect.bisect_right(starts, offset) - 1
         if k >= 0 and offset < stripped.items[k].end:
             sections[id(ext)] = stripped.items[k].sections
-    return Program(name, ast, functions, sections, locator(name, text, stripped, origins))
+    return Program(name, ast, functions, sections, located)
