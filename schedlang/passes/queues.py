@@ -26,13 +26,10 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
             for top in ir.stmt_exprs(s):
                 for e in ir.subexprs(top):
                     if isinstance(e, ir.Builtin) and e.name == "move_to_local":
-                        q = e.args[0]
-                        if (
-                            isinstance(q, ir.QueueRef)
-                            and _check_move(q, diags)
-                            and cb.op == "dispatch"
-                        ):
-                            moved.add(q.name)
+                        ref = e.args[0]
+                        if isinstance(ref, ir.QueueRef) and _check_move(ref, diags):
+                            if cb.op == "dispatch":
+                                moved.add(ref.name)
     for q in prog.queues:
         if q.name not in moved:
             _report_starving(prog, q, diags)
