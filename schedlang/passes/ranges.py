@@ -194,10 +194,10 @@ class Ranges:
             case ir.Binary(op=op, left=a, right=b) if op in ir.COMPARE_OPS:
                 op = op if truth else _NEGATE[op]
                 out = env
-                if isinstance(a, ir.Local):
-                    out = self._constrain(out, a, op, self.of(b, env))
-                if isinstance(b, ir.Local):
-                    out = self._constrain(out, b, _FLIP[op], self.of(a, env))
+                if (x := _subject(a)) is not None:
+                    out = self._constrain(out, x, op, self.of(b, env))
+                if (y := _subject(b)) is not None:
+                    out = self._constrain(out, y, _FLIP[op], self.of(a, env))
                 return out
         return env
 
@@ -218,6 +218,18 @@ class Ranges:
         if fact == TOP:
             return env
         return {**env, x.name: self.of(x, env).meet(fact)}
+
+
+def _subject(e: ir.Expr) -> ir.Local | None:
+    """The local a comparison constrains: `i`, or `i` widened (`u32` to `u64`, `cpu` to `u32`)."""
+    while isinstance(e, ir.Cast) and _widens(e.expr.type, e.type):
+        e = e.expr
+    return e if isinstance(e, ir.Local) else None
+
+
+def _widens(inner: Type, outer: Type) -> bool:
+    a, b = RANGE.get(inner), RANGE.get(outer)
+    return a is not None and b is not None and b[0] <= a[0] and a[1] <= b[1]
 
 
 _NEGATE = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "=="}

@@ -42,6 +42,8 @@ def policy(body: str, decls: str = DECLS) -> str:
         "let i = sc\n if i >= 0 and i < 8 { hist[i] += 1 }",
         "let c = t.cpu\n busy[c] += 1ms",
         "let n: u32 = 4\n let i = cursor\n if i < n { hist[i] += 1 }",
+        "let n: u64 = 4\n let i = cursor\n if i < n { hist[i] += 1 }",
+        "let c = t.cpu\n if c < 8 { hist[c] += 1 }",
     ],
 )
 def test_proven(check, body: str) -> None:
