@@ -32,7 +32,6 @@ from schedlang.runtime.workloads import Workload, WorkloadOutputError, get
 SCX_STATE = Path("/sys/kernel/sched_ext/state")
 SCX_OPS = Path("/sys/kernel/sched_ext/root/ops")
 OUTPUT_LIMIT = 256 * 1024  # bytes of each run's output kept in the results
-ERROR_KIND_MIN = 1024  # enum scx_exit_kind: SCX_EXIT_ERROR and above are failures
 
 Order = Literal["ABBA", "ABAB"]
 
@@ -133,10 +132,6 @@ def run_workload(workload: Workload, scratch: Path, timeout_s: float) -> Outcome
         error = f"timed out after {timeout_s:.0f}s"
     wall = time.monotonic() - start
     output = raw.decode(errors="replace")
-    if len(output) > OUTPUT_LIMIT:
-        output = (
-            output[: OUTPUT_LIMIT // 2] + "\n[... output cut ...]\n" + output[-OUTPUT_LIMIT // 2 :]
-        )
     metrics: dict[str, float] = {}
     if error is None and proc.returncode != 0:
         error = f"exit code {proc.returncode}"
@@ -145,22 +140,12 @@ def run_workload(workload: Workload, scratch: Path, timeout_s: float) -> Outcome
             metrics = workload.parse(output)
         except WorkloadOutputError as exc:
             error = f"could not read the output: {exc}"
+    if workload.condense is not None:
+        output = workload.condense(output)
+    if len(output) > OUTPUT_LIMIT:
+        half = OUTPUT_LIMIT // 2
+        output = output[:half] + "\n[... output cut ...]\n" + output[-half:]
     return Outcome(proc.returncode, wall, output, metrics, error)
-
-
-def _kernel_log_tail(lines: int = 30) -> str:
-    """The kernel's recent sched_ext lines: the watchdog's account of an ejection."""
-    try:
-        text = subprocess.run(
-            ["dmesg"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    all_lines = text.splitlines()
-    hits = [i for i, line in enumerate(all_lines) if "sched_ext" in line]
-    if not hits:
-        return ""
-    return "\n".join(all_lines[max(hits[0], len(all_lines) - lines) :])
 
 
 class _Progress:
@@ -215,41 +200,47 @@ class _Runner:
         if self.policy_out is not None:
             self.emit(f"{prefix}: skipped ({self.policy_out})")
             return
+        loader = self.loader
         try:
-            loaded = self.loader.load(
-                Path(self.job.object_path), self.manifest, params=self.job.params
-            )
-        except self.loader.LoadError as exc:
+            loaded = loader.load(Path(self.job.object_path), self.manifest, self.job.params)
+        except loader.LoadError as exc:
+            where = _position_text(exc.position)
             self._stop(
-                step, "load_failed", None, "the kernel did not accept the policy", str(exc),
-                verifier_log=getattr(exc, "verifier_log", "") or "",
+                step, "load_failed", None, f"load failed at the {exc.stage} stage", str(exc),
+                verifier_log=exc.verifier_log,
+                position=asdict(exc.position) if exc.position else None,
             )  # fmt: skip
-            self.emit(f"{prefix}: LOAD FAILED: {exc}")
+            self.emit(f"{prefix}: LOAD FAILED: {exc}{where}")
             return
+        ops = scx_ops()
+        stats: dict[str, Any] | None = None
         try:
-            ops = scx_ops()
             outcome = run_workload(get(step.workload), self.scratch, self.job.run_timeout_s)
-            still = loaded.state()
+            ejected = loaded.ejected()
             stats = loaded.stats()
+        except Exception as exc:  # the loader failed mid-run: record it, still detach below
+            outcome = Outcome(-1, 0.0, "", {}, f"runner error: {exc}")
+            ejected = False
+            self._stop(step, "error", None, "the runner failed while the policy ran", str(exc))
         finally:
-            exit_info = loaded.detach()
-        exit_dict = _exit_dict(exit_info)
+            info = loaded.detach()
         error = outcome.error
-        if exit_dict["kind_value"] >= ERROR_KIND_MIN or still != "enabled":
-            error = f"policy ejected during the run: {exit_dict['kind']}"
+        if ejected or info.is_error:
+            error = f"policy ejected during the run: {info.kind_name}"
             self._stop(
-                step, "ejected", exit_dict["kind"], exit_dict["reason"], exit_dict["message"],
-                kernel_log=_kernel_log_tail(),
+                step, "ejected", info.kind_name, info.reason, info.message,
+                kernel_log="\n".join(info.kernel_log_lines),
             )  # fmt: skip
         self.runs.append(
             RunRecord(
                 step.workload, "policy", step.index, outcome.rc, outcome.wall_s,
                 outcome.metrics, outcome.output, error,
                 load_s=loaded.load_s, attach_s=loaded.attach_s, ops=ops,
-                stats=stats, exit=exit_dict,
+                stats=stats, exit=asdict(info),
             )
         )  # fmt: skip
-        self.emit(f"{prefix}: {_summary(outcome) if error is None else 'EJECTED: ' + error}")
+        shown = _summary(outcome) if error is None else f"EJECTED: {error}: {info.reason}"
+        self.emit(f"{prefix}: {shown}")
 
     def _stop(
         self,
@@ -260,40 +251,64 @@ class _Runner:
         message: str,
         verifier_log: str = "",
         kernel_log: str = "",
+        position: dict[str, Any] | None = None,
     ) -> None:
         self.events.append(
             PolicyEvent(kind, step.workload, step.index, exit_kind, reason, message,
-                        verifier_log, kernel_log)
+                        verifier_log, kernel_log, position)
         )  # fmt: skip
         self.policy_out = f"policy {kind.replace('_', ' ')} earlier" + (
             f" ({exit_kind})" if exit_kind else ""
         )
 
 
-def _exit_dict(info: Any) -> dict[str, Any]:
-    """The loader's ExitInfo as plain JSON, whatever extra fields it carries."""
-    data = asdict(info) if hasattr(info, "__dataclass_fields__") else dict(vars(info))
-    kind = data.get("kind")
-    kind_value = data.get("kind_value", kind if isinstance(kind, int) else 0)
-    data["kind_value"] = int(kind_value)
-    data["kind"] = str(data.get("kind_name", kind))
-    data.setdefault("reason", "")
-    data.setdefault("message", data.get("msg", ""))
-    return data
+def _position_text(position: Any) -> str:
+    """' at DSL line 8:9 (C line 43)', or '' when the verifier log named no line."""
+    if position is None:
+        return ""
+    c_part = f"{position.c_file}:{position.c_line}"
+    if position.dsl_line is not None:
+        return f" at DSL line {position.dsl_line}:{position.dsl_col} ({c_part})"
+    return f" at {c_part}"
 
 
-def run_job(job: Job, emit: Callable[[str], None]) -> dict[str, Any]:
-    """Run every step of the job; returns the results (also what main() writes)."""
+def run_job(
+    job: Job, emit: Callable[[str], None], save: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Run every step of the job. `save` gets the results so far after every step, so a guest
+    that dies half-way (oops, host timeout) still leaves the runs it finished."""
     steps = plan(job.workloads, job.repeat, job.order, job.warmup)
     progress = _Progress(len(steps), emit)
     started = time.time()
     scratch = Path(tempfile.mkdtemp(prefix="schedlang-job-"))
-    guest = {
-        "kernel_release": os.uname().release,
-        "nproc": os.cpu_count(),
-        "sched_ext_state_at_start": scx_state(),
-    }
     runner = _Runner(job, scratch, emit)
+    results: dict[str, Any] = {
+        "job": job.to_dict(),
+        "workloads": list(job.workloads),
+        "repeat": job.repeat,
+        "order": job.order,
+        "params": job.params,
+        "wakeup_hist_bounds_ns": runner.manifest.get("stats", {}).get("wakeup_hist_bounds_ns", []),
+        "guest": {
+            "kernel_release": os.uname().release,
+            "nproc": os.cpu_count(),
+            "sched_ext_state_at_start": scx_state(),
+        },
+        "started": started,
+        "complete": False,
+    }
+
+    def snapshot(complete: bool) -> dict[str, Any]:
+        results.update(
+            seconds=time.time() - started,
+            complete=complete,
+            steps_done=progress.n,
+            steps_planned=len(steps),
+            runs=[asdict(r) for r in runner.runs],
+            events=[asdict(e) for e in runner.events],
+        )
+        return results
+
     try:
         for step in steps:
             prefix = progress.step(step)
@@ -301,22 +316,19 @@ def run_job(job: Job, emit: Callable[[str], None]) -> dict[str, Any]:
                 runner.baseline(step, prefix)
             else:
                 runner.policy(step, prefix)
+            save(snapshot(complete=False))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    stats_spec = runner.manifest.get("stats", {})
-    return {
-        "job": job.to_dict(),
-        "workloads": list(job.workloads),
-        "repeat": job.repeat,
-        "order": job.order,
-        "params": job.params,
-        "wakeup_hist_bounds_ns": stats_spec.get("wakeup_hist_bounds_ns", []),
-        "guest": guest,
-        "started": started,
-        "seconds": time.time() - started,
-        "runs": [asdict(r) for r in runner.runs],
-        "events": [asdict(e) for e in runner.events],
-    }
+    results = snapshot(complete=True)
+    save(results)
+    return results
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Replace `path` atomically, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
 
 
 def _raise_on_signal(signum: int, _frame: Any) -> None:
@@ -336,11 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     def emit(line: str) -> None:
         print(line, flush=True)
 
-    results = run_job(job, emit)
     out = Path(job.results_path)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(results))
-    tmp.replace(out)
+    run_job(job, emit, lambda results: write_json(out, results))
     emit(f"results written to {out}")
     return 0
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,6 @@ def host_mode_refusal() -> str | None:
     return None
 
 
-def _plain(value: Any) -> dict[str, Any]:
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    return dict(vars(value))
-
-
 def _write_job(
     workdir: Path,
     guest_workdir: str,
@@ -110,14 +104,19 @@ def _write_job(
     return path
 
 
-def _read_results(workdir: Path, rc: int, output: str, console: str = "") -> dict[str, Any]:
+def _read_results(workdir: Path, rc: int, output: str) -> dict[str, Any]:
     results = workdir / "results.json"
     if not results.exists():
-        tail = "\n".join((output or console).strip().splitlines()[-25:])
+        tail = "\n".join(output.strip().splitlines()[-25:])
         raise MeasureError(
             f"the job runner wrote no results (exit code {rc}); its last output:\n{tail}"
         )
     data: dict[str, Any] = json.loads(results.read_text())
+    if not data.get("complete"):
+        data.setdefault("notes", []).append(
+            f"incomplete: the runner stopped after {data.get('steps_done')} of "
+            f"{data.get('steps_planned')} steps (exit code {rc})"
+        )
     return data
 
 
@@ -132,22 +131,30 @@ def _in_guest(
     kernel: Path | None,
     progress: Progress,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    from schedlang.runtime import sandbox
+    from schedlang.runtime import provision, sandbox
 
-    guest_dir = str(getattr(sandbox, "GUEST_OUTDIR", "/mnt/out"))
-    job_path = _write_job(workdir, guest_dir, artifact, workloads, repeat, params, order)
+    job_path = _write_job(workdir, sandbox.GUEST_OUTDIR, artifact, workloads, repeat, params, order)
     steps = len(workloads) * (2 * repeat + 1)
-    command = f"{sys.executable} -m {GUEST_JOB_MODULE} {guest_dir}/{job_path.name}"
-    result = sandbox.run_in_guest(
-        command,
-        vcpus=vcpus,
-        kernel=kernel,
-        outdir=workdir,
-        timeout_s=BOOT_ALLOWANCE_S + PER_RUN_ALLOWANCE_S * steps,
-        on_line=progress,
-    )
-    boot = _plain(result.boot)
-    return _read_results(workdir, result.rc, result.output, result.console), boot
+    command = f"python3 -m {GUEST_JOB_MODULE} {sandbox.GUEST_OUTDIR}/{job_path.name}"
+    try:
+        result = sandbox.run_in_guest(
+            command,
+            vcpus=vcpus,
+            kernel=kernel,
+            outdir=workdir,
+            timeout_s=BOOT_ALLOWANCE_S + PER_RUN_ALLOWANCE_S * steps,
+            on_line=progress,
+        )
+    except (sandbox.GuestTimeout, sandbox.GuestCrash) as exc:
+        # The runner saves after every step: report what it finished, and say what happened.
+        if not (workdir / "results.json").exists():
+            raise MeasureError(f"the sandbox failed: {exc}") from None
+        data = _read_results(workdir, exc.result.rc, exc.result.output)
+        data.setdefault("notes", []).append(f"the sandbox failed: {str(exc).splitlines()[0]}")
+        return data, asdict(exc.result.boot)
+    except (sandbox.SandboxError, provision.ProvisionError) as exc:
+        raise MeasureError(f"the sandbox could not run the job: {exc}") from None
+    return _read_results(workdir, result.rc, result.output), asdict(result.boot)
 
 
 def _on_host(
@@ -185,7 +192,7 @@ def _on_host(
                 proc.wait()
     boot = {
         "accelerator": "host",
-        "kernel_version": os.uname().release,
+        "kernel_release": os.uname().release,
         "vcpus": os.cpu_count(),
         "host_cores": os.cpu_count(),
         "representative_timing": True,

@@ -61,6 +61,7 @@ class PolicyEvent:
     message: str
     verifier_log: str = ""
     kernel_log: str = ""
+    position: dict[str, Any] | None = None  # loader's VerifierPosition: C and DSL line
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyEvent:
@@ -159,6 +160,7 @@ class Report:
     representative: bool
     caveat: str
     guest: dict[str, Any]
+    notes: tuple[str, ...]  # what went wrong around the measurement (incomplete run, crash)
     runs: tuple[RunRecord, ...] = field(repr=False)
 
     @property
@@ -222,7 +224,11 @@ def _rows(workloads: tuple[str, ...], runs: tuple[RunRecord, ...]) -> tuple[Metr
     return tuple(rows)
 
 
+OPEN_BOUND = 1 << 63  # a bucket bound this large means "and everything above" (U64_MAX)
+
+
 def _hist_percentile(bounds: tuple[int, ...], counts: tuple[int, ...], p: float) -> int | None:
+    """Upper bound of the bucket holding the p-quantile; None if that bucket is open-ended."""
     total = sum(counts)
     if total == 0:
         return None
@@ -230,7 +236,7 @@ def _hist_percentile(bounds: tuple[int, ...], counts: tuple[int, ...], p: float)
     for i, n in enumerate(counts):
         seen += n
         if seen >= p * total:
-            return bounds[i] if i < len(bounds) else None
+            return bounds[i] if i < len(bounds) and bounds[i] < OPEN_BOUND else None
     return None
 
 
@@ -296,6 +302,7 @@ def summarize(
         representative=representative,
         caveat=caveat,
         guest=dict(job_result.get("guest", {})),
+        notes=tuple(job_result.get("notes", [])),
         runs=runs,
     )
 
@@ -304,16 +311,14 @@ def summarize(
 
 
 def _num(value: float) -> str:
-    if value == 0:
-        return "0"
     magnitude = abs(value)
     if magnitude >= 1000:
         return f"{value:.0f}"
-    if magnitude >= 10:
+    if magnitude >= 100:
         return f"{value:.1f}"
-    if magnitude >= 1:
-        return f"{value:.3f}"
-    return f"{value:.4f}"
+    if magnitude >= 10:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
 
 
 def _cell(s: Spread | None) -> str:
@@ -322,10 +327,43 @@ def _cell(s: Spread | None) -> str:
     return f"{_num(s.median)} [{_num(s.min)}-{_num(s.max)}]"
 
 
-def _ns(value: int | None, last_bound: int) -> str:
-    if value is None:
-        return f">{last_bound / 1000:g}us"
-    return f"<={value / 1000:g}us"
+def _duration(ns: int) -> str:
+    return f"{ns / 1e6:g}ms" if ns >= 1_000_000 else f"{ns / 1000:g}us"
+
+
+def _ns(value: int | None, bounds: tuple[int, ...]) -> str:
+    if value is not None:
+        return f"<={_duration(value)}"
+    finite = [b for b in bounds if b < OPEN_BOUND]
+    return f">{_duration(finite[-1])}" if finite else "?"
+
+
+def _has_own_metrics(report: Report, workload: str) -> bool:
+    return any(r.workload == workload and r.metric != WALL.name for r in report.rows)
+
+
+def _event_lines(event: PolicyEvent) -> list[str]:
+    where = f"{event.workload} run {event.index + 1}"
+    if event.kind == "ejected":
+        detail = f" ({event.message})" if event.message else ""
+        lines = [f"POLICY EJECTED during {where}: {event.exit_kind}: {event.reason}{detail}"]
+        log = [line for line in event.kernel_log.splitlines() if "sched_ext" in line]
+        lines.extend("  kernel: " + line for line in log[:4])
+        return lines
+    if event.kind == "error":
+        return [f"RUNNER ERROR during {where}: {event.reason}: {event.message}"]
+    lines = [f"POLICY LOAD FAILED before {where}: {event.message}"]
+    pos = event.position
+    if pos:
+        dsl = f"DSL line {pos['dsl_line']}:{pos['dsl_col']}, " if pos.get("dsl_line") else ""
+        lines.append(
+            f"  verifier: {pos.get('message', '')} at {dsl}{pos['c_file']}:{pos['c_line']}"
+            + (f": {pos['c_text']}" if pos.get("c_text") else "")
+        )
+    elif event.verifier_log:
+        tail = [t for t in event.verifier_log.strip().splitlines() if t.strip()][-6:]
+        lines.extend("  | " + t for t in tail)
+    return lines
 
 
 def format_text(report: Report) -> str:
@@ -338,8 +376,8 @@ def format_text(report: Report) -> str:
                 v=boot.get("vcpus", "?"),
                 h=boot.get("host_cores", "?"),
                 q=boot.get("qemu_version", "?"),
-                k=boot.get("kernel_version", "?"),
-                b=f"{boot['boot_seconds']:.2f}s" if "boot_seconds" in boot else "?",
+                k=boot.get("kernel_release", "?"),
+                b=f"{boot['boot_s']:.2f}s" if "boot_s" in boot else "?",
             )
         )
     lines.append(
@@ -351,6 +389,8 @@ def format_text(report: Report) -> str:
     header = ("workload", "metric", "unit", "better", "baseline", "policy", "ratio", "verdict", "n")
     table = [header]
     for row in report.rows:
+        if row.metric == WALL.name and _has_own_metrics(report, row.workload):
+            continue  # in the JSON; the tool's own numbers are the ones to read
         n = f"{row.baseline.n if row.baseline else 0}/{row.policy.n if row.policy else 0}"
         table.append(
             (
@@ -386,20 +426,13 @@ def format_text(report: Report) -> str:
             )
         wake = stats.wakeup
         if wake and wake.total and wake.bounds_ns:
-            last = wake.bounds_ns[-1]
             lines.append(
-                f"policy wakeup latency ({wake.total} samples): p50 {_ns(wake.p50_ns, last)}, "
-                f"p99 {_ns(wake.p99_ns, last)}"
+                f"policy wakeup latency, runnable->running ({wake.total} samples): "
+                f"p50 {_ns(wake.p50_ns, wake.bounds_ns)}, p99 {_ns(wake.p99_ns, wake.bounds_ns)}"
             )
     for event in report.events:
-        kind = event.exit_kind or event.kind
-        lines.append(
-            f"POLICY {event.kind.upper()} during {event.workload} run {event.index}: {kind}: "
-            f"{event.reason}" + (f" ({event.message})" if event.message else "")
-        )
-        if event.verifier_log:
-            tail = event.verifier_log.strip().splitlines()[-8:]
-            lines.extend("  | " + t for t in tail)
+        lines.extend(_event_lines(event))
+    lines.extend(f"NOTE: {note}" for note in report.notes)
     if report.caveat:
         lines.append(f"NOTE: {report.caveat}")
     return "\n".join(lines)

@@ -158,7 +158,7 @@ def test_events_and_text_table() -> None:
     )
     report = summarize(policy="stall_c", job_result=job, boot={"accelerator": "tcg", "vcpus": 2})
     text = report.format_text()
-    assert "POLICY EJECTED during hackbench run 0: ERROR_STALL: runnable task stall" in text
+    assert "POLICY EJECTED during hackbench run 1: ERROR_STALL: runnable task stall" in text
     assert "1.450 [1.400-1.500]" in text  # baseline median [min-max]
     assert "0.862" in text  # ratio 1.25 / 1.45
 
@@ -171,3 +171,37 @@ def test_json_round_trip_keeps_runs_and_rows() -> None:
     assert RunRecord.from_dict(data["runs"][2]).stats == JOB["runs"][2]["stats"]
     assert data["rows"][0]["baseline"]["values"] == [1.5, 1.4, 1.45]
     assert data["policy_stats"]["wakeup"]["p99_ns"] is None
+
+
+def test_load_failure_shows_the_verifier_complaint_and_dsl_line() -> None:
+    job = dict(
+        JOB,
+        runs=[run("baseline", 0, 1.0)],
+        events=[
+            {
+                "kind": "load_failed",
+                "workload": "hackbench",
+                "index": 0,
+                "exit_kind": None,
+                "reason": "load failed at the load stage",
+                "message": "the kernel rejected reject_c.bpf.o: Permission denied",
+                "verifier_log": "...long log...",
+                "position": {
+                    "c_file": "reject_c.bpf.c",
+                    "c_line": 43,
+                    "c_text": "*v += 1;",
+                    "dsl_line": 8,
+                    "dsl_col": 9,
+                    "message": "R0 invalid mem access 'map_value_or_null'",
+                },
+            }
+        ],
+    )
+    report = summarize(policy="reject_c", job_result=job, boot={})
+    assert not report.policy_measured
+    text = report.format_text()
+    assert "POLICY LOAD FAILED before hackbench run 1: the kernel rejected" in text
+    assert (
+        "verifier: R0 invalid mem access 'map_value_or_null' at DSL line 8:9, "
+        "reject_c.bpf.c:43: *v += 1;" in text
+    )
