@@ -21,7 +21,7 @@ FENCE = re.compile(r"^```sched (right|wrong=([a-z-]+))\n(.*?)^```$", re.M | re.S
 def _examples() -> list[tuple[str, str | None, str]]:
     """(id, expected code or None for right, source) for every checked block."""
     text = DOC.read_text()
-    out = []
+    out: list[tuple[str, str | None, str]] = []
     for m in FENCE.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
         code = m.group(2)

@@ -23,7 +23,7 @@ def _ids(paths: list[Path]) -> list[str]:
 
 def _header(text: str) -> list[str]:
     """The comment lines before the `scheduler` line."""
-    lines = []
+    lines: list[str] = []
     for line in text.splitlines():
         if line.startswith("scheduler "):
             return lines
