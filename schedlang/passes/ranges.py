@@ -163,9 +163,14 @@ class Ranges:
 
     @staticmethod
     def _minmax(name: str, args: list[Range]) -> Range:
-        if name == "clamp":
+        if name == "clamp":  # the result is x, lo or hi, whichever order the bounds come in
             x, low, high = args
-            return x.meet(Range(low.lo, high.hi))
+            outer = Range(_pick(min, low.lo, high.lo), _pick(max, low.hi, high.hi))
+            if None in (low.lo, high.lo):
+                outer = Range(None, outer.hi)
+            if None in (low.hi, high.hi):
+                outer = Range(outer.lo, None)
+            return outer.meet(x.hull(low).hull(high))
         los = [a.lo for a in args if a.lo is not None]
         his = [a.hi for a in args if a.hi is not None]
         every_lo, every_hi = len(los) == len(args), len(his) == len(args)

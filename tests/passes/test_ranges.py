@@ -145,3 +145,126 @@ def test_walk_short_circuit_and_loop_variable() -> None:
     walk_body(R, (guarded, loop), on_expr)
     assert seen == [Range(0, 4), Range(2, 6)]
     assert TOP == Range(None, None)
+
+
+# ---------------------------------------------------------------------------- soundness
+# Random expressions over one local `x` (with a random range) and a param `p` (2..9): for
+# every concrete value the expression really takes, the computed range must contain it.
+# The concrete semantics are the machine's: u64 arithmetic wraps, BPF division by 0 gives 0
+# and modulo by 0 leaves the dividend, `as u32` truncates.
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MASK = 2**64 - 1
+P = ir.ParamRef(U64, S, "p")
+
+
+def _eval(e: ir.Expr, x: int, p: int, clamp_first_max: bool) -> int:
+    def ev(y: ir.Expr) -> int:
+        return _eval(y, x, p, clamp_first_max)
+
+    match e:
+        case ir.Lit(value=v):
+            return v
+        case ir.Local():
+            return x
+        case ir.ParamRef():
+            return p
+        case ir.Cast(expr=y):
+            return ev(y) & (2**32 - 1) if e.type is U32 else ev(y)
+        case ir.Builtin(name="min", args=(a, b)):
+            return min(ev(a), ev(b))
+        case ir.Builtin(name="max", args=(a, b)):
+            return max(ev(a), ev(b))
+        case ir.Builtin(name="clamp", args=(v, lo, hi)):
+            if clamp_first_max:
+                return min(max(ev(v), ev(lo)), ev(hi))
+            return max(min(ev(v), ev(hi)), ev(lo))
+        case ir.Binary(op=op, left=a, right=b):
+            lv, r = ev(a), ev(b)
+            return {
+                "+": lambda: (lv + r) & MASK,
+                "sat-": lambda: max(0, lv - r),
+                "*": lambda: (lv * r) & MASK,
+                "/": lambda: 0 if r == 0 else lv // r,
+                "%": lambda: lv if r == 0 else lv % r,
+                "&": lambda: lv & r,
+                ">>": lambda: lv >> r,
+            }[op]()
+    raise AssertionError(e)
+
+
+def _exprs() -> st.SearchStrategy[ir.Expr]:
+    leaves = st.one_of(
+        st.integers(0, 2**64 - 1).map(lambda v: lit(v, U64)),
+        st.integers(0, 20).map(lambda v: lit(v, U64)),
+        st.just(local("x", U64)),
+        st.just(P),
+    )
+
+    def extend(sub: st.SearchStrategy[ir.Expr]) -> st.SearchStrategy[ir.Expr]:
+        return st.one_of(
+            st.tuples(st.sampled_from(["+", "sat-", "*", "/", "%", "&"]), sub, sub).map(
+                lambda t: binary(t[0], t[1], t[2], U64)
+            ),
+            st.tuples(sub, st.integers(0, 63)).map(
+                lambda t: binary(">>", t[0], lit(t[1], U64), U64)
+            ),
+            st.tuples(st.sampled_from(["min", "max"]), sub, sub).map(
+                lambda t: ir.Builtin(U64, S, t[0], (t[1], t[2]))
+            ),
+            st.tuples(sub, sub, sub).map(lambda t: ir.Builtin(U64, S, "clamp", t)),
+            sub.map(lambda y: ir.Cast(U64, S, ir.Cast(U32, S, y))),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=8)
+
+
+@st.composite
+def _x_range(draw: st.DrawFn) -> tuple[int, int, int]:
+    lo = draw(st.one_of(st.integers(0, 50), st.integers(0, 2**64 - 1)))
+    hi = draw(st.integers(lo + 1, min(2**64, lo + draw(st.sampled_from([1, 10, 1000, 2**64])))))
+    x = draw(st.integers(lo, hi - 1))
+    return lo, hi, x
+
+
+@settings(max_examples=200, deadline=None)
+@given(_exprs(), _x_range(), st.integers(2, 9), st.booleans())
+def test_value_ranges_contain_every_value(
+    e: ir.Expr, xr: tuple[int, int, int], p: int, order: bool
+) -> None:
+    lo, hi, x = xr
+    found = R.of(e, {"x": Range(lo, hi)})
+    value = _eval(e, x, p, order)
+    assert found.lo is None or found.lo <= value, (found, value)
+    assert found.hi is None or value < found.hi, (found, value)
+    if found.excludes_zero:
+        assert value != 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(sorted(ir.COMPARE_OPS)),
+    _exprs(),
+    _x_range(),
+    st.integers(2, 9),
+    st.booleans(),
+    st.booleans(),
+)
+def test_refined_ranges_contain_every_value(
+    op: str, other: ir.Expr, xr: tuple[int, int, int], p: int, truth: bool, x_left: bool
+) -> None:
+    lo, hi, x = xr
+    x_expr = local("x", U64)
+    cond = binary(op, x_expr, other) if x_left else binary(op, other, x_expr)
+    env: Env = {"x": Range(lo, hi)}
+    left, right = (x, _eval(other, x, p, True)) if x_left else (_eval(other, x, p, True), x)
+    holds = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}.get(
+        op, left == right if op == "==" else left != right
+    )
+    if holds != truth:
+        return
+    found = R.refine(env, cond, truth).get("x", Range(lo, hi))
+    assert (found.lo is None or found.lo <= x) and (found.hi is None or x < found.hi), (found, x)
+    if found.excludes_zero:
+        assert x != 0
