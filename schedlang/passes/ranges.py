@@ -199,10 +199,10 @@ class Ranges:
             case ir.Binary(op=op, left=a, right=b) if op in ir.COMPARE_OPS:
                 op = op if truth else _NEGATE[op]
                 out = env
-                if (x := _subject(a)) is not None:
-                    out = self._constrain(out, x, op, self.of(b, env))
-                if (y := _subject(b)) is not None:
-                    out = self._constrain(out, y, _FLIP[op], self.of(a, env))
+                if (lhs := _subject(a)) is not None:
+                    out = self._constrain(out, lhs, op, self.of(b, env))
+                if (rhs := _subject(b)) is not None:
+                    out = self._constrain(out, rhs, _FLIP[op], self.of(a, env))
                 return out
         return env
 
