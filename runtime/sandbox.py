@@ -130,6 +130,18 @@ def _job_script(command: str, env: dict[str, str]) -> str:
     return f"{exports}cd {GUEST_OUTDIR}\n{command}\n"
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILL when the process that started us dies.
+
+    Our children lead their own process groups (so a terminal's Ctrl-C reaches only us, and we
+    clean up); this makes sure they cannot outlive us either, even if we are SIGKILLed.
+    """
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class _Children:
     """The processes this sandbox started, each leading its own process group."""
 
@@ -137,7 +149,9 @@ class _Children:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(argv, start_new_session=True, **kwargs)  # type: ignore[call-overload]
+        proc = subprocess.Popen(  # type: ignore[call-overload]
+            argv, start_new_session=True, preexec_fn=_die_with_parent, **kwargs
+        )
         self.procs.append(proc)
         return proc
 
@@ -258,6 +272,29 @@ def run_in_guest(
         raise SandboxError(f"kernel image {kernel} does not exist")
     chosen, reason = accel_probe.choose(accel, toolchain)
     run_dir = Path(tempfile.mkdtemp(prefix="schedlang-guest-"))
+    try:
+        return _boot_and_run(
+            run_dir, toolchain, command, kernel, chosen, reason, vcpus, memory_mb, timeout_s,
+            outdir, env, on_line,
+        )  # fmt: skip
+    finally:
+        _cleanup(run_dir, keep=outdir is None)
+
+
+def _boot_and_run(
+    run_dir: Path,
+    toolchain: provision.Toolchain,
+    command: str,
+    kernel: Path,
+    chosen: str,
+    reason: str,
+    vcpus: int,
+    memory_mb: int,
+    timeout_s: float,
+    outdir: Path | None,
+    env: dict[str, str] | None,
+    on_line: Callable[[str], None] | None,
+) -> GuestResult:
     out = Path(outdir) if outdir is not None else run_dir / "out"
     out.mkdir(parents=True, exist_ok=True)
     job = run_dir / "job.sh"
@@ -334,12 +371,12 @@ def run_in_guest(
             f"qemu: {qemu_err or '(nothing on stderr)'}\nlast console lines:\n{tail}",
             result,
         )
-    _cleanup(run_dir, keep=outdir is None)
     return result
 
 
 def _cleanup(run_dir: Path, keep: bool) -> None:
-    """Remove the run directory; keep the default results share inside it when it was ours."""
+    """Remove the run directory (sockets, FIFOs, job, logs: errors have quoted the logs
+    already); keep it when it holds the default results share."""
     for path in run_dir.iterdir():
         if path.is_file() or path.is_fifo() or path.is_socket():
             path.unlink()
