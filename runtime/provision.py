@@ -165,11 +165,14 @@ def _available_versions(name: str) -> list[str]:
 def list_kernels(log: Log = lambda _: None) -> list[str]:
     """Cloud kernel versions trixie-backports offers now (for choosing a new pin)."""
     _apt_update(log)
+    return _kernel_versions()
+
+
+def _kernel_versions() -> list[str]:
+    """Cloud kernel versions in the private lists as they are (no update)."""
     proc = _apt(["apt-cache", "search", "--names-only", r"^linux-binary-.*-cloud-amd64$"])
-    found = re.findall(r"^linux-binary-(\S+)-cloud-amd64 ", proc.stdout, re.M)
-    return sorted(
-        set(found), key=lambda v: [int(x) if x.isdigit() else x for x in re.split(r"[.+]", v)]
-    )
+    found = set(re.findall(r"^linux-binary-(\d\S*)-cloud-amd64 ", proc.stdout, re.M))
+    return sorted(found, key=lambda v: [int(x) for x in re.findall(r"\d+", v)])
 
 
 # --- download, verify, unpack --------------------------------------------------------------
@@ -222,20 +225,18 @@ def _download(pin: DebPin, log: Log, updated: list[bool]) -> tuple[Path, str]:
 
 
 def _vanished_message(pin: DebPin, stderr: str) -> str:
-    versions = _available_versions(pin.name)
     where = f"{pin.name}={pin.version}" if pin.version else f"{pin.name} in {pin.suite}"
     if pin.name.startswith("linux-"):
+        offered = f"cloud kernel versions offered now: {', '.join(_kernel_versions()) or 'none'}"
         how = (
-            f"choose a version from `schedlang sandbox fetch --list-kernels` and set it with "
-            f"{KERNEL_ENV}=VERSION (or move kernel_default and its pins in {PINS_PATH})"
+            f"set one with {KERNEL_ENV}=VERSION (or move kernel_default and its pins in "
+            f"{PINS_PATH})"
         )
     else:
+        offered = f"versions offered now: {', '.join(_available_versions(pin.name)) or 'none'}"
         how = f"set its version (and the sha256 `{FETCH_HINT}` then reports) in {PINS_PATH}"
-    offered = ", ".join(versions) if versions else "none"
-    return (
-        f"cannot download {where}: the archive no longer offers it (apt: {stderr.strip()}).\n"
-        f"Versions offered now: {offered}.\nTo fix: {how}."
-    )
+    apt = " ".join(line.strip() for line in stderr.strip().splitlines()[:1])
+    return f"cannot download {where}: the archive does not offer it ({apt}).\n{offered}.\nTo fix: {how}."
 
 
 def _unpack(debs: list[Path], dest: Path) -> None:
