@@ -99,6 +99,7 @@ class _Stream:
     begun_at: float | None = None
     release: str = ""
     rc: int | None = None
+    callback_error: Exception | None = None  # raised by on_line; re-raised after the run
 
 
 def repo_root() -> Path:
@@ -242,8 +243,11 @@ def _job_sink(stream: _Stream, on_line: Callable[[str], None] | None) -> Callabl
             stream.rc = int(line[len(END_MARK) :].strip() or -1)
         elif stream.begun_at is not None and stream.rc is None:
             stream.output.append(line)
-            if on_line is not None:
-                on_line(line)
+            if on_line is not None and stream.callback_error is None:
+                try:
+                    on_line(line)
+                except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    stream.callback_error = exc
 
     return sink
 
@@ -262,11 +266,20 @@ def run_in_guest(
 ) -> GuestResult:
     """Boot, run `command` (sh syntax) as root in the guest, power off; see the module doc.
 
-    `on_line` gets each line of the command's output as it arrives (from a reader thread).
-    Raises SandboxError when the VM cannot start, GuestTimeout after `timeout_s` (the VM is
-    killed), GuestCrash when the guest dies without an exit code.
+    `on_line` gets each line of the command's output as it arrives (from a reader thread; if
+    it raises, it is not called again and its exception is re-raised after the run).
+    Raises SandboxError when the sandbox cannot be provisioned or the VM cannot start,
+    GuestTimeout after `timeout_s` (the VM is killed), GuestCrash when the guest dies without
+    an exit code, ValueError for impossible sizes.
     """
-    toolchain = provision.ensure(log=lambda line: print(f"schedlang: {line}", file=sys.stderr))
+    if vcpus < 1 or memory_mb < 256 or timeout_s <= 0:
+        raise ValueError(
+            f"vcpus={vcpus}, memory_mb={memory_mb}, timeout_s={timeout_s}: need >= 1, >= 256, > 0"
+        )
+    try:
+        toolchain = provision.ensure(log=lambda line: print(f"schedlang: {line}", file=sys.stderr))
+    except provision.ProvisionError as exc:
+        raise SandboxError(f"the sandbox cannot be provisioned: {exc}") from exc
     kernel = Path(kernel) if kernel is not None else toolchain.vmlinux
     if not kernel.is_file():
         raise SandboxError(f"kernel image {kernel} does not exist")
@@ -359,6 +372,8 @@ def _boot_and_run(
         outdir=out,
         boot=boot,
     )
+    if stream.callback_error is not None:
+        raise stream.callback_error
     if timed_out:
         raise GuestTimeout(
             f"the guest command did not finish within {timeout_s:g} s (VM killed)", result
