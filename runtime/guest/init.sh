@@ -28,7 +28,8 @@ mount -t virtiofs out /mnt/out
 
 exec 3>/dev/ttyS1
 read -r up _ </proc/uptime
-echo "@@SCHEDLANG-BEGIN uptime=$up release=$(uname -r)" >&3
+read -r release </proc/sys/kernel/osrelease
+echo "@@SCHEDLANG-BEGIN uptime=$up release=$release" >&3
 sh "$schedlang_job" </dev/null >&3 2>&3
 rc=$?
 echo "@@SCHEDLANG-END rc=$rc" >&3
