@@ -1,0 +1,84 @@
+"""How schedlang names, types and literals are spelled in the generated C.
+
+One place decides the C spelling of every DSL type and name, so the statement lowering, the
+declarations and the manifest cannot disagree (e.g. about whether a `cpu` is signed).
+"""
+
+from __future__ import annotations
+
+from schedlang.types import Type
+
+# C type of each storable/declarable DSL type. `cpu` is s32 because the kernel's CPU ids are
+# (select_cpu returns s32, scx_bpf_task_cpu returns s32); durations and times are u64 ns.
+C_TYPE: dict[Type, str] = {
+    Type.BOOL: "bool",
+    Type.U32: "u32",
+    Type.U64: "u64",
+    Type.I32: "s32",
+    Type.I64: "s64",
+    Type.DURATION: "u64",
+    Type.TIME: "u64",
+    Type.CPU: "s32",
+    Type.TASK: "struct task_struct *",
+    Type.INT: "s64",
+    Type.PICK: "struct sl_pick",
+}
+
+SIGNED_C = frozenset({"s32", "s64"})
+
+# Names the generated C uses for itself; a DSL name equal to one of these (or to a C keyword)
+# gets a trailing underscore so the program still means what it says.
+C_KEYWORDS = frozenset(
+    """auto break case char const continue default do double else enum extern float for goto
+    if inline int long register restrict return short signed sizeof static struct switch
+    typedef union unsigned void volatile while bool true false NULL u8 u32 s32 u64 s64
+    params stats vars ctx main SEC""".split()
+)
+
+
+def c_type(t: Type) -> str:
+    try:
+        return C_TYPE[t]
+    except KeyError:
+        raise ValueError(f"type {t} has no C representation") from None
+
+
+def is_signed(t: Type) -> bool:
+    return C_TYPE.get(t) in SIGNED_C
+
+
+def ident(name: str) -> str:
+    """A DSL identifier as a C identifier that clashes with nothing the C itself declares."""
+    if name in C_KEYWORDS or name.startswith(("sl_", "__")) or name.startswith("scx_"):
+        return name + "_"
+    return name
+
+
+def int_lit(value: int, t: Type) -> str:
+    """An integer literal with the suffix that keeps its width and signedness in C."""
+    if t is Type.BOOL:
+        return "true" if value else "false"
+    if is_signed(t) or t is Type.INT:
+        if value == -(2**63):
+            return "(-9223372036854775807LL - 1)"
+        return f"{value}LL" if abs(value) >= 2**31 else str(value)
+    if value >= 2**31:
+        return f"{value}ULL"
+    return str(value)
+
+
+def char_lit(ch: str) -> str:
+    """One byte of a string literal as a C character constant."""
+    if ch == "'" or ch == "\\":
+        return "'\\" + ch + "'"
+    if " " <= ch <= "~":
+        return f"'{ch}'"
+    return f"'\\x{ord(ch) & 0xFF:02x}'"
+
+
+def format_duration(ns: int) -> str:
+    """`5ms` for 5000000: used in comments so tunables read in the policy's units."""
+    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if ns and ns % scale == 0:
+            return f"{ns // scale}{unit}"
+    return f"{ns}ns"

@@ -1,0 +1,362 @@
+"""Checked IR → the template context of one policy's C file (then rendered by render.py).
+
+The order of work: lower every callback and `fn` first (which records what they need),
+then derive the declarations (kernel types, kfuncs, helpers) from those needs, so the C file
+declares exactly what the policy uses. Everything here is deterministic: same program, same
+options, same text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schedlang import ir
+from schedlang.backends.bpf import cnames, compat, helpers, kfuncs, layout
+from schedlang.backends.bpf.lower import Lowerer, Scope, mark, queue_const
+from schedlang.callbacks import CALLBACKS
+from schedlang.types import Type
+
+DEFAULT_TIMEOUT_MS = 5000
+
+# The kernel's callback prototypes, for the local struct sched_ext_ops (members by name).
+OPS_MEMBERS: dict[str, str] = {
+    "select_cpu": "s32 (*select_cpu)(struct task_struct *p, s32 prev_cpu, u64 wake_flags);",
+    "enqueue": "void (*enqueue)(struct task_struct *p, u64 enq_flags);",
+    "dispatch": "void (*dispatch)(s32 cpu, struct task_struct *prev);",
+    "tick": "void (*tick)(struct task_struct *p);",
+    "runnable": "void (*runnable)(struct task_struct *p, u64 enq_flags);",
+    "running": "void (*running)(struct task_struct *p);",
+    "stopping": "void (*stopping)(struct task_struct *p, bool runnable);",
+    "quiescent": "void (*quiescent)(struct task_struct *p, u64 deq_flags);",
+    "enable": "void (*enable)(struct task_struct *p);",
+    "init": "s32 (*init)(void);",
+    "exit": "void (*exit)(struct scx_exit_info *ei);",
+}
+# Callbacks every policy gets, whether or not it writes them: runnable/running measure the
+# wakeup latency, init creates the queues, exit records why the scheduler stopped.
+ALWAYS = ("runnable", "running", "init", "exit")
+OPS_ORDER = (*CALLBACKS, "exit")
+
+# task_struct members by access path; the C declaration of each (kernel types, CO-RE).
+_TASK_MEMBERS: dict[str, str] = {
+    "pid": "int pid;",
+    "tgid": "int tgid;",
+    "flags": "unsigned int flags;",
+    "nr_cpus_allowed": "int nr_cpus_allowed;",
+    "cpus_ptr": "const struct cpumask *cpus_ptr;",
+    "comm": "char comm[16];",
+}
+_SCX_MEMBERS: dict[str, str] = {
+    "scx.weight": "u32 weight;",
+    "scx.slice": "u64 slice;",
+    "scx.dsq_vtime": "u64 dsq_vtime;",
+}
+_EXTRA_TYPES: dict[str, str] = {
+    # Not a forward declaration: libbpf matches a kfunc's prototype against the kernel's, and a
+    # FWD never matches a STRUCT (the load then fails with "kfunc ... wasn't resolved").
+    "cpumask": "struct cpumask {\n\tunsigned long bits[1];\n} __attribute__((preserve_access_index));",
+    "scx_bpf_dsq_insert_vtime_args": "/* Arguments of __scx_bpf_dsq_insert_vtime (6.19+), which takes more than BPF's five. */\n"
+    "struct scx_bpf_dsq_insert_vtime_args {\n\tu64 dsq_id;\n\tu64 slice;\n\tu64 vtime;\n\tu64 enq_flags;\n};",
+}
+# BPF helpers every policy calls: task storage, the histogram clock, exit info copies.
+_ALWAYS_HELPERS = ("bpf_ktime_get_ns", "bpf_probe_read_kernel_str", "bpf_task_storage_get")
+_MAP_HELPERS = ("bpf_map_lookup_elem", "bpf_map_update_elem")
+
+GUARANTEES = (
+    "every expression is well typed, with units (durations and times in ns);",
+    "loops are bounded and nothing recurses;",
+    "every array index is in range and every map has a capacity;",
+    "no division by zero; unsigned subtraction saturates at 0;",
+    "enqueue inserts the task on every path; every declared queue is drained in dispatch;",
+    "vtime inserts go only to vtime queues; select_cpu returns on every path.",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    params: dict[str, int]
+    kernel_api: compat.KernelApi
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    version: str = "0.1.0"
+
+
+def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
+    """Everything the template needs, with C bodies already lowered (position markers in)."""
+    program = checked.program
+    lw = Lowerer(program)
+    fns = [_fn(lw, f) for f in program.fns]
+    callbacks = [_callback(lw, program, op) for op in OPS_ORDER if _has(program, op)]
+    helper_blocks = helpers.resolve(opts.kernel_api, lw.needs.helpers)
+    for h in helper_blocks:
+        lw.needs.kfuncs.update(h.kfuncs)
+        lw.needs.task_fields.update(h.task_fields)
+    types = sorted({t for h in helper_blocks for t in h.types})
+    if program.queues:
+        lw.needs.kfuncs.add("scx_bpf_create_dsq")
+    source_name = program.path.rsplit("/", 1)[-1]
+    params = layout.param_slots(program, opts.params)
+    return {
+        "name": program.name,
+        "description": program.description,
+        "version": opts.version,
+        "source": program.path,
+        "source_name": source_name,
+        "policy_summary": _summary(checked, params),
+        "api": opts.kernel_api,
+        "kernel_types": [_EXTRA_TYPES[t] for t in types] + _kernel_structs(lw.needs.task_fields),
+        "ops_members": [OPS_MEMBERS[cb["op"]] for cb in callbacks],
+        "bpf_helpers": _bpf_helpers(program),
+        "kfunc_decls": _kfunc_decls(lw.needs.kfuncs),
+        "params": [_param(p) for p in params],
+        "stats_fields": layout.stats_fields(len(program.queues)),
+        "max_cpus": program.max_cpus,
+        "hist_buckets": layout.WAKEUP_HIST_BUCKETS,
+        "hist_first_ns": layout.WAKEUP_HIST_FIRST_NS,
+        "queues": [
+            {
+                "name": q.name,
+                "kind": q.kind,
+                "dsq_id": q.dsq_id,
+                "const": queue_const(q.name),
+                "index": i,
+            }
+            for i, q in enumerate(program.queues)
+        ],
+        "vars": [_storage(v.name, v.type, v.init) for v in program.vars],
+        "task_vars": [_storage(v.name, v.type, v.init) for v in program.task_vars],
+        "arrays": [_array(a, program.max_cpus) for a in program.arrays],
+        "maps": [_map(m) for m in program.maps],
+        "helpers": helper_blocks,
+        "fns": fns,
+        "callbacks": callbacks,
+        "timeout_ms": opts.timeout_ms,
+    }
+
+
+def _has(program: ir.Program, op: str) -> bool:
+    return op in ALWAYS or program.callback(op) is not None
+
+
+def _summary(checked: ir.CheckedProgram, params: tuple[layout.ParamSlot, ...]) -> list[str]:
+    program = checked.program
+    lines: list[str] = []
+    if params:
+        lines.append("Tunables:")
+        for p in params:
+            lines.append(
+                f"  {p.decl.name} = {_show(p.value, p.decl.type)} (range {_show(p.decl.lo, p.decl.type)}..{_show(p.decl.hi, p.decl.type)})"
+            )
+    if program.queues:
+        queues = ", ".join(f"{q.name} ({q.kind}, dsq {q.dsq_id})" for q in program.queues)
+        lines.append(f"Queues: {queues}.")
+    written = ", ".join(c.op for c in program.callbacks)
+    lines.append(f"Callbacks written in the policy: {written or 'none'}.")
+    lines.append("")
+    lines.append("Proven by the checker before this file was generated:")
+    lines += [f"  - {g}" for g in GUARANTEES]
+    if checked.facts:
+        lines.append("Checker facts:")
+    for key in sorted(checked.facts):
+        lines.append(f"  {key}: {_fact(checked.facts[key])}")
+    return lines
+
+
+def _fact(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "none"
+    return str(value)
+
+
+def _show(value: int, t: Type) -> str:
+    return cnames.format_duration(value) if t is Type.DURATION else str(value)
+
+
+def _param(p: layout.ParamSlot) -> dict[str, Any]:
+    d = p.decl
+    doc = f"{d.type}, {_show(d.lo, d.type)}..{_show(d.hi, d.type)}, default {_show(d.default, d.type)}"
+    suffix = "LL" if p.signed else "ULL"
+    return {"decl": d, "c_type": p.c_type, "doc": doc, "init": f"{p.value}{suffix}"}
+
+
+def _storage(name: str, t: Type, init: int) -> dict[str, str]:
+    return {"name": name, "ctype": cnames.c_type(t), "init": cnames.int_lit(init, t)}
+
+
+def _array(a: ir.ArrayDecl, max_cpus: int) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "ctype": cnames.c_type(a.elem),
+        "size": "MAX_CPUS" if a.size is None else str(a.size),
+        "dsl_type": str(a.elem),
+        "dsl_size": "cpus" if a.size is None else str(a.size),
+    }
+
+
+def _map(m: ir.MapDecl) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "key": cnames.c_type(m.key),
+        "value": cnames.c_type(m.value),
+        "dsl_key": str(m.key),
+        "dsl_value": str(m.value),
+        "capacity": m.capacity,
+        "default": cnames.int_lit(m.default, m.value),
+    }
+
+
+def _kernel_structs(fields: set[str]) -> list[str]:
+    out: list[str] = []
+    scx = [decl for path, decl in _SCX_MEMBERS.items() if path in fields]
+    if scx:
+        body = "\n".join("\t" + d for d in scx)
+        out.append(
+            f"struct sched_ext_entity {{\n{body}\n}} __attribute__((preserve_access_index));"
+        )
+    # pid is always declared: a bodiless task_struct would make every kfunc prototype that
+    # takes a task mismatch the kernel's (libbpf never matches a FWD against a STRUCT).
+    members = [decl for path, decl in _TASK_MEMBERS.items() if path in fields or path == "pid"]
+    if scx:
+        members.append("struct sched_ext_entity scx;")
+    body = "\n".join("\t" + d for d in members)
+    out.append(f"struct task_struct {{\n{body}\n}} __attribute__((preserve_access_index));")
+    return out
+
+
+def _bpf_helpers(program: ir.Program) -> list[str]:
+    names = list(_ALWAYS_HELPERS) + (list(_MAP_HELPERS) if program.maps else [])
+    out = []
+    for h in sorted((kfuncs.helper(n) for n in names), key=lambda h: h.helper_id if h else 0):
+        assert h is not None
+        proto = h.prototype.format(name=f"(*{h.name})")
+        out.append(f"static {proto} = (void *){h.helper_id};")
+    return out
+
+
+def _kfunc_decls(names: set[str]) -> list[str]:
+    order = {k.name: i for i, k in enumerate(kfuncs.KFUNCS)}
+
+    def key(name: str) -> tuple[int, str]:
+        found = kfuncs.kfunc(name) or kfuncs.resolve_kfunc(name)
+        return (order[found.name] if found else len(order), name)
+
+    return [compat.kfunc_declaration(n) for n in sorted(names, key=key)]
+
+
+def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
+    ret = "void" if f.ret is Type.VOID else cnames.c_type(f.ret)
+    args = ", ".join(_c_param(t, name) for name, t in f.params) or "void"
+    scope = Scope(op=None, bare_return="return;", enq_flags="0")
+    body = lw.block(f.body, scope, 1)
+    head = f"/* fn {f.name} */ {mark(f.span)}"
+    return "\n".join(
+        [head, f"static __always_inline {ret} {cnames.ident(f.name)}({args})", "{", *body, "}"]
+    )
+
+
+def _c_param(t: Type, name: str) -> str:
+    ctype = cnames.c_type(t)
+    sep = "" if ctype.endswith("*") else " "
+    return f"{ctype}{sep}{cnames.ident(name)}"
+
+
+def _unpack(t: Type, name: str, i: int) -> str:
+    if t is Type.TASK:
+        return f"\tstruct task_struct *{name} = (void *)ctx[{i}];"
+    return f"\t{cnames.c_type(t)} {name} = ctx[{i}];"
+
+
+def _callback(lw: Lowerer, program: ir.Program, op: str) -> dict[str, Any]:
+    decl = program.callback(op)
+    name = program.name
+    section = f"struct_ops.s/{name}_{op}" if op == "init" else f"struct_ops/{name}_{op}"
+    if op == "exit":
+        return _exit_callback(name, section)
+    sig = CALLBACKS[op]
+    names = [cnames.ident(n) for n, _ in decl.params] if decl else list(_DEFAULT_NAMES[op])
+    lines = [_unpack(t, n, i) for i, (t, n) in enumerate(zip(sig.params, names, strict=True))]
+    task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
+    prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
+    if op == "init":
+        lines.insert(0, "\ts32 ret;")
+    if lines and prologue:
+        lines.append("")
+    lines += prologue
+    if decl is not None:
+        flags = names[1] if op == "enqueue" else "0"
+        scope = Scope(
+            op=op, bare_return="return 0;" if op == "init" else "return;", enq_flags=flags
+        )
+        body = lw.block(decl.body, scope, 1)
+        if lines and body:
+            lines.append("")
+        lines += body
+    if op == "init":
+        lines.append("\treturn 0;")
+    ret = "s32" if op in ("select_cpu", "init") else "void"
+    return {
+        "op": op,
+        "c_name": f"{name}_{op}",
+        "section": section,
+        "ret": ret,
+        "lines": lines,
+        "doc": sig.doc,
+    }
+
+
+# Argument names for the callbacks a policy did not write (the kernel's own names).
+_DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
+    "runnable": ("p", "enq_flags"),
+    "running": ("p",),
+    "init": (),
+}
+
+
+def _enqueue_prologue(program: ir.Program, task: str) -> list[str]:
+    return ["\t__sync_fetch_and_add(&stats.nr_enqueued, 1);"]
+
+
+def _runnable_prologue(program: ir.Program, task: str) -> list[str]:
+    return [f"\ttask_ctx({task})->runnable_at = bpf_ktime_get_ns();"]
+
+
+def _running_prologue(program: ir.Program, task: str) -> list[str]:
+    return [f"\trecord_wakeup({task});"]
+
+
+def _init_prologue(program: ir.Program, task: str) -> list[str]:
+    lines: list[str] = []
+    for q in program.queues:
+        lines += [
+            f"\tret = scx_bpf_create_dsq({queue_const(q.name)}, -1); {mark(q.span)}",
+            "\tif (ret)",
+            "\t\treturn ret;",
+        ]
+    return lines
+
+
+_PROLOGUE = {
+    "enqueue": _enqueue_prologue,
+    "runnable": _runnable_prologue,
+    "running": _running_prologue,
+    "init": _init_prologue,
+}
+
+
+def _exit_callback(name: str, section: str) -> dict[str, Any]:
+    lines = [
+        "\tstruct scx_exit_info *ei = (void *)ctx[0];",
+        "",
+        "\tstats.exit_kind = ei->kind;",
+        "\tstats.exit_code = ei->exit_code;",
+        "\tbpf_probe_read_kernel_str(stats.exit_reason, sizeof(stats.exit_reason), ei->reason);",
+        "\tbpf_probe_read_kernel_str(stats.exit_msg, sizeof(stats.exit_msg), ei->msg);",
+    ]
+    return {
+        "op": "exit",
+        "c_name": f"{name}_exit",
+        "section": section,
+        "ret": "void",
+        "lines": lines,
+        "doc": "the scheduler is being unloaded: record why, for the loader",
+    }

@@ -1,0 +1,156 @@
+"""The small C helpers generated code calls, emitted only when a policy uses them.
+
+Each helper is one block of C plus what it needs (other helpers, kfuncs, kernel fields and
+types). `resolve()` closes a set of needed names over those dependencies and returns the
+blocks in a fixed order (dependencies first), so the output is deterministic. The helpers that
+wrap renamed kfuncs take their bodies from the kernel API level (compat.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schedlang.backends.bpf import compat
+
+
+@dataclass(frozen=True)
+class Helper:
+    name: str
+    text: str
+    helpers: tuple[str, ...] = ()
+    kfuncs: tuple[str, ...] = ()
+    task_fields: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+
+
+_FIXED: tuple[Helper, ...] = (
+    Helper(
+        "sl_sat_sub",
+        "/* `a sat- b`: unsigned subtraction that stops at 0 instead of wrapping. */\n"
+        "static __always_inline u64 sl_sat_sub(u64 a, u64 b)\n{\n\treturn a > b ? a - b : 0;\n}",
+    ),
+    Helper(
+        "sl_sdiv",
+        "/* Signed division on magnitudes (BPF before ISA v4 divides unsigned only). */\n"
+        "static __always_inline s64 sl_sdiv(s64 a, s64 b)\n{\n"
+        "\tu64 q = (u64)(a < 0 ? -a : a) / (u64)(b < 0 ? -b : b);\n\n"
+        "\treturn (a < 0) != (b < 0) ? -(s64)q : (s64)q;\n}",
+    ),
+    Helper(
+        "sl_smod",
+        "/* Signed remainder (sign of the dividend, as in C). */\n"
+        "static __always_inline s64 sl_smod(s64 a, s64 b)\n{\n"
+        "\tu64 r = (u64)(a < 0 ? -a : a) % (u64)(b < 0 ? -b : b);\n\n"
+        "\treturn a < 0 ? -(s64)r : (s64)r;\n}",
+    ),
+    Helper(
+        "sl_min_u64",
+        "static __always_inline u64 sl_min_u64(u64 a, u64 b)\n{\n\treturn a < b ? a : b;\n}",
+    ),
+    Helper(
+        "sl_max_u64",
+        "static __always_inline u64 sl_max_u64(u64 a, u64 b)\n{\n\treturn a > b ? a : b;\n}",
+    ),
+    Helper(
+        "sl_min_s64",
+        "static __always_inline s64 sl_min_s64(s64 a, s64 b)\n{\n\treturn a < b ? a : b;\n}",
+    ),
+    Helper(
+        "sl_max_s64",
+        "static __always_inline s64 sl_max_s64(s64 a, s64 b)\n{\n\treturn a > b ? a : b;\n}",
+    ),
+    Helper("sl_abs", "static __always_inline s64 sl_abs(s64 a)\n{\n\treturn a < 0 ? -a : a;\n}"),
+    Helper(
+        "sl_nr_cpus",
+        "/* nr_cpus: the number of possible CPU ids on this machine. */\n"
+        "static __always_inline s32 sl_nr_cpus(void)\n{\n\treturn (s32)scx_bpf_nr_cpu_ids();\n}",
+        kfuncs=("scx_bpf_nr_cpu_ids",),
+    ),
+    Helper(
+        "sl_default_cpu",
+        "/* default_cpu(): the kernel's idle-CPU picker. .idle says the CPU was idle and is now\n"
+        " * claimed for p, so inserting into `local` there runs p without a further wakeup. */\n"
+        "struct sl_pick {\n\ts32 cpu;\n\tbool idle;\n};\n\n"
+        "static __always_inline struct sl_pick sl_default_cpu(struct task_struct *p, s32 prev, u64 flags)\n"
+        "{\n\tstruct sl_pick pick = { .idle = false };\n\n"
+        "\tpick.cpu = scx_bpf_select_cpu_dfl(p, prev, flags, &pick.idle);\n\treturn pick;\n}",
+        kfuncs=("scx_bpf_select_cpu_dfl",),
+    ),
+    Helper(
+        "sl_consume",
+        "/* move_to_local(): take the head of a queue for this CPU; counted in nr_dispatched. */\n"
+        "static __always_inline bool sl_consume(u64 dsq_id)\n{\n"
+        "\tif (!sl_move_to_local(dsq_id))\n\t\treturn false;\n"
+        "\t__sync_fetch_and_add(&stats.nr_dispatched, 1);\n\treturn true;\n}",
+        helpers=("sl_move_to_local",),
+    ),
+    Helper(
+        "sl_queued",
+        "/* queued(): tasks waiting in a queue (the kfunc returns a negative errno on a bad id). */\n"
+        "static __always_inline u64 sl_queued(u64 dsq_id)\n{\n"
+        "\ts32 n = scx_bpf_dsq_nr_queued(dsq_id);\n\n\treturn n > 0 ? (u64)n : 0;\n}",
+        kfuncs=("scx_bpf_dsq_nr_queued",),
+    ),
+    Helper(
+        "sl_allowed",
+        "/* allowed(): whether p's affinity mask lets it run on cpu (false for a negative cpu). */\n"
+        "static __always_inline bool sl_allowed(struct task_struct *p, s32 cpu)\n{\n"
+        "\treturn cpu >= 0 && bpf_cpumask_test_cpu((u32)cpu, p->cpus_ptr);\n}",
+        kfuncs=("bpf_cpumask_test_cpu",),
+        task_fields=("cpus_ptr",),
+        types=("cpumask",),
+    ),
+    Helper(
+        "sl_insert",
+        "/* insert ... into Q: FIFO insert; a refusal (6.19+ reports them) is counted. */\n"
+        "static __always_inline void sl_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)\n"
+        "{\n\tif (!sl_dsq_insert(p, dsq_id, slice, enq_flags))\n"
+        "\t\t__sync_fetch_and_add(&stats.nr_insert_refused, 1);\n}",
+        helpers=("sl_dsq_insert",),
+    ),
+    Helper(
+        "sl_insert_vtime",
+        "/* insert ... into Q vtime V: ordered insert; a refusal is counted. */\n"
+        "static __always_inline void sl_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice,\n"
+        "\t\t\t\t\t    u64 vtime, u64 enq_flags)\n"
+        "{\n\tif (!sl_dsq_insert_vtime(p, dsq_id, slice, vtime, enq_flags))\n"
+        "\t\t__sync_fetch_and_add(&stats.nr_insert_refused, 1);\n}",
+        helpers=("sl_dsq_insert_vtime",),
+    ),
+)
+
+# Output order: leaf helpers first, then those calling them.
+ORDER: tuple[str, ...] = (
+    "sl_now",
+    "sl_dsq_insert",
+    "sl_dsq_insert_vtime",
+    "sl_move_to_local",
+    "sl_set_slice",
+    "sl_set_vtime",
+    *(h.name for h in _FIXED),
+)
+
+
+def _compat_helper(api: compat.KernelApi, op: compat.Operation) -> Helper:
+    chosen = api.variants(op)
+    kfuncs = tuple(v.kfunc for v in chosen if v.kfunc)
+    fields = tuple(f for v in chosen for f in v.task_fields)
+    types = tuple(t for v in chosen for t in v.types)
+    text = f"/* {op.doc} */\n{op.signature}\n{{\n{compat.helper_body(api, op)}\n}}"
+    return Helper(op.helper, text, kfuncs=kfuncs, task_fields=fields, types=types)
+
+
+def resolve(api: compat.KernelApi, needed: set[str]) -> list[Helper]:
+    """The helper blocks for `needed` and everything they call, in output order."""
+    table = {h.name: h for h in _FIXED}
+    table.update({name: _compat_helper(api, op) for name, op in compat.OPERATIONS.items()})
+    todo, seen = list(needed), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        if name not in table:
+            raise KeyError(f"C backend: no helper named {name}")
+        seen.add(name)
+        todo += table[name].helpers
+    return [table[name] for name in ORDER if name in seen]

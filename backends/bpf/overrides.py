@@ -1,0 +1,79 @@
+"""`--param name=value`: check a tunable override against the policy before it is compiled in.
+
+An override becomes the initial value of `.rodata.params` and the manifest's `value`, so it
+gets the same scrutiny as the declared default: a known name, a value of the param's type
+(durations take units: `3ms`, `250us`), inside the declared range. Problems are diagnostics
+at the param's declaration, with the range in the hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from schedlang import codes as C
+from schedlang import ir
+from schedlang.ast import UNIT_NS
+from schedlang.backends.bpf.cnames import format_duration
+from schedlang.diagnostics import Diagnostics
+from schedlang.source import NOWHERE
+from schedlang.types import Type
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ns|us|ms|s)?\s*$")
+_INTEGER = re.compile(r"^\s*(-?\d+)\s*$")
+
+
+def _show(value: int, t: Type) -> str:
+    return format_duration(value) if t is Type.DURATION else str(value)
+
+
+def _parse(text: str, t: Type) -> int | None:
+    if t is Type.BOOL:
+        return {"true": 1, "false": 0}.get(text.strip().lower())
+    if t in (Type.DURATION, Type.TIME):
+        m = _DURATION.match(text)
+        if not m or (m.group(2) is None and int(m.group(1)) != 0):
+            return None
+        return int(m.group(1)) * UNIT_NS[m.group(2) or "ns"]
+    m = _INTEGER.match(text)
+    return int(m.group(1)) if m else None
+
+
+def resolve(
+    program: ir.Program, raw: Mapping[str, int | str], diags: Diagnostics
+) -> dict[str, int]:
+    """Checked override values by param name; problems go to `diags`."""
+    out: dict[str, int] = {}
+    for name, given in raw.items():
+        decl = program.param(name)
+        if decl is None:
+            known = ", ".join(p.name for p in program.params) or "none"
+            diags.error(
+                C.UNKNOWN_NAME,
+                NOWHERE,
+                f"--param {name}: `{program.name}` has no tunable named `{name}`",
+                f"its tunables are: {known}",
+            )
+            continue
+        value = given if isinstance(given, int) else _parse(str(given), decl.type)
+        if value is None:
+            example = "3ms" if decl.type is Type.DURATION else "42"
+            diags.error(
+                C.TYPE_MISMATCH,
+                decl.span,
+                f"--param {name}={given}: not a {decl.type} value",
+                f"write it like `--param {name}={example}`",
+            )
+            continue
+        if not decl.lo <= value <= decl.hi:
+            diags.error(
+                C.PARAM_RANGE,
+                decl.span,
+                f"--param {name}={given}: outside the declared range "
+                f"{_show(decl.lo, decl.type)}..{_show(decl.hi, decl.type)}",
+                f"pick a value in {_show(decl.lo, decl.type)}..{_show(decl.hi, decl.type)}, "
+                "or widen the range in the policy",
+            )
+            continue
+        out[name] = value
+    return out
