@@ -14,6 +14,7 @@ unpinned, with the sha256 to record.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -368,10 +369,17 @@ def _check_kernel_config(config: Path) -> None:
 def ensure(version: str | None = None, log: Log = lambda _: None) -> Toolchain:
     """Fetch whatever is missing (idempotent; a warm cache costs a few stat calls)."""
     version = version or kernel_version()
-    updated = [False]
-    for spec in _specs(version):
-        if not spec.ready():
-            _fetch(spec, version, log, updated)
+    missing = [spec for spec in _specs(version) if not spec.ready()]
+    if missing:
+        # One fetcher at a time per cache: unpacking replaces directories another process
+        # could be reading, and two downloads of one .deb would race.
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        with (cache_dir() / ".fetch.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            updated = [False]
+            for spec in missing:
+                if not spec.ready():  # another process may have fetched it meanwhile
+                    _fetch(spec, version, log, updated)
     found = cached_toolchain(version)
     if found is None:
         raise ProvisionError(f"provisioning finished but files are missing under {cache_dir()}")
