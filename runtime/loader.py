@@ -40,6 +40,8 @@ DISABLE_WAIT_S = 20.0
 EXIT_RECORD_WAIT_S = 2.0
 POLL_S = 0.01
 
+MANIFEST_KEYS = ("policy", "ops_map", "stats")  # what the loader cannot do without
+
 StatValue = int | list[int] | str
 
 
@@ -270,14 +272,22 @@ def _resolve(
     target: Artifact | Path | str, manifest: Mapping[str, Any] | None
 ) -> tuple[Path, Mapping[str, Any]]:
     if isinstance(target, Artifact):
-        return target.object_path, manifest or target.manifest
-    path = Path(target)
-    if manifest is not None:
-        return path, manifest
-    try:
-        return path, Artifact.from_object(path).manifest
-    except (OSError, ValueError) as exc:
-        raise LoadError(f"{path}: cannot read its manifest ({exc})", stage="open") from exc
+        path, manifest = target.object_path, manifest or target.manifest
+    else:
+        path = Path(target)
+        if manifest is None:
+            try:
+                manifest = Artifact.from_object(path).manifest
+            except (OSError, ValueError, KeyError) as exc:
+                raise LoadError(f"{path}: cannot read its manifest ({exc})", stage="open") from exc
+    missing = [key for key in MANIFEST_KEYS if key not in manifest]
+    if "stats" in manifest and "fields" not in manifest["stats"]:
+        missing.append("stats.fields")
+    if missing:
+        raise LoadError(
+            f"{path}: the manifest lacks {', '.join(missing)} (see docs/internals.md)", stage="open"
+        )
+    return path, manifest
 
 
 def load(

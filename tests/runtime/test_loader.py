@@ -320,3 +320,10 @@ def test_failed_loads_leave_the_running_scheduler_alone(guest_results: dict[str,
     assert second["stage"] == "attach" and second["errno"] == 16
     assert "another sched_ext scheduler is loaded" in second["message"]
     assert guest_results["still"] == {"state": "enabled", "ops": "fifo_c"}
+
+
+def test_incomplete_manifest_is_a_load_error(tmp_path: Path) -> None:
+    obj = tmp_path / "x.bpf.o"
+    obj.write_bytes(b"")
+    with pytest.raises(loader.LoadError, match="the manifest lacks ops_map, stats"):
+        loader.load(obj, {"policy": "x"})
