@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -167,3 +168,85 @@ def test_cli_host_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert cli(["run", str(artifact.object_path), "--host", "--repeat", "1"]) == 1
     err = capsys.readouterr().err
     assert "--host refused" in err and "Traceback" not in err
+
+
+# --- in the sandbox VM: real kernel, real policy, real workloads ------------------------------
+
+
+def _sandbox_ready() -> None:
+    from schedlang.runtime import provision
+
+    try:
+        provision.ensure()
+    except provision.ProvisionError as exc:
+        pytest.skip(f"sandbox cannot be provisioned: {exc}")
+
+
+@pytest.mark.vm
+def test_vm_fifo_run_through_the_cli_measures_both_sides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _sandbox_ready()
+    artifact = build("fifo_c", tmp_path / "fifo")
+    out = tmp_path / "report.json"
+    rc = cli(["run", str(artifact.object_path), "--repeat", "2", "--json", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    # progress streamed from the guest, table on stdout
+    assert "[3/5] policy hackbench run 1 ..." in captured.err
+    assert "hackbench  time_s" in captured.out and "ops=fifo_c" in captured.out
+    report = json.loads(out.read_text())
+    time_row = next(r for r in report["rows"] if r["metric"] == "time_s")
+    assert time_row["baseline"]["n"] == 2 and time_row["policy"]["n"] == 2
+    assert time_row["ratio"] > 0
+    stats = report["policy_stats"]
+    assert stats["loads"] == 2 and stats["ops_seen"] == ["fifo_c"]
+    assert stats["totals"]["nr_enqueued"] > 0 and stats["totals"]["nr_dispatched"] > 0
+    assert stats["wakeup"]["total"] > 0
+    assert report["events"] == []
+    assert report["boot"]["accelerator"] in ("tcg", "kvm")
+    assert report["representative"] == (report["boot"]["accelerator"] == "kvm")
+    policy_runs = [r for r in report["runs"] if r["side"] == "policy"]
+    assert all(r["exit"]["kind_name"] == "UNREG" for r in policy_runs)
+
+
+@pytest.mark.vm
+def test_vm_stall_policy_is_ejected_and_baseline_still_measured(tmp_path: Path) -> None:
+    _sandbox_ready()
+    artifact = build("stall_c", tmp_path)
+    lines: list[str] = []
+    report = measure.run(artifact, workloads=["hackbench"], repeat=2, progress=lines.append)
+    assert len(report.events) == 1
+    event = report.events[0]
+    assert event.kind == "ejected" and event.exit_kind == "ERROR_STALL"
+    assert event.reason  # the kernel's words, e.g. "runnable task stall"
+    time_row = next(r for r in report.rows if r.metric == "time_s")
+    assert time_row.baseline is not None and time_row.baseline.n == 2
+    assert time_row.policy is None and time_row.ratio is None
+    assert any("skipped (policy ejected earlier (ERROR_STALL))" in line for line in lines)
+    assert "POLICY EJECTED during hackbench run 1: ERROR_STALL" in report.format_text()
+
+
+@pytest.mark.vm
+def test_vm_rejected_policy_reports_the_verifier_and_keeps_the_baseline(tmp_path: Path) -> None:
+    _sandbox_ready()
+    artifact = build("reject_c", tmp_path)
+    report = measure.run(artifact, workloads=["hackbench"], repeat=1)
+    [event] = report.events
+    assert event.kind == "load_failed"
+    assert "invalid mem access" in event.verifier_log
+    assert event.position is not None and event.position["dsl_line"] == 8
+    assert report.rows[0].baseline is not None and report.rows[0].baseline.n == 1
+    assert report.policy_stats.loads == 0
+
+
+@pytest.mark.vm
+def test_vm_every_workload_parses_in_the_guest(tmp_path: Path) -> None:
+    _sandbox_ready()
+    artifact = build("fifo_c", tmp_path)
+    report = measure.run(artifact, workloads=list(WORKLOADS), repeat=1)
+    failed = [(r.workload, r.side, r.error) for r in report.runs if r.error]
+    assert failed == []
+    for row in report.rows:
+        assert row.baseline is not None and row.policy is not None, row.workload
+    assert report.events == ()
