@@ -66,7 +66,11 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 
 
 def _artifact(policy: Path) -> Artifact:
-    """The compiled policy: a .sched file goes through the compiler, an object is opened."""
+    """The compiled policy: a .sched file goes through the compiler, an object is opened.
+
+    Raises MeasureError for anything the user must fix; the compiler's diagnostics are in
+    its message, rendered as `schedlang check` would show them.
+    """
     from schedlang.runtime.measure import MeasureError, open_artifact
 
     if policy.suffix != ".sched":
@@ -81,7 +85,14 @@ def _artifact(policy: Path) -> Artifact:
             f"{policy}: the DSL compiler is not available in this build; compile the policy "
             "elsewhere or pass a NAME.bpf.o with its NAME.json manifest beside it"
         )
-    artifact: Artifact = compile_policy(policy)
+    from schedlang.errors import SchedlangError
+
+    try:
+        artifact: Artifact = compile_policy(policy)
+    except SchedlangError as exc:
+        raise MeasureError(f"{policy} does not compile:\n{exc}") from None
+    except RuntimeError as exc:  # the toolchain (clang) failed; its message says how to fix it
+        raise MeasureError(f"{policy}: compiling failed: {exc}") from None
     return artifact
 
 
