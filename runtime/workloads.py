@@ -331,7 +331,7 @@ WORKLOADS: dict[str, Workload] = {
             description="stress-ng CPU hogs on every CPU for 3 s while perf bench sched pipe "
             "measures round trips (latency under load, and the hogs' throughput)",
             command="stress-ng --cpu 0 --cpu-method int64 -t 3 --metrics-brief 2>&1 & "
-            "sleep 0.3; perf bench sched pipe -l 3000; wait",
+            "sleep 0.3; perf bench sched pipe -l 1000; wait",
             metrics=(
                 MetricSpec("usecs_per_op", "us", "lower", "pipe round trip under CPU load"),
                 MetricSpec("bogo_ops_per_s", "ops/s", "higher", "CPU hogs' bogo ops per second"),
