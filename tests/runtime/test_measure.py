@@ -161,6 +161,22 @@ def test_cli_bad_param(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "no parameter 'bogus'" in capsys.readouterr().err
 
 
+def test_cli_sched_source_with_errors_shows_diagnostics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.sched"
+    bad.write_text('scheduler bad "x" {\n    on enqueue(t, flags) { insert t into nowhere }\n}\n')
+    assert cli(["run", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "does not compile" in err and "bad.sched:2:" in err and "Traceback" not in err
+
+
+def test_cli_missing_kernel_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    artifact = build("fifo_c", tmp_path)
+    assert cli(["run", str(artifact.object_path), "--kernel", "/nonexistent/vmlinux"]) == 2
+    assert "--kernel /nonexistent/vmlinux: no such file" in capsys.readouterr().err
+
+
 def test_cli_host_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if Path("/sys/kernel/sched_ext/state").exists():
         pytest.skip("this host's kernel has sched_ext; the refusal path cannot be exercised")
