@@ -316,6 +316,8 @@ class ExprChecker:
 
     def binary(self, op: str, left: ir.Expr, right: ir.Expr, span: Span) -> ir.Expr:
         """Type one arithmetic or comparison operator (also used for `x op= e`)."""
+        if ERROR in (left.type, right.type):
+            return poison(span)
         result = self._binary_type(op, left, right, span)
         if result is None:
             return poison(span)
@@ -345,6 +347,10 @@ class ExprChecker:
             common = self._unify(left, right, span, allow_cpu=True)
             if common is None:
                 return None
+            # a cpu compared with a plain unsigned number is compared as that number
+            if common is not Type.CPU:
+                left = ir.Cast(common, left.span, left) if lt is Type.CPU else left
+                right = ir.Cast(common, right.span, right) if rt is Type.CPU else right
             return (
                 Type.BOOL,
                 self.coerce(left, common, "the left side"),
@@ -362,9 +368,7 @@ class ExprChecker:
             return (
                 left.type,
                 left,
-                self.coerce(self.settle(right), Type.U32, "a shift amount")
-                if right.type is Type.INT
-                else right,
+                self.coerce(right, Type.U32, "a shift amount") if right.type is Type.INT else right,
             )
         common = self._unify(left, right, span, allow_cpu=False)
         if common is None:

@@ -145,3 +145,23 @@ def test_all_errors_of_a_file_are_reported() -> None:
         ("needs-unit", 4),
         ("unknown-name", 5),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "decls"),
+    [
+        ("let x = t.weight << 3", ""),
+        ("let n: u32 = 4\nlet x = t.cpu >= n", ""),
+        ("let x = t.cpu < nr_cpus", ""),
+        ("let x = 1 << t.nr_cpus_allowed", ""),
+    ],
+)
+def test_accepted(body: str, decls: str) -> None:
+    prog, diags = typed(body, decls)
+    assert prog is not None, [(d.code, d.message) for d in diags]
+
+
+def test_compound_assignment_with_a_bad_right_side_reports_once() -> None:
+    prog, diags = typed("t.vtime += nowhere")
+    assert prog is None
+    assert [d.code for d in diags] == ["unknown-name"]
