@@ -50,7 +50,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     paths: dict[str, int] = {}
     for cb in prog.callbacks:
         if cb.op in ("enqueue", "select_cpu"):
-            ends = _Walk(diags, cb.params[0][0]).body(cb.body, cb.span)
+            ends = _Walk(diags, cb.params[0][0]).body(cb.body)
             paths[cb.op] = sum(p.n for _, state in ends for p in state.values())
             if cb.op == "enqueue":
                 _check_lost(cb, ends, diags)
@@ -58,7 +58,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
                 _check_return(f"`on {cb.op}`", cb.ret, ends, cb.span, diags)
     for f in prog.fns:
         if f.ret is not Type.VOID:
-            ends = _Walk(diags, "").body(f.body, f.span)
+            ends = _Walk(diags, "").body(f.body)
             _check_return(f"fn `{f.name}`", f.ret, ends, f.span, diags)
     return {"paths": paths}
 
@@ -67,14 +67,19 @@ class _Walk:
     def __init__(self, diags: Diagnostics, task: str) -> None:
         self.diags = diags
         self.task = task
-        self.ends: list[tuple[Span | None, State]] = []  # None: falls off the end of the body
-        self.reported: set[int] = set()
+        self.ends: dict[Span | None, State] = {}  # where paths end (None: off the end)
+        self.reported: set[Span] = set()
+        self.repeat = ""  # set while walking a loop body's second iteration
 
-    def body(self, stmts: tuple[ir.Stmt, ...], span: Span) -> list[tuple[Span | None, State]]:
-        last = self.block(stmts, {0: _Paths(0, 1, ())})
-        if last:
-            self.ends.append((None, last))
-        return self.ends
+    def body(self, stmts: tuple[ir.Stmt, ...]) -> list[tuple[Span | None, State]]:
+        self._end(None, self.block(stmts, {0: _Paths(0, 1, ())}))
+        return [(at, state) for at, state in self.ends.items() if state]
+
+    def _end(self, at: Span | None, state: State) -> None:
+        # A second loop iteration ends no path the first did not (its counts are only
+        # higher), so only first iterations record ends: path counts stay per source path.
+        if not self.repeat:
+            self.ends[at] = _merge(self.ends.get(at, {}), state)
 
     def block(self, stmts: tuple[ir.Stmt, ...], state: State) -> State:
         for s in stmts:
@@ -83,7 +88,9 @@ class _Walk:
             match s:
                 case ir.Insert():
                     before = [p.first_insert for c, p in sorted(state.items()) if c > 0]
-                    if before:
+                    if before and self.repeat:
+                        self._twice(s, f"it is inside a loop that runs {self.repeat}")
+                    elif before:
                         self._twice(s, f"a path reaching it already inserted at line {before[0]}")
                     state = _merge(
                         *({min(c + 1, 2): _inserted(p, s.span.line)} for c, p in state.items())
@@ -95,23 +102,31 @@ class _Walk:
                     no = self.block(orelse, _turn(state, cond, False, bool(orelse), s.span.line))
                     state = _merge(yes, no)
                 case ir.ForRange(body=body) | ir.ForCpus(body=body):
+                    # Two iterations show every insert count a loop can reach (counts stop
+                    # at 2), so an insert that a `return` follows is not a double insert.
                     runs = _iterations(s)
-                    inserts = [x for x in ir.walk_stmts(body) if isinstance(x, ir.Insert)]
                     if runs == 0:
                         continue
-                    if inserts and runs != 1:
-                        times = "once per CPU" if runs is None else f"{runs} times"
-                        self._twice(inserts[0], f"this loop body runs {times}")
-                    state = self.block(body, state)
+                    once = self.block(body, state)
+                    if runs == 1:
+                        state = once
+                        continue
+                    outer, self.repeat = (
+                        self.repeat,
+                        "once per CPU" if runs is None else f"{runs} times",
+                    )
+                    twice = self.block(body, once)
+                    self.repeat = outer
+                    state = _merge(once, {c: p for c, p in twice.items() if c not in once})
                 case ir.Return():
-                    self.ends.append((s.span, state))
+                    self._end(s.span, state)
                     return {}
         return state
 
     def _twice(self, s: ir.Insert, why: str) -> None:
-        if s.span.start in self.reported and s.span.end > s.span.start:
+        if s.span in self.reported:
             return
-        self.reported.add(s.span.start)
+        self.reported.add(s.span)
         self.diags.error(
             C.DOUBLE_INSERT,
             s.span,

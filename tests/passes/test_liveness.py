@@ -83,7 +83,20 @@ def test_double_insert_on_one_path(check) -> None:
 def test_insert_in_a_loop(check, loop: str) -> None:
     [d] = check(liveness.run, enqueue(f"{loop} {{\n insert t into global\n }}"))[1]
     assert d.code == codes.DOUBLE_INSERT and d.line == 4
-    assert "loop body runs" in d.message
+    assert "inside a loop that runs" in d.message
+
+
+def test_insert_then_return_inside_a_loop_is_once(check) -> None:
+    body = "for c in cpus {\n if allowed(t, c) {\n insert t into local on c\n return\n }\n }\n insert t into global"
+    facts, diags = check(liveness.run, enqueue(body))
+    assert diags == []
+    assert facts == {"paths": {"enqueue": 2}}
+
+
+def test_insert_inside_a_loop_before_a_conditional_return(check) -> None:
+    body = "for i in 0..2 {\n insert t into global\n if t.is_kthread {\n return\n }\n }"
+    [d] = check(liveness.run, enqueue(body))[1]
+    assert d.code == codes.DOUBLE_INSERT and d.line == 4
 
 
 def test_select_cpu_may_skip_the_insert_but_must_return(check) -> None:
