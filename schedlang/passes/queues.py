@@ -30,9 +30,15 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
                         if isinstance(ref, ir.QueueRef) and _check_move(ref, diags):
                             if cb.op == "dispatch":
                                 moved.add(ref.name)
+    inserted = {
+        s.queue.name
+        for cb in prog.callbacks
+        for s in ir.walk_stmts(cb.body)
+        if isinstance(s, ir.Insert)
+    }
     for q in prog.queues:
         if q.name not in moved:
-            _report_starving(prog, q, diags)
+            _report_starving(prog, q, q.name in inserted, diags)
     return {"queues": {q.name: q.kind for q in prog.queues}}
 
 
@@ -91,14 +97,16 @@ def _check_move(q: ir.QueueRef, diags: Diagnostics) -> bool:
     return True
 
 
-def _report_starving(prog: ir.Program, q: ir.QueueDecl, diags: Diagnostics) -> None:
+def _report_starving(prog: ir.Program, q: ir.QueueDecl, used: bool, diags: Diagnostics) -> None:
     if prog.callback("dispatch") is None:
         hint = f"add `on dispatch(c) {{ move_to_local({q.name}) }}`"
     else:
         hint = f"call `move_to_local({q.name})` in `on dispatch` (e.g. when the other queues are empty)"
-    diags.error(
-        C.STARVING_QUEUE,
-        q.span,
-        f"queue `{q.name}` is never moved from in `on dispatch`: its tasks would never run",
-        hint,
-    )
+    if used:
+        message = (
+            f"queue `{q.name}` is never moved from in `on dispatch`: its tasks would never run"
+        )
+    else:
+        message = f"queue `{q.name}` is never used: nothing inserts into it or moves from it"
+        hint = f"remove `queue {q.name}`, or insert into it and {hint[0].lower()}{hint[1:]}"
+    diags.error(C.STARVING_QUEUE, q.span, message, hint)

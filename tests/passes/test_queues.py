@@ -68,8 +68,12 @@ def test_move_from_a_builtin_queue(check, builtin: str) -> None:
 
 
 def test_starving_queue_points_at_its_declaration(check) -> None:
-    [d] = check(queues.run, policy("insert t into fifo_q", "move_to_local(fifo_q)"))[1]
+    both = (
+        "if t.is_kthread {\n insert t into fifo_q\n } else {\n insert t into vt_q vtime t.vtime\n }"
+    )
+    [d] = check(queues.run, policy(both, "move_to_local(fifo_q)"))[1]
     assert d.code == codes.STARVING_QUEUE and d.line == 3
+    assert "never moved from" in d.message
     assert "`vt_q`" in d.message
     assert d.hints == (
         "call `move_to_local(vt_q)` in `on dispatch` (e.g. when the other queues are empty)",
@@ -86,3 +90,15 @@ def test_no_dispatch_at_all(check) -> None:
     [d] = check(queues.run, text)[1]
     assert d.code == codes.STARVING_QUEUE and d.line == 2
     assert d.hints == ("add `on dispatch(c) { move_to_local(q) }`",)
+
+
+def test_unused_queue_says_so(check) -> None:
+    text = (
+        'scheduler p "d" {\n queue spare: fifo\n on enqueue(t, flags) {\n insert t into global\n }\n'
+        " on dispatch(c) {\n kick c\n }\n}\n"
+    )
+    [d] = check(queues.run, text)[1]
+    assert d.code == codes.STARVING_QUEUE and "never used" in d.message
+    assert d.hints[0].startswith(
+        "remove `queue spare`, or insert into it and call `move_to_local(spare)`"
+    )
