@@ -63,7 +63,9 @@ def compile_checked(
         raise SchedlangError(source, list(diags))
 
     api = compat.KERNEL_APIS[kernel_api]
-    options = lowering.Options(params=values, kernel_api=api, timeout_ms=timeout_ms, version=VERSION)
+    options = lowering.Options(
+        params=values, kernel_api=api, timeout_ms=timeout_ms, version=VERSION
+    )
     rendered = render.render(lowering.build_context(checked, options))
 
     out = Path(outdir)

@@ -53,6 +53,8 @@ _SCX_MEMBERS: dict[str, str] = {
     "scx.dsq_vtime": "u64 dsq_vtime;",
 }
 _EXTRA_TYPES: dict[str, str] = {
+    "bpf_iter_num": "/* The kernel's open-coded number iterator (opaque state on the stack). */\n"
+    "struct bpf_iter_num {\n\tu64 __opaque[1];\n} __attribute__((aligned(8)));",
     # Not a forward declaration: libbpf matches a kfunc's prototype against the kernel's, and a
     # FWD never matches a STRUCT (the load then fails with "kfunc ... wasn't resolved").
     "cpumask": "struct cpumask {\n\tunsigned long bits[1];\n} __attribute__((preserve_access_index));",

@@ -25,6 +25,24 @@ class Helper:
 
 _FIXED: tuple[Helper, ...] = (
     Helper(
+        "sl_for",
+        "/* `for v in lo..hi` as an open-coded iterator (bpf_iter_num, 6.4+): the verifier checks\n"
+        " * the body until its states repeat instead of once per iteration, which keeps a scan\n"
+        " * over every CPU cheap to verify. The cleanup attribute destroys the iterator on every\n"
+        " * way out of the loop (break, return), as the verifier requires; the range test after\n"
+        " * each step gives the verifier the bounds of v. */\n"
+        "#define sl_for(v, lo, hi)\t\t\t\t\t\t\t\t\\\n"
+        "\tfor (struct bpf_iter_num sl_it __attribute__((cleanup(bpf_iter_num_destroy))),\t\\\n"
+        "\t     *sl_it_started __attribute__((unused)) =\t\t\t\t\\\n"
+        "\t\t(bpf_iter_num_new(&sl_it, (lo), (hi)), (void)bpf_iter_num_destroy, (void *)0);\t\\\n"
+        "\t     ({\t\t\t\t\t\t\t\t\t\\\n"
+        "\t\tint *sl_next = bpf_iter_num_next(&sl_it);\t\t\t\\\n"
+        "\t\tsl_next && ((v) = *sl_next, (v) >= (lo) && (v) < (hi));\t\t\\\n"
+        "\t     });)",
+        kfuncs=("bpf_iter_num_new", "bpf_iter_num_next", "bpf_iter_num_destroy"),
+        types=("bpf_iter_num",),
+    ),
+    Helper(
         "sl_sat_sub",
         "/* `a sat- b`: unsigned subtraction that stops at 0 instead of wrapping. */\n"
         "static __always_inline u64 sl_sat_sub(u64 a, u64 b)\n{\n\treturn a > b ? a - b : 0;\n}",

@@ -307,21 +307,33 @@ def _if(lw: Lowerer, s: ir.If, scope: Scope, depth: int) -> list[str]:
 
 
 def _for_range(lw: Lowerer, s: ir.ForRange, scope: Scope, depth: int) -> list[str]:
-    v = cnames.ident(s.var)
-    head = f"for ({cnames.c_type(s.var_type)} {v} = {lw.value(s.lo)}; {v} < {lw.value(s.hi)}; {v}++) {{"
-    return [_line(depth, head, s.span), *lw.block(s.body, scope, depth + 1), "\t" * depth + "}"]
+    lw.need("sl_for")
+    v, pad = cnames.ident(s.var), "\t" * depth
+    head = f"sl_for({v}, {lw.value(s.lo)}, {lw.value(s.hi)}) {{"
+    return [
+        pad + "{",
+        f"{pad}\t{cnames.c_type(s.var_type)} {v};",
+        "",
+        _line(depth + 1, head, s.span),
+        *lw.block(s.body, scope, depth + 2),
+        pad + "\t}",
+        pad + "}",
+    ]
 
 
 def _for_cpus(lw: Lowerer, s: ir.ForCpus, scope: Scope, depth: int) -> list[str]:
     # The constant bound is what the verifier needs; the run-time CPU count ends it early.
-    lw.need("sl_nr_cpus")
-    v = cnames.ident(s.var)
-    pad = "\t" * depth
+    lw.need("sl_for", "sl_nr_cpus")
+    v, pad = cnames.ident(s.var), "\t" * depth
     return [
-        _line(depth, f"for (s32 {v} = 0; {v} < MAX_CPUS; {v}++) {{", s.span),
-        f"{pad}\tif ({v} >= sl_nr_cpus())",
-        f"{pad}\t\tbreak;",
-        *lw.block(s.body, scope, depth + 1),
+        pad + "{",
+        f"{pad}\ts32 {v};",
+        "",
+        _line(depth + 1, f"sl_for({v}, 0, MAX_CPUS) {{", s.span),
+        f"{pad}\t\tif ({v} >= sl_nr_cpus())",
+        f"{pad}\t\t\tbreak;",
+        *lw.block(s.body, scope, depth + 2),
+        pad + "\t}",
         pad + "}",
     ]
 

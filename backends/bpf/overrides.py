@@ -8,6 +8,7 @@ at the param's declaration, with the range in the hint.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 
@@ -47,12 +48,15 @@ def resolve(
     for name, given in raw.items():
         decl = program.param(name)
         if decl is None:
-            known = ", ".join(p.name for p in program.params) or "none"
+            names = [p.name for p in program.params]
+            close = difflib.get_close_matches(name, names, n=1)
+            hints = [f"did you mean `{close[0]}`?"] if close else []
+            hints.append(f"its tunables are: {', '.join(names) or 'none'}")
             diags.error(
                 C.UNKNOWN_NAME,
                 NOWHERE,
                 f"--param {name}: `{program.name}` has no tunable named `{name}`",
-                f"its tunables are: {known}",
+                *hints,
             )
             continue
         value = given if isinstance(given, int) else _parse(str(given), decl.type)

@@ -1,0 +1,129 @@
+"""`schedlang compile FILE`: check a policy and write NAME.bpf.c, NAME.bpf.o and NAME.json.
+
+Diagnostics look exactly like `schedlang check`'s (text for people, `--format json` for
+agents). Exit codes: 0 compiled, 1 the policy (or a `--param`) has problems, 2 usage or
+environment error (unreadable file, no usable clang).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from schedlang.diagnostics import Diagnostic, render_text
+
+HELP = "compile a policy to sched_ext BPF C and an object"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from schedlang.backends.bpf.compat import DEFAULT_KERNEL_API, KERNEL_APIS
+    from schedlang.backends.bpf.compile import EMIT_CHOICES
+    from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
+
+    p.add_argument("file", metavar="FILE", help="policy source (.sched)")
+    p.add_argument(
+        "-o", "--output", metavar="OUT", default=".", help="output directory (default .)"
+    )
+    p.add_argument(
+        "--emit", choices=EMIT_CHOICES, default="all", help="what to write (default all)"
+    )
+    p.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a tunable's value, with units for durations (e.g. slice=3ms); repeatable",
+    )
+    levels = ", ".join(f"{name} ({api.doc})" for name, api in KERNEL_APIS.items())
+    p.add_argument(
+        "--kernel-api",
+        choices=list(KERNEL_APIS),
+        default=DEFAULT_KERNEL_API,
+        metavar="LEVEL",
+        help=f"kfunc API to target: {levels}",
+    )
+    p.add_argument(
+        "--timeout-ms",
+        type=int,
+        default=DEFAULT_TIMEOUT_MS,
+        help=f"watchdog: a task runnable this long without running ejects the policy (default {DEFAULT_TIMEOUT_MS})",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"--param {item!r}: expected NAME=VALUE, e.g. --param slice=3ms")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _usage(message: str) -> int:
+    print(f"schedlang compile: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from schedlang.backends.bpf.build import ClangError
+    from schedlang.backends.bpf.compile import compile_checked
+    from schedlang.checker import check_path
+
+    try:
+        params = _params(args.param)
+    except ValueError as exc:
+        return _usage(str(exc))
+    try:
+        checked, diags = check_path(args.file)
+    except OSError as err:
+        return _usage(f"cannot read {args.file}: {err.strerror}")
+    found: list[Diagnostic] = list(diags)
+    artifact = None
+    if checked is not None:
+        from schedlang.errors import SchedlangError
+
+        try:
+            artifact = compile_checked(
+                checked,
+                Path(args.output),
+                params=params,
+                emit=args.emit,
+                kernel_api=args.kernel_api,
+                timeout_ms=args.timeout_ms,
+                source_text=diags.source.text,
+            )
+        except SchedlangError as exc:
+            found += exc.diagnostics
+        except ValueError as exc:
+            return _usage(str(exc))
+        except (ClangError, OSError) as exc:
+            return _usage(str(exc))
+    ok = artifact is not None
+    if args.format == "json":
+        result: dict[str, Any] = {"ok": ok, "diagnostics": [d.to_dict() for d in found]}
+        if artifact is not None:
+            result.update(
+                policy=artifact.name,
+                c=str(artifact.c_path) if artifact.c_path else None,
+                object=str(artifact.object_path) if args.emit != "c" else None,
+                manifest=str(artifact.manifest_path),
+                kernel_api=artifact.manifest["kernel_api"],
+            )
+        print(json.dumps(result, indent=2))
+    else:
+        for d in found:
+            print(render_text(d, diags.source))
+        if artifact is not None:
+            written = [p for p in (artifact.c_path, artifact.object_path) if p and p.exists()]
+            written.append(artifact.manifest_path)
+            print(
+                f"{args.file}: compiled {artifact.name} (kernel API {artifact.manifest['kernel_api']})"
+                f" -> {', '.join(str(p) for p in written)}"
+            )
+    return 0 if ok else 1

@@ -1,0 +1,128 @@
+"""Every example and library policy compiles with the real clang into a well-formed object.
+
+"Well-formed" is what libbpf and the loader rely on: an ELF BPF object with the struct_ops
+map in `.struct_ops.link`, the tunables and stats sections, BTF, a GPL license, one program
+section per callback, and a manifest whose offsets are the object's own (read from its BTF).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from schedlang.backends.bpf import build, compat
+from schedlang.backends.bpf.compile import compile_source
+from schedlang.backends.bpf.objfile import ObjectFile
+from schedlang.runtime import provision
+from tests.backends.conftest import EXAMPLES, POLICIES, policy_id
+
+READELF = shutil.which("llvm-readelf-19") or shutil.which("llvm-readelf")
+
+
+def test_there_are_policies_to_compile() -> None:
+    assert len(EXAMPLES) == 5, [p.name for p in EXAMPLES]
+    assert len(POLICIES) >= 5 + 12
+
+
+@pytest.mark.clang
+@pytest.mark.parametrize("path", POLICIES, ids=policy_id)
+def test_policy_compiles_to_a_well_formed_object(
+    path: Path, tmp_path: Path, clang: build.Clang
+) -> None:
+    art = compile_source(path, outdir=tmp_path)
+    name = art.name
+    assert art.object_path.exists() and art.c_path is not None and art.c_path.exists()
+    assert json.loads(art.manifest_path.read_text()) == art.manifest
+    obj = ObjectFile.read(art.object_path)
+    for section in (".struct_ops.link", ".rodata.params", ".data.stats", ".BTF", "license"):
+        assert section in obj.sections, f"{name}: no {section}"
+    assert obj.section_bytes("license").rstrip(b"\0") == b"GPL"
+
+    # Offsets in the manifest are the compiled struct's offsets.
+    stats = obj.struct_layout(f"{name}_stats")
+    assert stats == {f["name"]: f["offset"] for f in art.manifest["stats"]["fields"]}
+    assert obj.sections[".data.stats"].size == art.manifest["stats"]["size"]
+    if art.manifest["params"]:
+        params = obj.struct_layout(f"{name}_params")
+        assert params == {p["name"]: p["offset"] for p in art.manifest["params"]}
+
+    # One program per callback in the ops table; init is sleepable (scx_bpf_create_dsq).
+    programs = obj.program_sections()
+    assert f"struct_ops.s/{name}_init" in programs
+    for op in ("runnable", "running", "exit"):
+        assert f"struct_ops/{name}_{op}" in programs
+    assert all(n > 0 for n in programs.values())
+    assert art.manifest["toolchain"]["clang"] == clang.version
+    assert art.manifest["hashes"]["object_sha256"]
+
+
+@pytest.mark.clang
+def test_llvm_readelf_agrees_on_the_sections(tmp_path: Path, clang: build.Clang) -> None:
+    if READELF is None:
+        pytest.skip("llvm-readelf-19 not installed (apt-get install llvm-19)")
+    art = compile_source(EXAMPLES[0], outdir=tmp_path)
+    out = subprocess.run([READELF, "-S", str(art.object_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    ours = ObjectFile.read(art.object_path).sections
+    for section in (".struct_ops.link", ".rodata.params", ".data.stats", ".BTF"):
+        assert section in out.stdout
+        line = next(ln for ln in out.stdout.splitlines() if f" {section} " in ln)
+        size = int(line.split()[line.split().index(section) + 4], 16)
+        assert size == ours[section].size, section
+
+
+@pytest.mark.clang
+@pytest.mark.parametrize("level", list(compat.KERNEL_APIS))
+@pytest.mark.parametrize("path", EXAMPLES, ids=policy_id)
+def test_every_kernel_api_level_compiles(
+    path: Path, level: str, tmp_path: Path, clang: build.Clang
+) -> None:
+    art = compile_source(path, outdir=tmp_path, kernel_api=level)
+    assert art.manifest["kernel_api"] == compat.KERNEL_APIS[level].label
+    text = art.c_path.read_text() if art.c_path else ""
+    body = text.split("#define bpf_ksym_exists")[1]
+    if level == "compat":
+        # The fallback chain reaches back to the 6.12 names, guarded by ksym checks.
+        assert "bpf_ksym_exists(" in body and "scx_bpf_dispatch" in body
+    else:
+        assert "bpf_ksym_exists(" not in body
+    if level == "6.12":
+        assert "scx_bpf_dsq_insert" not in body and "scx_bpf_dsq_move_to_local" not in body
+    if level in ("6.13", "6.14", "6.19", "7.1"):
+        assert "scx_bpf_dispatch" not in body and "scx_bpf_consume" not in body
+
+
+@pytest.mark.clang
+def test_param_override_is_the_initial_value_of_rodata_params(
+    tmp_path: Path, clang: build.Clang
+) -> None:
+    art = compile_source(EXAMPLES[0].with_name("fair.sched"), {"slice": "3ms"}, tmp_path)
+    (slice_param,) = art.manifest["params"]
+    assert slice_param["value"] == 3_000_000 and slice_param["default"] == 5_000_000
+    data = ObjectFile.read(art.object_path).section_bytes(".rodata.params")
+    assert struct.unpack_from("<Q", data, slice_param["offset"])[0] == 3_000_000
+
+
+@pytest.mark.clang
+def test_libbpf_opens_every_example(tmp_path: Path, clang: build.Clang) -> None:
+    """libbpf parses the object (ELF, BTF, struct_ops, maps) without a kernel."""
+    toolchain = provision.cached_toolchain()
+    if toolchain is None:
+        pytest.skip("libbpf >= 1.4 not provisioned: run `schedlang sandbox fetch`")
+    from schedlang.runtime import libbpf
+
+    lib = libbpf.Libbpf(toolchain.libbpf)
+    for path in EXAMPLES:
+        art = compile_source(path, outdir=tmp_path)
+        obj = lib.bpf_object__open_file(str(art.object_path).encode(), None)
+        assert obj, f"libbpf could not open {art.object_path}"
+        try:
+            for map_name in (art.manifest["ops_map"], ".rodata.params", ".data.stats"):
+                assert lib.bpf_object__find_map_by_name(obj, map_name.encode()), map_name
+        finally:
+            lib.bpf_object__close(obj)
