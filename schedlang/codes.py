@@ -45,6 +45,7 @@ PARAM_RANGE = "param-range"
 MISSING_RETURN = "missing-return"
 DOUBLE_INSERT = "double-insert"
 BAD_SIZE = "bad-size"
+CPU_RANGE = "cpu-range"
 
 SUMMARY: dict[str, str] = {
     SYNTAX: "the text does not follow the grammar",
@@ -82,4 +83,5 @@ SUMMARY: dict[str, str] = {
     MISSING_RETURN: "a path through `select_cpu` or an `fn` that returns no value",
     DOUBLE_INSERT: "a path that inserts the task more than once",
     BAD_SIZE: "an array or map with no slots, or more slots than one object may have",
+    CPU_RANGE: "a value stored as a `cpu` that is not proven below the CPU limit",
 }
