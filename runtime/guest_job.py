@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from schedlang.runtime import loader
+from schedlang.runtime.loader import scx_ops, scx_state
 from schedlang.runtime.report import PolicyEvent, RunRecord, Side
 from schedlang.runtime.workloads import Workload, WorkloadOutputError, get
 
-SCX_STATE = Path("/sys/kernel/sched_ext/state")
-SCX_OPS = Path("/sys/kernel/sched_ext/root/ops")
 OUTPUT_LIMIT = 256 * 1024  # bytes of each run's output kept in the results
 
 Order = Literal["ABBA", "ABAB"]
@@ -82,20 +82,6 @@ def plan(workloads: tuple[str, ...], repeat: int, order: Order, warmup: bool) ->
     return steps
 
 
-def scx_state() -> str:
-    try:
-        return SCX_STATE.read_text().strip()
-    except OSError:
-        return "absent"
-
-
-def scx_ops() -> str | None:
-    try:
-        return SCX_OPS.read_text().strip()
-    except OSError:
-        return None
-
-
 @dataclass(frozen=True)
 class Outcome:
     rc: int
@@ -110,19 +96,22 @@ def run_workload(workload: Workload, scratch: Path, timeout_s: float) -> Outcome
     missing = [tool for tool in workload.tools if shutil.which(tool) is None]
     if missing:
         return Outcome(127, 0.0, "", {}, f"not installed: {', '.join(missing)}")
-    if workload.prepare is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-        workload.prepare(scratch)
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        ["sh", "-c", workload.command],
-        cwd=scratch,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group, so a timeout kills only its children
-    )
+    try:
+        if workload.prepare is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+            workload.prepare(scratch)
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            ["sh", "-c", workload.command],
+            cwd=scratch,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # own process group: a timeout kills only its children
+        )
+    except OSError as exc:
+        return Outcome(-1, 0.0, "", {}, f"could not start: {exc}")
     try:
         raw, _ = proc.communicate(timeout=timeout_s)
         error = None
@@ -173,9 +162,6 @@ class _Runner:
     """Holds the one piece of state across steps: whether the policy may still be loaded."""
 
     def __init__(self, job: Job, scratch: Path, emit: Callable[[str], None]) -> None:
-        from schedlang.runtime import loader  # needs libbpf; only where the kernel is
-
-        self.loader = loader
         self.job = job
         self.scratch = scratch
         self.emit = emit
@@ -200,7 +186,6 @@ class _Runner:
         if self.policy_out is not None:
             self.emit(f"{prefix}: skipped ({self.policy_out})")
             return
-        loader = self.loader
         try:
             loaded = loader.load(Path(self.job.object_path), self.manifest, self.job.params)
         except loader.LoadError as exc:
@@ -225,8 +210,10 @@ class _Runner:
         finally:
             info = loaded.detach()
         error = outcome.error
+        shown = _summary(outcome)
         if ejected or info.is_error:
             error = f"policy ejected during the run: {info.kind_name}"
+            shown = f"EJECTED: {info.kind_name}: {info.reason}"
             self._stop(
                 step, "ejected", info.kind_name, info.reason, info.message,
                 kernel_log="\n".join(info.kernel_log_lines),
@@ -239,7 +226,6 @@ class _Runner:
                 stats=stats, exit=asdict(info),
             )
         )  # fmt: skip
-        shown = _summary(outcome) if error is None else f"EJECTED: {error}: {info.reason}"
         self.emit(f"{prefix}: {shown}")
 
     def _stop(

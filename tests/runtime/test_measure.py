@@ -110,6 +110,10 @@ def test_bad_params_are_rejected_with_the_known_names(tmp_path: Path) -> None:
     with pytest.raises(measure.MeasureError, match="outside its range"):
         measure.check_params(artifact, {"slice": 1})
     assert measure.check_params(artifact, {"slice": "5000000"}) == {"slice": 5000000}
+    assert measure.check_params(artifact, {"slice": "5ms"}) == {"slice": 5000000}
+    assert measure.check_params(artifact, {"slice": "200us"}) == {"slice": 200000}
+    with pytest.raises(measure.MeasureError, match="duration such as 5ms"):
+        measure.check_params(artifact, {"slice": "5 parsecs"})
 
 
 def test_unknown_workload_fails_before_booting(tmp_path: Path) -> None:
