@@ -71,6 +71,8 @@ def char_lit(ch: str) -> str:
     """One byte of a string literal as a C character constant."""
     if ch == "'" or ch == "\\":
         return "'\\" + ch + "'"
+    if ch == "\0":
+        return "'\\0'"
     if " " <= ch <= "~":
         return f"'{ch}'"
     return f"'\\x{ord(ch) & 0xFF:02x}'"

@@ -157,7 +157,7 @@ class KernelApi:
 KERNEL_APIS: dict[str, KernelApi] = {
     a.name: a
     for a in (
-        KernelApi("compat", None, "6.12+", "every variant, picked at load time (default)"),
+        KernelApi("compat", None, "6.12+", "every variant, picked at load time: the default"),
         KernelApi("6.12", (6, 12), "6.12", "scx_bpf_dispatch/consume names (6.12 to 6.14)"),
         KernelApi("6.13", (6, 13), "6.13+", "scx_bpf_dsq_insert/dsq_move_to_local"),
         KernelApi("6.14", (6, 14), "6.14+", "as 6.13, plus scx_bpf_now"),

@@ -31,9 +31,15 @@ def generate(path: Path, kernel_api: str = compat.DEFAULT_KERNEL_API) -> render.
     return render.render(emit.build_context(checked, options))
 
 
+def without_checker_facts(text: str) -> str:
+    """The C minus the header's "Checker facts" block: those numbers belong to the checker
+    (its estimates change with it), not to the backend this test pins."""
+    return re.sub(r"^ \* Checker facts:\n(?: \*  .*\n)*", "", text, flags=re.M)
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=policy_id)
 def test_generated_c_matches_golden(path: Path) -> None:
-    text = generate(path).text
+    text = without_checker_facts(generate(path).text)
     golden = GOLDEN / f"{path.stem}.bpf.c"
     if UPDATE:
         golden.write_text(text)

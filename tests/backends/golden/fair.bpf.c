@@ -16,18 +16,8 @@
  *   - no division by zero; unsigned subtraction saturates at 0;
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
- * Checker facts:
- *   divisions_proven: 1
- *   indices_proven: 0
- *   instruction_budget: 100000
- *   instructions: enable=25, enqueue=47, dispatch=28, running=31, stopping=36
- *   memory_budget: 67108864
- *   memory_bytes: 0
- *   min_slice_ns: 500000
- *   paths: enqueue=1
- *   queues: shared=vtime
  *
- * Kernel API: 6.12+ (every variant, picked at load time (default)).
+ * Kernel API: 6.12+ (every variant, picked at load time: the default).
  */
 
 /* ------------------------------------------------------------------------------------------

@@ -18,18 +18,8 @@
  *   - no division by zero; unsigned subtraction saturates at 0;
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
- * Checker facts:
- *   divisions_proven: 2
- *   indices_proven: 0
- *   instruction_budget: 100000
- *   instructions: running=51, stopping=98, select_cpu=77, enqueue=73, dispatch=38
- *   memory_budget: 67108864
- *   memory_bytes: 2621440
- *   min_slice_ns: 100000
- *   paths: select_cpu=2, enqueue=2
- *   queues: interactive=fifo, batch=vtime
  *
- * Kernel API: 6.12+ (every variant, picked at load time (default)).
+ * Kernel API: 6.12+ (every variant, picked at load time: the default).
  */
 
 /* ------------------------------------------------------------------------------------------

@@ -16,18 +16,8 @@
  *   - no division by zero; unsigned subtraction saturates at 0;
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
- * Checker facts:
- *   divisions_proven: 0
- *   indices_proven: 0
- *   instruction_budget: 100000
- *   instructions: enqueue=186, dispatch=51
- *   memory_budget: 67108864
- *   memory_bytes: 0
- *   min_slice_ns: 1000000
- *   paths: enqueue=2
- *   queues: build=fifo, rest=fifo
  *
- * Kernel API: 6.12+ (every variant, picked at load time (default)).
+ * Kernel API: 6.12+ (every variant, picked at load time: the default).
  */
 
 /* ------------------------------------------------------------------------------------------
@@ -252,7 +242,7 @@ static __always_inline void record_wakeup(struct task_struct *p)
 /* fn is_build */ /* partition.sched:6 */
 static __always_inline bool is_build(struct task_struct *t)
 {
-	return ((t->comm[0] == 'c' && t->comm[1] == 'c' && t->comm[2] == '1') || (t->comm[0] == 'l' && t->comm[1] == 'd' && t->comm[2] == '\x00')) || (t->comm[0] == 'm' && t->comm[1] == 'a' && t->comm[2] == 'k' && t->comm[3] == 'e' && t->comm[4] == '\x00'); /* partition.sched:7 */
+	return ((t->comm[0] == 'c' && t->comm[1] == 'c' && t->comm[2] == '1') || (t->comm[0] == 'l' && t->comm[1] == 'd' && t->comm[2] == '\0')) || (t->comm[0] == 'm' && t->comm[1] == 'a' && t->comm[2] == 'k' && t->comm[3] == 'e' && t->comm[4] == '\0'); /* partition.sched:7 */
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -15,18 +15,8 @@
  *   - no division by zero; unsigned subtraction saturates at 0;
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
- * Checker facts:
- *   divisions_proven: 0
- *   indices_proven: 4
- *   instruction_budget: 100000
- *   instructions: running=51, stopping=53, select_cpu=2015, enqueue=37
- *   memory_budget: 67108864
- *   memory_bytes: 2359808
- *   min_slice_ns: 500000
- *   paths: select_cpu=2, enqueue=1
- *   queues: none
  *
- * Kernel API: 6.12+ (every variant, picked at load time (default)).
+ * Kernel API: 6.12+ (every variant, picked at load time: the default).
  */
 
 /* ------------------------------------------------------------------------------------------
