@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
-from schedlang.passes import bounds, divzero, liveness, params, queues, termination
+from schedlang.passes import bounds, cpu_values, divzero, liveness, params, queues, termination
 
 Rule = Callable[[ir.Program, Diagnostics], dict[str, object]]
 
@@ -27,7 +27,10 @@ RULES: tuple[tuple[str, Rule], ...] = (
     # Before the proofs about values: the estimate assumes loops have constant bounds and
     # fns do not recurse, which this pass establishes (it tolerates both being broken).
     ("termination", termination.run),
-    # Value proofs over the same ranges analysis (passes/ranges.py): indices, then divisors.
+    # Value proofs over the same ranges analysis (passes/ranges.py). cpu_values first: it
+    # keeps the `cpu` type's promise (below the CPU limit) that lets bounds accept any `cpu`
+    # as an index of a `[T; cpus]` array.
+    ("cpu_values", cpu_values.run),
     ("bounds", bounds.run),
     ("divzero", divzero.run),
     # Path rules: every task inserted exactly once, every result returned.

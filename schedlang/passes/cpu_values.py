@@ -1,0 +1,103 @@
+"""The cpu rule: every value stored as a `cpu` names a CPU below the CPU limit.
+
+The bounds rule lets any `cpu` value index a `[T; cpus]` array without a further proof.
+That is only sound if the type keeps its promise. The kernel's CPUs (`t.cpu`, `prev`,
+`default_cpu(...).cpu`, `c` of `for c in cpus`) keep it; the ways around it are a literal
+and a conversion (`i as cpu`). So wherever a value is *stored* under the `cpu` type — a
+`let`, an assignment to a cpu-typed local, `var`, array slot, map slot or task var, an
+argument to an fn's `cpu` parameter, an fn's `cpu` result, an initial value — it must be
+proven below the CPU limit, with the same evidence as an index (ranges.py). A conversion
+used directly (`kick i`, `allowed(t, i)`, `insert ... on i`) needs nothing: the kernel
+checks those CPUs itself.
+"""
+
+from __future__ import annotations
+
+from schedlang import codes as C
+from schedlang import ir
+from schedlang.diagnostics import Diagnostics
+from schedlang.passes import show
+from schedlang.passes.ranges import Env, Range, Ranges, walk_body
+from schedlang.types import Type
+
+
+def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
+    ranges = Ranges(prog)
+    limit = prog.max_cpus
+    inits = [(v.name, v.init, v.span) for v in prog.vars if v.type is Type.CPU]
+    inits += [(v.name, v.init, v.span) for v in prog.task_vars if v.type is Type.CPU]
+    inits += [(m.name, m.default, m.span) for m in prog.maps if m.value is Type.CPU]
+    for name, value, span in inits:
+        if not 0 <= value < limit:
+            diags.error(
+                C.CPU_RANGE,
+                span,
+                f"the initial value {value} of `{name}` is not a CPU below the CPU limit ({limit})",
+                "start from CPU 0",
+            )
+    fn_params = {f.name: f.params for f in prog.fns}
+    proven = 0
+
+    def check(e: ir.Expr, env: Env) -> None:
+        nonlocal proven
+        found = ranges.of(e, env)
+        if found.within(limit):
+            proven += 1
+        else:
+            _report(e, found, limit, diags)
+
+    def walk(body: tuple[ir.Stmt, ...], returns_cpu: bool) -> None:
+        def on_stmt(s: ir.Stmt, env: Env) -> None:
+            match s:
+                case (
+                    ir.Let(type=Type.CPU, value=v)
+                    | ir.Assign(target=ir.Expr(type=Type.CPU), value=v)
+                ):
+                    check(v, env)
+                case ir.Return(value=ir.Expr() as v) if returns_cpu:
+                    check(v, env)
+
+        def on_expr(e: ir.Expr, env: Env) -> None:
+            if isinstance(e, ir.FnCall):
+                for (_, t), arg in zip(fn_params.get(e.name, ()), e.args, strict=False):
+                    if t is Type.CPU:
+                        check(arg, env)
+
+        walk_body(ranges, body, on_expr, on_stmt)
+
+    for f in prog.fns:
+        walk(f.body, f.ret is Type.CPU)
+    for cb in prog.callbacks:
+        walk(cb.body, False)  # select_cpu's result goes to the kernel, which checks it
+    return {"cpu_values_proven": proven}
+
+
+def _report(e: ir.Expr, found: Range, limit: int, diags: Diagnostics) -> None:
+    text = show.code(diags, e.span, "this value")
+    inner = e.expr if isinstance(e, ir.Cast) else e
+    bare = show.code(diags, inner.span, "i").strip("`")
+    if found.lo is None or found.lo < 0:
+        why = "it may be negative"
+    elif found.hi is not None and found.hi < 2**31:
+        why = f"it can be as large as {found.hi - 1}"
+    else:
+        why = "nothing here bounds it"
+    diags.error(
+        C.CPU_RANGE,
+        e.span,
+        f"{text} is kept as a `cpu` here, but {why}; a `cpu` must name a CPU below the CPU limit ({limit})",
+        _prove_hint(inner, bare, limit),
+        "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+    )
+
+
+def _prove_hint(inner: ir.Expr, bare: str, limit: int) -> str:
+    wrapped = f"({bare})" if isinstance(inner, ir.Binary) else bare
+    if isinstance(inner, ir.Local):
+        return (
+            f"prove it first: `if {bare} < {limit} {{ ... }}`, or write `({bare} % {limit}) as cpu`"
+        )
+    return (
+        f"copy it into a local and prove that: `let i = {bare}` then `if i < {limit} {{ ... i as cpu ... }}`, "
+        f"or write `({wrapped} % {limit}) as cpu`"
+    )
