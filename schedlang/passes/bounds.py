@@ -4,7 +4,9 @@ An out-of-range index is either rejected by the verifier (after the fact, with a
 about registers) or, if the backend masks it, silently touches the wrong slot. So the
 checker proves each index below its array's size, from the evidence listed in the language
 reference: a `cpu` value for a `[T; cpus]` array, a constant, a loop variable whose range
-fits, `x % N`, or an enclosing `if i < N` (see ranges.py for how the facts flow).
+fits, `x % N`, or an enclosing `if i < N` (see ranges.py for how the facts flow). Trusting
+a `cpu` by its type is sound because the cpu_values rule proves every stored `cpu` below
+the CPU limit.
 
 Memory: BPF maps are allocated when the policy loads, and task-local storage grows with the
 number of tasks, so the total is bounded here, before anything is loaded.
