@@ -178,16 +178,21 @@ def _param(p: layout.ParamSlot) -> dict[str, Any]:
     d = p.decl
     doc = f"{d.type}, {_show(d.lo, d.type)}..{_show(d.hi, d.type)}, default {_show(d.default, d.type)}"
     suffix = "LL" if p.signed else "ULL"
-    return {"decl": d, "c_type": p.c_type, "doc": doc, "init": f"{p.value}{suffix}"}
+    return {
+        "name": cnames.ident(d.name),
+        "c_type": p.c_type,
+        "doc": doc,
+        "init": f"{p.value}{suffix}",
+    }
 
 
 def _storage(name: str, t: Type, init: int) -> dict[str, str]:
-    return {"name": name, "ctype": cnames.c_type(t), "init": cnames.int_lit(init, t)}
+    return {"name": cnames.ident(name), "ctype": cnames.c_type(t), "init": cnames.int_lit(init, t)}
 
 
 def _array(a: ir.ArrayDecl, max_cpus: int) -> dict[str, Any]:
     return {
-        "name": a.name,
+        "name": cnames.ident(a.name),
         "ctype": cnames.c_type(a.elem),
         "size": "MAX_CPUS" if a.size is None else str(a.size),
         "dsl_type": str(a.elem),
@@ -197,7 +202,7 @@ def _array(a: ir.ArrayDecl, max_cpus: int) -> dict[str, Any]:
 
 def _map(m: ir.MapDecl) -> dict[str, Any]:
     return {
-        "name": m.name,
+        "name": cnames.ident(m.name),
         "key": cnames.c_type(m.key),
         "value": cnames.c_type(m.value),
         "dsl_key": str(m.key),

@@ -127,11 +127,12 @@ def _local(lw: Lowerer, e: ir.Local) -> str:
 def _param(lw: Lowerer, e: ir.ParamRef) -> str:
     # Every tunable is stored in 8 bytes; narrower types read back through a cast.
     ctype = cnames.c_type(e.type)
-    return f"params.{e.name}" if ctype in ("u64", "s64") else f"(({ctype})params.{e.name})"
+    field_ = cnames.ident(e.name)
+    return f"params.{field_}" if ctype in ("u64", "s64") else f"(({ctype})params.{field_})"
 
 
 def _global(lw: Lowerer, e: ir.GlobalRef) -> str:
-    return f"vars.{e.name}"
+    return f"vars.{cnames.ident(e.name)}"
 
 
 def _nr_cpus(lw: Lowerer, e: ir.NrCpus) -> str:
@@ -164,15 +165,15 @@ def _task_field(lw: Lowerer, e: ir.TaskField) -> str:
 
 
 def _task_var(lw: Lowerer, e: ir.TaskVarRef) -> str:
-    return f"task_ctx({lw.value(e.task)})->{e.name}"
+    return f"task_ctx({lw.value(e.task)})->{cnames.ident(e.name)}"
 
 
 def _array_elem(lw: Lowerer, e: ir.ArrayElem) -> str:
-    return f"*{e.array}_at({lw.value(e.index)})"
+    return f"*{cnames.ident(e.array)}_at({lw.value(e.index)})"
 
 
 def _map_elem(lw: Lowerer, e: ir.MapElem) -> str:
-    return f"{e.map}_get({lw.value(e.key)})"
+    return f"{cnames.ident(e.map)}_get({lw.value(e.key)})"
 
 
 def _pick_field(lw: Lowerer, e: ir.PickField) -> str:
@@ -283,7 +284,7 @@ def _assign(lw: Lowerer, s: ir.Assign, scope: Scope, depth: int) -> list[str]:
         lw.need(setter)
         return [_line(depth, f"{setter}({lw.value(t.task)}, {value});", s.span)]
     if isinstance(t, ir.MapElem):
-        return [_line(depth, f"{t.map}_set({lw.value(t.key)}, {value});", s.span)]
+        return [_line(depth, f"{cnames.ident(t.map)}_set({lw.value(t.key)}, {value});", s.span)]
     if isinstance(t, ir.Local | ir.GlobalRef | ir.TaskVarRef | ir.ArrayElem):
         return [_line(depth, f"{lw.expr(t)} = {value};", s.span)]
     raise NotImplementedError(f"C backend: cannot assign to {type(t).__name__}")

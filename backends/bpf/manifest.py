@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from schedlang import ir
-from schedlang.backends.bpf import layout
+from schedlang.backends.bpf import cnames, layout
 from schedlang.backends.bpf.objfile import ObjectFile
 
 SCHEMA = 1
@@ -70,7 +70,8 @@ def check_layout(manifest: dict[str, Any], object_path: Path) -> None:
     expected_stats = {f["name"]: f["offset"] for f in manifest["stats"]["fields"]}
     _compare(f"struct {name}_stats", expected_stats, obj.struct_layout(f"{name}_stats"))
     if manifest["params"]:
-        expected_params = {p["name"]: p["offset"] for p in manifest["params"]}
+        # A param named like a C keyword is a C field with a trailing underscore (cnames.ident).
+        expected_params = {cnames.ident(p["name"]): p["offset"] for p in manifest["params"]}
         _compare(f"struct {name}_params", expected_params, obj.struct_layout(f"{name}_params"))
     for section, size in ((STATS_SECTION, manifest["stats"]["size"]),):
         actual = obj.sections[section].size if section in obj.sections else None

@@ -126,3 +126,16 @@ def test_libbpf_opens_every_example(tmp_path: Path, clang: build.Clang) -> None:
                 assert lib.bpf_object__find_map_by_name(obj, map_name.encode()), map_name
         finally:
             lib.bpf_object__close(obj)
+
+
+@pytest.mark.clang
+def test_names_that_are_c_keywords_or_backend_names_still_compile(
+    tmp_path: Path, clang: build.Clang
+) -> None:
+    """`param long`, `queue stats`, `var int`, `fn task_ctx`, ...: renamed in C, not in the
+    manifest (the loader finds params by offset)."""
+    art = compile_source(Path(__file__).parent / "data" / "keywords.sched", outdir=tmp_path)
+    assert [p["name"] for p in art.manifest["params"]] == ["long"]
+    assert art.manifest["queues"][0]["name"] == "stats"
+    text = art.c_path.read_text() if art.c_path else ""
+    assert "params.long_" in text and "vars.int_" in text and "task_ctx_(t)" in text
