@@ -86,3 +86,33 @@ def test_file_too_large() -> None:
     big = 'scheduler big "x" {\n' + "    // padding\n" * (MAX_SOURCE_BYTES // 14 + 1) + "}\n"
     _, diags = check_source(SourceFile("big.sched", big))
     assert [d.code for d in diags] == [codes.FILE_TOO_LARGE]
+
+
+SAFETY_CODES = {
+    codes.UNBOUNDED_LOOP,
+    codes.RECURSION,
+    codes.TOO_COMPLEX,
+    codes.INDEX_UNPROVEN,
+    codes.MEMORY_BUDGET,
+    codes.DIV_BY_ZERO,
+    codes.LOST_TASK,
+    codes.STARVING_QUEUE,
+    codes.QUEUE_KIND,
+    codes.PARAM_RANGE,
+    codes.MISSING_RETURN,
+    codes.DOUBLE_INSERT,
+    codes.BAD_SIZE,
+    codes.CPU_RANGE,
+}
+
+
+def test_every_safety_diagnostic_says_how_to_fix_it() -> None:
+    seen = set()
+    for path in CASES:
+        _, diags = check_path(path)
+        for d in diags:
+            if d.code in SAFETY_CODES:
+                seen.add(d.code)
+                assert d.hints, f"{path.name}:{d.line}: {d.code} has no hint: {d.message}"
+                assert d.message and not d.message.endswith(".")
+    assert seen == SAFETY_CODES
