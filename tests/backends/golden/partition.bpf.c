@@ -242,7 +242,13 @@ static __always_inline void record_wakeup(struct task_struct *p)
 /* fn is_build */ /* partition.sched:6 */
 static __always_inline bool is_build(struct task_struct *t)
 {
-	return ((t->comm[0] == 'c' && t->comm[1] == 'c' && t->comm[2] == '1') || (t->comm[0] == 'l' && t->comm[1] == 'd' && t->comm[2] == '\0')) || (t->comm[0] == 'm' && t->comm[1] == 'a' && t->comm[2] == 'k' && t->comm[3] == 'e' && t->comm[4] == '\0'); /* partition.sched:7 */
+	return ((t->comm[0] == 'c' && t->comm[1] == 'c' && t->comm[2] == '1') || /* partition.sched:7 */
+		(t->comm[0] == 'l' && t->comm[1] == 'd' && t->comm[2] == '\0')) ||
+		(t->comm[0] == 'm' &&
+			t->comm[1] == 'a' &&
+			t->comm[2] == 'k' &&
+			t->comm[3] == 'e' &&
+			t->comm[4] == '\0');
 }
 
 /* ------------------------------------------------------------------------------------------
