@@ -69,7 +69,8 @@ def wrap(code: str) -> list[str]:
     tab than the statement. Anything else is left as it is."""
     if _width(code) <= MAX_WIDTH:
         return [code]
-    depth, cuts, shallowest = 0, [], None
+    depth, shallowest = 0, None
+    cuts: list[int] = []
     i = 0
     while i < len(code):
         ch = code[i]
