@@ -100,3 +100,11 @@ def test_select_cpu_slices_are_checked_too(check) -> None:
     )
     [d] = check(params.run, text)[1]
     assert d.line == 3 and "is 0" in d.message
+
+
+def test_scaled_slices_keep_their_floor(check) -> None:
+    decls = "param slice: duration = 5ms in 100us..50ms"
+    body = "insert t into global slice slice * t.weight / 100"
+    facts, diags = check(params.run, policy(decls, body))
+    assert diags == []
+    assert facts == {"min_slice_ns": 1000}  # 100us * weight 1 / 100
