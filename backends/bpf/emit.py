@@ -284,7 +284,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str) -> dict[str, Any]:
     lines = [_unpack(t, n, i) for i, (t, n) in enumerate(zip(sig.params, names, strict=True))]
     task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
     prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
-    if op == "init":
+    if op == "init" and program.queues:
         lines.insert(0, "\ts32 ret;")
     if lines and prologue:
         lines.append("")
@@ -299,6 +299,8 @@ def _callback(lw: Lowerer, program: ir.Program, op: str) -> dict[str, Any]:
             lines.append("")
         lines += body
     if op == "init":
+        if lines:
+            lines.append("")
         lines.append("\treturn 0;")
     ret = "s32" if op in ("select_cpu", "init") else "void"
     return {

@@ -366,6 +366,7 @@ s32 fair_init(u64 *ctx)
 	ret = scx_bpf_create_dsq(DSQ_SHARED, -1); /* fair.sched:3 */
 	if (ret)
 		return ret;
+
 	return 0;
 }
 

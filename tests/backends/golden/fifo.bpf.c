@@ -275,7 +275,6 @@ void fifo_running(u64 *ctx)
 SEC("struct_ops.s/fifo_init")
 s32 fifo_init(u64 *ctx)
 {
-	s32 ret;
 	return 0;
 }
 

@@ -430,6 +430,7 @@ s32 latency_first_init(u64 *ctx)
 	ret = scx_bpf_create_dsq(DSQ_BATCH, -1); /* latency_first.sched:7 */
 	if (ret)
 		return ret;
+
 	return 0;
 }
 

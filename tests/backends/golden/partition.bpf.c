@@ -317,6 +317,7 @@ s32 partition_init(u64 *ctx)
 	ret = scx_bpf_create_dsq(DSQ_REST, -1); /* partition.sched:4 */
 	if (ret)
 		return ret;
+
 	return 0;
 }
 

@@ -358,7 +358,6 @@ void spread_stopping(u64 *ctx)
 SEC("struct_ops.s/spread_init")
 s32 spread_init(u64 *ctx)
 {
-	s32 ret;
 	return 0;
 }
 
