@@ -35,7 +35,8 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     sizes = {a.name: a.size if a.size is not None else prog.max_cpus for a in prog.arrays}
     ranges = Ranges(prog)
     proven = 0
-    reported: set[tuple[int, int]] = set()  # `a[i] += 1` holds a[i] twice; report it once
+    # `a[i] += 1` holds a[i] twice, and `a[i] = a[i] + 1` reads what it writes: once per line
+    reported: set[tuple[str, ir.Expr, int]] = set()
 
     def on_expr(e: ir.Expr, env: Env) -> None:
         nonlocal proven
@@ -43,8 +44,8 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
             found = ranges.of(e.index, env)
             if found.within(sizes[e.array]):
                 proven += 1
-            elif (e.span.start, e.span.end) not in reported or e.span.end == 0:
-                reported.add((e.span.start, e.span.end))
+            elif (e.array, e.index, e.span.line) not in reported:
+                reported.add((e.array, e.index, e.span.line))
                 _report(prog, e, sizes[e.array], found, diags)
 
     for body in [f.body for f in prog.fns] + [c.body for c in prog.callbacks]:

@@ -92,6 +92,31 @@ class Ranges:
     def __init__(self, prog: ir.Program) -> None:
         self.max_cpus = prog.max_cpus
         self.params = {p.name: p for p in prog.params}
+        self.fns = {f.name: f for f in prog.fns}
+        self.results: dict[str, Range] = {}  # an fn's result: the hull of its returns
+
+    def _result(self, call: ir.FnCall) -> Range:
+        """What an fn can return, whatever its arguments (fns are inlined, so this is exact
+        up to the arguments, which count as unknown)."""
+        f = self.fns.get(call.name)
+        if f is None:
+            return self.of_type(call.type)
+        if call.name not in self.results:
+            self.results[call.name] = self.of_type(call.type)  # while in progress: recursion
+            found: list[Range] = []
+
+            def on_stmt(s: ir.Stmt, env: Env) -> None:
+                if isinstance(s, ir.Return) and s.value is not None:
+                    found.append(self.of(s.value, env))
+
+            walk_body(self, f.body, lambda e, env: None, on_stmt)
+            result = found[0] if found else self.of_type(call.type)
+            for r in found[1:]:
+                result = result.hull(r)
+            if call.type is Type.CPU:  # the cpu_values rule holds each `cpu` result to this
+                result = result.meet(self.of_type(Type.CPU))
+            self.results[call.name] = result
+        return self.results[call.name]
 
     def of_type(self, t: Type) -> Range:
         if t is Type.CPU:
@@ -130,6 +155,8 @@ class Ranges:
                 return self._fits(self.of(x, env), e.type)
             case ir.Binary():
                 return self._binary(e, env)
+            case ir.FnCall():
+                return self._result(e)
             case ir.Builtin(name=name, args=args) if name in ("min", "max", "clamp"):
                 return self._minmax(name, [self.of(a, env) for a in args])
         return self.of_type(e.type)

@@ -136,3 +136,21 @@ def test_memory_fact(check) -> None:
         policy("", "array a: [u64; 8]\narray b: [u32; cpus]\nmap m: u32 -> u64 = 0 capacity 10"),
     )
     assert facts["memory_bytes"] == 8 * 8 + 64 * 4 + 10 * (4 + 8 + bounds.MAP_ENTRY_OVERHEAD)
+
+
+def test_fn_results_carry_their_range(check) -> None:
+    fn = "\nfn bucket(x: u64) -> u64 {\n if x > 100 {\n return 7\n }\n return min(x, 6)\n}"
+    assert check(bounds.run, policy("hist[bucket(t.weight)] += 1", DECLS + fn))[1] == []
+    wide = "\nfn bucket(x: u64) -> u64 {\n if x > 100 {\n return 8\n }\n return min(x, 6)\n}"
+    [d] = check(bounds.run, policy("hist[bucket(t.weight)] += 1", DECLS + wide))[1]
+    assert "can be as large as 8" in d.message
+
+
+def test_recursive_fn_result_is_just_its_type(check) -> None:
+    fn = "\nfn f(x: u64) -> u64 {\n return f(x) % 4\n}"
+    assert check(bounds.run, policy("hist[f(1)] += 1", DECLS + fn))[1] == []
+
+
+def test_one_report_per_access_and_line(check) -> None:
+    _, diags = check(bounds.run, policy("hist[cursor] = hist[cursor] + 1"))
+    assert len(diags) == 1
