@@ -121,6 +121,10 @@ class _Walk:
                 case ir.Return():
                     self._end(s.span, state)
                     return {}
+                case ir.Let() | ir.Assign() | ir.Kick() | ir.ExprStmt():
+                    pass  # no insert, no branch
+                case _:
+                    raise TypeError(f"liveness: unknown statement {type(s).__name__}")
         return state
 
     def _twice(self, s: ir.Insert, why: str) -> None:

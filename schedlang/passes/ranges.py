@@ -352,9 +352,11 @@ class _Walk:
                     if v is not None:
                         self.expr(v, env)
                     return env, False
-                case _:
+                case ir.Insert() | ir.Kick() | ir.ExprStmt():
                     for e in ir.stmt_exprs(s):
                         self.expr(e, env)
+                case _:
+                    raise TypeError(f"ranges: unknown statement {type(s).__name__}")
         # Names bound in this block go out of scope; an outer local of the same name
         # (shadowed here) loses its facts, which is safe.
         return _forget(env, bound), True

@@ -52,6 +52,7 @@ STMT_COST: dict[type, int] = {
     ir.If: 2,
     ir.ForRange: 4,
     ir.ForCpus: 6,
+    ir.ExprStmt: 0,
 }
 STORE_COST = {ir.MapElem: 20, ir.TaskVarRef: 12}  # a write is a lookup-or-create
 COMM_LEN = 16  # TASK_COMM_LEN: `t.comm == "..."` compares bytewise
@@ -176,7 +177,9 @@ class _Estimator:
         return sum(self.stmt(s, parts) for s in stmts)
 
     def stmt(self, s: ir.Stmt, parts: _Estimate | None) -> int:
-        cost = STMT_COST.get(type(s), 1) + sum(self.expr(e, parts) for e in ir.stmt_exprs(s))
+        if type(s) not in STMT_COST:
+            raise TypeError(f"termination: no cost for statement {type(s).__name__}")
+        cost = STMT_COST[type(s)] + sum(self.expr(e, parts) for e in ir.stmt_exprs(s))
         match s:
             case ir.Assign(target=target):
                 cost += STORE_COST.get(type(target), 0)
