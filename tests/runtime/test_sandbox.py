@@ -155,3 +155,11 @@ def test_missing_kernel_image_is_a_clear_error(tmp_path: Path) -> None:
     _provisioned()
     with pytest.raises(sandbox.SandboxError, match="does not exist"):
         sandbox.run_in_guest("true", kernel=tmp_path / "no-such-vmlinux")
+
+
+def test_unbootable_image_is_a_crash_with_qemus_words(tmp_path: Path) -> None:
+    """An ELF without a PVH note: qemu refuses it, and the error quotes qemu."""
+    _provisioned()
+    with pytest.raises(sandbox.GuestCrash, match="without PVH ELF Note") as err:
+        sandbox.run_in_guest("true", kernel=Path("/bin/true"), outdir=tmp_path, timeout_s=60)
+    assert err.value.result.rc == -1
