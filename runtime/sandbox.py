@@ -239,8 +239,12 @@ def _job_sink(stream: _Stream, on_line: Callable[[str], None] | None) -> Callabl
             stream.begun_at = time.monotonic()
             match = re.search(r"release=(\S+)", line)
             stream.release = match.group(1) if match else ""
-        elif line.startswith(END_MARK):
-            stream.rc = int(line[len(END_MARK) :].strip() or -1)
+        elif END_MARK in line and stream.begun_at is not None:
+            # Output without a final newline shares its line with the marker.
+            before, _, code = line.partition(END_MARK)
+            if before:
+                sink(before)
+            stream.rc = int(code.strip())
         elif stream.begun_at is not None and stream.rc is None:
             stream.output.append(line)
             if on_line is not None and stream.callback_error is None:

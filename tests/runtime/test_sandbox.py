@@ -27,6 +27,7 @@ echo written-in-guest > from-guest.txt
 echo "var=$SCHEDLANG_TEST_VAR"
 python3 -c "import schedlang; print('schedlang=' + schedlang.__file__)"
 for tool in hackbench stress-ng perf bpftool; do command -v $tool >/dev/null && echo "have=$tool"; done
+printf "no final newline"
 exit 7
 """
 
@@ -65,6 +66,7 @@ def test_exit_code_and_output_come_back(run: Run) -> None:
     lines = run.result.output.splitlines()
     assert lines[:2] == ["first", "second"]
     assert "var=two words" in lines
+    assert lines[-1] == "no final newline"
 
 
 def test_kernel_log_stays_out_of_the_output(run: Run) -> None:
