@@ -110,3 +110,63 @@ def test_a_6_12_object_is_refused_by_a_kernel_without_the_old_names(
     r = guest["fifo_612"]
     assert not r["ok"] and r["stage"] == "load" and r["state_after"] == "disabled"
     assert "scx_bpf_dispatch" in r["verifier_log"]
+
+
+# Every library policy, loaded in one guest python process (python starts slowly under TCG).
+LIBRARY_SCRIPT = """
+import json, subprocess, sys
+from pathlib import Path
+from schedlang.runtime import loader
+
+out = {}
+for obj in sorted(Path(sys.argv[1]).glob("*.bpf.o")):
+    name = obj.name.removesuffix(".bpf.o")
+    try:
+        with loader.load(obj) as policy:
+            state, ops = policy.state(), loader.scx_ops()
+            subprocess.run(["hackbench", "-g", "1", "-l", "20"], capture_output=True)
+            stats = policy.stats()
+        out[name] = dict(ok=True, state=state, ops=ops, stats=stats,
+                         exit=policy.detach().kind_name)
+    except loader.LoadError as exc:
+        out[name] = dict(ok=False, error=str(exc), log=exc.verifier_log[-3000:])
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    from schedlang.runtime import provision, sandbox
+
+    try:
+        provision.ensure()
+    except Exception as exc:  # noqa: BLE001 - any provisioning failure means: cannot run here
+        pytest.skip(f"sandbox cannot be provisioned: {exc}")
+    try:
+        build.find_clang()
+    except build.ClangError as exc:
+        pytest.skip(str(exc))
+    objdir = tmp_path_factory.mktemp("library")
+    names = [
+        compile_source(p, outdir=objdir).name for p in sorted((ROOT / "stdlib").glob("*.sched"))
+    ]
+    outdir = tmp_path_factory.mktemp("out")
+    (outdir / "check.py").write_text(LIBRARY_SCRIPT)
+    result = sandbox.run_in_guest(
+        f"python3 check.py {objdir} > library.json", outdir=outdir, timeout_s=580
+    )
+    assert result.rc == 0, result.output
+    data: dict[str, dict[str, Any]] = json.loads((outdir / "library.json").read_text())
+    assert sorted(data) == sorted(names)
+    return data
+
+
+@pytest.mark.vm
+def test_every_library_policy_loads_and_schedules(library: dict[str, dict[str, Any]]) -> None:
+    assert len(library) >= 12
+    failed = {name: r["error"] + "\n" + r["log"] for name, r in library.items() if not r["ok"]}
+    assert not failed, failed
+    for name, r in library.items():
+        assert r["state"] == "enabled" and r["ops"] == name, name
+        assert r["stats"]["nr_enqueued"] > 0, name
+        assert r["exit"] == "UNREG", name
