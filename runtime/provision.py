@@ -187,7 +187,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(pin: DebPin, log: Log, updated: list[bool]) -> tuple[Path, str]:
+@dataclass
+class _AptSession:
+    """One provisioning run: refreshes the private package lists at most once."""
+
+    log: Log
+    updated: bool = False
+
+    def update_once(self) -> None:
+        if not self.updated:
+            _apt_update(self.log)
+            self.updated = True
+
+
+def _download(pin: DebPin, session: _AptSession) -> tuple[Path, str]:
     """Download one .deb into the cache (once) and check its sha256; returns (path, sha256)."""
     debs = cache_dir() / "debs"
     debs.mkdir(parents=True, exist_ok=True)
@@ -198,10 +211,8 @@ def _download(pin: DebPin, log: Log, updated: list[bool]) -> tuple[Path, str]:
         proc = None
         for attempt in range(2):
             if attempt or not (_apt_dir() / "lists").is_dir():
-                if not updated[0]:
-                    _apt_update(log)
-                    updated[0] = True
-            log(f"apt-get download {spec}")
+                session.update_once()
+            session.log(f"apt-get download {spec}")
             proc = _apt(["apt-get", "download", spec], cwd=debs)
             if proc.returncode == 0:
                 break
@@ -339,8 +350,9 @@ def _display_version(spec: _Spec, version: str) -> str:
     return re.split(r"[+-]", upstream)[0]
 
 
-def _fetch(spec: _Spec, version: str, log: Log, updated: list[bool]) -> None:
-    downloaded = [_download(pin, log, updated) for pin in spec.pins]
+def _fetch(spec: _Spec, session: _AptSession) -> None:
+    log = session.log
+    downloaded = [_download(pin, session) for pin in spec.pins]
     for pin, (path, digest) in zip(spec.pins, downloaded, strict=True):
         if pin.sha256 is None:
             log(f"note: {path.name} is not pinned; its sha256 is {digest}")
@@ -376,10 +388,10 @@ def ensure(version: str | None = None, log: Log = lambda _: None) -> Toolchain:
         cache_dir().mkdir(parents=True, exist_ok=True)
         with (cache_dir() / ".fetch.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            updated = [False]
+            session = _AptSession(log)
             for spec in missing:
                 if not spec.ready():  # another process may have fetched it meanwhile
-                    _fetch(spec, version, log, updated)
+                    _fetch(spec, session)
     found = cached_toolchain(version)
     if found is None:
         raise ProvisionError(f"provisioning finished but files are missing under {cache_dir()}")

@@ -97,7 +97,7 @@ def test_sha256_mismatch_is_refused_with_how_to_update(
     shutil.copy(source, tmp_path / "schedlang" / "debs" / source.name)
     wrong = dataclasses.replace(libbpf_pin, sha256="0" * 64)
     with pytest.raises(provision.ProvisionError) as err:
-        provision._download(wrong, lambda _: None, [False])
+        provision._download(wrong, provision._AptSession(lambda _: None))
     message = str(err.value)
     assert "sha256 mismatch" in message and str(provision.PINS_PATH) in message
     assert libbpf_pin.sha256 in message  # the value to put into the pin if the file is trusted
@@ -145,7 +145,7 @@ def test_fetch_from_nothing_through_the_private_apt_config(
     before = system_sources.stat().st_mtime if system_sources.exists() else None
     spec = next(s for s in provision._specs(provision.kernel_version()) if s.name == "libbpf")
     try:
-        provision._fetch(spec, provision.kernel_version(), lambda _: None, [False])
+        provision._fetch(spec, provision._AptSession(lambda _: None))
     except provision.ProvisionError as exc:
         if "apt-get update" in str(exc):
             pytest.skip(f"the Debian archive is not reachable: {exc}")
