@@ -124,6 +124,12 @@ class _Gen:
             return [f"t.r = t.r / ({divisor})"] if self.callback != "dispatch" else ["g = g + 1"]
         if kind == 6:
             return [f"a[{self.pick(['g % 8', '3'], ['g'])}] = {self.expr()}"]
+        if kind == 7 and self.callback in ("enqueue", "stopping", "select_cpu"):
+            n = self.name("c")
+            value = self.pick(
+                ["t.cpu", f"(({self.expr(1)}) % 64) as cpu"], [f"({self.expr(1)}) as cpu"]
+            )
+            return [f"let {n}: cpu = {value}", f"b[{n}] += 1ms"]
         return [f"g = {self.expr()}"]
 
 
