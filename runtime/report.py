@@ -270,6 +270,16 @@ def _policy_stats(runs: tuple[RunRecord, ...], bounds: tuple[int, ...]) -> Polic
     )
 
 
+def _oversubscribed(boot: dict[str, Any]) -> tuple[str, ...]:
+    vcpus, cores = boot.get("vcpus"), boot.get("host_cores")
+    if isinstance(vcpus, int) and isinstance(cores, int) and vcpus > cores:
+        return (
+            f"{vcpus} vCPUs on {cores} host cores: the host deschedules vCPUs, which distorts "
+            "wakeup-heavy results (EEVDF suffers most); use --vcpus <= host cores",
+        )
+    return ()
+
+
 TCG_CAVEAT = (
     "timings not representative (TCG software emulation): compare baseline and policy "
     "throughput within this boot only; absolute times and microsecond latencies mean little"
@@ -302,7 +312,7 @@ def summarize(
         representative=representative,
         caveat=caveat,
         guest=dict(job_result.get("guest", {})),
-        notes=tuple(job_result.get("notes", [])),
+        notes=tuple(job_result.get("notes", [])) + _oversubscribed(boot),
         runs=runs,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,6 +97,25 @@ def _artifact(policy: Path) -> Artifact:
     return artifact
 
 
+def _plain_progress(line: str) -> None:
+    print(f"  {line}", file=sys.stderr, flush=True)
+
+
+def _live_progress() -> Callable[[str], None]:
+    """On a terminal, a step's "... " line is replaced in place by its result line."""
+    pending = False
+
+    def show(line: str) -> None:
+        nonlocal pending
+        if pending:
+            sys.stderr.write("\r\033[K")
+        pending = line.endswith(" ...")
+        sys.stderr.write(f"  {line}" + ("" if pending else "\n"))
+        sys.stderr.flush()
+
+    return show
+
+
 def run(args: argparse.Namespace) -> int:
     from schedlang.runtime import measure
     from schedlang.runtime.workloads import UnknownWorkloadError, get
@@ -119,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"schedlang run: --kernel {args.kernel}: no such file", file=sys.stderr)
         return 2
 
-    def progress(line: str) -> None:
-        print(f"  {line}", file=sys.stderr, flush=True)
+    progress = _live_progress() if sys.stderr.isatty() else _plain_progress
 
     try:
         artifact = _artifact(Path(args.policy))

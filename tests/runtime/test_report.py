@@ -205,3 +205,10 @@ def test_load_failure_shows_the_verifier_complaint_and_dsl_line() -> None:
         "verifier: R0 invalid mem access 'map_value_or_null' at DSL line 8:9, "
         "reject_c.bpf.c:43: *v += 1;" in text
     )
+
+
+def test_more_vcpus_than_host_cores_is_noted() -> None:
+    over = summarize(policy="p", job_result=JOB, boot={"vcpus": 4, "host_cores": 2})
+    assert any("4 vCPUs on 2 host cores" in note for note in over.notes)
+    fits = summarize(policy="p", job_result=JOB, boot={"vcpus": 2, "host_cores": 2})
+    assert fits.notes == ()
