@@ -21,20 +21,21 @@ from schedlang.passes import bounds, cpu_values, divzero, liveness, params, queu
 Rule = Callable[[ir.Program, Diagnostics], dict[str, object]]
 
 RULES: tuple[tuple[str, Rule], ...] = (
-    # Declarations first: the param ranges are the evidence bounds and divzero rely on
-    # ("a param whose range excludes 0"), so a broken range is reported before its uses.
+    # Declarations first: param ranges are the evidence the value proofs rely on ("a param
+    # whose range excludes 0"), so a broken range is reported before any of its uses.
     ("params", params.run),
-    # Before the proofs about values: the estimate assumes loops have constant bounds and
-    # fns do not recurse, which this pass establishes (it tolerates both being broken).
+    # Before the value proofs: their walks assume constant loop bounds and no recursion,
+    # which this rule establishes (it tolerates both being broken, as all rules run).
     ("termination", termination.run),
-    # Value proofs over the same ranges analysis (passes/ranges.py). cpu_values first: it
-    # keeps the `cpu` type's promise (below the CPU limit) that lets bounds accept any `cpu`
-    # as an index of a `[T; cpus]` array.
+    # Keeps the `cpu` type's promise (every stored cpu is below the CPU limit) that lets
+    # bounds accept any `cpu` as an index of a `[T; cpus]` array without a proof.
     ("cpu_values", cpu_values.run),
+    # Indices, then sizes and memory: over the shared ranges analysis (passes/ranges.py).
     ("bounds", bounds.run),
+    # Divisors, over the same ranges analysis; independent of bounds.
     ("divzero", divzero.run),
-    # Path rules: every task inserted exactly once, every result returned.
+    # Path rules within one callback: every task inserted exactly once, results returned.
     ("liveness", liveness.run),
-    # Whole-program queue rules last: they look across callbacks (insert vs dispatch).
+    # Last: the queue rules look across callbacks (what enqueue fills, what dispatch drains).
     ("queues", queues.run),
 )
