@@ -98,13 +98,16 @@ def spread(values: list[float]) -> Spread | None:
     )
 
 
-Verdict = Literal["better", "worse", "overlap", "n/a"]
+Verdict = Literal["better", "worse", "overlap", "few runs", "n/a"]
 
 
 def verdict(spec: MetricSpec, baseline: Spread | None, policy: Spread | None) -> Verdict:
-    """'better'/'worse' only when the policy's whole range is past the baseline's whole range."""
+    """'better'/'worse' only when the policy's whole range is past the baseline's whole range,
+    with at least two runs a side (one run each never overlaps, and proves nothing)."""
     if baseline is None or policy is None:
         return "n/a"
+    if baseline.n < 2 or policy.n < 2:
+        return "few runs"
     if policy.max < baseline.min:
         return "better" if spec.better == "lower" else "worse"
     if policy.min > baseline.max:

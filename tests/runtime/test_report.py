@@ -79,30 +79,33 @@ def test_medians_ratio_and_verdict() -> None:
 
 
 def test_overlapping_ranges_are_not_called_better() -> None:
-    job = dict(JOB, runs=[run("baseline", 0, 1.0), run("baseline", 1, 2.0), run("policy", 0, 1.5)])
+    runs = [run("baseline", 0, 1.0), run("baseline", 1, 2.0)]
+    runs += [run("policy", 0, 1.5), run("policy", 1, 1.6)]
+    job = dict(JOB, runs=runs)
     row = summarize(policy="p", job_result=job, boot={}).rows[0]
     assert row.verdict == "overlap"
-    assert row.ratio == pytest.approx(1.0)
+    assert row.ratio == pytest.approx(1.55 / 1.5)
 
 
 def test_higher_is_better_flips_the_verdict() -> None:
-    runs = [
-        {
-            **run("baseline", 0, 0),
-            "workload": "pipe",
-            "metrics": {"usecs_per_op": 80.0, "ops_per_s": 12500.0},
-        },
-        {
-            **run("policy", 0, 0),
-            "workload": "pipe",
-            "metrics": {"usecs_per_op": 120.0, "ops_per_s": 8333.0},
-        },
-    ]
+    def pipe(side: str, index: int, usecs: float) -> dict[str, Any]:
+        metrics = {"usecs_per_op": usecs, "ops_per_s": 1e6 / usecs}
+        return {**run(side, index, 0), "workload": "pipe", "metrics": metrics}
+
+    runs = [pipe("baseline", 0, 80.0), pipe("baseline", 1, 82.0)]
+    runs += [pipe("policy", 0, 120.0), pipe("policy", 1, 125.0)]
     job = dict(JOB, workloads=["pipe"], runs=runs)
     rows = {r.metric: r for r in summarize(policy="p", job_result=job, boot={}).rows}
     assert rows["usecs_per_op"].verdict == "worse"
     assert rows["ops_per_s"].verdict == "worse"
     assert rows["ops_per_s"].better == "higher"
+
+
+def test_one_run_a_side_gives_no_verdict() -> None:
+    job = dict(JOB, runs=[run("baseline", 0, 2.0), run("policy", 0, 1.0)])
+    row = summarize(policy="p", job_result=job, boot={}).rows[0]
+    assert row.ratio == pytest.approx(0.5)
+    assert row.verdict == "few runs"
 
 
 def test_failed_runs_are_excluded_and_missing_side_has_no_ratio() -> None:
