@@ -25,6 +25,9 @@ from schedlang.source import Span
 
 INSTRUCTION_BUDGET = 100_000
 CALLBACK_OVERHEAD = 20  # prologue, stats counters, epilogue
+# `running` also records the runnable-to-running latency into the stats histogram that every
+# generated policy keeps (docs/internals.md, "Stats and exit info").
+OP_OVERHEAD = {"running": 180}
 
 BUILTIN_COST = {
     "now": 4,
@@ -163,7 +166,7 @@ class _Estimator:
 
     def callback(self, cb: ir.CallbackDecl) -> _Estimate:
         out = _Estimate()
-        out.total = CALLBACK_OVERHEAD + self.block(cb.body, out)
+        out.total = CALLBACK_OVERHEAD + OP_OVERHEAD.get(cb.op, 0) + self.block(cb.body, out)
         return out
 
     def fn(self, name: str) -> int:
