@@ -9,6 +9,8 @@ were removed after 6.14). Skips with the reason when the sandbox cannot be provi
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,3 +172,38 @@ def test_every_library_policy_loads_and_schedules(library: dict[str, dict[str, A
         assert r["state"] == "enabled" and r["ops"] == name, name
         assert r["stats"]["nr_enqueued"] > 0, name
         assert r["exit"] == "UNREG", name
+
+
+EXTRA_KERNELS_ENV = "SCHEDLANG_EXTRA_KERNELS"
+
+
+@pytest.mark.vm
+def test_compat_objects_load_on_other_kernels(tmp_path: Path) -> None:
+    """One compat object per example must load on every sched_ext kernel, old API or new.
+
+    The pinned kernel is covered above; point `SCHEDLANG_EXTRA_KERNELS` at other vmlinux
+    images (colon-separated; docs/backend.md says how 6.19.14 was fetched) to check them."""
+    from schedlang.runtime import sandbox
+
+    kernels = [Path(p) for p in os.environ.get(EXTRA_KERNELS_ENV, "").split(":") if p]
+    if not kernels:
+        pytest.skip(f"no extra kernels given (set {EXTRA_KERNELS_ENV}=VMLINUX[:VMLINUX...])")
+    try:
+        build.find_clang()
+    except build.ClangError as exc:
+        pytest.skip(str(exc))
+    lines = []
+    for example in ("fifo", "fair", "latency_first", "spread"):
+        art = compile_source(ROOT / "examples" / f"{example}.sched", outdir=tmp_path / example)
+        lines.append(
+            f"timeout 240 python3 -m schedlang.runtime.loader {art.object_path} --hold 1 "
+            f"> {example}.json"
+        )
+    for kernel in kernels:
+        outdir = tmp_path / f"out-{kernel.parent.name}-{kernel.name}"
+        outdir.mkdir()
+        result = sandbox.run_in_guest("\n".join(lines), kernel=kernel, outdir=outdir, timeout_s=580)
+        for example in ("fifo", "fair", "latency_first", "spread"):
+            r = json.loads((outdir / f"{example}.json").read_text())
+            assert r["ok"] and r["state"] == "enabled", (kernel, example, r.get("verifier_log"))
+        assert result.rc == 0, result.output
