@@ -8,6 +8,7 @@ options, same text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,23 +282,28 @@ def _callback(lw: Lowerer, program: ir.Program, op: str) -> dict[str, Any]:
         return _exit_callback(name, section)
     sig = CALLBACKS[op]
     names = [cnames.ident(n) for n, _ in decl.params] if decl else list(_DEFAULT_NAMES[op])
-    lines = [_unpack(t, n, i) for i, (t, n) in enumerate(zip(sig.params, names, strict=True))]
     task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
     prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
-    if op == "init" and program.queues:
-        lines.insert(0, "\ts32 ret;")
-    if lines and prologue:
-        lines.append("")
-    lines += prologue
+    body: list[str] = []
     if decl is not None:
         flags = names[1] if op == "enqueue" else "0"
         scope = Scope(
             op=op, bare_return="return 0;" if op == "init" else "return;", enq_flags=flags
         )
         body = lw.block(decl.body, scope, 1)
-        if lines and body:
+    code = "\n".join(prologue + body)
+    # Unpack only the arguments the code uses (no unused variables in the C).
+    lines = [
+        _unpack(t, n, i)
+        for i, (t, n) in enumerate(zip(sig.params, names, strict=True))
+        if re.search(rf"\b{re.escape(n)}\b", code)
+    ]
+    if op == "init" and program.queues:
+        lines.insert(0, "\ts32 ret;")
+    for block in (prologue, body):
+        if lines and block:
             lines.append("")
-        lines += body
+        lines += block
     if op == "init":
         if lines:
             lines.append("")

@@ -139,3 +139,15 @@ def test_names_that_are_c_keywords_or_backend_names_still_compile(
     assert art.manifest["queues"][0]["name"] == "stats"
     text = art.c_path.read_text() if art.c_path else ""
     assert "params.long_" in text and "vars.int_" in text and "task_ctx_(t)" in text
+
+
+@pytest.mark.clang
+@pytest.mark.parametrize("path", POLICIES, ids=policy_id)
+def test_generated_c_has_no_compiler_warnings(
+    path: Path, tmp_path: Path, clang: build.Clang
+) -> None:
+    art = compile_source(path, outdir=tmp_path, emit="c")
+    assert art.c_path is not None
+    cmd = [clang.path, *build.CFLAGS, "-Wall", "-c", art.c_path.name, "-o", "/dev/null"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr

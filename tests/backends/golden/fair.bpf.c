@@ -310,8 +310,6 @@ void fair_enqueue(u64 *ctx)
 SEC("struct_ops/fair_dispatch")
 void fair_dispatch(u64 *ctx)
 {
-	s32 c = ctx[0];
-
 	sl_consume(DSQ_SHARED); /* fair.sched:17 */
 }
 
@@ -320,7 +318,6 @@ SEC("struct_ops/fair_runnable")
 void fair_runnable(u64 *ctx)
 {
 	struct task_struct *p = (void *)ctx[0];
-	u64 enq_flags = ctx[1];
 
 	task_ctx(p)->runnable_at = bpf_ktime_get_ns();
 }
@@ -343,7 +340,6 @@ SEC("struct_ops/fair_stopping")
 void fair_stopping(u64 *ctx)
 {
 	struct task_struct *t = (void *)ctx[0];
-	bool runnable = ctx[1];
 
 	sl_set_vtime(t, t->scx.dsq_vtime + ((sl_sat_sub(params.slice, t->scx.slice) * 100) / t->scx.weight)); /* fair.sched:27 */
 }

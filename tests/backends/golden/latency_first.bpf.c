@@ -378,8 +378,6 @@ void latency_first_enqueue(u64 *ctx)
 SEC("struct_ops/latency_first_dispatch")
 void latency_first_dispatch(u64 *ctx)
 {
-	s32 c = ctx[0];
-
 	if (!sl_consume(DSQ_INTERACTIVE)) { /* latency_first.sched:39 */
 		sl_consume(DSQ_BATCH); /* latency_first.sched:40 */
 	}
@@ -390,7 +388,6 @@ SEC("struct_ops/latency_first_runnable")
 void latency_first_runnable(u64 *ctx)
 {
 	struct task_struct *p = (void *)ctx[0];
-	u64 enq_flags = ctx[1];
 
 	task_ctx(p)->runnable_at = bpf_ktime_get_ns();
 }
@@ -411,7 +408,6 @@ SEC("struct_ops/latency_first_stopping")
 void latency_first_stopping(u64 *ctx)
 {
 	struct task_struct *t = (void *)ctx[0];
-	bool runnable = ctx[1];
 
 	u64 ran = sl_sat_sub(sl_now(), task_ctx(t)->started); /* latency_first.sched:17 */
 	task_ctx(t)->avg_run = ((task_ctx(t)->avg_run * 3) + ran) / 4; /* latency_first.sched:18 */

@@ -291,7 +291,6 @@ SEC("struct_ops/partition_runnable")
 void partition_runnable(u64 *ctx)
 {
 	struct task_struct *p = (void *)ctx[0];
-	u64 enq_flags = ctx[1];
 
 	task_ctx(p)->runnable_at = bpf_ktime_get_ns();
 }

@@ -294,7 +294,6 @@ s32 spread_select_cpu(u64 *ctx)
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
-	u64 flags = ctx[2];
 
 	s32 best = prev; /* spread.sched:15 */
 	{
@@ -328,7 +327,6 @@ SEC("struct_ops/spread_runnable")
 void spread_runnable(u64 *ctx)
 {
 	struct task_struct *p = (void *)ctx[0];
-	u64 enq_flags = ctx[1];
 
 	task_ctx(p)->runnable_at = bpf_ktime_get_ns();
 }
@@ -349,7 +347,6 @@ SEC("struct_ops/spread_stopping")
 void spread_stopping(u64 *ctx)
 {
 	struct task_struct *t = (void *)ctx[0];
-	bool runnable = ctx[1];
 
 	*busy_at(scx_bpf_task_cpu(t)) = *busy_at(scx_bpf_task_cpu(t)) + sl_sat_sub(sl_now(), task_ctx(t)->started); /* spread.sched:11 */
 }
