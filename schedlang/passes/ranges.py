@@ -330,6 +330,11 @@ class _Walk:
                     self.expr(v, env)
                     if isinstance(target, ir.Local):
                         env[target.name] = self.ranges.of(v, env)
+                case ir.If(cond=ir.Lit(value=v), then=then, orelse=orelse):
+                    # a constant condition (`if DEBUG` with a const): the other branch never runs
+                    env, falls = self.block(then if v else orelse, env)
+                    if not falls:
+                        return env, False
                 case ir.If(cond=c, then=then, orelse=orelse):
                     self.expr(c, env)
                     t_env, t_falls = self.block(then, self.ranges.refine(env, c, True))

@@ -154,3 +154,10 @@ def test_recursive_fn_result_is_just_its_type(check) -> None:
 def test_one_report_per_access_and_line(check) -> None:
     _, diags = check(bounds.run, policy("hist[cursor] = hist[cursor] + 1"))
     assert len(diags) == 1
+
+
+def test_a_constant_false_branch_never_runs(check) -> None:
+    decls = DECLS + "\nconst DEBUG: bool = false"
+    assert check(bounds.run, policy("if DEBUG {\n hist[99] += 1\n }", decls))[1] == []
+    [d] = check(bounds.run, policy("if not DEBUG {\n hist[99] += 1\n }", decls))[1]
+    assert d.code == codes.INDEX_UNPROVEN
