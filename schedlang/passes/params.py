@@ -11,6 +11,7 @@ ranges prove (e.g. `max(s, 100us)`, or a local guarded by `if s > 0ns`).
 from __future__ import annotations
 
 from schedlang import codes as C
+from schedlang.ast import UNIT_NS
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import show
@@ -32,8 +33,8 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
             else:
                 _report_slice(prog, s.slice, diags)
 
-    for body in [f.body for f in prog.fns] + [c.body for c in prog.callbacks]:
-        walk_body(ranges, body, lambda e, env: None, on_stmt)
+    for cb in prog.callbacks:  # fns cannot insert (typecheck), so only callbacks hold slices
+        walk_body(ranges, cb.body, lambda e, env: None, on_stmt)
     return {"min_slice_ns": min(smallest)} if smallest else {}
 
 
@@ -42,9 +43,10 @@ def _show_value(p: ir.ParamDecl, v: int) -> str:
 
 
 def _duration(ns: int) -> str:
-    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
-        if ns and ns % scale == 0:
-            return f"{ns // scale}{unit}"
+    """A duration as the author would write it: the largest unit that divides it."""
+    for unit in ("s", "ms", "us"):
+        if ns and ns % UNIT_NS[unit] == 0:
+            return f"{ns // UNIT_NS[unit]}{unit}"
     return f"{ns}ns"
 
 
