@@ -11,8 +11,8 @@ ranges prove (e.g. `max(s, 100us)`, or a local guarded by `if s > 0ns`).
 from __future__ import annotations
 
 from schedlang import codes as C
-from schedlang.ast import UNIT_NS
 from schedlang import ir
+from schedlang.ast import UNIT_NS
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import show
 from schedlang.passes.ranges import Env, Ranges, walk_body
