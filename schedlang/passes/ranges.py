@@ -6,8 +6,8 @@ evidence — constants, param ranges, `% N`, `max(d, 1)`, a loop variable's rang
 such as `if i < N` or `if d == 0 { return }` — so the analysis lives here once.
 
 The domain is an interval [lo, hi) per expression plus a "non-zero" flag (for `d != 0` on a
-signed `d`). Facts are kept only for locals: globals, task vars and map slots may change
-between the check and the use (other CPUs write them), so a guard on them proves nothing;
+signed `d`). Facts are kept only for locals and params: globals, task vars and map slots may
+change between the check and the use (other CPUs write them), so a guard on them proves nothing;
 the hint then says to copy the value into a `let` first. The walk is forward, one pass per
 body: a branch refines the facts with its condition, paths merge by taking the hull, a
 branch that ends in `return` does not reach the code after the `if`, and a loop forgets
@@ -144,7 +144,8 @@ class Ranges:
                 return env.get(name, self.of_type(e.type))
             case ir.ParamRef(name=name):
                 p = self.params.get(name)
-                return Range(p.lo, p.hi + 1) if p else self.of_type(e.type)
+                declared = Range(p.lo, p.hi + 1) if p else self.of_type(e.type)
+                return env[f"param:{name}"].meet(declared) if f"param:{name}" in env else declared
             case ir.NrCpus():
                 return Range(1, RANGE[Type.U32][1] + 1)
             case ir.TaskField(field="weight"):
@@ -234,7 +235,7 @@ class Ranges:
                 return out
         return env
 
-    def _constrain(self, env: Env, x: ir.Local, op: str, other: Range) -> Env:
+    def _constrain(self, env: Env, x: ir.Local | ir.ParamRef, op: str, other: Range) -> Env:
         fact = TOP
         if op == "<" and other.hi is not None:
             fact = Range(None, other.hi - 1)
@@ -250,14 +251,20 @@ class Ranges:
             fact = Range(None, None, True)
         if fact == TOP:
             return env
-        return {**env, x.name: self.of(x, env).meet(fact)}
+        return {**env, _key(x): self.of(x, env).meet(fact)}
 
 
-def _subject(e: ir.Expr) -> ir.Local | None:
-    """The local a comparison constrains: `i`, or `i` widened (`u32` to `u64`, `cpu` to `u32`)."""
+def _subject(e: ir.Expr) -> ir.Local | ir.ParamRef | None:
+    """What a comparison constrains: a local or a param (params never change while a
+    callback runs), possibly widened (`u32` to `u64`, `cpu` to `u32`)."""
     while isinstance(e, ir.Cast) and _widens(e.expr.type, e.type):
         e = e.expr
-    return e if isinstance(e, ir.Local) else None
+    return e if isinstance(e, ir.Local | ir.ParamRef) else None
+
+
+def _key(e: ir.Local | ir.ParamRef) -> str:
+    """Env keys: a local's name, or `param:NAME` (a `let` may reuse a param's name)."""
+    return e.name if isinstance(e, ir.Local) else f"param:{e.name}"
 
 
 def _widens(inner: Type, outer: Type) -> bool:

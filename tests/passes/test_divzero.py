@@ -75,3 +75,14 @@ def test_may_be_zero(check, body: str, hint_part: str) -> None:
 def test_constant_zero(check) -> None:
     [d] = check(divzero.run, policy("runs = runs / 0"))[1]
     assert d.code == codes.DIV_BY_ZERO and "constant 0" in d.message and d.line == 8
+
+
+def test_a_guard_on_a_param_holds(check) -> None:
+    assert check(divzero.run, policy("if maybe > 0 {\n runs = runs / maybe\n }"))[1] == []
+    assert check(divzero.run, policy("if maybe == 0 {\n return\n }\n runs = runs % maybe"))[1] == []
+
+
+def test_a_local_named_like_a_param_does_not_take_its_guard(check) -> None:
+    body = "if maybe > 0 {\n let maybe = runs\n runs = runs / maybe\n }"
+    [d] = check(divzero.run, policy(body))[1]
+    assert d.code == codes.DIV_BY_ZERO
