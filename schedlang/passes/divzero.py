@@ -46,7 +46,10 @@ def _report(prog: ir.Program, e: ir.Binary, diags: Diagnostics) -> None:
         return
     hints = [f"give it a floor: `max({bare}, {one})`"]
     if isinstance(d, ir.ParamRef) and (p := prog.param(d.name)) is not None:
-        hints = [f"make the range of `{p.name}` exclude 0 (its lower bound is {p.lo})"]
+        hints = [
+            f"make the range of `{p.name}` exclude 0 (its lower bound is {p.lo})",
+            f"or guard it: `if {p.name} != {zero} {{ ... }}`",
+        ]
     elif isinstance(d, ir.Local):
         hints.insert(0, f"guard it: `if {bare} != {zero} {{ ... }}`")
     elif not isinstance(d, ir.Binary | ir.Builtin):
