@@ -210,30 +210,35 @@ class Ranges:
     # ------------------------------------------------------------------ conditions
     def refine(self, env: Env, cond: ir.Expr, truth: bool) -> Env:
         """The facts that hold when cond evaluates to truth."""
+        when_true, when_false = self.branches(env, cond)
+        return when_true if truth else when_false
+
+    def branches(self, env: Env, cond: ir.Expr) -> tuple[Env, Env]:
+        """The facts when cond is true and when it is false, in one visit of each node (so
+        deeply nested `and`/`or` stay linear)."""
         match cond:
             case ir.Unary(op="not", operand=x):
-                return self.refine(env, x, not truth)
+                when_true, when_false = self.branches(env, x)
+                return when_false, when_true
             case ir.Binary(op="and", left=a, right=b):
-                if truth:
-                    return self.refine(self.refine(env, a, True), b, True)
-                return join(
-                    self.refine(env, a, False), self.refine(self.refine(env, a, True), b, False)
-                )
+                a_true, a_false = self.branches(env, a)
+                b_true, b_false = self.branches(a_true, b)
+                return b_true, join(a_false, b_false)
             case ir.Binary(op="or", left=a, right=b):
-                if truth:
-                    return join(
-                        self.refine(env, a, True), self.refine(self.refine(env, a, False), b, True)
-                    )
-                return self.refine(self.refine(env, a, False), b, False)
+                a_true, a_false = self.branches(env, a)
+                b_true, b_false = self.branches(a_false, b)
+                return join(a_true, b_true), b_false
             case ir.Binary(op=op, left=a, right=b) if op in ir.COMPARE_OPS:
-                op = op if truth else _NEGATE[op]
-                out = env
-                if (lhs := _subject(a)) is not None:
-                    out = self._constrain(out, lhs, op, self.of(b, env))
-                if (rhs := _subject(b)) is not None:
-                    out = self._constrain(out, rhs, _FLIP[op], self.of(a, env))
-                return out
-        return env
+                return self._compare(env, op, a, b), self._compare(env, _NEGATE[op], a, b)
+        return env, env
+
+    def _compare(self, env: Env, op: str, a: ir.Expr, b: ir.Expr) -> Env:
+        out = env
+        if (lhs := _subject(a)) is not None:
+            out = self._constrain(out, lhs, op, self.of(b, env))
+        if (rhs := _subject(b)) is not None:
+            out = self._constrain(out, rhs, _FLIP[op], self.of(a, env))
+        return out
 
     def _constrain(self, env: Env, x: ir.Local | ir.ParamRef, op: str, other: Range) -> Env:
         fact = TOP
@@ -297,12 +302,32 @@ class _Walk:
         self.on_expr = on_expr
         self.on_stmt = on_stmt
 
-    def expr(self, e: ir.Expr, env: Env) -> None:
-        self.on_expr(e, env)
+    def condition(self, e: ir.Expr, env: Env) -> tuple[Env, Env]:
+        """Visit a condition and return the facts when it is true and when false. The right
+        side of `and` / `or` is visited with what the left side decided; one visit per node."""
         match e:
             case ir.Binary(op="and" | "or", left=a, right=b):
-                self.expr(a, env)
-                self.expr(b, self.ranges.refine(env, a, e.op == "and"))
+                self.on_expr(e, env)
+                a_true, a_false = self.condition(a, env)
+                if e.op == "and":
+                    b_true, b_false = self.condition(b, a_true)
+                    return b_true, join(a_false, b_false)
+                b_true, b_false = self.condition(b, a_false)
+                return join(a_true, b_true), b_false
+            case ir.Unary(op="not", operand=x):
+                self.on_expr(e, env)
+                when_true, when_false = self.condition(x, env)
+                return when_false, when_true
+        self.expr(e, env)
+        return self.ranges.branches(env, e)
+
+    def expr(self, e: ir.Expr, env: Env) -> None:
+        match e:
+            case ir.Binary(op="and" | "or") | ir.Unary(op="not"):
+                self.condition(e, env)
+                return
+        self.on_expr(e, env)
+        match e:
             case ir.Binary(left=a, right=b):
                 self.expr(a, env)
                 self.expr(b, env)
@@ -343,9 +368,9 @@ class _Walk:
                     if not falls:
                         return env, False
                 case ir.If(cond=c, then=then, orelse=orelse):
-                    self.expr(c, env)
-                    t_env, t_falls = self.block(then, self.ranges.refine(env, c, True))
-                    e_env, e_falls = self.block(orelse, self.ranges.refine(env, c, False))
+                    when_true, when_false = self.condition(c, env)
+                    t_env, t_falls = self.block(then, when_true)
+                    e_env, e_falls = self.block(orelse, when_false)
                     if not (t_falls or e_falls):
                         return env, False
                     env = (

@@ -268,3 +268,22 @@ def test_refined_ranges_contain_every_value(
     assert (found.lo is None or found.lo <= x) and (found.hi is None or x < found.hi), (found, x)
     if found.excludes_zero:
         assert x != 0
+
+
+def test_deeply_alternating_conditions_are_walked_once() -> None:
+    """`((a or b) and c) or d ...` 40 deep: each node is visited once (this used to double per
+    level); the facts still come out: here the innermost guard `x < 2` survives no level."""
+    x = local("x")
+    cond: ir.Expr = binary(">", x, lit(1))
+    for i in range(40):
+        cond = binary("and" if i % 2 else "or", cond, binary("<", x, lit(i + 2)))
+    visits = 0
+
+    def on_expr(e: ir.Expr, env: Env) -> None:
+        nonlocal visits
+        visits += 1
+
+    walk_body(R, (ir.If(S, cond, (), ()),), on_expr)
+    assert visits < 10 * 40
+    when_true = R.refine({}, binary("and", cond, binary("<", x, lit(8))), True)
+    assert when_true["x"].hi == 8
