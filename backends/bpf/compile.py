@@ -8,6 +8,7 @@ manifest's offsets against the object. `compile_source` runs the checker first a
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -108,9 +109,7 @@ def compile_checked(
 
 
 def manifest_json(data: dict[str, object]) -> str:
-    """The manifest text: indented, but with the long number lists kept on one line each."""
-    import json
-
+    """The manifest as written to NAME.json: indented, for people diffing two builds."""
     return json.dumps(data, indent=2) + "\n"
 
 
