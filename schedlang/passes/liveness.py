@@ -108,7 +108,10 @@ class _Walk:
                     if runs == 0:
                         continue
                     once = self.block(body, state)
-                    if runs == 1:
+                    if runs == 1 or self.repeat:
+                        # Inside an outer loop's second iteration a nested loop's own repeat
+                        # was already walked (and reported) in the first; walking it again
+                        # would double the work at every nesting level.
                         state = once
                         continue
                     outer, self.repeat = (

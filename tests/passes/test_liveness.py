@@ -122,3 +122,12 @@ def test_fn_must_return_on_every_path(check) -> None:
 def test_void_fn_needs_no_return(check) -> None:
     fn = "fn nothing(x: u64) {\n kick 0\n}"
     assert check(liveness.run, enqueue("insert t into global", fn))[1] == []
+
+
+def test_deeply_nested_loops_stay_cheap(check) -> None:
+    """25 nested two-iteration loops around one insert: one report, not 2**25 walks."""
+    body = "insert t into global\n"
+    for i in range(25):
+        body = f"for i{i} in 0..2 {{\n{body}}}\n"
+    diags = check(liveness.run, enqueue(body))[1]
+    assert [d.code for d in diags] == [codes.DOUBLE_INSERT]
