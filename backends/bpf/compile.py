@@ -9,6 +9,7 @@ manifest's offsets against the object. `compile_source` runs the checker first a
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,7 +66,11 @@ def compile_checked(
 
     api = compat.KERNEL_APIS[kernel_api]
     options = lowering.Options(
-        params=values, kernel_api=api, timeout_ms=timeout_ms, version=VERSION
+        params=values,
+        kernel_api=api,
+        timeout_ms=timeout_ms,
+        version=VERSION,
+        header_line=_header_line(source.text, program.name),
     )
     rendered = render.render(lowering.build_context(checked, options))
 
@@ -106,6 +111,12 @@ def compile_checked(
         manifest_path=manifest_path,
         manifest=data,
     )
+
+
+def _header_line(text: str, name: str) -> int:
+    """The line of `scheduler NAME` in the policy (1 when it cannot be found)."""
+    found = re.search(rf"^\s*scheduler\s+{re.escape(name)}\b", text, re.M)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
 
 
 def manifest_json(data: dict[str, object]) -> str:

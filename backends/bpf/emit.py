@@ -16,6 +16,7 @@ from schedlang import ir
 from schedlang.backends.bpf import cnames, compat, helpers, kfuncs, layout
 from schedlang.backends.bpf.lower import Lowerer, Scope, mark, queue_const
 from schedlang.callbacks import CALLBACKS
+from schedlang.source import Span
 from schedlang.types import Type
 
 DEFAULT_TIMEOUT_MS = 5000
@@ -82,6 +83,9 @@ class Options:
     kernel_api: compat.KernelApi
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     version: str = "0.1.0"
+    # The policy's `scheduler NAME` line: what the callbacks the policy did not write (and
+    # which exist for the policy as a whole) map to in the line map.
+    header_line: int = 1
 
 
 def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
@@ -89,7 +93,9 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
     program = checked.program
     lw = Lowerer(program)
     fns = [_fn(lw, f) for f in program.fns]
-    callbacks = [_callback(lw, program, op) for op in OPS_ORDER if _has(program, op)]
+    callbacks = [
+        _callback(lw, program, op, opts.header_line) for op in OPS_ORDER if _has(program, op)
+    ]
     helper_blocks = helpers.resolve(opts.kernel_api, lw.needs.helpers)
     for h in helper_blocks:
         lw.needs.kfuncs.update(h.kfuncs)
@@ -274,12 +280,16 @@ def _unpack(t: Type, name: str, i: int) -> str:
     return f"\t{cnames.c_type(t)} {name} = ctx[{i}];"
 
 
-def _callback(lw: Lowerer, program: ir.Program, op: str) -> dict[str, Any]:
+def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> dict[str, Any]:
+    """One callback. Its signature line is mapped too (to `on op` or the scheduler line), so
+    code a policy did not write (prologues, whole generated callbacks) is never attributed
+    to the statement that happens to precede it in the C file."""
     decl = program.callback(op)
     name = program.name
     section = f"struct_ops.s/{name}_{op}" if op == "init" else f"struct_ops/{name}_{op}"
+    where = mark(decl.span) if decl else mark(Span(header_line, 1, header_line, 1))
     if op == "exit":
-        return _exit_callback(name, section)
+        return _exit_callback(name, section) | {"mark": where}
     sig = CALLBACKS[op]
     names = [cnames.ident(n) for n, _ in decl.params] if decl else list(_DEFAULT_NAMES[op])
     task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
@@ -316,6 +326,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str) -> dict[str, Any]:
         "ret": ret,
         "lines": lines,
         "doc": sig.doc,
+        "mark": where,
     }
 
 

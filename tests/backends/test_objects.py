@@ -19,7 +19,7 @@ from schedlang.backends.bpf import build, compat
 from schedlang.backends.bpf.compile import compile_source
 from schedlang.backends.bpf.objfile import ObjectFile
 from schedlang.runtime import provision
-from tests.backends.conftest import EXAMPLES, POLICIES, policy_id
+from tests.backends.conftest import EXAMPLES, POLICIES, ROOT, policy_id
 
 READELF = shutil.which("llvm-readelf-19") or shutil.which("llvm-readelf")
 
@@ -151,3 +151,26 @@ def test_generated_c_has_no_compiler_warnings(
     cmd = [clang.path, *build.CFLAGS, "-Wall", "-c", art.c_path.name, "-o", "/dev/null"]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+@pytest.mark.clang
+def test_a_verifier_complaint_maps_to_the_policy_line(tmp_path: Path, clang: build.Clang) -> None:
+    """The runtime maps `@ NAME.bpf.c:LINE` in a verifier log through our line_map."""
+    from schedlang.runtime.verifier_log import error_position
+
+    art = compile_source(ROOT / "examples" / "fair.sched", outdir=tmp_path)
+    c_lines = art.c_path.read_text().splitlines() if art.c_path else []
+
+    def log_at(c_line: int) -> str:
+        return (
+            f"; {c_lines[c_line - 1].strip()} @ fair.bpf.c:{c_line}\n"
+            "16: (79) r1 = *(u64 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n"
+        )
+
+    insert = next(i for i, t in enumerate(c_lines, 1) if "sl_insert_vtime(t, DSQ_SHARED" in t)
+    position = error_position(log_at(insert), art.manifest)
+    assert position is not None and (position.dsl_line, position.dsl_col) == (13, 9)
+    # Code the policy did not write maps to its callback, not to a neighbouring statement.
+    record = next(i for i, t in enumerate(c_lines, 1) if t.strip() == "record_wakeup(t);")
+    position = error_position(log_at(record), art.manifest)
+    assert position is not None and position.dsl_line == 20  # `on running(t)`

@@ -294,7 +294,7 @@ static __always_inline void record_wakeup(struct task_struct *p)
 
 /* a runnable task must be inserted into a queue (on every path) */
 SEC("struct_ops/fair_enqueue")
-void fair_enqueue(u64 *ctx)
+void fair_enqueue(u64 *ctx) /* fair.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 flags = ctx[1];
@@ -308,14 +308,14 @@ void fair_enqueue(u64 *ctx)
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */
 SEC("struct_ops/fair_dispatch")
-void fair_dispatch(u64 *ctx)
+void fair_dispatch(u64 *ctx) /* fair.sched:16 */
 {
 	sl_consume(DSQ_SHARED); /* fair.sched:17 */
 }
 
 /* a task became runnable */
 SEC("struct_ops/fair_runnable")
-void fair_runnable(u64 *ctx)
+void fair_runnable(u64 *ctx) /* fair.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -324,7 +324,7 @@ void fair_runnable(u64 *ctx)
 
 /* a task starts running on a CPU */
 SEC("struct_ops/fair_running")
-void fair_running(u64 *ctx)
+void fair_running(u64 *ctx) /* fair.sched:20 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -337,7 +337,7 @@ void fair_running(u64 *ctx)
 
 /* a task stops running; runnable says whether it stays runnable */
 SEC("struct_ops/fair_stopping")
-void fair_stopping(u64 *ctx)
+void fair_stopping(u64 *ctx) /* fair.sched:26 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -346,7 +346,7 @@ void fair_stopping(u64 *ctx)
 
 /* a task joins this scheduler */
 SEC("struct_ops/fair_enable")
-void fair_enable(u64 *ctx)
+void fair_enable(u64 *ctx) /* fair.sched:6 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -355,7 +355,7 @@ void fair_enable(u64 *ctx)
 
 /* the scheduler is being loaded */
 SEC("struct_ops.s/fair_init")
-s32 fair_init(u64 *ctx)
+s32 fair_init(u64 *ctx) /* fair.sched:1 */
 {
 	s32 ret;
 
@@ -368,7 +368,7 @@ s32 fair_init(u64 *ctx)
 
 /* the scheduler is being unloaded: record why, for the loader */
 SEC("struct_ops/fair_exit")
-void fair_exit(u64 *ctx)
+void fair_exit(u64 *ctx) /* fair.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 

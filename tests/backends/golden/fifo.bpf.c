@@ -226,7 +226,7 @@ static __always_inline void record_wakeup(struct task_struct *p)
 
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
 SEC("struct_ops/fifo_select_cpu")
-s32 fifo_select_cpu(u64 *ctx)
+s32 fifo_select_cpu(u64 *ctx) /* fifo.sched:4 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
@@ -242,7 +242,7 @@ s32 fifo_select_cpu(u64 *ctx)
 
 /* a runnable task must be inserted into a queue (on every path) */
 SEC("struct_ops/fifo_enqueue")
-void fifo_enqueue(u64 *ctx)
+void fifo_enqueue(u64 *ctx) /* fifo.sched:12 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 flags = ctx[1];
@@ -254,7 +254,7 @@ void fifo_enqueue(u64 *ctx)
 
 /* a task became runnable */
 SEC("struct_ops/fifo_runnable")
-void fifo_runnable(u64 *ctx)
+void fifo_runnable(u64 *ctx) /* fifo.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -263,7 +263,7 @@ void fifo_runnable(u64 *ctx)
 
 /* a task starts running on a CPU */
 SEC("struct_ops/fifo_running")
-void fifo_running(u64 *ctx)
+void fifo_running(u64 *ctx) /* fifo.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -272,14 +272,14 @@ void fifo_running(u64 *ctx)
 
 /* the scheduler is being loaded */
 SEC("struct_ops.s/fifo_init")
-s32 fifo_init(u64 *ctx)
+s32 fifo_init(u64 *ctx) /* fifo.sched:1 */
 {
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
 SEC("struct_ops/fifo_exit")
-void fifo_exit(u64 *ctx)
+void fifo_exit(u64 *ctx) /* fifo.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 

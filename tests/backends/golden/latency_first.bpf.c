@@ -342,7 +342,7 @@ static __always_inline void record_wakeup(struct task_struct *p)
 
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
 SEC("struct_ops/latency_first_select_cpu")
-s32 latency_first_select_cpu(u64 *ctx)
+s32 latency_first_select_cpu(u64 *ctx) /* latency_first.sched:22 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
@@ -358,7 +358,7 @@ s32 latency_first_select_cpu(u64 *ctx)
 
 /* a runnable task must be inserted into a queue (on every path) */
 SEC("struct_ops/latency_first_enqueue")
-void latency_first_enqueue(u64 *ctx)
+void latency_first_enqueue(u64 *ctx) /* latency_first.sched:30 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 flags = ctx[1];
@@ -376,7 +376,7 @@ void latency_first_enqueue(u64 *ctx)
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */
 SEC("struct_ops/latency_first_dispatch")
-void latency_first_dispatch(u64 *ctx)
+void latency_first_dispatch(u64 *ctx) /* latency_first.sched:38 */
 {
 	if (!sl_consume(DSQ_INTERACTIVE)) { /* latency_first.sched:39 */
 		sl_consume(DSQ_BATCH); /* latency_first.sched:40 */
@@ -385,7 +385,7 @@ void latency_first_dispatch(u64 *ctx)
 
 /* a task became runnable */
 SEC("struct_ops/latency_first_runnable")
-void latency_first_runnable(u64 *ctx)
+void latency_first_runnable(u64 *ctx) /* latency_first.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -394,7 +394,7 @@ void latency_first_runnable(u64 *ctx)
 
 /* a task starts running on a CPU */
 SEC("struct_ops/latency_first_running")
-void latency_first_running(u64 *ctx)
+void latency_first_running(u64 *ctx) /* latency_first.sched:12 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -405,7 +405,7 @@ void latency_first_running(u64 *ctx)
 
 /* a task stops running; runnable says whether it stays runnable */
 SEC("struct_ops/latency_first_stopping")
-void latency_first_stopping(u64 *ctx)
+void latency_first_stopping(u64 *ctx) /* latency_first.sched:16 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -416,7 +416,7 @@ void latency_first_stopping(u64 *ctx)
 
 /* the scheduler is being loaded */
 SEC("struct_ops.s/latency_first_init")
-s32 latency_first_init(u64 *ctx)
+s32 latency_first_init(u64 *ctx) /* latency_first.sched:1 */
 {
 	s32 ret;
 
@@ -432,7 +432,7 @@ s32 latency_first_init(u64 *ctx)
 
 /* the scheduler is being unloaded: record why, for the loader */
 SEC("struct_ops/latency_first_exit")
-void latency_first_exit(u64 *ctx)
+void latency_first_exit(u64 *ctx) /* latency_first.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 

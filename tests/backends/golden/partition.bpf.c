@@ -257,7 +257,7 @@ static __always_inline bool is_build(struct task_struct *t)
 
 /* a runnable task must be inserted into a queue (on every path) */
 SEC("struct_ops/partition_enqueue")
-void partition_enqueue(u64 *ctx)
+void partition_enqueue(u64 *ctx) /* partition.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 flags = ctx[1];
@@ -275,7 +275,7 @@ void partition_enqueue(u64 *ctx)
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */
 SEC("struct_ops/partition_dispatch")
-void partition_dispatch(u64 *ctx)
+void partition_dispatch(u64 *ctx) /* partition.sched:18 */
 {
 	s32 c = ctx[0];
 
@@ -288,7 +288,7 @@ void partition_dispatch(u64 *ctx)
 
 /* a task became runnable */
 SEC("struct_ops/partition_runnable")
-void partition_runnable(u64 *ctx)
+void partition_runnable(u64 *ctx) /* partition.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -297,7 +297,7 @@ void partition_runnable(u64 *ctx)
 
 /* a task starts running on a CPU */
 SEC("struct_ops/partition_running")
-void partition_running(u64 *ctx)
+void partition_running(u64 *ctx) /* partition.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -306,7 +306,7 @@ void partition_running(u64 *ctx)
 
 /* the scheduler is being loaded */
 SEC("struct_ops.s/partition_init")
-s32 partition_init(u64 *ctx)
+s32 partition_init(u64 *ctx) /* partition.sched:1 */
 {
 	s32 ret;
 
@@ -322,7 +322,7 @@ s32 partition_init(u64 *ctx)
 
 /* the scheduler is being unloaded: record why, for the loader */
 SEC("struct_ops/partition_exit")
-void partition_exit(u64 *ctx)
+void partition_exit(u64 *ctx) /* partition.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 

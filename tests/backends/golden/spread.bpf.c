@@ -290,7 +290,7 @@ static __always_inline void record_wakeup(struct task_struct *p)
 
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
 SEC("struct_ops/spread_select_cpu")
-s32 spread_select_cpu(u64 *ctx)
+s32 spread_select_cpu(u64 *ctx) /* spread.sched:14 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
@@ -312,7 +312,7 @@ s32 spread_select_cpu(u64 *ctx)
 
 /* a runnable task must be inserted into a queue (on every path) */
 SEC("struct_ops/spread_enqueue")
-void spread_enqueue(u64 *ctx)
+void spread_enqueue(u64 *ctx) /* spread.sched:24 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 flags = ctx[1];
@@ -324,7 +324,7 @@ void spread_enqueue(u64 *ctx)
 
 /* a task became runnable */
 SEC("struct_ops/spread_runnable")
-void spread_runnable(u64 *ctx)
+void spread_runnable(u64 *ctx) /* spread.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -333,7 +333,7 @@ void spread_runnable(u64 *ctx)
 
 /* a task starts running on a CPU */
 SEC("struct_ops/spread_running")
-void spread_running(u64 *ctx)
+void spread_running(u64 *ctx) /* spread.sched:6 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -344,7 +344,7 @@ void spread_running(u64 *ctx)
 
 /* a task stops running; runnable says whether it stays runnable */
 SEC("struct_ops/spread_stopping")
-void spread_stopping(u64 *ctx)
+void spread_stopping(u64 *ctx) /* spread.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -353,14 +353,14 @@ void spread_stopping(u64 *ctx)
 
 /* the scheduler is being loaded */
 SEC("struct_ops.s/spread_init")
-s32 spread_init(u64 *ctx)
+s32 spread_init(u64 *ctx) /* spread.sched:1 */
 {
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
 SEC("struct_ops/spread_exit")
-void spread_exit(u64 *ctx)
+void spread_exit(u64 *ctx) /* spread.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 
