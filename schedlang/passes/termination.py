@@ -180,7 +180,10 @@ class _Estimator:
         return self.fn_cost[name]
 
     def block(self, stmts: tuple[ir.Stmt, ...], parts: _Estimate | None) -> int:
-        return sum(self.stmt(s, parts) for s in stmts)
+        total = 0
+        for s in stmts:  # a loop, not sum(generator): long `else if` chains nest deeply
+            total += self.stmt(s, parts)
+        return total
 
     def stmt(self, s: ir.Stmt, parts: _Estimate | None) -> int:
         if type(s) not in STMT_COST:

@@ -189,3 +189,13 @@ def test_rules_never_raise_on_typed_programs(text: str) -> None:
         assert program is not None
         instructions = program.facts["instructions"]
         assert isinstance(instructions, dict) and set(instructions) >= {"enqueue", "dispatch"}
+
+
+def test_long_else_if_chains_do_not_overflow_the_stack() -> None:
+    """An `else if` chain nests in the IR without nesting braces; every rule must walk as
+    deep as the parser accepts (about 480 links) without a RecursionError."""
+    chain = " else ".join(f"if t.pid == {i} {{\n insert t into global\n }}" for i in range(450))
+    text = f'scheduler p "d" {{\n on enqueue(t, flags) {{\n{chain} else {{\n insert t into global\n }}\n }}\n}}\n'
+    program, diags = check_source(SourceFile("chain.sched", text))
+    assert [d.code for d in diags] == [] and program is not None
+    assert program.facts["paths"] == {"enqueue": 451}
