@@ -79,7 +79,9 @@ def main() -> int:
             check=False,
         )
     processed = _parse(run.stdout)
-    rows, loop_free, with_loops = [], [], []
+    rows: list[dict[str, object]] = []
+    loop_free: list[float] = []
+    with_loops: list[float] = []
     for src in sources:
         checked, _ = check_path(src)
         if checked is None:
