@@ -12,7 +12,7 @@ import functools
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 from lark.tree import Meta
 
@@ -25,6 +25,9 @@ from schedlang.source import SourceFile, Span
 # slow parse or a RecursionError in the tree transformer.
 MAX_SOURCE_BYTES = 1_000_000
 MAX_NESTING = 64
+# Depth of the parse tree (blocks and operator chains: `a + b + ... + z` nests one level per
+# `+`). Every later pass walks trees recursively, so a bound here keeps them all safe.
+MAX_TREE_DEPTH = 150
 
 
 @functools.cache
@@ -290,11 +293,31 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
         span = source.span_at(pos) if isinstance(pos, int) else _error_span(err, source)
         diags.error(C.SYNTAX, span, message, *hints)
         return None
+    deepest = _too_deep(tree)
+    if deepest is not None:
+        diags.error(
+            C.TOO_DEEP,
+            _span(deepest.meta),
+            f"the program nests more than {MAX_TREE_DEPTH} levels deep here",
+            "split long operator chains and deep nesting into `let` bindings or `fn` helpers",
+        )
+        return None
     try:
         return _ToAst().transform(tree)
     except VisitError as err:  # a literal too large for int(), etc.
         diags.error(C.SYNTAX, source.span_at(0), f"cannot read the program: {err.orig_exc}")
         return None
+
+
+def _too_deep(tree: Tree[Token]) -> Tree[Token] | None:
+    """The first subtree deeper than MAX_TREE_DEPTH, found without recursion."""
+    depth: dict[int, int] = {}
+    for sub in tree.iter_subtrees():  # children before parents
+        kids = [depth[id(c)] for c in sub.children if isinstance(c, Tree)]
+        depth[id(sub)] = 1 + max(kids, default=0)
+        if depth[id(sub)] > MAX_TREE_DEPTH:
+            return sub
+    return None
 
 
 def _error_span(err: UnexpectedInput, source: SourceFile) -> Span:

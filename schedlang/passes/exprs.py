@@ -326,7 +326,12 @@ class ExprChecker:
             return poison(span)
         irop = "sat-" if op == "-" and is_unsigned_like(left.type) else op
         folded = _fold(irop, left, right, rtype, span)
-        return folded if folded is not None else ir.Binary(rtype, span, irop, left, right)
+        if folded is not None:
+            return folded
+        if rtype is Type.INT:  # literals that must not fold (x / 0): give them their default type
+            left, right = self.settle(left), self.settle(right)
+            rtype = left.type
+        return ir.Binary(rtype, span, irop, left, right)
 
     def _binary_type(
         self, op: str, left: ir.Expr, right: ir.Expr, span: Span

@@ -125,3 +125,10 @@ def test_ten_megabyte_file(tmp_path: Path) -> None:
     path.write_text("// filler\n" * 1_000_000)
     checked, diags = check_path(path)
     assert checked is None and [d.code for d in diags] == ["file-too-large"]
+
+
+def test_long_operator_chain_is_a_diagnostic_not_a_recursion_error() -> None:
+    text = 'scheduler p "d" {\n on init() {\n  let x = ' + " + ".join(["1"] * 600) + "\n }\n}"
+    checked, diags = check_source(SourceFile("chain.sched", text))
+    assert checked is None
+    assert [(d.code, d.line) for d in diags] == [("too-deep", 3)]

@@ -165,3 +165,9 @@ def test_compound_assignment_with_a_bad_right_side_reports_once() -> None:
     prog, diags = typed("t.vtime += nowhere")
     assert prog is None
     assert [d.code for d in diags] == ["unknown-name"]
+
+
+def test_unfolded_literal_division_still_reaches_the_divzero_rule() -> None:
+    text = 'scheduler p "d" {\n var y: u64 = 0\n on init() {\n  let x = min(1 / 0, y)\n }\n}'
+    _, diags = check_source(SourceFile("t.sched", text))
+    assert [(d.code, d.line) for d in diags] == [("div-by-zero", 4)]
