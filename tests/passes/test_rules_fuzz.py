@@ -193,9 +193,16 @@ def test_rules_never_raise_on_typed_programs(text: str) -> None:
 
 def test_long_else_if_chains_do_not_overflow_the_stack() -> None:
     """An `else if` chain nests in the IR without nesting braces; every rule must walk as
-    deep as the parser accepts (about 480 links) without a RecursionError."""
-    chain = " else ".join(f"if t.pid == {i} {{\n insert t into global\n }}" for i in range(450))
-    text = f'scheduler p "d" {{\n on enqueue(t, flags) {{\n{chain} else {{\n insert t into global\n }}\n }}\n}}\n'
-    program, diags = check_source(SourceFile("chain.sched", text))
-    assert [d.code for d in diags] == [] and program is not None
-    assert program.facts["paths"] == {"enqueue": 451}
+    deep as the parser accepts (70 links; deeper chains are a `too-deep` diagnostic)."""
+
+    def program(links: int) -> str:
+        chain = " else ".join(
+            f"if t.pid == {i} {{\n insert t into global\n }}" for i in range(links)
+        )
+        return f'scheduler p "d" {{\n on enqueue(t, flags) {{\n{chain} else {{\n insert t into global\n }}\n }}\n}}\n'
+
+    checked, diags = check_source(SourceFile("chain.sched", program(70)))
+    assert [d.code for d in diags] == [] and checked is not None
+    assert checked.facts["paths"] == {"enqueue": 71}
+    checked, diags = check_source(SourceFile("chain.sched", program(450)))
+    assert checked is None and [d.code for d in diags] == ["too-deep"]
