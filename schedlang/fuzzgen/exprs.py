@@ -188,6 +188,8 @@ class Exprs:
             return self.ch.pick(candidates)
         if t == "bool":
             return binary("==", name("nr_cpus"), lit(1))
+        if t == "cpu":
+            return cast(lit(0), "cpu")  # CPU 0 always exists
         return name("nr_cpus") if t == "u32" else cast(name("nr_cpus"), t)
 
     # ------------------------------------------------------------------ integers
