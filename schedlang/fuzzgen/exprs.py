@@ -288,9 +288,18 @@ class Exprs:
 
     # ------------------------------------------------------------------ cpus
     def cpu(self, b: Body, d: int) -> ast.Expr:
-        """A `cpu` that names an existing CPU (every leaf is one the kernel gave us)."""
+        """A CPU used at once (kick, allowed, a comparison): unless `safe`, sometimes an
+        unproven `as cpu` conversion, which the kernel checks where it is used."""
         if not self.safe and self.ch.chance(0.05):
             return cast(self.of(b, "u32", d), "cpu")
+        return self.kept_cpu(b, d)
+
+    def kept_cpu(self, b: Body, d: int) -> ast.Expr:
+        """A `cpu` that may be stored: proven below the CPU limit (`cpu-range`). Unless
+        `safe`, sometimes a conversion wrapped below the limit, which may still name a CPU
+        the machine does not have (the limit is 64, not nr_cpus)."""
+        if not self.safe and self.ch.chance(0.05):
+            return cast(binary("%", self.of(b, "u32", d), lit(DEFAULT_MAX_CPUS)), "cpu")
         return self.of(b, "cpu", d)
 
     # ------------------------------------------------------------------ bools

@@ -65,7 +65,7 @@ class Stmts:
         t = self.ch.pick(LET_TYPES)
         n = b.fresh("l")
         annotate = t not in ("bool", "duration", "time", "cpu") or self.ch.chance(0.5)
-        value = self.ex.of(b, t, 2, loose=annotate)
+        value = self.ex.kept_cpu(b, 2) if t == "cpu" else self.ex.of(b, t, 2, loose=annotate)
         b.declare(n, Local(t, True))
         return [ast.Let(S, n, ast.TypeName(S, t) if annotate else None, value)]
 
@@ -96,8 +96,7 @@ class Stmts:
         target, t = self.ch.pick(targets)
         op = self.ch.pick(ASSIGNABLE_OPS.get(t, ("=",)))
         if op == "=":
-            value = self.ex.cpu(b, 2) if t == "cpu" and not self._is_local(b, target) else None
-            value = value or self.ex.of(b, t, 2, loose=True)
+            value = self.ex.kept_cpu(b, 2) if t == "cpu" else self.ex.of(b, t, 2, loose=True)
         elif t == "duration" and op in ("*=", "/="):
             by = self.ch.pick(UNSIGNED)
             value = self.ex.of(b, by, 1) if op == "*=" else self.ex.divisor(b, by, 1)
@@ -108,9 +107,6 @@ class Stmts:
         else:
             value = self.ex.of(b, t, 2)
         return [ast.Assign(S, target, op, value)]
-
-    def _is_local(self, b: Body, target: ast.Expr) -> bool:
-        return isinstance(target, ast.Name) and target.ident in b.locals()
 
     def _kick(self, b: Body, depth: int) -> list[ast.Stmt]:
         mode = self.ch.pick((None, "idle", "preempt"))
