@@ -1,4 +1,8 @@
-"""Shared helpers for the backend tests: the policies to compile and a clang probe."""
+"""Shared setup for the backend tests: the policies to compile, and a clang probe.
+
+Tests take an `example` (each of the five normative examples) or a `policy` (every example
+and library policy) argument and are parametrized here, so no test module imports another.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,18 @@ from schedlang.backends.bpf import build
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.sched"))
-STDLIB = sorted((ROOT / "stdlib").glob("*.sched"))
-POLICIES = EXAMPLES + STDLIB
+POLICIES = EXAMPLES + sorted((ROOT / "stdlib").glob("*.sched"))
 
 
-def policy_id(path: Path) -> str:
+def _id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "example" in metafunc.fixturenames:
+        metafunc.parametrize("example", EXAMPLES, ids=_id)
+    if "policy" in metafunc.fixturenames:
+        metafunc.parametrize("policy", POLICIES, ids=_id)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from schedlang.backends.bpf.builtins_c import BUILTIN_C
 from schedlang.backends.bpf.compile import compile_source
 from schedlang.builtins import BUILTINS
 from schedlang.errors import SchedlangError
-from tests.backends.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FAIR = ROOT / "examples" / "fair.sched"
 

@@ -17,7 +17,8 @@ import pytest
 from schedlang.backends.bpf import compat, emit, render
 from schedlang.checker import check_source
 from schedlang.source import SourceFile
-from tests.backends.conftest import EXAMPLES, ROOT, policy_id
+
+ROOT = Path(__file__).resolve().parents[2]
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SCHEDLANG_UPDATE_GOLDEN") == "1"
@@ -37,33 +38,30 @@ def without_checker_facts(text: str) -> str:
     return re.sub(r"^ \* Checker facts:\n(?: \*  .*\n)*", "", text, flags=re.M)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=policy_id)
-def test_generated_c_matches_golden(path: Path) -> None:
-    text = without_checker_facts(generate(path).text)
-    golden = GOLDEN / f"{path.stem}.bpf.c"
+def test_generated_c_matches_golden(example: Path) -> None:
+    text = without_checker_facts(generate(example).text)
+    golden = GOLDEN / f"{example.stem}.bpf.c"
     if UPDATE:
         golden.write_text(text)
     if not golden.exists():
         pytest.fail(f"no golden file {golden}; create it with SCHEDLANG_UPDATE_GOLDEN=1")
     assert text == golden.read_text(), (
-        f"generated C for {path.name} changed; if intended, rerun with SCHEDLANG_UPDATE_GOLDEN=1"
+        f"generated C for {example.name} changed; if intended, rerun with SCHEDLANG_UPDATE_GOLDEN=1"
     )
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=policy_id)
-def test_generation_is_deterministic(path: Path) -> None:
-    assert generate(path) == generate(path)
+def test_generation_is_deterministic(example: Path) -> None:
+    assert generate(example) == generate(example)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=policy_id)
-def test_line_map_rows_point_at_commented_lines_of_real_statements(path: Path) -> None:
-    rendered = generate(path)
+def test_line_map_rows_point_at_commented_lines_of_real_statements(example: Path) -> None:
+    rendered = generate(example)
     c_lines = rendered.text.splitlines()
-    dsl_lines = path.read_text().splitlines()
+    dsl_lines = example.read_text().splitlines()
     assert rendered.line_map, "every example has statements"
     for c_line, dsl_line, dsl_col in rendered.line_map:
         assert c_line <= len(c_lines)
-        assert c_lines[c_line - 1].endswith(f"/* {path.name}:{dsl_line} */")
+        assert c_lines[c_line - 1].endswith(f"/* {example.name}:{dsl_line} */")
         assert 1 <= dsl_line <= len(dsl_lines) and dsl_col >= 1
         assert dsl_lines[dsl_line - 1][dsl_col - 1 :].strip(), "the column points at code"
     # Every statement of the policy body appears in the map.

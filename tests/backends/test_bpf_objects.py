@@ -19,22 +19,23 @@ from schedlang.backends.bpf import build, compat
 from schedlang.backends.bpf.compile import compile_source
 from schedlang.backends.bpf.objfile import ObjectFile
 from schedlang.runtime import provision
-from tests.backends.conftest import EXAMPLES, POLICIES, ROOT, policy_id
+
+ROOT = Path(__file__).resolve().parents[2]
 
 READELF = shutil.which("llvm-readelf-19") or shutil.which("llvm-readelf")
 
 
 def test_there_are_policies_to_compile() -> None:
-    assert len(EXAMPLES) == 5, [p.name for p in EXAMPLES]
-    assert len(POLICIES) >= 5 + 12
+    examples = list((ROOT / "examples").glob("*.sched"))
+    assert len(examples) == 5, [p.name for p in examples]
+    assert len(list((ROOT / "stdlib").glob("*.sched"))) >= 12
 
 
 @pytest.mark.clang
-@pytest.mark.parametrize("path", POLICIES, ids=policy_id)
 def test_policy_compiles_to_a_well_formed_object(
-    path: Path, tmp_path: Path, clang: build.Clang
+    policy: Path, tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(path, outdir=tmp_path)
+    art = compile_source(policy, outdir=tmp_path)
     name = art.name
     assert art.object_path.exists() and art.c_path is not None and art.c_path.exists()
     assert json.loads(art.manifest_path.read_text()) == art.manifest
@@ -65,7 +66,7 @@ def test_policy_compiles_to_a_well_formed_object(
 def test_llvm_readelf_agrees_on_the_sections(tmp_path: Path, clang: build.Clang) -> None:
     if READELF is None:
         pytest.skip("llvm-readelf-19 not installed (apt-get install llvm-19)")
-    art = compile_source(EXAMPLES[0], outdir=tmp_path)
+    art = compile_source(ROOT / "examples" / "fifo.sched", outdir=tmp_path)
     out = subprocess.run([READELF, "-S", str(art.object_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     ours = ObjectFile.read(art.object_path).sections
@@ -78,11 +79,10 @@ def test_llvm_readelf_agrees_on_the_sections(tmp_path: Path, clang: build.Clang)
 
 @pytest.mark.clang
 @pytest.mark.parametrize("level", list(compat.KERNEL_APIS))
-@pytest.mark.parametrize("path", EXAMPLES, ids=policy_id)
 def test_every_kernel_api_level_compiles(
-    path: Path, level: str, tmp_path: Path, clang: build.Clang
+    example: Path, level: str, tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(path, outdir=tmp_path, kernel_api=level)
+    art = compile_source(example, outdir=tmp_path, kernel_api=level)
     assert art.manifest["kernel_api"] == compat.KERNEL_APIS[level].label
     text = art.c_path.read_text() if art.c_path else ""
     body = text.split("#define bpf_ksym_exists")[1]
@@ -101,7 +101,7 @@ def test_every_kernel_api_level_compiles(
 def test_param_override_is_the_initial_value_of_rodata_params(
     tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(EXAMPLES[0].with_name("fair.sched"), {"slice": "3ms"}, tmp_path)
+    art = compile_source(ROOT / "examples" / "fair.sched", {"slice": "3ms"}, tmp_path)
     (slice_param,) = art.manifest["params"]
     assert slice_param["value"] == 3_000_000 and slice_param["default"] == 5_000_000
     data = ObjectFile.read(art.object_path).section_bytes(".rodata.params")
@@ -117,7 +117,7 @@ def test_libbpf_opens_every_example(tmp_path: Path, clang: build.Clang) -> None:
     from schedlang.runtime import libbpf
 
     lib = libbpf.Libbpf(toolchain.libbpf)
-    for path in EXAMPLES:
+    for path in sorted((ROOT / "examples").glob("*.sched")):
         art = compile_source(path, outdir=tmp_path)
         obj = lib.bpf_object__open_file(str(art.object_path).encode(), None)
         assert obj, f"libbpf could not open {art.object_path}"
@@ -142,11 +142,10 @@ def test_names_that_are_c_keywords_or_backend_names_still_compile(
 
 
 @pytest.mark.clang
-@pytest.mark.parametrize("path", POLICIES, ids=policy_id)
 def test_generated_c_has_no_compiler_warnings(
-    path: Path, tmp_path: Path, clang: build.Clang
+    policy: Path, tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(path, outdir=tmp_path, emit="c")
+    art = compile_source(policy, outdir=tmp_path, emit="c")
     assert art.c_path is not None
     cmd = [clang.path, *build.CFLAGS, "-Wall", "-c", art.c_path.name, "-o", "/dev/null"]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)

@@ -17,7 +17,8 @@ import pytest
 
 from schedlang.backends.bpf import build
 from schedlang.backends.bpf.compile import compile_source
-from tests.backends.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # (label, example, kernel API, params, loader action)
 RUNS = (

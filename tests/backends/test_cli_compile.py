@@ -9,7 +9,8 @@ import pytest
 
 from schedlang.backends.bpf import build
 from schedlang.cli import main
-from tests.backends.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FIFO = str(ROOT / "examples" / "fifo.sched")
 
