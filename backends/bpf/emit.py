@@ -306,7 +306,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     lines = [
         _unpack(t, n, i)
         for i, (t, n) in enumerate(zip(sig.params, names, strict=True))
-        if re.search(rf"\b{re.escape(n)}\b", code)
+        if re.search(rf"(?<![\w.>]){re.escape(n)}\b", code)  # not `t->flags`
     ]
     if op == "init" and program.queues:
         lines.insert(0, "\ts32 ret;")

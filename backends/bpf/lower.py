@@ -151,7 +151,14 @@ _TASK_MEMBER = {
 }
 
 
+# Members the kernel declares signed (pid_t, int) that the language types as unsigned: read
+# through a cast, or `t.pid % 8` would be a signed remainder (which BPF v3 cannot even do).
+_UNSIGNED_READ = frozenset({"pid", "tgid", "nr_cpus_allowed"})
+
+
 def _task_field(lw: Lowerer, e: ir.TaskField) -> str:
+    if e.field in _UNSIGNED_READ:
+        return f"(({cnames.c_type(e.type)}){lw.task_field(e.task, _TASK_MEMBER[e.field])})"
     if e.field in _TASK_MEMBER:
         return lw.task_field(e.task, _TASK_MEMBER[e.field])
     if e.field == "cpu":

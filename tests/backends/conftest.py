@@ -14,7 +14,13 @@ from schedlang.backends.bpf import build
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.sched"))
-POLICIES = EXAMPLES + sorted((ROOT / "stdlib").glob("*.sched"))
+# Every policy the compile tests take: examples, the library, and the backend's own test
+# policies (data/: C keywords as names, the lowerings nothing else uses).
+POLICIES = (
+    EXAMPLES
+    + sorted((ROOT / "stdlib").glob("*.sched"))
+    + sorted((Path(__file__).parent / "data").glob("*.sched"))
+)
 
 
 def _id(path: Path) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from schedlang.backends.bpf import build, compat
+from schedlang.backends.bpf.cnames import ident
 from schedlang.backends.bpf.compile import compile_source
 from schedlang.backends.bpf.objfile import ObjectFile
 from schedlang.runtime import provision
@@ -50,7 +51,8 @@ def test_policy_compiles_to_a_well_formed_object(
     assert obj.sections[".data.stats"].size == art.manifest["stats"]["size"]
     if art.manifest["params"]:
         params = obj.struct_layout(f"{name}_params")
-        assert params == {p["name"]: p["offset"] for p in art.manifest["params"]}
+        # (a param named like a C keyword has a trailing underscore in C: cnames.ident)
+        assert params == {ident(p["name"]): p["offset"] for p in art.manifest["params"]}
 
     # One program per callback in the ops table; init is sleepable (scx_bpf_create_dsq).
     programs = obj.program_sections()

@@ -20,7 +20,7 @@ from schedlang.backends.bpf.compile import compile_source
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# (label, example, kernel API, params, loader action)
+# (label, policy under examples/ or tests/backends/data/, kernel API, params, loader action)
 RUNS = (
     ("fifo", "fifo", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("fair", "fair", "compat", {"slice": "3ms"}, "--run 'hackbench -g 2 -l 40'"),
@@ -29,6 +29,7 @@ RUNS = (
     ("fifo_613", "fifo", "6.13", {}, "--hold 1"),
     ("fair_71", "fair", "7.1", {}, "--hold 1"),
     ("fifo_612", "fifo", "6.12", {}, "--hold 1"),
+    ("coverage", "data/coverage", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
 )
 
 
@@ -47,9 +48,8 @@ def guest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
     objdir = tmp_path_factory.mktemp("objects")
     lines = []
     for label, example, api, params, action in RUNS:
-        art = compile_source(
-            ROOT / "examples" / f"{example}.sched", params, objdir / label, kernel_api=api
-        )
+        where = Path(__file__).parent if example.startswith("data/") else ROOT / "examples"
+        art = compile_source(where / f"{example}.sched", params, objdir / label, kernel_api=api)
         lines.append(
             f"timeout 240 python3 -m schedlang.runtime.loader {art.object_path} {action} "
             f"> {label}.json 2> {label}.err"
@@ -98,6 +98,17 @@ def test_latency_first_uses_both_queues(guest: dict[str, dict[str, Any]]) -> Non
     stats = _ran(guest["latency_first"], "latency_first")
     interactive, batch = stats["queue_inserts"]
     assert interactive + batch + stats["nr_direct"] > 0 and stats["nr_dispatched"] > 0
+
+
+@pytest.mark.vm
+def test_every_other_lowering_passes_the_verifier_and_runs(
+    guest: dict[str, dict[str, Any]],
+) -> None:
+    """Signed division/remainder/abs, casts, ranges, kthread/pid/comm tests, slice writes,
+    bool and signed task vars, a signed map, kick idle (tests/backends/data/coverage.sched)."""
+    stats = _ran(guest["coverage"], "coverage")
+    assert stats["nr_enqueued"] > 0 and stats["nr_dispatched"] > 0
+    assert stats["nr_index_out_of_range"] == 0 and stats["nr_map_full"] == 0
 
 
 @pytest.mark.vm

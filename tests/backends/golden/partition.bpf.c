@@ -264,7 +264,7 @@ void partition_enqueue(u64 *ctx) /* partition.sched:10 */
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
-	if (is_build(t) && (t->nr_cpus_allowed > 1)) { /* partition.sched:11 */
+	if (is_build(t) && (((u32)t->nr_cpus_allowed) > 1)) { /* partition.sched:11 */
 		sl_insert(t, DSQ_BUILD, params.slice, flags); /* partition.sched:12 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_BUILD_IDX], 1);
 	} else {
