@@ -156,3 +156,25 @@ def test_fetch_from_nothing_through_the_private_apt_config(
     assert "bookworm-backports" in sources
     after = system_sources.stat().st_mtime if system_sources.exists() else None
     assert before == after
+
+
+def test_doctor_and_sandbox_status_report_components(capsys: pytest.CaptureFixture[str]) -> None:
+    from schedlang.cli import main as cli
+
+    rc = cli(["doctor", "--json"])
+    doctor = json.loads(capsys.readouterr().out)
+    names = {c["name"] for c in doctor["components"]}
+    assert {"kernel", "qemu", "virtiofsd", "libbpf", "bpftool"} <= names
+    facts = {f["name"]: f["value"] for f in doctor["host"]}
+    assert {"host sched_ext", "kvm", "clang"} <= set(facts)
+    assert rc == (0 if all(c["present"] for c in doctor["components"]) else 1)
+    assert cli(["sandbox", "status", "--json"]) == rc
+    assert {c["name"] for c in json.loads(capsys.readouterr().out)} == names
+
+
+def test_sandbox_cli_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    from schedlang.cli import main as cli
+
+    assert cli(["sandbox"]) == 2
+    assert cli(["sandbox", "run"]) == 2
+    assert "no command given" in capsys.readouterr().err
