@@ -93,6 +93,10 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
     program = checked.program
     lw = Lowerer(program)
     fns = [_fn(lw, f) for f in program.fns]
+    # Prototypes first: an `fn` may call one declared after it (the checker forbids only
+    # recursion), and C needs a declaration before the call.
+    if len(fns) > 1:
+        fns.insert(0, "\n".join(_fn_signature(f) + ";" for f in program.fns))
     callbacks = [
         _callback(lw, program, op, opts.header_line) for op in OPS_ORDER if _has(program, op)
     ]
@@ -257,15 +261,17 @@ def _kfunc_decls(names: set[str]) -> list[str]:
     return [compat.kfunc_declaration(n) for n in sorted(names, key=key)]
 
 
-def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
+def _fn_signature(f: ir.FnDecl) -> str:
     ret = "void" if f.ret is Type.VOID else cnames.c_type(f.ret)
     args = ", ".join(_c_param(t, name) for name, t in f.params) or "void"
+    return f"static __always_inline {ret} {cnames.ident(f.name)}({args})"
+
+
+def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
     scope = Scope(op=None, bare_return="return;", enq_flags="0")
     body = lw.block(f.body, scope, 1)
     head = f"/* fn {f.name} */ {mark(f.span)}"
-    return "\n".join(
-        [head, f"static __always_inline {ret} {cnames.ident(f.name)}({args})", "{", *body, "}"]
-    )
+    return "\n".join([head, _fn_signature(f), "{", *body, "}"])
 
 
 def _c_param(t: Type, name: str) -> str:

@@ -81,7 +81,7 @@ _FIXED: tuple[Helper, ...] = (
     Helper(
         "sl_nr_cpus",
         "/* nr_cpus: the number of possible CPU ids on this machine. */\n"
-        "static __always_inline s32 sl_nr_cpus(void)\n{\n\treturn (s32)scx_bpf_nr_cpu_ids();\n}",
+        "static __always_inline u32 sl_nr_cpus(void)\n{\n\treturn scx_bpf_nr_cpu_ids();\n}",
         kfuncs=("scx_bpf_nr_cpu_ids",),
     ),
     Helper(

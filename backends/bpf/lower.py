@@ -204,7 +204,10 @@ def _fn_call(lw: Lowerer, e: ir.FnCall) -> str:
 
 def _unary(lw: Lowerer, e: ir.Unary) -> str:
     op = {"neg": "-", "not": "!"}[e.op]
-    return f"({op}{lw.expr(e.operand)})"
+    operand = lw.expr(e.operand)
+    if operand.startswith(("-", "!")):  # `- -72` must not become the decrement `--72`
+        operand = f"({operand})"
+    return f"({op}{operand})"
 
 
 def _comm_compare(lw: Lowerer, e: ir.Binary) -> str:
@@ -338,7 +341,7 @@ def _for_cpus(lw: Lowerer, s: ir.ForCpus, scope: Scope, depth: int) -> list[str]
         f"{pad}\ts32 {v};",
         "",
         _line(depth + 1, f"sl_for({v}, 0, MAX_CPUS) {{", s.span),
-        f"{pad}\t\tif ({v} >= sl_nr_cpus())",
+        f"{pad}\t\tif ({v} >= (s32)sl_nr_cpus())",
         f"{pad}\t\t\tbreak;",
         *lw.block(s.body, scope, depth + 2),
         pad + "\t}",

@@ -248,9 +248,9 @@ static __always_inline u64 sl_sat_sub(u64 a, u64 b)
 }
 
 /* nr_cpus: the number of possible CPU ids on this machine. */
-static __always_inline s32 sl_nr_cpus(void)
+static __always_inline u32 sl_nr_cpus(void)
 {
-	return (s32)scx_bpf_nr_cpu_ids();
+	return scx_bpf_nr_cpu_ids();
 }
 
 /* allowed(): whether p's affinity mask lets it run on cpu (false for a negative cpu). */
@@ -300,7 +300,7 @@ s32 spread_select_cpu(u64 *ctx) /* spread.sched:14 */
 		s32 c;
 
 		sl_for(c, 0, MAX_CPUS) { /* spread.sched:16 */
-			if (c >= sl_nr_cpus())
+			if (c >= (s32)sl_nr_cpus())
 				break;
 			if (sl_allowed(t, c) && (*busy_at(c) < *busy_at(best))) { /* spread.sched:17 */
 				best = c; /* spread.sched:18 */
