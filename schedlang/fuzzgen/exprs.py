@@ -208,8 +208,9 @@ class Exprs:
         left = self.of(b, t, d)
         if pure(left):
             left = self.nonlit(b, t)
-        # `(3 as u32)`: a bare literal shift amount is rejected (a known checker bug)
-        amount: ast.Expr = cast(lit(self.ch.integer(0, WIDTH_BITS[t] - 1)), "u32")
+        amount: ast.Expr = lit(self.ch.integer(0, WIDTH_BITS[t] - 1))
+        if self.ch.chance(0.3):
+            amount = cast(amount, "u32")
         if self.ch.chance(0.2):
             amount = binary("&", self.nonlit(b, "u32"), lit(WIDTH_BITS[t] - 1))
         return binary(self.ch.pick(("<<", ">>")), left, amount)

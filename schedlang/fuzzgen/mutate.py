@@ -293,8 +293,8 @@ def bare_number(p: _Parsed, ch: Choices) -> Mutant | None:
     used = {n.ident for n in nodes(p.tree) if isinstance(n, ast.Name)}
     found: list[ast.Let | ast.Assign] = []
     for n in nodes(p.tree):
-        # not a let whose name is used later: its uses would report the poisoned local again
-        # (a known checker bug: a spurious `bad-operand` in a compound assignment)
+        # not a let whose name is used later: a use may report the failed local again (a
+        # compound assignment did, until commit 1720720)
         if isinstance(n, ast.Let) and n.type is not None and n.type.name == "duration":
             found += [n] if n.name not in used else []
         elif isinstance(n, ast.Assign) and n.op == "=" and isinstance(n.target, ast.Field):

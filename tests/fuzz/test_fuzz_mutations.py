@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 
 from schedlang import ast
 from schedlang.checker import check_source
@@ -23,7 +23,10 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too
 
 def _assert_rejected_exactly(m: Mutant) -> None:
     source = SourceFile("mutant.sched", m.text)
-    checked, diags = check_source(source)
+    try:
+        checked, diags = check_source(source)
+    except Exception as exc:
+        raise AssertionError(f"{m.what}: {type(exc).__name__}: {exc}\n{m.text}") from exc
     errors = [d for d in diags if d.severity == "error"]
     shown = "\n".join(render_text(d, source) for d in errors) + "\n--- mutant:\n" + m.text
     assert checked is None, f"{m.what}: accepted, want {m.code} at line {m.line}\n{m.text}"
@@ -31,11 +34,20 @@ def _assert_rejected_exactly(m: Mutant) -> None:
     assert m.line in {d.line for d in errors}, f"{m.what}: want {m.code} at line {m.line}\n{shown}"
 
 
+# No shrinking: a failure shows the mutant's text, and shrinking through two checker runs per
+# example takes minutes.
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
 @pytest.mark.parametrize("code", sorted(MUTATIONS))
-@settings(max_examples=15, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=15, deadline=None, suppress_health_check=SLOW, phases=NO_SHRINK)
 @given(tree=policies(), ch=choices())
 def test_mutant_is_rejected_with_its_code(code: str, tree: ast.Scheduler, ch: ChoicesType) -> None:
-    mutant = mutate(format_program(tree), code, ch)
+    text = format_program(tree)
+    try:
+        mutant = mutate(text, code, ch)
+    except Exception as exc:  # the checker raised on the original: show the policy
+        raise AssertionError(f"{type(exc).__name__}: {exc}\n--- policy:\n{text}") from exc
     assume(mutant is not None)
     assert mutant is not None
     _assert_rejected_exactly(mutant)
