@@ -188,13 +188,15 @@ u64 busy_scratch;
 
 static __always_inline u64 *busy_at(u64 i)
 {
+	/* The empty asm statements hide i's value from clang, so the check below is neither
+	 * dropped (as redundant with a check of the policy's own) nor done on a copy of i:
+	 * the verifier sees one 64-bit register compared, then scaled and added. */
+	asm volatile("" : "+r"(i));
 	if (i >= MAX_CPUS) { /* a negative index arrives as a huge one */
 		__sync_fetch_and_add(&stats.nr_index_out_of_range, 1);
 		busy_scratch = 0;
 		return &busy_scratch;
 	}
-	/* Empty asm: clang must index with the very register it just checked; otherwise it may
-	 * index with a copy made before the check, whose bounds the verifier does not know. */
 	asm volatile("" : "+r"(i));
 	return &busy[i];
 }
