@@ -26,6 +26,7 @@ from schedlang.fuzzgen.scope import INTS, SIGNED, UNSIGNED, WIDTH_BITS, Body, Gl
 from schedlang.source import NOWHERE
 
 S = NOWHERE
+MIN_SAFE_SLICE_NS = 100_000
 COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 COMMS = ("hackbench", "kworker", "sh", "a", 'q"uote', "tab\t")
 TASK_INT_FIELDS = {"u32": ("pid", "tgid", "nr_cpus_allowed"), "u64": ("weight",)}
@@ -399,10 +400,18 @@ class Exprs:
         return self.ch.pick(options)
 
     def slice(self, b: Body) -> ast.Expr:
-        """A slice the checker proves above 0."""
+        """A slice the checker proves above 0 (`safe`: at least 100us, so tasks get work
+        done between preemptions even under emulation)."""
+        least = MIN_SAFE_SLICE_NS if self.safe else 1
         options: list[ast.Expr] = [self.duration_lit(positive=True)]
-        options += [name(n) for n, p in self.g.params.items() if p.type == "duration" and p.lo >= 1]
-        options += [name(n) for n, (ct, v) in self.g.consts.items() if ct == "duration" and v > 0]
+        if self.safe:
+            options = [dur(self.ch.pick((100, 500, 1000, 5000, 20000)) * 1000)]
+        options += [
+            name(n) for n, p in self.g.params.items() if p.type == "duration" and p.lo >= least
+        ]
+        options += [
+            name(n) for n, (ct, v) in self.g.consts.items() if ct == "duration" and v >= least
+        ]
         options.append(call("max", self.of(b, "duration", 1), dur(100_000)))
         return self.ch.pick(options)
 

@@ -109,6 +109,13 @@ class Stmts:
         return [ast.Assign(S, target, op, value)]
 
     def _kick(self, b: Body, depth: int) -> list[ast.Stmt]:
+        if self.safe:
+            # Only `kick C idle` where work was just queued: other kicks (a CPU kicking itself
+            # from dispatch or running, preempt kicks on the enqueue path) start resched
+            # storms that stall tasks past the watchdog (docs/fuzzing.md, findings).
+            if b.callback not in ("enqueue", "select_cpu"):
+                return self._assign(b, depth)
+            return [ast.Kick(S, self.ex.cpu(b, 1), "idle")]
         mode = self.ch.pick((None, "idle", "preempt"))
         cpu = lit(0) if self.ch.chance(0.1) else self.ex.cpu(b, 1)
         return [ast.Kick(S, cpu, mode)]
@@ -233,7 +240,8 @@ class Stmts:
         return [ast.If(S, cond, then, orelse)]
 
     def _maybe_kick(self, cpu: ast.Expr) -> list[ast.Stmt]:
-        return [ast.Kick(S, cpu, self.ch.pick(("idle", None)))] if self.ch.chance(0.5) else []
+        mode = "idle" if self.safe else self.ch.pick(("idle", None))
+        return [ast.Kick(S, cpu, mode)] if self.ch.chance(0.5) else []
 
     def enqueue(self, b: Body) -> list[ast.Stmt]:
         return self.block(b, 3, 2) + self.insert_tree(b, 2) + self.block(b, 2, 1)
