@@ -188,17 +188,19 @@ u64 busy_scratch;
 
 static __always_inline u64 *busy_at(u64 i)
 {
-	/* The empty asm statements hide i's value from clang, so the check below is neither
-	 * dropped (as redundant with a check of the policy's own) nor done on a copy of i:
-	 * the verifier sees one 64-bit register compared, then scaled and added. */
-	asm volatile("" : "+r"(i));
-	if (i >= MAX_CPUS) { /* a negative index arrives as a huge one */
+	/* Read the index back through a volatile: clang then knows nothing about its value, so
+	 * it neither drops this check (as redundant with a check of the policy's own) nor
+	 * indexes with a copy made before it: the verifier sees the compared value scaled and
+	 * added. (An asm barrier would do the same, but the verify-c gate cannot read asm.) */
+	volatile u64 index = i;
+	u64 at = index;
+
+	if (at >= MAX_CPUS) { /* a negative index arrives as a huge one */
 		__sync_fetch_and_add(&stats.nr_index_out_of_range, 1);
 		busy_scratch = 0;
 		return &busy_scratch;
 	}
-	asm volatile("" : "+r"(i));
-	return &busy[i];
+	return &busy[at];
 }
 
 /* ------------------------------------------------------------------------------------------
