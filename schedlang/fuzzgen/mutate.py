@@ -100,7 +100,10 @@ class _Parsed:
     tree: ast.Scheduler
     program: ir.Program
     typed: dict[tuple[int, int], ir.Expr]  # span -> typed IR expression
-    live: set[tuple[int, int]]  # spans of statements on a path (not under `if false`)
+    dead: list[tuple[int, int]]  # spans of statements no path reaches (under `if false`)
+
+    def reached(self, n: ast.Node) -> bool:
+        return not any(a <= n.span.start and n.span.end <= b for a, b in self.dead)
 
 
 def _parse(text: str) -> _Parsed | None:
@@ -115,24 +118,33 @@ def _parse(text: str) -> _Parsed | None:
             for top in ir.stmt_exprs(s):
                 for e in ir.subexprs(top):
                     typed.setdefault(_key(e), e)
-    live: set[tuple[int, int]] = set()
-    for c in checked.program.callbacks:
-        _live(c.body, live)
-    return _Parsed(tree, checked.program, typed, live)
+    dead: list[tuple[int, int]] = []
+    for body in [f.body for f in checked.program.fns] + [c.body for c in checked.program.callbacks]:
+        _dead(body, dead)
+    return _Parsed(tree, checked.program, typed, dead)
 
 
-def _live(stmts: tuple[ir.Stmt, ...], out: set[tuple[int, int]]) -> None:
-    """The statements a path can reach: the checker folds constant `if` conditions."""
-    for s in stmts:
-        out.add(_key(s))
+def _dead(stmts: tuple[ir.Stmt, ...], out: list[tuple[int, int]]) -> bool:
+    """Collect the spans of statements no path reaches and return whether control can fall
+    out of `stmts`. Like the checker: a constant `if` condition walks only the branch taken,
+    and nothing after a statement that always returns is reached. A mutation there would
+    prove nothing."""
+    for i, s in enumerate(stmts):
+        falls = True
         match s:
+            case ir.Return():
+                falls = False
             case ir.If(cond=ir.Lit(value=v), then=then, orelse=orelse):
-                _live(then if v else orelse, out)
+                out.extend(_key(x) for x in (orelse if v else then))
+                falls = _dead(then if v else orelse, out)
             case ir.If(then=then, orelse=orelse):
-                _live(then, out)
-                _live(orelse, out)
+                falls = _dead(then, out) | _dead(orelse, out)
             case ir.ForRange(body=body) | ir.ForCpus(body=body):
-                _live(body, out)
+                _dead(body, out)
+        if not falls:
+            out.extend(_key(x) for x in stmts[i + 1 :])
+            return False
+    return True
 
 
 # ----------------------------------------------------------------------------- mutations
@@ -143,7 +155,7 @@ def drop_insert(p: _Parsed, ch: Choices) -> Mutant | None:
     )
     if enqueue is None:
         return None
-    inserts = [n for n in nodes(enqueue.body) if isinstance(n, ast.Insert) and _key(n) in p.live]
+    inserts = [n for n in nodes(enqueue.body) if isinstance(n, ast.Insert) and p.reached(n)]
     if not inserts:
         return None
     victim = ch.pick(inserts)
@@ -207,9 +219,14 @@ def unbound_loop(p: _Parsed, ch: Choices) -> Mutant | None:
 def var_divisor(p: _Parsed, ch: Choices) -> Mutant | None:
     """Replace a constant divisor by a var (`div-by-zero`)."""
     found = []
-    in_index = {id(x) for i in nodes(p.tree) if isinstance(i, ast.Index) for x in nodes(i.index)}
+    # not a division that proves an index or a cpu (`x % N`): more than one rule would break
+    proofs = [i.index for i in nodes(p.tree) if isinstance(i, ast.Index)]
+    proofs += [c.expr for c in nodes(p.tree) if isinstance(c, ast.Cast) and c.to.name == "cpu"]
+    in_index = {id(x) for proof in proofs for x in nodes(proof)}
     for n in nodes(p.tree):
         if isinstance(n, ast.Binary) and n.op in ("/", "%") and id(n) not in in_index:
+            if not p.reached(n):
+                continue
             typed = p.typed.get(_key(n))
             right = typed.right if isinstance(typed, ir.Binary) else None
             if isinstance(right, ir.Lit) and right.type.value in (
@@ -236,7 +253,10 @@ def unguarded_index(p: _Parsed, ch: Choices) -> Mutant | None:
     found = [
         n
         for n in nodes(p.tree)
-        if isinstance(n, ast.Index) and isinstance(n.base, ast.Name) and n.base.ident in arrays
+        if isinstance(n, ast.Index)
+        and isinstance(n.base, ast.Name)
+        and n.base.ident in arrays
+        and p.reached(n)
     ]
     if not found:
         return None
