@@ -9,7 +9,9 @@ takes to reproduce a failure: `python -m schedlang.fuzzgen SEED [--safe] > p.sch
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ SEEDS = range(30)
 
 
 @pytest.fixture(scope="module")
-def compile_source():  # type: ignore[no-untyped-def]
+def compile_source() -> Callable[..., Any]:
     if shutil.which("clang-19") is None and shutil.which("clang") is None:
         pytest.skip("clang is not installed (apt-get install clang-19)")
     try:
@@ -34,8 +36,8 @@ def compile_source():  # type: ignore[no-untyped-def]
 @pytest.mark.clang
 @pytest.mark.parametrize("seed", SEEDS)
 def test_generated_policy_compiles_and_passes_the_gate(
-    seed: int, tmp_path: Path, compile_source
-) -> None:  # type: ignore[no-untyped-def]
+    seed: int, tmp_path: Path, compile_source: Callable[..., Any]
+) -> None:
     text = generate_text(seed, safe=seed % 2 == 0)
     path = tmp_path / f"fuzz_{seed}.sched"
     path.write_text(text)
