@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from schedlang import ast
 from schedlang.checker import check_source
@@ -26,7 +26,10 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 def _rejections(text: str) -> str:
     source = SourceFile("generated.sched", text)
-    checked, diags = check_source(source)
+    try:
+        checked, diags = check_source(source)
+    except Exception as exc:  # a checker crash: show the policy (hypothesis shows a tree)
+        raise AssertionError(f"the checker raised {exc!r}\n--- policy:\n{text}") from exc
     if checked is not None:
         return ""
     return "\n".join(render_text(d, source) for d in diags) + "\n--- policy:\n" + text
@@ -41,7 +44,13 @@ def test_generated_policy_round_trips_and_is_accepted(tree: ast.Scheduler) -> No
     assert not (why := _rejections(text)), why
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=SLOW)
+# Not shrunk (the property above shrinks the same failures; shrinking costs minutes).
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=SLOW,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
 @given(policies(safe=True))
 def test_safe_policy_is_accepted_and_converts_no_integer_to_a_cpu(tree: ast.Scheduler) -> None:
     text = format_program(tree)
