@@ -173,7 +173,9 @@ class Ranges:
             case "%" if unsigned and b.lo is not None and b.lo >= 1 and b.hi is not None:
                 out = Range(0, _pick(min, b.hi - 1, a.hi))
             case "/" if unsigned and b.lo is not None and b.lo >= 1:
-                lo = 0 if a.lo is None or b.hi is None else max(0, a.lo) // (b.hi - 1)
+                # b.hi is exclusive; an empty divisor range (b.hi <= b.lo, from contradictory
+                # guards on an unreachable path) must not divide by zero here
+                lo = 0 if a.lo is None or b.hi is None else max(0, a.lo) // max(1, b.hi - 1)
                 hi = None if a.hi is None else (a.hi - 1) // b.lo + 1
                 out = Range(lo, hi)
             case "&" if unsigned and b.lo is not None and b.lo >= 0:

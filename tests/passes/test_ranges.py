@@ -287,3 +287,17 @@ def test_deeply_alternating_conditions_are_walked_once() -> None:
     assert visits < 10 * 40
     when_true = R.refine({}, binary("and", cond, binary("<", x, lit(8))), True)
     assert when_true["x"].hi == 8
+
+
+def test_an_empty_divisor_range_on_an_unreachable_path_does_not_crash() -> None:
+    """Contradictory guards leave a divisor range like [1, 1); the analysis must not divide by
+    its width (fuzz seeds 27, 61, 104 and 287 crashed here)."""
+    from schedlang.checker import check_source
+    from schedlang.source import SourceFile
+
+    text = (
+        'scheduler p "d" {\n on enqueue(t, flags) {\n  let d = t.weight\n'
+        "  if d < 1 {\n   let x = (100 / d) / d\n  }\n  insert t into global\n }\n}"
+    )
+    checked, diags = check_source(SourceFile("empty.sched", text))
+    assert not diags.has_errors and checked is not None
