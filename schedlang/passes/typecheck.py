@@ -251,7 +251,23 @@ class _Typecheck:
             return None
         return ir.MapDecl(d.name, key, value, default, capacity, d.span)
 
+    def _param_names_ok(
+        self, params: tuple[ast.FnParam, ...] | tuple[ast.CallbackParam, ...]
+    ) -> bool:
+        """Parameter names are new names: not built-ins, not repeated."""
+        seen: set[str] = set()
+        ok = True
+        for p in params:
+            if p.name in RESERVED or p.name in seen:
+                what = "a built-in name" if p.name in RESERVED else "already a parameter"
+                self.diags.error(C.DUPLICATE_NAME, p.span, f"`{p.name}` is {what}", "rename it")
+                ok = False
+            seen.add(p.name)
+        return ok
+
     def _fn_signature(self, d: ast.Fn) -> None:
+        if not self._param_names_ok(d.params):
+            return
         types = [resolve_type(p.type, self.diags) for p in d.params]
         ret = resolve_type(d.ret, self.diags) if d.ret else Type.VOID
         if any(t is None for t in types) or ret is None:
@@ -291,7 +307,7 @@ class _Typecheck:
                 )
                 continue
             seen[d.name] = d
-            ok = True
+            ok = self._param_names_ok(d.params)
             if len(d.params) != len(sig.params):
                 self.diags.error(
                     C.BAD_CALLBACK,

@@ -171,3 +171,18 @@ def test_unfolded_literal_division_still_reaches_the_divzero_rule() -> None:
     text = 'scheduler p "d" {\n var y: u64 = 0\n on init() {\n  let x = min(1 / 0, y)\n }\n}'
     _, diags = check_source(SourceFile("t.sched", text))
     assert [(d.code, d.line) for d in diags] == [("div-by-zero", 4)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "on tick(true) { }",
+        "on enqueue(t, t) { insert t into global }",
+        "fn f(nr_cpus: u64) -> u64 { return nr_cpus }",
+        "fn f(a: u64, a: u64) -> u64 { return a }",
+    ],
+)
+def test_parameter_names_are_new_names(text: str) -> None:
+    checked, diags = check_source(SourceFile("t.sched", f'scheduler p "d" {{\n{text}\n}}'))
+    assert checked is None
+    assert [(d.code, d.line) for d in diags] == [("duplicate-name", 2)]
