@@ -1,7 +1,7 @@
 """Typed expression generation: an expression of a requested type that the checker accepts.
 
-`Exprs.of(body, T, depth)` returns an expression whose type is T (or, unless `exact`, one the
-checker widens to T: u32 → u64, i32 → i64). The rules it obeys are the checker's, in the
+`Exprs.of(body, T, depth)` returns an expression whose type is exactly T (with `loose=True`,
+where the context converts, possibly one the checker widens to T: u32 → u64, i32 → i64). The rules it obeys are the checker's, in the
 generator's terms:
 
 * integer literals have no type of their own, and operators on literals alone are folded at

@@ -94,6 +94,8 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[int, dict[str
             env={"FUZZ_GUEST": GUEST_PROGRAM},
             timeout_s=POLICIES * (WORKLOAD_TIMEOUT_S + 60) + 120,
         )
+    except (sandbox.GuestTimeout, sandbox.GuestCrash) as exc:  # a policy took the guest down
+        pytest.fail(f"seeds {seeds}: {exc}\n{exc.result.output[-3000:]}")
     except sandbox.SandboxError as exc:
         pytest.skip(f"the sandbox cannot run: {exc}")
     assert result.rc == 0, result.output
