@@ -329,6 +329,80 @@ def bare_number(p: _Parsed, ch: Choices) -> Mutant | None:
     return Mutant("needs-unit", _line_of(text, str(UNIT_MARK)), text, "duration + bare number")
 
 
+def _reached_inserts(p: _Parsed, op: str) -> list[tuple[ast.Block, ast.Insert]]:
+    """(enclosing block, insert) for the reachable inserts of callback `op`."""
+    cb = next((d for d in p.tree.decls if isinstance(d, ast.Callback) and d.name == op), None)
+    if cb is None:
+        return []
+    return [
+        (blk, s)
+        for blk in nodes(cb.body)
+        if isinstance(blk, ast.Block)
+        for s in blk.stmts
+        if isinstance(s, ast.Insert) and p.reached(s)
+    ]
+
+
+def twice(p: _Parsed, ch: Choices) -> Mutant | None:
+    """Insert the task a second time right after an enqueue insert (`double-insert`)."""
+    found = _reached_inserts(p, "enqueue")
+    if not found:
+        return None
+    blk, ins = ch.pick(found)
+    i = blk.stmts.index(ins)
+    marked = dataclasses.replace(
+        ins, queue="global", on_cpu=None, vtime=None, slice=_marked_slice()
+    )
+    mutated = dataclasses.replace(blk, stmts=(*blk.stmts[: i + 1], marked, *blk.stmts[i + 1 :]))
+    tree = replace(p.tree, blk, mutated)
+    assert isinstance(tree, ast.Scheduler)
+    text = format_program(tree)
+    return Mutant("double-insert", _line_of(text, "4242ns"), text, "an insert twice")
+
+
+def _marked_slice() -> ast.Expr:
+    return ast.DurationLit(S, 4242, "ns")
+
+
+def fifo_vtime(p: _Parsed, ch: Choices) -> Mutant | None:
+    """Drop the vtime of an insert into a vtime queue (`queue-kind`)."""
+    found = [
+        (blk, s)
+        for op in ("enqueue", "select_cpu")
+        for blk, s in _reached_inserts(p, op)
+        if s.vtime is not None
+    ]
+    if not found:
+        return None
+    _, ins = ch.pick(found)
+    mutated = dataclasses.replace(ins, vtime=None, slice=_marked_slice())
+    tree = replace(p.tree, ins, mutated)
+    assert isinstance(tree, ast.Scheduler)
+    text = format_program(tree)
+    return Mutant("queue-kind", _line_of(text, "4242ns"), text, "vtime queue without vtime")
+
+
+def no_return(p: _Parsed, ch: Choices) -> Mutant | None:
+    """Drop the final `return` of an fn with a result (`missing-return` at its brace)."""
+    fns = [
+        d
+        for d in p.tree.decls
+        if isinstance(d, ast.Fn)
+        and d.ret is not None
+        and d.body.stmts
+        # an earlier return on every path would still end the fn
+        and not any(isinstance(n, ast.Return) for s in d.body.stmts[:-1] for n in nodes(s))
+    ]
+    if not fns:
+        return None
+    fn = ch.pick(fns)
+    mutated = dataclasses.replace(fn, body=ast.Block(S, fn.body.stmts[:-1]))
+    tree = replace(p.tree, fn, mutated)
+    assert isinstance(tree, ast.Scheduler)
+    text = format_program(tree)
+    return Mutant("missing-return", _closing_brace(text, f"fn {fn.name}("), text, "no return")
+
+
 MUTATIONS: dict[str, Callable[[_Parsed, Choices], Mutant | None]] = {
     "lost-task": drop_insert,
     "unbounded-loop": unbound_loop,
@@ -337,6 +411,9 @@ MUTATIONS: dict[str, Callable[[_Parsed, Choices], Mutant | None]] = {
     "starving-queue": starve_queue,
     "recursion": self_call,
     "needs-unit": bare_number,
+    "double-insert": twice,
+    "queue-kind": fifo_vtime,
+    "missing-return": no_return,
 }
 
 

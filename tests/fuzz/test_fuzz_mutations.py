@@ -64,8 +64,8 @@ def test_seeded_mutants_apply_often_and_are_rejected() -> None:
             if mutant is not None:
                 applied[code] += 1
                 _assert_rejected_exactly(mutant)
-    rare = {code: applied[code] for code in MUTATIONS if applied[code] < 10}
-    assert not rare, f"mutations that found a place in fewer than 10 of 40 policies: {rare}"
+    rare = {code: applied[code] for code in MUTATIONS if applied[code] < 5}
+    assert not rare, f"mutations that found a place in fewer than 5 of 40 policies: {rare}"
 
 
 def test_mutating_a_rejected_policy_gives_nothing() -> None:
