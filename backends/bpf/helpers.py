@@ -135,6 +135,30 @@ _FIXED: tuple[Helper, ...] = (
         "\t\t__sync_fetch_and_add(&stats.nr_insert_refused, 1);\n}",
         helpers=("sl_dsq_insert_vtime",),
     ),
+    Helper(
+        "sl_local_on",
+        "/* insert ... into local on C: CPU c's local queue when c exists and p may run there.\n"
+        " * Otherwise the global queue: the task is never lost, and the kernel never ejects the\n"
+        " * policy for a bad target (counted in stats.nr_bad_cpu). */\n"
+        "static __always_inline u64 sl_local_on(struct task_struct *p, s32 cpu)\n{\n"
+        "\tif (cpu >= 0 && (u32)cpu < sl_nr_cpus() && sl_allowed(p, cpu))\n"
+        "\t\treturn SCX_DSQ_LOCAL_ON | (u32)cpu;\n"
+        "\t__sync_fetch_and_add(&stats.nr_bad_cpu, 1);\n"
+        "\treturn SCX_DSQ_GLOBAL;\n}",
+        helpers=("sl_nr_cpus", "sl_allowed"),
+    ),
+    Helper(
+        "sl_kick",
+        "/* kick C: only a CPU that exists (the kernel ejects a policy that kicks one that does\n"
+        " * not); a bad one is skipped and counted in stats.nr_bad_cpu. */\n"
+        "static __always_inline void sl_kick(s32 cpu, u64 flags)\n{\n"
+        "\tif (cpu >= 0 && (u32)cpu < sl_nr_cpus())\n"
+        "\t\tscx_bpf_kick_cpu(cpu, flags);\n"
+        "\telse\n"
+        "\t\t__sync_fetch_and_add(&stats.nr_bad_cpu, 1);\n}",
+        helpers=("sl_nr_cpus",),
+        kfuncs=("scx_bpf_kick_cpu",),
+    ),
 )
 
 # Output order: leaf helpers first, then those calling them.

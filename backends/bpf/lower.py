@@ -359,7 +359,8 @@ def _insert(lw: Lowerer, s: ir.Insert, scope: Scope, depth: int) -> list[str]:
     task = lw.value(s.task)
     dsq = lw.queue_id(s.queue)
     if s.on_cpu is not None:
-        dsq = f"SCX_DSQ_LOCAL_ON | (u32){lw.expr(s.on_cpu)}"
+        lw.need("sl_local_on")
+        dsq = f"sl_local_on({task}, {lw.value(s.on_cpu)})"
     slice_ = lw.value(s.slice) if s.slice is not None else "SCX_SLICE_DFL"
     flags = scope.enq_flags
     if s.vtime is not None:
@@ -383,8 +384,8 @@ _KICK_FLAGS = {None: "0", "preempt": "SCX_KICK_PREEMPT", "idle": "SCX_KICK_IDLE"
 
 
 def _kick(lw: Lowerer, s: ir.Kick, scope: Scope, depth: int) -> list[str]:
-    lw.needs.kfuncs.add("scx_bpf_kick_cpu")
-    return [_line(depth, f"scx_bpf_kick_cpu({lw.value(s.cpu)}, {_KICK_FLAGS[s.mode]});", s.span)]
+    lw.need("sl_kick")
+    return [_line(depth, f"sl_kick({lw.value(s.cpu)}, {_KICK_FLAGS[s.mode]});", s.span)]
 
 
 def _expr_stmt(lw: Lowerer, s: ir.ExprStmt, scope: Scope, depth: int) -> list[str]:

@@ -105,10 +105,12 @@ def test_every_other_lowering_passes_the_verifier_and_runs(
     guest: dict[str, dict[str, Any]],
 ) -> None:
     """Signed division/remainder/abs, casts, ranges, kthread/pid/comm tests, slice writes,
-    bool and signed task vars, a signed map, kick idle (tests/backends/data/coverage.sched)."""
+    bool and signed task vars, a signed map, kick idle (tests/backends/data/coverage.sched),
+    and a CPU that does not exist given to `insert ... on` and `kick`: guarded, not ejected."""
     stats = _ran(guest["coverage"], "coverage")
     assert stats["nr_enqueued"] > 0 and stats["nr_dispatched"] > 0
     assert stats["nr_index_out_of_range"] == 0 and stats["nr_map_full"] == 0
+    assert stats["nr_bad_cpu"] > 0
 
 
 @pytest.mark.vm
