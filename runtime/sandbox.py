@@ -6,7 +6,8 @@ read-only over virtiofs, so the guest sees the same python, workloads and compil
 the same paths. A second, writable virtiofs share is the results directory (`GUEST_OUTDIR`).
 `guest/init.sh` is PID 1: it mounts proc/sys/dev/bpffs, runs the job, and powers off. The
 command's output arrives on the second serial port, framed by markers that carry the exit code,
-so the kernel log on the first port (kept whole in `GuestResult.console`) never mixes with it.
+so the kernel log on the first port never mixes with it. The console runs `quiet`; the whole
+kernel log (`GuestResult.console`) is dmesg, handed over through the results share at the end.
 
 Only processes this module started are ever killed: qemu and each virtiofsd run in their own
 process group, and a timeout or error kills exactly those groups.
@@ -37,9 +38,10 @@ BEGIN_MARK = "@@SCHEDLANG-BEGIN"
 END_MARK = "@@SCHEDLANG-END rc="
 GUEST_BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KERNEL_ARGS = (
-    "console=ttyS0 root=root rootfstype=virtiofs ro panic=-1 "
+    "console=ttyS0 root=root rootfstype=virtiofs ro panic=-1 quiet "
     "mitigations=off tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp"
 )
+KERNEL_LOG_FILE = ".schedlang-kernel.log"  # init.sh writes dmesg here, in the results share
 SOCKET_WAIT_S = 10.0
 VIRTIOFS_CACHE = "always"  # the shared trees do not change under a running guest
 
@@ -85,7 +87,7 @@ class BootInfo:
 class GuestResult:
     rc: int
     output: str  # the command's own stdout and stderr
-    console: str  # the whole serial console: kernel messages included
+    console: str  # the whole kernel log (dmesg at the end; the quiet serial log if cut short)
     outdir: Path  # host directory that was GUEST_OUTDIR in the guest
     boot: BootInfo
 
@@ -372,7 +374,7 @@ def _boot_and_run(
     result = GuestResult(
         rc=stream.rc if stream.rc is not None else -1,
         output="\n".join(stream.output),
-        console="\n".join(stream.console),
+        console=_kernel_log(out) or "\n".join(stream.console),
         outdir=out,
         boot=boot,
     )
@@ -391,6 +393,18 @@ def _boot_and_run(
             result,
         )
     return result
+
+
+def _kernel_log(outdir: Path) -> str:
+    """The guest's whole kernel log (dmesg, written by init.sh at the end), taken out of the
+    results share; empty when the guest did not get that far (the serial log is used then)."""
+    path = outdir / KERNEL_LOG_FILE
+    try:
+        text = path.read_text(errors="replace").rstrip("\n")
+        path.unlink()
+    except OSError:
+        return ""
+    return text
 
 
 def _cleanup(run_dir: Path, keep: bool) -> None:

@@ -33,6 +33,9 @@ echo "@@SCHEDLANG-BEGIN uptime=$up release=$release" >&3
 sh "$schedlang_job" </dev/null >&3 2>&3
 rc=$?
 echo "@@SCHEDLANG-END rc=$rc" >&3
+# The console runs `quiet` (printing every kernel message on an emulated UART slows boot and
+# perturbs workloads); the whole kernel log goes to the host through the results share.
+dmesg >/mnt/out/.schedlang-kernel.log 2>/dev/null
 sync
 busybox poweroff -f
 echo o >/proc/sysrq-trigger  # no busybox: ask the kernel directly

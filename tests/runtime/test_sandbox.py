@@ -85,6 +85,7 @@ def test_host_root_is_read_only_and_results_share_writable(run: Run) -> None:
     assert "root=read-only" in run.result.output.splitlines()
     assert not Path("/schedlang-write-probe").exists()
     assert (run.result.outdir / "from-guest.txt").read_text() == "written-in-guest\n"
+    assert sorted(p.name for p in run.result.outdir.iterdir()) == ["from-guest.txt"]
 
 
 def test_guest_runs_this_schedlang_and_the_host_tools(run: Run) -> None:
