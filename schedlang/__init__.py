@@ -14,19 +14,34 @@ Imports of the backend and the runtime happen on first use, so checking stays fa
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from schedlang.ast import Scheduler
-from schedlang.diagnostics import Diagnostic
-from schedlang.errors import SchedlangError
-from schedlang.ir import CheckedProgram
-from schedlang.parse import parse
-from schedlang.source import SourceFile
-
 if TYPE_CHECKING:
+    from schedlang.ast import Scheduler
     from schedlang.backends.artifact import Artifact
+    from schedlang.diagnostics import Diagnostic
+    from schedlang.errors import SchedlangError
+    from schedlang.ir import CheckedProgram
+
+# Names re-exported lazily (PEP 562): `import schedlang` stays cheap, which matters for every
+# `python3 -m schedlang.runtime.*` the sandbox runs inside the guest, where lark and the
+# front end are never needed.
+_LAZY = {
+    "Scheduler": "schedlang.ast",
+    "Diagnostic": "schedlang.diagnostics",
+    "SchedlangError": "schedlang.errors",
+    "CheckedProgram": "schedlang.ir",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'schedlang' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 __all__ = [
@@ -55,8 +70,16 @@ class CheckResult:
         return self.program is not None
 
 
+def parse(text: str, path: str = "<string>") -> Scheduler:
+    """The syntax tree of a policy, or SchedlangError carrying the diagnostics."""
+    from schedlang.parse import parse as parse_text
+
+    return parse_text(text, path)
+
+
 def check_program(text: str, path: str = "<string>") -> CheckResult:
     from schedlang.checker import check_source
+    from schedlang.source import SourceFile
 
     checked, diags = check_source(SourceFile(path, text))
     return CheckResult(checked, list(diags))
