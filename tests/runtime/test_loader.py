@@ -5,38 +5,18 @@ again after that, and check a failed load leaves a loaded scheduler alone."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import shutil
 import struct
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from c_fixtures import FIXTURES, build
 
-from schedlang.backends.artifact import Artifact
 from schedlang.runtime import libbpf, loader, provision
 from schedlang.runtime.verifier_log import dsl_position, error_position
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "c"
-
-
-def _builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fixture_build", FIXTURES / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def build(name: str, outdir: Path) -> Artifact:
-    if shutil.which("clang-19") is None:
-        pytest.skip("clang-19 is not installed (apt-get install clang-19)")
-    artifact: Artifact = _builder().build_fixture(name, outdir)
-    return artifact
 
 
 def manifest(name: str) -> dict[str, Any]:

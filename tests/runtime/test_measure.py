@@ -3,37 +3,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from c_fixtures import build
 
-from schedlang.backends.artifact import Artifact
 from schedlang.cli import main as cli
 from schedlang.runtime import measure
 from schedlang.runtime.guest_job import Step, plan, run_workload
 from schedlang.runtime.workloads import WORKLOADS, UnknownWorkloadError, Workload
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "c"
-
-
-def _fixture_builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fixture_build", FIXTURES / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def build(name: str, outdir: Path) -> Artifact:
-    if shutil.which("clang-19") is None:
-        pytest.skip("clang-19 is not installed (apt-get install clang-19)")
-    artifact: Artifact = _fixture_builder().build_fixture(name, outdir)
-    return artifact
-
 
 # --- planning ---------------------------------------------------------------------------------
 
