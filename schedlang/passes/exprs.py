@@ -265,7 +265,7 @@ class ExprChecker:
             return poison(e.span)
         if x.type is want:
             return x
-        if isinstance(x, ir.Lit) and x.type is Type.U64 and want in RANGE:
+        if isinstance(x, ir.Lit) and x.type is Type.U64 and (want in INTEGERS or want is Type.CPU):
             return self.coerce(ir.Lit(Type.INT, x.span, x.value), want, "the cast value")
         if not _castable(x.type, want):
             self.diags.error(C.TYPE_MISMATCH, e.span, f"cannot convert {x.type} to {want}")

@@ -186,3 +186,8 @@ def test_parameter_names_are_new_names(text: str) -> None:
     checked, diags = check_source(SourceFile("t.sched", f'scheduler p "d" {{\n{text}\n}}'))
     assert checked is None
     assert [(d.code, d.line) for d in diags] == [("duplicate-name", 2)]
+
+
+@pytest.mark.parametrize("decl", ["const K: u64 = 5", "const K: u32 = 5"])
+def test_a_const_converts_to_a_duration_whatever_its_width(decl: str) -> None:
+    assert let_type("K as duration", decl) is Type.DURATION
