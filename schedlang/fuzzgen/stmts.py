@@ -55,11 +55,11 @@ class Stmts:
             if b.loop_depth == 0:
                 kinds += ["for"]
         kinds += ["kick", "call", "guard_index", "guard_div"]
-        # `safe`: no early return from dispatch, where it would skip the moves (the checker
-        # asks only that some path moves from each queue)
-        if b.void and b.loop_depth == 0 and depth > 0:
-            if not (self.safe and b.callback == "dispatch"):
-                kinds.append("early_return")
+        # no early return from dispatch: a guard that folds to true (`if 0 == 0 { return }`)
+        # would make the moves unreachable, and the checker rejects a queue that no
+        # reachable path moves from (starving-queue)
+        if b.void and b.loop_depth == 0 and depth > 0 and b.callback != "dispatch":
+            kinds.append("early_return")
         kind = self.ch.pick(kinds)
         return getattr(self, "_" + kind)(b, depth)
 

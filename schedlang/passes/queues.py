@@ -14,11 +14,10 @@ from __future__ import annotations
 from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
-from schedlang.passes import show
+from schedlang.passes import ranges, show
 
 
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
-    moved: set[str] = set()
     for cb in prog.callbacks:
         for s in ir.walk_stmts(cb.body):
             if isinstance(s, ir.Insert):
@@ -27,9 +26,9 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
                 for e in ir.subexprs(top):
                     if isinstance(e, ir.Builtin) and e.name == "move_to_local":
                         ref = e.args[0]
-                        if isinstance(ref, ir.QueueRef) and _check_move(ref, diags):
-                            if cb.op == "dispatch":
-                                moved.add(ref.name)
+                        if isinstance(ref, ir.QueueRef):
+                            _check_move(ref, diags)
+    moved = _moved_on_a_possible_path(prog)
     inserted = {
         s.queue.name
         for cb in prog.callbacks
@@ -40,6 +39,25 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
         if q.name not in moved:
             _report_starving(prog, q, q.name in inserted, diags)
     return {"queues": {q.name: q.kind for q in prog.queues}}
+
+
+def _moved_on_a_possible_path(prog: ir.Program) -> set[str]:
+    """Queues that `dispatch` moves from where it can actually get to: a move behind a guard
+    no value satisfies (`if p != 1s { return }` with p in 1ms..2ms) drains nothing — the
+    fuzzer found such a policy, and the kernel ejected it for the stall."""
+    dispatch = prog.callback("dispatch")
+    moved: set[str] = set()
+    if dispatch is None:
+        return moved
+
+    def on_expr(e: ir.Expr, env: ranges.Env) -> None:
+        if isinstance(e, ir.Builtin) and e.name == "move_to_local" and not ranges.unreachable(env):
+            ref = e.args[0]
+            if isinstance(ref, ir.QueueRef) and ref.kind in ("fifo", "vtime"):
+                moved.add(ref.name)
+
+    ranges.walk_body(ranges.Ranges(prog), dispatch.body, on_expr)
+    return moved
 
 
 def _check_insert(s: ir.Insert, diags: Diagnostics) -> None:

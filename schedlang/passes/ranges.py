@@ -50,6 +50,11 @@ class Range:
         return self.lo is not None and self.lo >= 0 and self.hi is not None and self.hi <= size
 
     @property
+    def empty(self) -> bool:
+        """No value satisfies the facts: the code they guard cannot run."""
+        return self.lo is not None and self.hi is not None and self.lo >= self.hi
+
+    @property
     def largest(self) -> int | None:
         return None if self.hi is None else self.hi - 1
 
@@ -72,6 +77,12 @@ class Range:
 
 TOP = Range(None, None)
 Env = dict[str, Range]
+
+
+def unreachable(env: Env) -> bool:
+    """The facts contradict each other (e.g. a param tested against a value outside its
+    range), so the code they hold at never runs."""
+    return any(r.empty for r in env.values())
 
 
 def _pick(f: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
