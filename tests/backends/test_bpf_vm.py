@@ -34,17 +34,9 @@ RUNS = (
 
 
 @pytest.fixture(scope="module")
-def guest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    from schedlang.runtime import provision, sandbox
+def guest(vm_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    from schedlang.runtime import sandbox
 
-    try:
-        provision.ensure()
-    except Exception as exc:  # noqa: BLE001 - any provisioning failure means: cannot run here
-        pytest.skip(f"sandbox cannot be provisioned: {exc}")
-    try:
-        build.find_clang()
-    except build.ClangError as exc:
-        pytest.skip(str(exc))
     objdir = tmp_path_factory.mktemp("objects")
     lines = []
     for label, example, api, params, action in RUNS:
@@ -151,17 +143,9 @@ print(json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    from schedlang.runtime import provision, sandbox
+def library(vm_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    from schedlang.runtime import sandbox
 
-    try:
-        provision.ensure()
-    except Exception as exc:  # noqa: BLE001 - any provisioning failure means: cannot run here
-        pytest.skip(f"sandbox cannot be provisioned: {exc}")
-    try:
-        build.find_clang()
-    except build.ClangError as exc:
-        pytest.skip(str(exc))
     objdir = tmp_path_factory.mktemp("library")
     names = [
         compile_source(p, outdir=objdir).name for p in sorted((ROOT / "stdlib").glob("*.sched"))

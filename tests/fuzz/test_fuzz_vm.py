@@ -11,7 +11,6 @@ verifier's message and the DSL position. Reproduce with `python -m schedlang.fuz
 from __future__ import annotations
 
 import json
-import shutil
 from typing import Any
 
 import pytest
@@ -63,16 +62,12 @@ Path("results.json").write_text(json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[int, dict[str, Any]]]:
-    if shutil.which("clang-19") is None:
-        pytest.skip("clang-19 is not installed (apt-get install clang-19)")
+def loaded(
+    vm_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> list[tuple[int, dict[str, Any]]]:
     from schedlang.backends.bpf import compile_source
-    from schedlang.runtime import provision, sandbox
+    from schedlang.runtime import sandbox
 
-    try:
-        provision.ensure()
-    except provision.ProvisionError as exc:
-        pytest.skip(f"sandbox cannot be provisioned: {exc}")
     objdir = tmp_path_factory.mktemp("fuzz_objs")
     seeds: list[int] = []
     for seed in range(SEEDS_TRIED):

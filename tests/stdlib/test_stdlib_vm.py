@@ -11,14 +11,12 @@ was bounded).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import schedlang.stdlib as stdlib
-from schedlang.runtime import provision
 
 WORKLOAD = (
     "nice -n 19 stress-ng --cpu 2 --cpu-method int64 -t 3 >/dev/null 2>&1 & "
@@ -55,20 +53,11 @@ print(json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def guest_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    try:
-        from schedlang.backends.bpf.compile import compile_checked
-    except ImportError:
-        pytest.skip("the C backend (schedlang.backends.bpf.compile) is not there yet")
-    if shutil.which("clang-19") is None and shutil.which("clang") is None:
-        pytest.skip("clang is not installed (apt-get install clang-19)")
+def guest_results(vm_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from schedlang.backends.bpf.compile import compile_checked
     from schedlang.checker import check_path
     from schedlang.runtime import sandbox
 
-    try:
-        provision.ensure()
-    except provision.ProvisionError as exc:
-        pytest.skip(f"sandbox cannot be provisioned: {exc}")
     objdir = tmp_path_factory.mktemp("stdlib_objects")
     root = Path(stdlib.__file__).parent
     for name in stdlib.names():
