@@ -325,14 +325,8 @@ class Program:
     def callback(self, op: str) -> CallbackDecl | None:
         return next((c for c in self.callbacks if c.op == op), None)
 
-    def fn(self, name: str) -> FnDecl | None:
-        return next((f for f in self.fns if f.name == name), None)
-
     def param(self, name: str) -> ParamDecl | None:
         return next((p for p in self.params if p.name == name), None)
-
-    def queue(self, name: str) -> QueueDecl | None:
-        return next((q for q in self.queues if q.name == name), None)
 
 
 _SEAL = object()
