@@ -14,12 +14,13 @@ import hashlib
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
+from lark.lark import PostLex
 from lark.tree import Meta
 
 from schedlang import ast
@@ -46,6 +47,7 @@ def parser() -> Lark:
         strict=True,
         propagate_positions=True,
         maybe_placeholders=True,
+        postlex=_WholeWords(),
         # Cached LALR tables take the cold start from ~250 ms to ~20 ms.
         cache=cache if cache is not None else False,
     )
@@ -53,6 +55,22 @@ def parser() -> Lark:
         with contextlib.suppress(OSError):
             os.chmod(cache, 0o600)
     return lark
+
+
+class _WholeWords(PostLex):
+    """Lex every word whole, so a keyword ends at a word boundary.
+
+    Lark's contextual lexer tries only the terminals the parser can accept next. Where a
+    keyword is expected but a name is not, `schedulerlex` would lex as `scheduler` + `lex`
+    and `onenqueue(` as `on enqueue(`. With NAME tried in every state, the longest word
+    wins: a keyword is recognised only when the whole word is the keyword, and any other
+    word is a NAME the parser rejects there.
+    """
+
+    always_accept = ("NAME",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        return stream
 
 
 def _cache_file(grammar: str) -> str | None:
@@ -338,8 +356,12 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
         tree = parser().parse(text)
     except UnexpectedInput as err:
         message, hints = describe(err, text)
+        token = getattr(err, "token", None)
         pos = getattr(err, "pos_in_stream", None)
-        span = source.span_at(pos) if isinstance(pos, int) else _error_span(err, source)
+        if isinstance(token, Token) and token.type != "$END" and token.end_pos is not None:
+            span = _span(token)
+        else:
+            span = source.span_at(pos) if isinstance(pos, int) else _error_span(err, source)
         diags.error(C.SYNTAX, span, message, *hints)
         return None
     deepest = _too_deep(tree)

@@ -169,10 +169,35 @@ def _words(names: set[str]) -> str:
     return ", ".join(words)
 
 
+def _glued_keyword(err: UnexpectedToken) -> tuple[str, str] | None:
+    """`onenqueue` where `on` was expected: the keyword and the next word lack a space."""
+    from schedlang.parse import parser
+
+    word = str(err.token)
+    if err.token.type != "NAME":
+        return None
+    keywords = {
+        t.pattern.value
+        for t in parser().terminals
+        if t.name in (err.accepts or err.expected or ()) and t.pattern.type == "str"
+    }
+    for kw in sorted(keywords, key=len, reverse=True):
+        if kw.isidentifier() and word.startswith(kw) and len(word) > len(kw):
+            return (
+                f"unexpected `{word}`: a keyword is a whole word; `{kw}` needs a space after it",
+                f"write `{kw} {word[len(kw) :]}`",
+            )
+    return None
+
+
 def describe(err: UnexpectedInput, text: str) -> tuple[str, tuple[str, ...]]:
     """A message and hints for a Lark parse error."""
     from schedlang.parse import parser
 
+    if isinstance(err, UnexpectedToken):
+        glued = _glued_keyword(err)
+        if glued is not None:
+            return glued[0], (glued[1],)
     label = None
     try:
         label = err.match_examples(parser().parse, EXAMPLES, use_accepts=True)
