@@ -27,7 +27,9 @@ INSTALL_HINT = (
 )
 # -mcpu=v3: 32-bit jumps and ALU32, on every kernel with sched_ext (v4 would need 6.6 and brings
 # nothing the generated code uses; signed division is done by a helper instead).
-CFLAGS = ("-target", "bpf", "-mcpu=v3", "-O2", "-g")
+# -fwrapv: signed `+ - *` wrap around, as docs/language.md promises and the checker's constant
+# folding computes; without it an overflow is undefined and clang may assume it never happens.
+CFLAGS = ("-target", "bpf", "-mcpu=v3", "-O2", "-fwrapv", "-g")
 
 _CLANG_DIAG = re.compile(
     r"^(?P<file>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): (?P<msg>.*)$"

@@ -59,6 +59,11 @@ def int_lit(value: int, t: Type) -> str:
     """An integer literal with the suffix that keeps its width and signedness in C."""
     if t is Type.BOOL:
         return "true" if value else "false"
+    if t in (Type.I32, Type.U32, Type.CPU):
+        # 32 bits stay 32 bits: a u64 suffix would widen `x + 3000000000` past u32's wrap
+        if value == -(2**31):
+            return "(-2147483647 - 1)"
+        return f"{value}U" if value >= 2**31 else str(value)
     if is_signed(t) or t is Type.INT:
         if value == -(2**63):
             return "(-9223372036854775807LL - 1)"

@@ -244,10 +244,15 @@ def _binary(lw: Lowerer, e: ir.Binary) -> str:
         lw.need("sl_sat_sub")
         return f"sl_sat_sub({_strip_parens(a)}, {_strip_parens(b)})"
     if e.op in ("/", "%") and cnames.is_signed(e.type):
-        # BPF before ISA v4 has no signed division: do it on magnitudes.
+        # BPF before ISA v4 has no signed division: do it on magnitudes. The helpers work
+        # in 64 bits; an i32 result is narrowed so `MIN / -1` wraps as it does in 32 bits.
         helper = "sl_sdiv" if e.op == "/" else "sl_smod"
         lw.need(helper)
-        return f"{helper}({_strip_parens(a)}, {_strip_parens(b)})"
+        call = f"{helper}({_strip_parens(a)}, {_strip_parens(b)})"
+        return f"((s32){call})" if e.type is Type.I32 else call
+    if e.op in ("<<", ">>") and isinstance(e.left, ir.Lit):
+        # a shift has the type of its left side: `1 << n` would shift an int, not a u64
+        a = f"(({cnames.c_type(e.type)}){a})"
     return f"({a} {_C_OP.get(e.op, e.op)} {b})"
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from schedlang import ast, ir
 from schedlang import codes as C
 from schedlang.diagnostics import Diagnostics
+from schedlang.passes import fold
 from schedlang.source import Span
 from schedlang.types import INTEGERS, RANGE, SIGNED, UNSIGNED, Type, is_integer, is_unsigned_like
 
@@ -145,7 +146,7 @@ class ExprChecker:
 
     # ------------------------------------------------------------------ literals and names
     def _IntLit(self, e: ast.IntLit) -> ir.Expr:
-        return ir.Lit(Type.INT, e.span, e.value)
+        return self._constant(ir.Lit(Type.INT, e.span, e.value))
 
     def _DurationLit(self, e: ast.DurationLit) -> ir.Expr:
         return ir.Lit(Type.DURATION, e.span, e.nanoseconds)
@@ -289,7 +290,7 @@ class ExprChecker:
                 return ir.Lit(Type.BOOL, e.span, 1 - x.value)
             return ir.Unary(Type.BOOL, e.span, "not", x)
         if x.type is Type.INT and isinstance(x, ir.Lit):
-            return ir.Lit(Type.INT, e.span, -x.value)
+            return self._constant(ir.Lit(Type.INT, e.span, -x.value))
         if x.type not in SIGNED:
             self.diags.error(
                 C.BAD_OPERAND,
@@ -325,13 +326,44 @@ class ExprChecker:
         if rtype is ERROR:
             return poison(span)
         irop = "sat-" if op == "-" and is_unsigned_like(left.type) else op
+        if op in ("<<", ">>") and not self._shift_in_width(left, right):
+            return poison(span)
         folded = _fold(irop, left, right, rtype, span)
         if folded is not None:
-            return folded
+            return self._constant(folded)
         if rtype is Type.INT:  # literals that must not fold (x / 0): give them their default type
             left, right = self.settle(left), self.settle(right)
             rtype = left.type
         return ir.Binary(rtype, span, irop, left, right)
+
+    def _shift_in_width(self, left: ir.Expr, right: ir.Expr) -> bool:
+        """A constant shift amount is below the width of what it shifts (C leaves a shift by
+        the width or more undefined, so no value for it can be promised)."""
+        bits = fold.BITS.get(left.type, 64)
+        if isinstance(right, ir.Lit) and not 0 <= right.value < bits:
+            self.diags.error(
+                C.BAD_OPERAND,
+                right.span,
+                f"a shift by {right.value} is not below the {bits} bits of a {left.type}",
+                f"shift by 0 to {bits - 1}; to shift further, convert first: `(x as u64)`"
+                if bits == 32
+                else f"shift by 0 to {bits - 1}",
+            )
+            return False
+        return True
+
+    def _constant(self, x: ir.Lit) -> ir.Expr:
+        """An untyped constant expression stays exact, but only within 64 bits: every step
+        must be a value some 64-bit type holds, as it would be in C."""
+        if x.type is Type.INT and not fold.CONST_MIN <= x.value <= fold.CONST_MAX:
+            self.diags.error(
+                C.TYPE_MISMATCH,
+                x.span,
+                f"this constant does not fit in 64 bits ({_magnitude(x.value)})",
+                f"a constant must stay within {fold.CONST_MIN}..{fold.CONST_MAX} at every step",
+            )
+            return poison(x.span)
+        return x
 
     def _binary_type(
         self, op: str, left: ir.Expr, right: ir.Expr, span: Span
@@ -483,38 +515,15 @@ def _castable(have: Type, want: Type) -> bool:
     return (have in numeric and want in numeric) or (have is Type.BOOL and want in INTEGERS)
 
 
-def _fold(op: str, left: ir.Expr, right: ir.Expr, rtype: Type, span: Span) -> ir.Expr | None:
-    """Fold an operator on two literals; None when it cannot or must not (division by 0)."""
+def _fold(op: str, left: ir.Expr, right: ir.Expr, rtype: Type, span: Span) -> ir.Lit | None:
+    """Fold an operator on two literals (fold.py has the rules); None when it must not."""
     if not (isinstance(left, ir.Lit) and isinstance(right, ir.Lit)):
         return None
-    a, b = left.value, right.value
-    if op in ("/", "%") and b == 0:
-        return None  # the div-by-zero rule reports it with its span
-    ops: dict[str, Callable[[int, int], int]] = {
-        "+": lambda x, y: x + y,
-        "-": lambda x, y: x - y,
-        "sat-": lambda x, y: max(0, x - y),
-        "*": lambda x, y: x * y,
-        "/": lambda x, y: int(x / y) if (x < 0) != (y < 0) else x // y,
-        "%": lambda x, y: x - y * (int(x / y) if (x < 0) != (y < 0) else x // y),
-        "&": lambda x, y: x & y,
-        "|": lambda x, y: x | y,
-        "^": lambda x, y: x ^ y,
-        "<<": lambda x, y: x << y if y < 64 else 0,
-        ">>": lambda x, y: x >> y if y < 64 else 0,
-        "==": lambda x, y: int(x == y),
-        "!=": lambda x, y: int(x != y),
-        "<": lambda x, y: int(x < y),
-        "<=": lambda x, y: int(x <= y),
-        ">": lambda x, y: int(x > y),
-        ">=": lambda x, y: int(x >= y),
-    }
-    value = ops[op](a, b)
-    if rtype in RANGE and rtype is not Type.BOOL:
-        lo, hi = RANGE[rtype]
-        bits = 32 if hi < 2**32 and rtype is not Type.CPU else 64
-        if not lo <= value <= hi:  # wrap like the machine does (only + * << can get here)
-            value &= (1 << bits) - 1
-            if rtype in SIGNED and value >= 1 << (bits - 1):
-                value -= 1 << bits
-    return ir.Lit(rtype, span, value)
+    value = fold.fold(op, left.value, right.value, left.type)
+    return None if value is None else ir.Lit(rtype, span, value)
+
+
+def _magnitude(value: int) -> str:
+    """A constant far too large to print in a message, by its number of digits."""
+    digits = len(str(abs(value)))
+    return str(value) if digits <= 40 else f"a {digits}-digit number"
