@@ -3,7 +3,9 @@
 Each subcommand module exposes `HELP: str`, `add_arguments(parser)` and `run(args) -> int`.
 Modules are imported only when their subcommand runs, so `schedlang check` never pays for
 the runtime's or the backend's imports (cold start matters to agents calling us in a loop).
-Exit codes everywhere: 0 success, 1 the input has problems (diagnostics), 2 usage error.
+Exit codes everywhere (docs/cli.md): 0 success, 1 the input has problems (diagnostics),
+2 usage error or unreadable input, 3 internal error (a bug in schedlang: an exception nothing
+expected, which must not pass for "the input has problems"; see commands/internal_error.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import argparse
 import importlib
 import sys
 from typing import Any
+
+from schedlang.commands import internal_error
+from schedlang.diagnostics import render_json
 
 # subcommand -> (module, one-line help). Order is the order `--help` lists them.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -44,6 +49,11 @@ def build_parser(selected: str | None) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text, description=help_text)
         if name == selected:
             _load(module_name).add_arguments(sp)
+        sp.add_argument(
+            "--debug",
+            action="store_true",
+            help=f"on an internal error, print the traceback (also: {internal_error.DEBUG_ENV}=1)",
+        )
     return parser
 
 
@@ -79,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("schedlang: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if getattr(args, "format", None) == "json":
+            print(render_json({"status": "internal-error", "error": internal_error.record(exc)}))
+        internal_error.report(exc, args.command, debug=args.debug)
+        return internal_error.EXIT_CODE
 
 
 if __name__ == "__main__":

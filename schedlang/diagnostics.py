@@ -90,5 +90,19 @@ def render_text(diag: Diagnostic, source: SourceFile | None = None) -> str:
     return "\n".join(out)
 
 
-def render_json(diags: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.to_dict() for d in diags], indent=2)
+def render_json(data: object) -> str:
+    """JSON for agents: a list of diagnostics, or a command's result document holding them.
+
+    Diagnostics anywhere inside `data` become objects with `code`, `severity`, `file`,
+    `line`, `col`, `end_line`, `end_col`, `message` and `hints`; other iterables (a
+    `Diagnostics` sink, a generator) become arrays. The one place that fixes the JSON form.
+    """
+    return json.dumps(data, indent=2, default=_jsonable)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Diagnostic):
+        return value.to_dict()
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -6,6 +6,7 @@ declarations and the manifest cannot disagree (e.g. about whether a `cpu` is sig
 
 from __future__ import annotations
 
+from schedlang.ast import format_duration as format_duration  # comments use policy units
 from schedlang.types import Type
 
 # C type of each storable/declarable DSL type. `cpu` is s32 because the kernel's CPU ids are
@@ -82,11 +83,3 @@ def char_lit(ch: str) -> str:
     if " " <= ch <= "~":
         return f"'{ch}'"
     return f"'\\x{ord(ch) & 0xFF:02x}'"
-
-
-def format_duration(ns: int) -> str:
-    """`5ms` for 5000000: used in comments so tunables read in the policy's units."""
-    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
-        if ns and ns % scale == 0:
-            return f"{ns // scale}{unit}"
-    return f"{ns}ns"

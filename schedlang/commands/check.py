@@ -1,21 +1,46 @@
-"""`schedlang check FILE...`: prove policies safe, or say precisely why not."""
+"""`schedlang check FILE...`: prove policies safe, or say precisely why not.
+
+Each file ends in one status, which `--format json` reports per file and the exit code
+reports for the worst of them (see EXIT): `ok` (proven; the facts the checker proved come
+with it), `diagnostics` (the policy has errors), `unreadable` (the OS error says why) or
+`internal-error` (a bug in schedlang; see internal_error.py). Text output prints the
+diagnostics, and for a proven policy a line `FILE: ok (NAME)` followed by its facts.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import errno
 import pprint
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from schedlang.checker import PASS_NAMES, check_path
-from schedlang.diagnostics import Diagnostic, render_text
+from schedlang import ir
+from schedlang.ast import format_duration
+from schedlang.checker import PASS_NAMES, Dump, check_path
+from schedlang.commands import internal_error
+from schedlang.diagnostics import Diagnostic, render_json, render_text
+from schedlang.source import SourceFile
 
 HELP = "type-check and prove a policy safe"
+
+Status = Literal["ok", "diagnostics", "unreadable", "internal-error"]
+# The exit code of each status; a run over several files exits with the largest.
+EXIT: dict[Status, int] = {
+    "ok": 0,
+    "diagnostics": 1,
+    "unreadable": 2,
+    "internal-error": internal_error.EXIT_CODE,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="policy source (.sched)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostic format")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default text)"
+    )
     p.add_argument(
         "--dump-after",
         choices=PASS_NAMES,
@@ -24,31 +49,128 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    everything: list[Diagnostic] = []
-    texts: list[str] = []
-    usage_error = False
+@dataclass
+class FileResult:
+    """How checking one file ended (`compile` starts from the same)."""
 
+    path: str
+    status: Status
+    checked: ir.CheckedProgram | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    source: SourceFile | None = None
+    error: dict[str, Any] | None = None  # unreadable / internal-error: what went wrong
+    exception: Exception | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.path, "status": self.status}
+        if self.checked is not None:
+            out["policy"] = self.checked.program.name
+            out["facts"] = self.checked.facts
+        if self.error is not None:
+            out["error"] = self.error
+        out["diagnostics"] = self.diagnostics
+        return out
+
+
+def check_file(path: str, dump: Dump | None = None) -> FileResult:
+    try:
+        checked, diags = check_path(path, dump=dump)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        code = errno.errorcode.get(err.errno or 0)
+        return FileResult(
+            path, "unreadable", error={"kind": "unreadable", "message": reason, "errno": code}
+        )
+    except Exception as exc:  # a bug in a pass: report it as one, keep checking the others
+        return FileResult(path, "internal-error", error=internal_error.record(exc), exception=exc)
+    status: Status = "ok" if checked is not None else "diagnostics"
+    return FileResult(path, status, checked, list(diags), diags.source)
+
+
+def worst(statuses: list[Status]) -> Status:
+    return max(statuses, key=EXIT.__getitem__, default="ok")
+
+
+def run(args: argparse.Namespace) -> int:
     def dump(name: str, output: object) -> None:
         if name == args.dump_after:
             print(pprint.pformat(output, width=100), file=sys.stderr)
 
-    for path in args.files:
-        try:
-            checked, diags = check_path(path, dump=dump)
-        except OSError as err:
-            print(f"schedlang check: cannot read {path}: {err.strerror}", file=sys.stderr)
-            usage_error = True
-            continue
-        everything += list(diags)
-        texts += [render_text(d, diags.source) for d in diags]
-        if checked is not None and args.format == "text":
-            facts = checked.facts
-            texts.append(f"{path}: ok ({checked.program.name})" + (f" {facts}" if facts else ""))
+    results = [check_file(path, dump) for path in args.files]
+    status = worst([r.status for r in results])
     if args.format == "json":
-        print(json.dumps([d.to_dict() for d in everything], indent=2))
-    else:
-        print("\n".join(texts))
-    if usage_error:
-        return 2
-    return 1 if any(d.severity == "error" for d in everything) else 0
+        print(render_json({"status": status, "files": [r.to_dict() for r in results]}))
+    for r in results:
+        if args.format == "text":
+            print_text(r)
+        if r.status == "unreadable" and r.error:
+            print(f"schedlang check: cannot read {r.path}: {r.error['message']}", file=sys.stderr)
+        if r.exception is not None:
+            internal_error.report(
+                r.exception, "check", f"while checking {r.path}", debug=args.debug
+            )
+    return EXIT[status]
+
+
+def print_text(r: FileResult) -> None:
+    for d in r.diagnostics:
+        print(render_text(d, r.source))
+    if r.checked is not None:
+        print(f"{r.path}: ok ({r.checked.program.name})")
+        for line in fact_lines(r.checked.facts):
+            print(f"  {line}")
+
+
+def fact_lines(facts: Mapping[str, object]) -> list[str]:
+    """The checker's facts as sentences, e.g. `instructions: enqueue <= 47, ...`. Facts this
+    function does not know (a new pass's) are still printed, as `name: value`."""
+    rest = dict(facts)
+    lines = []
+    instructions, budget = rest.pop("instructions", None), rest.pop("instruction_budget", None)
+    if isinstance(instructions, Mapping) and instructions:
+        per = ", ".join(f"{cb} <= {n}" for cb, n in instructions.items())
+        lines.append(
+            f"instructions: {per}"
+            + (f" (estimated; budget {budget} per callback)" if budget else "")
+        )
+    memory, budget = rest.pop("memory_bytes", None), rest.pop("memory_budget", None)
+    if isinstance(memory, int):
+        lines.append(
+            f"memory: {_size(memory)} of maps, arrays and task storage"
+            + (f" (budget {_size(budget)})" if isinstance(budget, int) else "")
+        )
+    proven = []
+    for key, one, many, what in (
+        ("indices_proven", "array index", "array indices", "in range"),
+        ("divisions_proven", "divisor", "divisors", "non-zero"),
+        ("cpu_values_proven", "cpu value", "cpu values", "below the CPU limit"),
+    ):
+        n = rest.pop(key, None)
+        if isinstance(n, int):
+            proven.append(f"{n} {one if n == 1 else many} {what}")
+    if proven:
+        lines.append("proven: " + ", ".join(proven))
+    paths = rest.pop("paths", None)
+    if isinstance(paths, Mapping) and paths:
+        lines.append("paths checked: " + ", ".join(f"{cb} {n}" for cb, n in paths.items()))
+    queues = rest.pop("queues", None)
+    if isinstance(queues, Mapping):
+        lines.append(
+            "declared queues: "
+            + (", ".join(f"{q} ({kind})" for q, kind in queues.items()) or "none")
+        )
+    slice_ns = rest.pop("min_slice_ns", None)
+    if isinstance(slice_ns, int):
+        lines.append(f"slices: at least {format_duration(slice_ns)}")
+    for key, value in rest.items():
+        if isinstance(value, Mapping):
+            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+        lines.append(f"{key.replace('_', ' ')}: {value}")
+    return lines
+
+
+def _size(n: int) -> str:
+    """`64 MiB`, `2.5 MiB`, `12.0 KiB`, `300 bytes`."""
+    if n >= 1 << 20:
+        return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"{n / (1 << 20):.1f} MiB"
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} bytes"

@@ -1,19 +1,20 @@
 """`schedlang compile FILE`: check a policy and write NAME.bpf.c, NAME.bpf.o and NAME.json.
 
 Diagnostics look exactly like `schedlang check`'s (text for people, `--format json` for
-agents). Exit codes: 0 compiled, 1 the policy (or a `--param`) has problems, 2 usage or
-environment error (unreadable file, no usable clang).
+agents: one document with `status`, `ok`, `diagnostics`, the checker's `facts` and the files
+written). Exit codes: 0 compiled, 1 the policy (or a `--param`) has problems, 2 usage or
+environment error (unreadable file, no usable clang), 3 internal error (a bug).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from schedlang.diagnostics import Diagnostic, render_text
+from schedlang.commands import internal_error
+from schedlang.commands.check import EXIT, check_file
+from schedlang.diagnostics import render_json, render_text
 
 HELP = "compile a policy to sched_ext BPF C and an object"
 
@@ -73,57 +74,57 @@ def _usage(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from schedlang.backends.bpf.build import ClangError
     from schedlang.backends.bpf.compile import compile_checked
-    from schedlang.checker import check_path
+    from schedlang.errors import SchedlangError
 
     try:
         params = _params(args.param)
     except ValueError as exc:
         return _usage(str(exc))
-    try:
-        checked, diags = check_path(args.file)
-    except OSError as err:
-        return _usage(f"cannot read {args.file}: {err.strerror}")
-    found: list[Diagnostic] = list(diags)
+    result = check_file(args.file)
     artifact = None
-    if checked is not None:
-        from schedlang.errors import SchedlangError
-
+    if result.checked is not None:
         try:
             artifact = compile_checked(
-                checked,
+                result.checked,
                 Path(args.output),
                 params=params,
                 emit=args.emit,
                 kernel_api=args.kernel_api,
                 timeout_ms=args.timeout_ms,
-                source_text=diags.source.text,
+                source_text=result.source.text if result.source else None,
             )
         except SchedlangError as exc:
-            found += exc.diagnostics
-        except ValueError as exc:
+            result.diagnostics += exc.diagnostics
+            result.status = "diagnostics"
+        except (ValueError, ClangError, OSError) as exc:
             return _usage(str(exc))
-        except (ClangError, OSError) as exc:
-            return _usage(str(exc))
-    ok = artifact is not None
     if args.format == "json":
-        result: dict[str, Any] = {"ok": ok, "diagnostics": [d.to_dict() for d in found]}
+        out = {"ok": artifact is not None, **result.to_dict()}
         if artifact is not None:
-            result.update(
-                policy=artifact.name,
+            out.update(
                 c=str(artifact.c_path) if artifact.c_path else None,
                 object=str(artifact.object_path) if args.emit != "c" else None,
                 manifest=str(artifact.manifest_path),
                 kernel_api=artifact.manifest["kernel_api"],
             )
-        print(json.dumps(result, indent=2))
+        print(render_json(out))
     else:
-        for d in found:
-            print(render_text(d, diags.source))
-        if artifact is not None:
-            written = [p for p in (artifact.c_path, artifact.object_path) if p and p.exists()]
-            written.append(artifact.manifest_path)
-            print(
-                f"{args.file}: compiled {artifact.name} (kernel API {artifact.manifest['kernel_api']})"
-                f" -> {', '.join(str(p) for p in written)}"
-            )
-    return 0 if ok else 1
+        for d in result.diagnostics:
+            print(render_text(d, result.source))
+    if result.status == "unreadable" and result.error:
+        print(
+            f"schedlang compile: cannot read {args.file}: {result.error['message']}",
+            file=sys.stderr,
+        )
+    if result.exception is not None:
+        internal_error.report(
+            result.exception, "compile", f"while checking {args.file}", debug=args.debug
+        )
+    if artifact is not None and args.format == "text":
+        written = [p for p in (artifact.c_path, artifact.object_path) if p and p.exists()]
+        written.append(artifact.manifest_path)
+        print(
+            f"{args.file}: compiled {artifact.name} (kernel API {artifact.manifest['kernel_api']})"
+            f" -> {', '.join(str(p) for p in written)}"
+        )
+    return EXIT[result.status]
