@@ -1,15 +1,19 @@
 """How a sched_ext policy ended: the kernel's exit info by name, plus the kernel's own words.
 
 The kernel tells a policy why it is being disabled through `ops.exit(struct scx_exit_info *)`;
-every policy copies kind, code, reason and message into its stats (docs/internals.md), so the
-loader can report them after the fact, whether the policy was unloaded by us or ejected by the
-kernel (watchdog stall, runtime error). The kernel also logs the ejection, with a backtrace, to
-the kernel log; `KernelLog` collects what was logged while the policy was loaded.
+every policy that follows the stats contract copies kind, code, reason and message into its
+stats (docs/internals.md), so the loader can report them after the fact, whether the policy was
+unloaded by us or ejected by the kernel (watchdog stall, runtime error). The kernel also logs
+the ending, with a backtrace, to the kernel log; `KernelLog` collects what was logged while the
+policy was loaded, and `from_kernel_log` reads kind, reason and message back from those lines
+for a hand-written C policy that keeps no such record.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # enum scx_exit_kind (include/linux/sched/ext.h; values checked against the 7.x kernel BTF).
@@ -24,6 +28,17 @@ EXIT_KIND_NAMES: dict[int, str] = {
     1024: "ERROR",
     1025: "ERROR_BPF",
     1026: "ERROR_STALL",
+}
+# The reason text the kernel gives each kind (scx_exit_reason() in kernel/sched/ext.c), as it
+# appears in `sched_ext: BPF scheduler "NAME" disabled (REASON)`.
+REASON_KINDS: dict[str, int] = {
+    "unregistered from user space": 64,
+    "unregistered from BPF": 65,
+    "unregistered from the main kernel": 66,
+    "disabled by sysrq-S": 67,
+    "runtime error": 1024,
+    "scx_bpf_error": 1025,
+    "runnable task stall": 1026,
 }
 ERROR_KIND_MIN = 1024  # SCX_EXIT_ERROR and above: the policy failed
 KMSG = "/dev/kmsg"
@@ -49,6 +64,31 @@ class ExitInfo:
     @property
     def is_error(self) -> bool:
         return self.kind >= ERROR_KIND_MIN
+
+
+_DISABLED = re.compile(r'sched_ext: BPF scheduler "(?P<name>[^"]*)" disabled \((?P<reason>[^)]*)\)')
+
+
+def from_kernel_log(lines: Sequence[str], name: str) -> tuple[int, str, str] | None:
+    """(kind, reason, message) of policy `name`'s last "disabled" record in `lines`, or None.
+
+    The message is the kernel's next line `sched_ext: NAME: MESSAGE`, when there is one. A
+    reason this table does not know keeps its text with kind 0 (NONE): never a guessed kind.
+    """
+    for i in range(len(lines) - 1, -1, -1):
+        found = _DISABLED.search(lines[i])
+        if found is None or found["name"] != name:
+            continue
+        reason = found["reason"]
+        prefix = f"sched_ext: {name}: "
+        message = ""
+        for later in lines[i + 1 : i + 3]:
+            at = later.find(prefix)
+            if at >= 0:
+                message = later[at + len(prefix) :].strip()
+                break
+        return REASON_KINDS.get(reason, 0), reason, message
+    return None
 
 
 class KernelLog:

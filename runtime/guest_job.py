@@ -252,7 +252,9 @@ def _position_text(position: Any) -> str:
     """' at DSL line 8:9 (C line 43)', or '' when the verifier log named no line."""
     if position is None:
         return ""
-    c_part = f"{position.c_file}:{position.c_line}"
+    c_part = f"{position.c_file}:{position.c_line}" + (
+        f":{position.c_col}" if position.c_col else ""
+    )
     if position.dsl_line is not None:
         return f" at DSL line {position.dsl_line}:{position.dsl_col} ({c_part})"
     return f" at {c_part}"

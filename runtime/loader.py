@@ -4,8 +4,9 @@ Runs where the kernel is (the sandbox guest, or a sched_ext host) and needs noth
 object and its manifest (docs/internals.md): open the object with libbpf, write tunables into
 the `.rodata.params` map's initial value, load (the verifier runs here; its log is captured),
 attach the struct_ops map named by the manifest, and wait until the kernel says the policy is
-enabled. Stats come from the `.data.stats` map, decoded by the manifest's field list. Detaching
-(or noticing that the kernel already ejected the policy) yields an `ExitInfo`.
+enabled. Stats come from the `.data.stats` map, decoded by the manifest's field list (a
+hand-written C policy may have none). Detaching (or noticing that the kernel already ejected
+the policy) yields an `ExitInfo`: from the policy's exit record, else from the kernel log.
 
 A failed load or attach raises `LoadError` and changes nothing in the kernel: the object is
 closed before anything was attached, so whatever scheduler ran before still runs.
@@ -31,7 +32,7 @@ from typing import Any
 
 from schedlang.backends.artifact import Artifact
 from schedlang.runtime import libbpf as libbpf_mod
-from schedlang.runtime.exitinfo import ExitInfo, KernelLog, kind_name
+from schedlang.runtime.exitinfo import ExitInfo, KernelLog, from_kernel_log, kind_name
 from schedlang.runtime.verifier_log import VerifierPosition, error_position
 
 SCX_DIR = Path("/sys/kernel/sched_ext")
@@ -40,7 +41,7 @@ DISABLE_WAIT_S = 20.0
 EXIT_RECORD_WAIT_S = 2.0
 POLL_S = 0.01
 
-MANIFEST_KEYS = ("policy", "ops_map", "stats")  # what the loader cannot do without
+MANIFEST_KEYS = ("policy", "ops_map")  # what the loader cannot do without
 
 StatValue = int | list[int] | str
 
@@ -111,8 +112,28 @@ def _wait(predicate: Any, timeout_s: float) -> bool:
 # --- params and stats --------------------------------------------------------------------
 
 
+_INT_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def param_section(manifest: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+    """The data section (map) holding tunable `spec`: its own `section`, else the manifest's."""
+    return str(spec.get("section") or manifest.get("params_section", ".rodata.params"))
+
+
+def _param_format(spec: Mapping[str, Any]) -> str:
+    fmt = _INT_FORMATS.get(int(spec.get("size", 8)))
+    if fmt is None:
+        raise LoadError(
+            f"parameter {spec['name']}: size {spec.get('size')} is not 1, 2, 4 or 8 bytes",
+            stage="params",
+        )
+    return "<" + (fmt if spec.get("signed") else fmt.upper())
+
+
 def encode_params(manifest: Mapping[str, Any], initial: bytes, values: Mapping[str, int]) -> bytes:
-    """`initial` with each named tunable replaced; names and ranges checked against the manifest."""
+    """`initial` with each named tunable replaced; names and ranges checked against the manifest.
+
+    `initial` is the one section all of `values` live in (`param_section`)."""
     specs = {p["name"]: p for p in manifest.get("params", [])}
     data = bytearray(initial)
     for name, value in values.items():
@@ -127,9 +148,9 @@ def encode_params(manifest: Mapping[str, Any], initial: bytes, values: Mapping[s
         low, high = spec.get("min"), spec.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
             raise LoadError(f"parameter {name}={value} is outside [{low}, {high}]", stage="params")
-        fmt = "<q" if spec.get("signed") else "<Q"
+        fmt = _param_format(spec)
         offset, size = int(spec["offset"]), int(spec.get("size", 8))
-        if size != 8 or offset + 8 > len(data):
+        if offset + size > len(data):
             raise LoadError(
                 f"parameter {name}: manifest offset {offset}/size {size} do not fit", stage="params"
             )
@@ -140,11 +161,16 @@ def encode_params(manifest: Mapping[str, Any], initial: bytes, values: Mapping[s
     return bytes(data)
 
 
-def decode_params(manifest: Mapping[str, Any], data: bytes) -> dict[str, int]:
+def decode_params(
+    manifest: Mapping[str, Any], data: bytes, section: str | None = None
+) -> dict[str, int]:
+    """Tunable values from a params section's bytes (only that section's, if `section`)."""
     out = {}
     for spec in manifest.get("params", []):
-        fmt = "<q" if spec.get("signed") else "<Q"
-        out[spec["name"]] = struct.unpack_from(fmt, data, int(spec["offset"]))[0]
+        if section is None or param_section(manifest, spec) == section:
+            out[spec["name"]] = struct.unpack_from(_param_format(spec), data, int(spec["offset"]))[
+                0
+            ]
     return out
 
 
@@ -213,24 +239,42 @@ class LoadedPolicy:
         return value.raw
 
     def stats(self) -> dict[str, StatValue]:
-        """The policy's counters now (`.data.stats`, decoded per the manifest)."""
+        """The policy's counters now (`.data.stats`, decoded per the manifest); `{}` for a C
+        policy without the stats contract."""
+        if not self.manifest.get("stats"):
+            return {}
         section = self.manifest.get("stats_section", ".data.stats")
         return decode_stats(self.manifest["stats"]["fields"], self._map_bytes(section))
 
     def params(self) -> dict[str, int]:
-        """Tunable values as the kernel holds them (read back from the loaded rodata map)."""
-        if not self.manifest.get("params"):
-            return {}
-        return decode_params(
-            self.manifest, self._map_bytes(self.manifest.get("params_section", ".rodata.params"))
-        )
+        """Tunable values as the kernel holds them (read back from the loaded rodata maps)."""
+        out: dict[str, int] = {}
+        specs = self.manifest.get("params", [])
+        for section in dict.fromkeys(param_section(self.manifest, p) for p in specs):
+            out.update(decode_params(self.manifest, self._map_bytes(section), section))
+        return out
 
     def kernel_log(self) -> list[str]:
         return self._kmsg.read()
 
+    def _records_exit(self) -> bool:
+        fields = (self.manifest.get("stats") or {}).get("fields", [])
+        return any(f["name"] == "exit_kind" for f in fields)
+
     def _exit_stats(self) -> dict[str, StatValue]:
-        """Stats once ops.exit has filled the exit fields (it may run just after `disabled`)."""
+        """Stats once ops.exit has filled the exit fields (it may run just after `disabled`).
+
+        A policy whose stats keep no exit record (hand-written C) gets the kernel's own
+        words instead: kind, reason and message from its "disabled" log line."""
         deadline = time.monotonic() + EXIT_RECORD_WAIT_S
+        if not self._records_exit():
+            while True:
+                found = from_kernel_log(self._kmsg.read(), self.name)
+                if found is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(POLL_S)
+            kind, reason, message = found or (0, "", "no exit record in the kernel log")
+            return {"exit_kind": kind, "exit_code": 0, "exit_reason": reason, "exit_msg": message}
         while True:
             try:
                 stats = self.stats()
@@ -281,7 +325,7 @@ def _resolve(
             except (OSError, ValueError, KeyError) as exc:
                 raise LoadError(f"{path}: cannot read its manifest ({exc})", stage="open") from exc
     missing = [key for key in MANIFEST_KEYS if key not in manifest]
-    if "stats" in manifest and "fields" not in manifest["stats"]:
+    if "stats" in manifest and "fields" not in (manifest["stats"] or {}):
         missing.append("stats.fields")
     if missing:
         raise LoadError(
@@ -375,18 +419,23 @@ def _load_and_attach(lib: libbpf_mod.Libbpf, obj: int, obj_path: Path, manifest:
 def _set_params(
     lib: libbpf_mod.Libbpf, obj: int, manifest: Mapping[str, Any], params: Mapping[str, int]
 ) -> None:
-    section = str(manifest.get("params_section", ".rodata.params"))
-    map_ptr = lib.bpf_object__find_map_by_name(obj, section.encode())
-    if not map_ptr:
-        raise LoadError(f"the object has no {section} map to hold parameters", stage="params")
-    size = ctypes.c_size_t(0)
-    current = lib.bpf_map__initial_value(map_ptr, ctypes.byref(size))
-    if not current:
-        raise LoadError(f"cannot read the initial value of {section}", stage="params")
-    data = encode_params(manifest, ctypes.string_at(current, size.value), params)
-    err = lib.bpf_map__set_initial_value(map_ptr, data, len(data))
-    if err:
-        raise LoadError(f"setting {section}: {lib.strerror(err)}", stage="params", errno=-err)
+    specs = {p["name"]: p for p in manifest.get("params", [])}
+    by_section: dict[str, dict[str, int]] = {}
+    for name, value in params.items():
+        spec = specs.get(name, {})
+        by_section.setdefault(param_section(manifest, spec), {})[name] = value
+    for section, values in by_section.items():
+        map_ptr = lib.bpf_object__find_map_by_name(obj, section.encode())
+        if not map_ptr:
+            raise LoadError(f"the object has no {section} map to hold parameters", stage="params")
+        size = ctypes.c_size_t(0)
+        current = lib.bpf_map__initial_value(map_ptr, ctypes.byref(size))
+        if not current:
+            raise LoadError(f"cannot read the initial value of {section}", stage="params")
+        data = encode_params(manifest, ctypes.string_at(current, size.value), values)
+        err = lib.bpf_map__set_initial_value(map_ptr, data, len(data))
+        if err:
+            raise LoadError(f"setting {section}: {lib.strerror(err)}", stage="params", errno=-err)
 
 
 # --- command line (JSON out) -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from schedlang.backends.artifact import Artifact
+from schedlang.backends.artifact import Artifact, param_value
 from schedlang.runtime.guest_job import Job, Order
 from schedlang.runtime.report import Report, summarize
 from schedlang.runtime.workloads import WORKLOADS, get
@@ -51,31 +51,11 @@ def check_params(artifact: Artifact, params: dict[str, Any] | None) -> dict[str,
             raise MeasureError(
                 f"policy '{artifact.name}' has no parameter '{name}' (its parameters: {known})"
             )
-        spec = declared[name]
-        value = _param_value(name, raw, spec.get("type") == "duration")
-        low, high = spec.get("min"), spec.get("max")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise MeasureError(f"parameter {name}={value} is outside its range [{low}, {high}]")
-        checked[name] = value
+        try:
+            checked[name] = param_value(declared[name], raw)
+        except ValueError as exc:
+            raise MeasureError(str(exc)) from None
     return checked
-
-
-_DURATION_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-
-
-def _param_value(name: str, raw: Any, duration: bool) -> int:
-    """An integer, or for a duration parameter also `5ms`, `200us`, `1s` (stored in ns)."""
-    text = str(raw).strip()
-    if duration:
-        for suffix in ("ns", "us", "ms", "s"):
-            number = text.removesuffix(suffix)
-            if number != text and number.strip().isdigit():
-                return int(number) * _DURATION_NS[suffix]
-    try:
-        return int(text)
-    except ValueError:
-        hint = " or a duration such as 5ms, 200us" if duration else ""
-        raise MeasureError(f"parameter {name}={raw!r}: expected an integer{hint}") from None
 
 
 def host_mode_refusal() -> str | None:

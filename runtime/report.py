@@ -369,8 +369,9 @@ def _event_lines(event: PolicyEvent) -> list[str]:
     pos = event.position
     if pos:
         dsl = f"DSL line {pos['dsl_line']}:{pos['dsl_col']}, " if pos.get("dsl_line") else ""
+        col = f":{pos['c_col']}" if pos.get("c_col") else ""
         lines.append(
-            f"  verifier: {pos.get('message', '')} at {dsl}{pos['c_file']}:{pos['c_line']}"
+            f"  verifier: {pos.get('message', '')} at {dsl}{pos['c_file']}:{pos['c_line']}{col}"
             + (f": {pos['c_text']}" if pos.get("c_text") else "")
         )
     elif event.verifier_log:

@@ -95,14 +95,28 @@ def compile(
     params: dict[str, Any] | None = None,
     outdir: str | Path | None = None,
 ) -> Artifact:
-    """Check and compile a policy (source text or a path) to a loadable sched_ext object."""
+    """Check and compile a policy (source text or a path) to a loadable sched_ext object.
+
+    A path ending in `.c` is hand-written sched_ext C: it must pass the `verify-c` gate and
+    its manifest is read from the compiled object (docs/verify-c.md)."""
+    from schedlang.backends.bpf import cpolicy
+
+    if cpolicy.is_c_policy(source_or_path):
+        return cpolicy.compile_c_policy(source_or_path, params=params, outdir=outdir)
     from schedlang.backends.bpf import compile_source
 
     return compile_source(source_or_path, params=params, outdir=outdir)
 
 
-def run(artifact: Artifact, **options: Any) -> Any:
-    """Load a compiled policy in a sched_ext kernel and measure it against the default."""
+def run(artifact: Artifact | str | Path, **options: Any) -> Any:
+    """Load a compiled policy in a sched_ext kernel and measure it against the default.
+
+    `artifact` may also be a `.bpf.o` path (manifest beside it) or a hand-written `.bpf.c`,
+    which is compiled first (SchedlangError if it does not pass)."""
+    from schedlang.backends.artifact import Artifact
+    from schedlang.backends.bpf.cpolicy import is_c_policy
     from schedlang.runtime.measure import run as measure_run
 
+    if not isinstance(artifact, Artifact) and is_c_policy(artifact):
+        artifact = compile(artifact)
     return measure_run(artifact, **options)

@@ -12,4 +12,9 @@ class SchedlangError(Exception):
     def __init__(self, source: SourceFile, diagnostics: list[Diagnostic]) -> None:
         self.source = source
         self.diagnostics = diagnostics
-        super().__init__("\n".join(render_text(d, source) for d in diagnostics))
+        # A diagnostic in another file (a header of a C policy) is shown without source text.
+        super().__init__(
+            "\n".join(
+                render_text(d, source if d.path == source.path else None) for d in diagnostics
+            )
+        )

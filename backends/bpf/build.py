@@ -31,7 +31,7 @@ INSTALL_HINT = (
 # folding computes; without it an overflow is undefined and clang may assume it never happens.
 CFLAGS = ("-target", "bpf", "-mcpu=v3", "-O2", "-fwrapv", "-g")
 
-_CLANG_DIAG = re.compile(
+CLANG_DIAG = re.compile(
     r"^(?P<file>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): (?P<msg>.*)$"
 )
 
@@ -110,7 +110,7 @@ def parse_diagnostics(
 ) -> list[ClangDiagnostic]:
     out = []
     for text in stderr.splitlines():
-        m = _CLANG_DIAG.match(text)
+        m = CLANG_DIAG.match(text)
         if not m or Path(m["file"]).name != c_name:
             continue
         c_line = int(m["line"])
@@ -121,11 +121,23 @@ def parse_diagnostics(
     return out
 
 
+def run_clang(
+    c_path: Path, object_path: Path, include_dirs: tuple[str, ...] = ()
+) -> tuple[Clang, list[str], subprocess.CompletedProcess[str]]:
+    """Run clang on `c_path` in its own directory (so line info says `NAME.bpf.c:LINE`).
+
+    Returns the clang, the command and its result; ClangError only when there is no usable
+    clang. Used for generated C (`compile_c`) and hand-written C (`cpolicy.py`) alike."""
+    clang = find_clang()
+    includes = [arg for d in include_dirs for arg in ("-I", str(Path(d).resolve()))]
+    out = object_path.name if object_path.parent == c_path.parent else str(object_path.resolve())
+    cmd = [clang.path, *CFLAGS, *includes, "-c", c_path.name, "-o", out]
+    return clang, cmd, subprocess.run(cmd, cwd=c_path.parent, capture_output=True, text=True)
+
+
 def compile_c(c_path: Path, object_path: Path, line_map: tuple[tuple[int, int, int], ...]) -> Clang:
     """Compile `c_path` to `object_path` (same directory); ClangError on failure."""
-    clang = find_clang()
-    cmd = [clang.path, *CFLAGS, "-c", c_path.name, "-o", object_path.name]
-    proc = subprocess.run(cmd, cwd=c_path.parent, capture_output=True, text=True)
+    clang, cmd, proc = run_clang(c_path, object_path)
     if proc.returncode != 0:
         diags = [
             d

@@ -84,6 +84,29 @@ CODES: dict[str, Code] = {
             'put the callback that calls it in SEC("struct_ops.s/NAME") (e.g. ops.init), or '
             "move the call there",
         ),
+        # Not the gate's own rules: what `schedlang compile/run FILE.bpf.c` reports after the
+        # gate passed (backends/bpf/cpolicy.py).
+        Code(
+            "C010",
+            "error",
+            "clang rejected the file",
+            "fix the error clang reports; the file must compile on its own with "
+            "`clang -target bpf -O2 -g -c` (declare kernel types locally, or pass -I DIR)",
+        ),
+        Code(
+            "C011",
+            "error",
+            "the compiled object cannot be loaded as a policy",
+            'see docs/verify-c.md, "Running hand-written C", for what the loader reads '
+            "from the object",
+        ),
+        Code(
+            "C012",
+            "error",
+            "bad --param override",
+            "name a `const volatile` global of the file (or a member of a `const volatile` "
+            "struct) and give an integer its C type can hold (true/false for a bool)",
+        ),
         Code(
             "C100",
             "warning",

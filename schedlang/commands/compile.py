@@ -1,5 +1,7 @@
 """`schedlang compile FILE`: check a policy and write NAME.bpf.c, NAME.bpf.o and NAME.json.
 
+FILE may also be hand-written sched_ext C (`STEM.bpf.c`): it goes through the `verify-c`
+gate and clang, and STEM.bpf.o and STEM.json are written (backends/bpf/cpolicy.py).
 Diagnostics look exactly like `schedlang check`'s (text for people, `--format json` for
 agents: one document with `status`, `ok`, `diagnostics`, the checker's `facts` and the files
 written). Exit codes: 0 compiled, 1 the policy (or a `--param`) has problems, 2 usage or
@@ -24,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from schedlang.backends.bpf.compile import EMIT_CHOICES
     from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
 
-    p.add_argument("file", metavar="FILE", help="policy source (.sched)")
+    p.add_argument("file", metavar="FILE", help="policy source (.sched), or sched_ext C (.bpf.c)")
     p.add_argument(
         "-o", "--output", metavar="OUT", default=".", help="output directory (default .)"
     )
@@ -54,6 +56,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"watchdog: a task runnable this long without running ejects the policy (default {DEFAULT_TIMEOUT_MS})",
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="C policies: extra include directory (repeatable)",
+    )
 
 
 def _params(items: list[str]) -> dict[str, str]:
@@ -80,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         params = _params(args.param)
     except ValueError as exc:
         return _usage(str(exc))
+    if args.file.endswith(".c"):
+        return _run_c(args, params)
     result = check_file(args.file)
     artifact = None
     if result.checked is not None:
@@ -128,3 +140,61 @@ def run(args: argparse.Namespace) -> int:
             f" -> {', '.join(str(p) for p in written)}"
         )
     return EXIT[result.status]
+
+
+def _run_c(args: argparse.Namespace, params: dict[str, str]) -> int:
+    """Hand-written C: gate, clang, manifest from the object; the same output shape."""
+    from schedlang.backends.bpf.build import ClangError
+    from schedlang.backends.bpf.compat import DEFAULT_KERNEL_API
+    from schedlang.backends.bpf.cpolicy import compile_c_policy
+    from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
+    from schedlang.diagnostics import Diagnostic
+    from schedlang.errors import SchedlangError
+
+    if args.emit == "c":
+        return _usage("--emit c: a C policy is already C; use --emit obj or all")
+    if args.kernel_api != DEFAULT_KERNEL_API or args.timeout_ms != DEFAULT_TIMEOUT_MS:
+        return _usage(
+            "--kernel-api and --timeout-ms apply to .sched policies; a C policy picks its "
+            "kfuncs and sets `.timeout_ms` in its own ops table"
+        )
+    found: list[Diagnostic] = []
+    text = ""
+    artifact = None
+    try:
+        artifact = compile_c_policy(
+            args.file, params, Path(args.output), include_dirs=tuple(args.include_dirs)
+        )
+    except OSError as err:
+        return _usage(f"cannot read {args.file}: {err.strerror or err}")
+    except ClangError as exc:
+        return _usage(str(exc))
+    except SchedlangError as exc:
+        found, text = exc.diagnostics, str(exc)
+    if args.format == "json":
+        out: dict[str, object] = {
+            "status": "ok" if artifact is not None else "diagnostics",
+            "ok": artifact is not None,
+            "file": args.file,
+            "diagnostics": found,
+        }
+        if artifact is not None:
+            out.update(
+                policy=artifact.name,
+                c=str(artifact.c_path),
+                object=str(artifact.object_path),
+                manifest=str(artifact.manifest_path),
+                kernel_api=None,
+            )
+        print(render_json(out))
+    elif artifact is None:
+        print(text)
+    else:
+        tunables = ", ".join(f"{p['name']}={p['value']}" for p in artifact.manifest["params"])
+        print(
+            f"{args.file}: compiled {artifact.name} (ops {artifact.manifest['ops_map']}; "
+            f"tunables: {tunables or 'none'}; "
+            f"stats: {'yes' if artifact.manifest.get('stats') else 'none'})"
+            f" -> {artifact.object_path}, {artifact.manifest_path}"
+        )
+    return 0 if artifact is not None else 1

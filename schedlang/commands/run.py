@@ -22,7 +22,9 @@ HELP = "load a policy in a sched_ext kernel and measure it against the default s
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "policy", help="a .sched file, or a .bpf.o with its .json manifest beside it"
+        "policy",
+        help="a .sched file, hand-written sched_ext C (.bpf.c), or a .bpf.o with its .json "
+        "manifest beside it",
     )
     parser.add_argument(
         "--workload",
@@ -67,14 +69,15 @@ def _parse_params(items: list[str]) -> dict[str, str]:
 
 
 def _artifact(policy: Path) -> Artifact:
-    """The compiled policy: a .sched file goes through the compiler, an object is opened.
+    """The compiled policy: a .sched or .c file goes through the compiler (the C through the
+    `verify-c` gate), an object is opened.
 
     Raises MeasureError for anything the user must fix; the compiler's diagnostics are in
     its message, rendered as `schedlang check` would show them.
     """
     from schedlang.runtime.measure import MeasureError, open_artifact
 
-    if policy.suffix != ".sched":
+    if policy.suffix not in (".sched", ".c"):
         return open_artifact(policy)
     if not policy.exists():
         raise MeasureError(f"{policy}: no such file")
@@ -92,7 +95,7 @@ def _artifact(policy: Path) -> Artifact:
         artifact: Artifact = compile_policy(policy)
     except SchedlangError as exc:
         raise MeasureError(f"{policy} does not compile:\n{exc}") from None
-    except RuntimeError as exc:  # the toolchain (clang) failed; its message says how to fix it
+    except (RuntimeError, OSError) as exc:  # clang missing, unreadable file: says how to fix
         raise MeasureError(f"{policy}: compiling failed: {exc}") from None
     return artifact
 

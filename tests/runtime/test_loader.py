@@ -56,6 +56,27 @@ def test_signed_param_round_trips() -> None:
     assert loader.decode_params(m, data) == {"bias": -3}
 
 
+def test_c_tunables_of_any_width_in_their_own_sections() -> None:
+    """A C policy's tunables: a u64 and a bool in .rodata, an s32 in .rodata.params."""
+    m = {
+        "params_section": ".rodata",
+        "params": [
+            {"name": "slice_ns", "offset": 0, "size": 8, "signed": False, "section": ".rodata"},
+            {"name": "fifo", "offset": 8, "size": 1, "signed": False, "min": 0, "max": 1,
+             "section": ".rodata"},
+            {"name": "nice", "offset": 4, "size": 4, "signed": True, "section": ".rodata.params"},
+        ],
+    }  # fmt: skip
+    rodata = loader.encode_params(m, bytes(9), {"slice_ns": 7, "fifo": 1})
+    assert rodata == struct.pack("<QB", 7, 1)
+    assert loader.decode_params(m, rodata, ".rodata") == {"slice_ns": 7, "fifo": 1}
+    other = loader.encode_params(m, bytes(8), {"nice": -20})
+    assert loader.decode_params(m, other, ".rodata.params") == {"nice": -20}
+    assert loader.param_section(m, m["params"][2]) == ".rodata.params"
+    with pytest.raises(loader.LoadError, match=r"fifo=2 is outside \[0, 1\]"):
+        loader.encode_params(m, bytes(9), {"fifo": 2})
+
+
 # --- stats -----------------------------------------------------------------------------------
 
 
@@ -109,6 +130,16 @@ def test_verifier_log_maps_to_the_dsl_line() -> None:
     assert (pos.dsl_line, pos.dsl_col) == (8, 9)
     assert pos.message == "R0 invalid mem access 'map_value_or_null'"
     assert pos.c_text.startswith("*count += 1;")
+
+
+def test_verifier_position_has_the_column_the_kernel_names() -> None:
+    """7.x prints "At: PROG @ FILE:LINE:COL" (the object's line info); a C policy has no
+    line_map, so its position is the C file's own line and column."""
+    log = (FIXTURES / "reject_c.verifier.log").read_text()
+    pos = error_position(log, {"language": "c", "line_map": []})
+    assert pos is not None
+    assert (pos.c_file, pos.c_line, pos.c_col) == ("reject_c.bpf.c", 43, 9)
+    assert (pos.dsl_line, pos.dsl_col) == (None, None)
 
 
 def test_line_map_takes_the_nearest_row_above() -> None:
@@ -305,5 +336,5 @@ def test_failed_loads_leave_the_running_scheduler_alone(guest_results: dict[str,
 def test_incomplete_manifest_is_a_load_error(tmp_path: Path) -> None:
     obj = tmp_path / "x.bpf.o"
     obj.write_bytes(b"")
-    with pytest.raises(loader.LoadError, match="the manifest lacks ops_map, stats"):
+    with pytest.raises(loader.LoadError, match=r"the manifest lacks ops_map \("):
         loader.load(obj, {"policy": "x"})

@@ -215,3 +215,35 @@ def test_more_vcpus_than_host_cores_is_noted() -> None:
     assert any("4 vCPUs on 2 host cores" in note for note in over.notes)
     fits = summarize(policy="p", job_result=JOB, boot={"vcpus": 2, "host_cores": 2})
     assert fits.notes == ()
+
+
+def test_load_failure_of_a_c_policy_shows_the_c_line_and_column() -> None:
+    job = dict(
+        JOB,
+        runs=[run("baseline", 0, 1.0)],
+        events=[
+            {
+                "kind": "load_failed",
+                "workload": "hackbench",
+                "index": 0,
+                "exit_kind": None,
+                "reason": "load failed at the load stage",
+                "message": "the kernel rejected nullmap_c.bpf.o: Permission denied",
+                "verifier_log": "...long log...",
+                "position": {
+                    "c_file": "nullmap_c.bpf.c",
+                    "c_line": 52,
+                    "c_col": 9,
+                    "c_text": "*count += 1;",
+                    "dsl_line": None,
+                    "dsl_col": None,
+                    "message": "R0 invalid mem access 'map_value_or_null'",
+                },
+            }
+        ],
+    )
+    text = summarize(policy="nullmap_c", job_result=job, boot={}).format_text()
+    assert (
+        "verifier: R0 invalid mem access 'map_value_or_null' at nullmap_c.bpf.c:52:9: "
+        "*count += 1;" in text
+    )
