@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from schedlang.version import __version__ as __version__
+
 if TYPE_CHECKING:
     from schedlang.ast import Scheduler
     from schedlang.backends.artifact import Artifact
@@ -43,7 +45,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'schedlang' has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
 __all__ = [
     "CheckResult",
     "CheckedProgram",

@@ -21,9 +21,9 @@ from schedlang.backends.bpf import emit as lowering
 from schedlang.diagnostics import Diagnostics
 from schedlang.errors import SchedlangError
 from schedlang.source import SourceFile
+from schedlang.version import __version__
 
 EMIT_CHOICES = ("c", "obj", "all")
-VERSION = "0.1.0"
 
 
 def _source_of(program: ir.Program, source_text: str | None) -> SourceFile:
@@ -69,7 +69,7 @@ def compile_checked(
         params=values,
         kernel_api=api,
         timeout_ms=timeout_ms,
-        version=VERSION,
+        version=__version__,
         header_line=_header_line(source.text, program.name),
     )
     rendered = render.render(lowering.build_context(checked, options))
@@ -80,7 +80,7 @@ def compile_checked(
     obj_path = out / f"{program.name}.bpf.o"
     manifest_path = out / f"{program.name}.json"
     c_path.write_text(rendered.text)
-    toolchain = {"schedlang": VERSION}
+    toolchain = {"schedlang": __version__}
     hashes: dict[str, str | None] = {
         "source_sha256": manifest.sha256_bytes(source.text.encode()) if source.text else None,
         "c_sha256": manifest.sha256_bytes(rendered.text.encode()),

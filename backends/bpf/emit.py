@@ -18,6 +18,7 @@ from schedlang.backends.bpf.lower import Lowerer, Scope, mark, queue_const
 from schedlang.callbacks import CALLBACKS
 from schedlang.source import Span
 from schedlang.types import Type
+from schedlang.version import __version__
 
 DEFAULT_TIMEOUT_MS = 5000
 
@@ -82,7 +83,7 @@ class Options:
     params: dict[str, int]
     kernel_api: compat.KernelApi
     timeout_ms: int = DEFAULT_TIMEOUT_MS
-    version: str = "0.1.0"
+    version: str = __version__
     # The policy's `scheduler NAME` line: what the callbacks the policy did not write (and
     # which exist for the policy as a whole) map to in the line map.
     header_line: int = 1
