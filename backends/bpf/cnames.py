@@ -51,7 +51,7 @@ def is_signed(t: Type) -> bool:
 
 def ident(name: str) -> str:
     """A DSL identifier as a C identifier that clashes with nothing the C itself declares."""
-    if name in C_KEYWORDS or name.startswith(("sl_", "__")) or name.startswith("scx_"):
+    if name in C_KEYWORDS or name.startswith(("sl_", "SL_", "__")) or name.startswith("scx_"):
         return name + "_"
     return name
 

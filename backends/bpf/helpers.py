@@ -150,14 +150,52 @@ _FIXED: tuple[Helper, ...] = (
     Helper(
         "sl_kick",
         "/* kick C: only a CPU that exists (the kernel ejects a policy that kicks one that does\n"
-        " * not); a bad one is skipped and counted in stats.nr_bad_cpu. */\n"
+        " * not); a bad one is skipped and counted in stats.nr_bad_cpu.\n"
+        " * A preempting kick zeroes the slice of whatever C runs. Issued from a hot path (every\n"
+        " * enqueue, every stop, every tick) it preempts the task C has just picked, again and\n"
+        " * again, so tasks are switched in and out without running until the watchdog ejects\n"
+        " * the scheduler. So C is preempted at most once per SL_KICK_PREEMPT_GAP_NS: a kick\n"
+        " * within that time of the last one only asks C to reschedule (counted in\n"
+        " * stats.nr_kick_limited). */\n"
+        "#define SL_KICK_PREEMPT_GAP_NS 1000000ULL\n"
+        "/* Not static: clang would split a static array indexed only by constants into\n"
+        " * scalars whose BTF no longer matches, and the kernel refuses the object. */\n"
+        "u64 sl_kick_preempted_at[MAX_CPUS];\n\n"
         "static __always_inline void sl_kick(s32 cpu, u64 flags)\n{\n"
-        "\tif (cpu >= 0 && (u32)cpu < sl_nr_cpus())\n"
-        "\t\tscx_bpf_kick_cpu(cpu, flags);\n"
-        "\telse\n"
-        "\t\t__sync_fetch_and_add(&stats.nr_bad_cpu, 1);\n}",
-        helpers=("sl_nr_cpus",),
+        "\tif (cpu < 0 || (u32)cpu >= sl_nr_cpus()) {\n"
+        "\t\t__sync_fetch_and_add(&stats.nr_bad_cpu, 1);\n"
+        "\t\treturn;\n\t}\n"
+        "\tif (flags & SCX_KICK_PREEMPT) {\n"
+        "\t\tu64 *last = &sl_kick_preempted_at[(u32)cpu % MAX_CPUS];\n"
+        "\t\tu64 now = sl_now();\n\n"
+        "\t\tif (*last && now - *last < SL_KICK_PREEMPT_GAP_NS) {\n"
+        "\t\t\tflags &= ~(u64)SCX_KICK_PREEMPT;\n"
+        "\t\t\t__sync_fetch_and_add(&stats.nr_kick_limited, 1);\n"
+        "\t\t} else {\n"
+        "\t\t\t*last = now;\n"
+        "\t\t}\n\t}\n"
+        "\tscx_bpf_kick_cpu(cpu, flags);\n}",
+        helpers=("sl_nr_cpus", "sl_now"),
         kfuncs=("scx_bpf_kick_cpu",),
+    ),
+    Helper(
+        "sl_slice",
+        "/* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within\n"
+        " * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]; 0 stays 0 (`t.slice = 0ns` yields).\n"
+        " * A shorter slice makes a loaded CPU reschedule faster than its tasks get work done; a\n"
+        " * longer one lets each task ahead in a queue hold the CPU so long that the one behind\n"
+        " * waits past the watchdog, which ejects the scheduler. Each clamp is counted in\n"
+        " * stats.nr_slice_clamped. */\n"
+        "#define SL_SLICE_MIN_NS 100000ULL\n"
+        "#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)\n\n"
+        "static __always_inline u64 sl_slice(u64 slice)\n{\n"
+        "\tif (slice && slice < SL_SLICE_MIN_NS) {\n"
+        "\t\t__sync_fetch_and_add(&stats.nr_slice_clamped, 1);\n"
+        "\t\treturn SL_SLICE_MIN_NS;\n\t}\n"
+        "\tif (slice > SL_SLICE_MAX_NS) {\n"
+        "\t\t__sync_fetch_and_add(&stats.nr_slice_clamped, 1);\n"
+        "\t\treturn SL_SLICE_MAX_NS;\n\t}\n"
+        "\treturn slice;\n}",
     ),
 )
 

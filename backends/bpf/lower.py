@@ -297,6 +297,9 @@ def _assign(lw: Lowerer, s: ir.Assign, scope: Scope, depth: int) -> list[str]:
     if isinstance(t, ir.TaskField):
         setter = _SETTER[t.field]
         lw.need(setter)
+        if t.field == "slice":
+            lw.need("sl_slice")
+            value = f"sl_slice({value})"
         return [_line(depth, f"{setter}({lw.value(t.task)}, {value});", s.span)]
     if isinstance(t, ir.MapElem):
         return [_line(depth, f"{cnames.ident(t.map)}_set({lw.value(t.key)}, {value});", s.span)]
@@ -366,7 +369,10 @@ def _insert(lw: Lowerer, s: ir.Insert, scope: Scope, depth: int) -> list[str]:
     if s.on_cpu is not None:
         lw.need("sl_local_on")
         dsq = f"sl_local_on({task}, {lw.value(s.on_cpu)})"
-    slice_ = lw.value(s.slice) if s.slice is not None else "SCX_SLICE_DFL"
+    slice_ = "SCX_SLICE_DFL"
+    if s.slice is not None:
+        lw.need("sl_slice")
+        slice_ = f"sl_slice({lw.value(s.slice)})"
     flags = scope.enq_flags
     if s.vtime is not None:
         lw.need("sl_insert_vtime")

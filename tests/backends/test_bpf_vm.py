@@ -30,6 +30,7 @@ RUNS = (
     ("fair_71", "fair", "7.1", {}, "--hold 1"),
     ("fifo_612", "fifo", "6.12", {}, "--hold 1"),
     ("coverage", "data/coverage", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
+    ("kick_storm", "data/kick_storm", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
 )
 
 
@@ -103,6 +104,17 @@ def test_every_other_lowering_passes_the_verifier_and_runs(
     assert stats["nr_enqueued"] > 0 and stats["nr_dispatched"] > 0
     assert stats["nr_index_out_of_range"] == 0 and stats["nr_map_full"] == 0
     assert stats["nr_bad_cpu"] > 0
+
+
+@pytest.mark.vm
+def test_preempting_kicks_on_every_hot_path_are_limited_not_ejected(
+    guest: dict[str, dict[str, Any]],
+) -> None:
+    """kick_storm preempts from enqueue, dispatch, runnable, stopping and tick and asks for 1ns
+    and 10s slices; unguarded, the watchdog ejected it (ERROR_STALL) under hackbench."""
+    stats = _ran(guest["kick_storm"], "kick_storm")
+    assert guest["kick_storm"]["run"]["rc"] == 0
+    assert stats["nr_kick_limited"] > 0 and stats["nr_slice_clamped"] > 0
 
 
 @pytest.mark.vm

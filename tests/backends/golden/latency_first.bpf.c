@@ -157,12 +157,16 @@ struct latency_first_stats {
 	u64 nr_index_out_of_range; /* array index outside the array: a scratch slot was used */
 	u64 nr_map_full; /* map writes that failed (map full) */
 	u64 nr_bad_cpu; /* kick or `insert ... on` a CPU that is absent or not allowed */
+	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
+	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
 	u64 queue_inserts[2]; /* inserts per declared queue */
 };
 struct latency_first_stats stats SEC(".data.stats");
 
 /* `for c in cpus` visits, and `[T; cpus]` arrays hold, at most this many CPUs. */
 #define MAX_CPUS 64
+/* The watchdog's timeout (ops.timeout_ms) in ns; slices stay well below it (sl_slice). */
+#define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
 #define WAKEUP_HIST_BUCKETS 16
 
 /* Dispatch queues, created in latency_first_init; *_IDX is the slot in stats.queue_inserts. */
@@ -319,6 +323,28 @@ static __always_inline void sl_insert_vtime(struct task_struct *p, u64 dsq_id, u
 		__sync_fetch_and_add(&stats.nr_insert_refused, 1);
 }
 
+/* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within
+ * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]; 0 stays 0 (`t.slice = 0ns` yields).
+ * A shorter slice makes a loaded CPU reschedule faster than its tasks get work done; a
+ * longer one lets each task ahead in a queue hold the CPU so long that the one behind
+ * waits past the watchdog, which ejects the scheduler. Each clamp is counted in
+ * stats.nr_slice_clamped. */
+#define SL_SLICE_MIN_NS 100000ULL
+#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)
+
+static __always_inline u64 sl_slice(u64 slice)
+{
+	if (slice && slice < SL_SLICE_MIN_NS) {
+		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
+		return SL_SLICE_MIN_NS;
+	}
+	if (slice > SL_SLICE_MAX_NS) {
+		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
+		return SL_SLICE_MAX_NS;
+	}
+	return slice;
+}
+
 /* Runnable -> running latency into stats.wakeup_hist: bucket i counts waits up to
  * 1000 << i ns, the last bucket everything longer. */
 static __always_inline void record_wakeup(struct task_struct *p)
@@ -351,7 +377,7 @@ s32 latency_first_select_cpu(u64 *ctx) /* latency_first.sched:22 */
 
 	struct sl_pick pick = sl_default_cpu(t, prev, flags); /* latency_first.sched:23 */
 	if (pick.idle && (task_ctx(t)->avg_run < params.burst_limit)) { /* latency_first.sched:24 */
-		sl_insert(t, SCX_DSQ_LOCAL, params.interactive_slice, 0); /* latency_first.sched:25 */
+		sl_insert(t, SCX_DSQ_LOCAL, sl_slice(params.interactive_slice), 0); /* latency_first.sched:25 */
 		__sync_fetch_and_add(&stats.nr_direct, 1);
 	}
 	return pick.cpu; /* latency_first.sched:27 */
@@ -367,10 +393,10 @@ void latency_first_enqueue(u64 *ctx) /* latency_first.sched:30 */
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	if (task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:31 */
-		sl_insert(t, DSQ_INTERACTIVE, params.interactive_slice, flags); /* latency_first.sched:32 */
+		sl_insert(t, DSQ_INTERACTIVE, sl_slice(params.interactive_slice), flags); /* latency_first.sched:32 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_INTERACTIVE_IDX], 1);
 	} else {
-		sl_insert_vtime(t, DSQ_BATCH, params.batch_slice, t->scx.dsq_vtime, flags); /* latency_first.sched:34 */
+		sl_insert_vtime(t, DSQ_BATCH, sl_slice(params.batch_slice), t->scx.dsq_vtime, flags); /* latency_first.sched:34 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_BATCH_IDX], 1);
 	}
 }

@@ -131,12 +131,16 @@ struct partition_stats {
 	u64 nr_index_out_of_range; /* array index outside the array: a scratch slot was used */
 	u64 nr_map_full; /* map writes that failed (map full) */
 	u64 nr_bad_cpu; /* kick or `insert ... on` a CPU that is absent or not allowed */
+	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
+	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
 	u64 queue_inserts[2]; /* inserts per declared queue */
 };
 struct partition_stats stats SEC(".data.stats");
 
 /* `for c in cpus` visits, and `[T; cpus]` arrays hold, at most this many CPUs. */
 #define MAX_CPUS 64
+/* The watchdog's timeout (ops.timeout_ms) in ns; slices stay well below it (sl_slice). */
+#define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
 #define WAKEUP_HIST_BUCKETS 16
 
 /* Dispatch queues, created in partition_init; *_IDX is the slot in stats.queue_inserts. */
@@ -222,6 +226,28 @@ static __always_inline void sl_insert(struct task_struct *p, u64 dsq_id, u64 sli
 		__sync_fetch_and_add(&stats.nr_insert_refused, 1);
 }
 
+/* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within
+ * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]; 0 stays 0 (`t.slice = 0ns` yields).
+ * A shorter slice makes a loaded CPU reschedule faster than its tasks get work done; a
+ * longer one lets each task ahead in a queue hold the CPU so long that the one behind
+ * waits past the watchdog, which ejects the scheduler. Each clamp is counted in
+ * stats.nr_slice_clamped. */
+#define SL_SLICE_MIN_NS 100000ULL
+#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)
+
+static __always_inline u64 sl_slice(u64 slice)
+{
+	if (slice && slice < SL_SLICE_MIN_NS) {
+		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
+		return SL_SLICE_MIN_NS;
+	}
+	if (slice > SL_SLICE_MAX_NS) {
+		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
+		return SL_SLICE_MAX_NS;
+	}
+	return slice;
+}
+
 /* Runnable -> running latency into stats.wakeup_hist: bucket i counts waits up to
  * 1000 << i ns, the last bucket everything longer. */
 static __always_inline void record_wakeup(struct task_struct *p)
@@ -266,10 +292,10 @@ void partition_enqueue(u64 *ctx) /* partition.sched:10 */
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	if (is_build(t) && (((u32)t->nr_cpus_allowed) > 1)) { /* partition.sched:11 */
-		sl_insert(t, DSQ_BUILD, params.slice, flags); /* partition.sched:12 */
+		sl_insert(t, DSQ_BUILD, sl_slice(params.slice), flags); /* partition.sched:12 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_BUILD_IDX], 1);
 	} else {
-		sl_insert(t, DSQ_REST, params.slice, flags); /* partition.sched:14 */
+		sl_insert(t, DSQ_REST, sl_slice(params.slice), flags); /* partition.sched:14 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_REST_IDX], 1);
 	}
 }
