@@ -1,7 +1,7 @@
 """Fuzzing throughput: generated policies per second, the checker's acceptance rate of them,
 check time per policy and compile (codegen + clang) time per policy, as medians. Prints JSON.
 
-Usage: python bench/fuzz.py [--count N] [--compile M] [--safe]
+Usage: python bench/fuzz.py [--count N] [--compile M]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--count", type=int, default=300, help="policies to generate and check")
     ap.add_argument("--compile", type=int, default=20, help="of those, how many to compile")
-    ap.add_argument("--safe", action="store_true", help="generate `safe` policies")
     args = ap.parse_args()
 
     from schedlang.checker import check_source
@@ -34,7 +33,7 @@ def main() -> None:
     crashed: list[int] = []  # the checker raised: a bug (docs/fuzzing.md)
     for seed in range(args.count):
         t = time.perf_counter()
-        text = format_program(generate(seed, safe=args.safe))
+        text = format_program(generate(seed))
         gen_s.append(time.perf_counter() - t)
         source = SourceFile(f"fuzz_{seed}.sched", text)
         t = time.perf_counter()
@@ -70,7 +69,6 @@ def main() -> None:
         json.dumps(
             {
                 "policies": args.count,
-                "safe": args.safe,
                 "generated_per_s": round(len(gen_s) / sum(gen_s), 1),
                 "median_lines": statistics.median(lines),
                 "acceptance_rate": round(len(accepted) / args.count, 4),

@@ -3,9 +3,8 @@
 `generate(seed)` builds one policy as a syntax tree from a seeded random source;
 `schedlang.fuzzgen.strategy.policies()` is the same generator as a hypothesis strategy (so
 failures shrink); `schedlang.fuzzgen.mutate` turns an accepted policy into one that breaks
-exactly one safety rule. With `safe=True` the policy also never converts an integer to a
-`cpu`, so every CPU it names exists and it can be loaded into a real kernel.
-See docs/fuzzing.md.
+exactly one safety rule. There is no "safe" subset: every generated policy must also load and
+run in a real kernel (`schedlang fuzz --vm`). See docs/fuzzing.md.
 """
 
 from __future__ import annotations
@@ -18,15 +17,15 @@ from schedlang.fuzzgen.program import ProgramGen
 __all__ = ["Choices", "generate", "generate_text", "from_choices"]
 
 
-def from_choices(ch: Choices, *, safe: bool = False, name: str = "fuzz") -> ast.Scheduler:
+def from_choices(ch: Choices, *, name: str = "fuzz") -> ast.Scheduler:
     """A policy whose every decision comes from `ch`."""
-    return ProgramGen(ch, safe=safe).program(name)
+    return ProgramGen(ch).program(name)
 
 
-def generate(seed: int, *, safe: bool = False) -> ast.Scheduler:
+def generate(seed: int) -> ast.Scheduler:
     """The policy for `seed` (the same seed always gives the same policy)."""
-    return from_choices(Choices.seeded(seed), safe=safe, name=f"fuzz_{seed}")
+    return from_choices(Choices.seeded(seed), name=f"fuzz_{seed}")
 
 
-def generate_text(seed: int, *, safe: bool = False) -> str:
-    return format_program(generate(seed, safe=safe))
+def generate_text(seed: int) -> str:
+    return format_program(generate(seed))

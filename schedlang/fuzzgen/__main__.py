@@ -1,4 +1,4 @@
-"""`python -m schedlang.fuzzgen SEED [--safe]`: print the generated policy for a seed."""
+"""`python -m schedlang.fuzzgen SEED`: print the generated policy for a seed."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from schedlang.fuzzgen import generate_text
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m schedlang.fuzzgen", description=__doc__)
     ap.add_argument("seed", type=int)
-    ap.add_argument("--safe", action="store_true", help="no integer converted to a cpu")
     args = ap.parse_args()
-    print(generate_text(args.seed, safe=args.safe), end="")
+    print(generate_text(args.seed), end="")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ generator's terms:
   param whose range excludes 0, `t.weight`, `nr_cpus`, `max(x, 1)`);
 * array indices likewise (a literal below the size, `x % N`, a loop variable or guarded local
   whose range fits, a `cpu` for a `[T; cpus]` array);
-* `safe` programs never convert an integer to a `cpu`, so every CPU they name exists: those
-  are the ones the VM test loads.
+* there is no "safe" subset: integers are converted to `cpu`s, slices are as small as the
+  checker allows, and the generated code's run-time guards must keep the kernel happy with
+  every one of them (docs/verifier.md).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from schedlang.fuzzgen.scope import INTS, SIGNED, UNSIGNED, WIDTH_BITS, Body, Gl
 from schedlang.source import NOWHERE
 
 S = NOWHERE
-MIN_SAFE_SLICE_NS = 100_000
 COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 COMMS = ("hackbench", "kworker", "sh", "a", 'q"uote', "tab\t")
 TASK_INT_FIELDS = {"u32": ("pid", "tgid", "nr_cpus_allowed"), "u64": ("weight",)}
@@ -79,10 +79,9 @@ def pure(e: ast.Expr) -> bool:
 
 
 class Exprs:
-    def __init__(self, ch: Choices, g: Globals, *, safe: bool) -> None:
+    def __init__(self, ch: Choices, g: Globals) -> None:
         self.ch = ch
         self.g = g
-        self.safe = safe
 
     # ------------------------------------------------------------------ entry point
     def of(self, b: Body, t: str, depth: int, *, loose: bool = False) -> ast.Expr:
@@ -290,17 +289,17 @@ class Exprs:
 
     # ------------------------------------------------------------------ cpus
     def cpu(self, b: Body, d: int) -> ast.Expr:
-        """A CPU used at once (kick, allowed, a comparison): unless `safe`, sometimes an
-        unproven `as cpu` conversion, which the kernel checks where it is used."""
-        if not self.safe and self.ch.chance(0.05):
+        """A CPU used at once (kick, allowed, a comparison): sometimes an unproven `as cpu`
+        conversion, which the generated code checks where it is used."""
+        if self.ch.chance(0.05):
             return cast(self.of(b, "u32", d), "cpu")
         return self.kept_cpu(b, d)
 
     def kept_cpu(self, b: Body, d: int) -> ast.Expr:
-        """A `cpu` that may be stored: proven below the CPU limit (`cpu-range`). Unless
-        `safe`, sometimes a conversion wrapped below the limit, which may still name a CPU
-        the machine does not have (the limit is 64, not nr_cpus)."""
-        if not self.safe and self.ch.chance(0.05):
+        """A `cpu` that may be stored: proven below the CPU limit (`cpu-range`). Sometimes a
+        conversion wrapped below the limit, which may still name a CPU the machine does not
+        have (the limit is 64, not nr_cpus)."""
+        if self.ch.chance(0.05):
             return cast(binary("%", self.of(b, "u32", d), lit(DEFAULT_MAX_CPUS)), "cpu")
         return self.of(b, "cpu", d)
 
@@ -400,18 +399,11 @@ class Exprs:
         return self.ch.pick(options)
 
     def slice(self, b: Body) -> ast.Expr:
-        """A slice the checker proves above 0 (`safe`: at least 100us, so tasks get work
-        done between preemptions even under emulation)."""
-        least = MIN_SAFE_SLICE_NS if self.safe else 1
+        """A slice the checker proves above 0 (however small: the generated code raises a
+        tiny slice to its floor at run time)."""
         options: list[ast.Expr] = [self.duration_lit(positive=True)]
-        if self.safe:
-            options = [dur(self.ch.pick((100, 500, 1000, 5000, 20000)) * 1000)]
-        options += [
-            name(n) for n, p in self.g.params.items() if p.type == "duration" and p.lo >= least
-        ]
-        options += [
-            name(n) for n, (ct, v) in self.g.consts.items() if ct == "duration" and v >= least
-        ]
+        options += [name(n) for n, p in self.g.params.items() if p.type == "duration" and p.lo >= 1]
+        options += [name(n) for n, (ct, v) in self.g.consts.items() if ct == "duration" and v >= 1]
         options.append(call("max", self.of(b, "duration", 1), dur(100_000)))
         return self.ch.pick(options)
 

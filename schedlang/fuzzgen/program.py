@@ -34,11 +34,11 @@ FN_PARAM_TYPES = ("u64", "task", "u32", "duration", "bool", "time", "cpu", "i64"
 
 
 class ProgramGen:
-    def __init__(self, ch: Choices, *, safe: bool) -> None:
+    def __init__(self, ch: Choices) -> None:
         self.ch = ch
         self.g = Globals()
-        self.ex = Exprs(ch, self.g, safe=safe)
-        self.st = Stmts(ch, self.g, self.ex, safe=safe)
+        self.ex = Exprs(ch, self.g)
+        self.st = Stmts(ch, self.g, self.ex)
 
     def program(self, name: str) -> ast.Scheduler:
         decls = self._data_decls()

@@ -28,11 +28,10 @@ LET_TYPES = ("u64", "u32", "duration", "bool", "time", "cpu", "i64", "i32")
 
 
 class Stmts:
-    def __init__(self, ch: Choices, g: Globals, ex: Exprs, *, safe: bool) -> None:
+    def __init__(self, ch: Choices, g: Globals, ex: Exprs) -> None:
         self.ch = ch
         self.g = g
         self.ex = ex
-        self.safe = safe
 
     # ------------------------------------------------------------------ blocks
     def block(self, b: Body, n: int, depth: int) -> list[ast.Stmt]:
@@ -112,13 +111,6 @@ class Stmts:
         return [ast.Assign(S, target, op, value)]
 
     def _kick(self, b: Body, depth: int) -> list[ast.Stmt]:
-        if self.safe:
-            # Only `kick C idle` where work was just queued: other kicks (a CPU kicking itself
-            # from dispatch or running, preempt kicks on the enqueue path) start resched
-            # storms that stall tasks past the watchdog (docs/fuzzing.md, findings).
-            if b.callback not in ("enqueue", "select_cpu"):
-                return self._assign(b, depth)
-            return [ast.Kick(S, self.ex.cpu(b, 1), "idle")]
         mode = self.ch.pick((None, "idle", "preempt"))
         cpu = lit(0) if self.ch.chance(0.1) else self.ex.cpu(b, 1)
         return [ast.Kick(S, cpu, mode)]
@@ -243,7 +235,7 @@ class Stmts:
         return [ast.If(S, cond, then, orelse)]
 
     def _maybe_kick(self, cpu: ast.Expr) -> list[ast.Stmt]:
-        mode = "idle" if self.safe else self.ch.pick(("idle", None))
+        mode = self.ch.pick(("idle", None, "preempt"))
         return [ast.Kick(S, cpu, mode)] if self.ch.chance(0.5) else []
 
     def enqueue(self, b: Body) -> list[ast.Stmt]:

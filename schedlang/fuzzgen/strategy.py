@@ -12,12 +12,12 @@ from schedlang.fuzzgen import from_choices
 from schedlang.fuzzgen.choices import Choices
 
 
-def policies(*, safe: bool = False) -> st.SearchStrategy[ast.Scheduler]:
+def policies() -> st.SearchStrategy[ast.Scheduler]:
     """Checker-accepted policies as syntax trees (see schedlang.fuzzgen)."""
 
     @st.composite
     def build(draw: st.DrawFn) -> ast.Scheduler:
-        return from_choices(Choices(lambda lo, hi: draw(st.integers(lo, hi))), safe=safe)
+        return from_choices(Choices(lambda lo, hi: draw(st.integers(lo, hi))))
 
     return build()
 

@@ -2,8 +2,8 @@
 the verify-c gate with no error.
 
 Seeded (not hypothesis): a compile costs ~0.3 s, too much for shrinking, and a seed is all it
-takes to reproduce a failure: `python -m schedlang.fuzzgen SEED [--safe] > p.sched` then
-`schedlang compile p.sched`. Even seeds are `safe` policies (the kind the VM test loads).
+takes to reproduce a failure: `python -m schedlang.fuzzgen SEED > p.sched` then
+`schedlang compile p.sched`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def compile_source() -> Callable[..., Any]:
 def test_generated_policy_compiles_and_passes_the_gate(
     seed: int, tmp_path: Path, compile_source: Callable[..., Any]
 ) -> None:
-    text = generate_text(seed, safe=seed % 2 == 0)
+    text = generate_text(seed)
     path = tmp_path / f"fuzz_{seed}.sched"
     path.write_text(text)
     try:

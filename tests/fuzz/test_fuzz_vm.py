@@ -1,11 +1,11 @@
-"""Generated policies in the real kernel: the first few `safe` seeds that compile are loaded
+"""Generated policies in the real kernel: the first few seeds that compile are loaded
 one after another in ONE sandbox boot; each must pass the kernel verifier, enable, run
 `hackbench -g 2 -l 50` and unload with exit kind UNREG (not ejected).
 
 A verifier rejection or an ejection of a checker-accepted policy is a bug in the checker (a
 rule too weak) or the backend (C the verifier cannot follow); the failure shows the seed, the
-verifier's message and the DSL position. Reproduce with `python -m schedlang.fuzzgen SEED
---safe`. Compile failures are left to test_fuzz_compile.py.
+verifier's message and the DSL position. Reproduce with `python -m schedlang.fuzzgen SEED`.
+Compile failures are left to test_fuzz_compile.py.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def loaded(
     objdir = tmp_path_factory.mktemp("fuzz_objs")
     seeds: list[int] = []
     for seed in range(SEEDS_TRIED):
-        text = generate_text(seed, safe=True)
+        text = generate_text(seed)
         try:
             compile_source(SourceFile(str(objdir / f"fuzz_{seed}.sched"), text), outdir=objdir)
         except Exception:
@@ -103,7 +103,7 @@ def _why(seed: int, r: dict[str, Any]) -> str:
     log = (r.get("verifier_log") or "")[-1500:]
     exit_info = r.get("exit") or {}
     return (
-        f"seed {seed} (python -m schedlang.fuzzgen {seed} --safe): stage={r.get('stage')} "
+        f"seed {seed} (python -m schedlang.fuzzgen {seed}): stage={r.get('stage')} "
         f"error={r.get('error')} dsl_line={position.get('dsl_line')} "
         f"c={position.get('c_text')!r} message={position.get('message')!r} "
         f"exit={exit_info.get('kind_name')} reason={exit_info.get('reason')!r}\n{log}"
