@@ -119,11 +119,19 @@ class ExprChecker:
                 C.NEEDS_UNIT,
                 x.span,
                 f"a bare number is never a duration ({what})",
-                f"write the unit: `{x.value}us`, `{x.value}ms`, `{x.value}ns` or `{x.value}s`",
+                _unit_hint(x.value),
             )
             return poison(x.span)
         if want is Type.TIME and x.value == 0:
             return ir.Lit(Type.TIME, x.span, 0)
+        if want is Type.TIME:
+            self.diags.error(
+                C.NEEDS_UNIT,
+                x.span,
+                f'a bare number is never a time ({what}); `0` alone means "never"',
+                "take a time from `now()`, and move it by a duration: `now() + 5ms`",
+            )
+            return poison(x.span)
         if want in INTEGERS or want is Type.CPU:
             lo, hi = RANGE[want]
             if not lo <= x.value <= hi:
@@ -260,10 +268,15 @@ class ExprChecker:
     def _Cast(self, e: ast.Cast) -> ir.Expr:
         from schedlang.passes.typecheck import resolve_type
 
-        x = self.settle(self.check(e.expr))
+        raw = self.check(e.expr)
         want = resolve_type(e.to, self.diags)
-        if x.type is ERROR or want is None:
+        if raw.type is ERROR or want is None:
             return poison(e.span)
+        if isinstance(raw, ir.Lit) and raw.type is Type.INT and want in (Type.DURATION, Type.TIME):
+            # `as` converts a count of nanoseconds; a number written in the source has a unit
+            if raw.value != 0 or want is Type.DURATION:
+                return self._literal_as(raw, want, "`as` does not give a number a unit")
+        x = self.settle(raw)
         if x.type is want:
             return x
         if isinstance(x, ir.Lit) and x.type is Type.U64 and (want in INTEGERS or want is Type.CPU):
@@ -527,3 +540,14 @@ def _magnitude(value: int) -> str:
     """A constant far too large to print in a message, by its number of digits."""
     digits = len(str(abs(value)))
     return str(value) if digits <= 40 else f"a {digits}-digit number"
+
+
+def _unit_hint(value: int) -> str:
+    """How to write `value` as a duration: every unit for a small number; for a large one
+    (most likely nanoseconds), the nanoseconds and the same length in its largest unit."""
+    if abs(value) < 1000:
+        return f"write the unit: `{value}us`, `{value}ms`, `{value}ns` or `{value}s`"
+    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if value % scale == 0:
+            return f"write the unit: `{value}ns` if that count is in nanoseconds (= `{value // scale}{unit}`)"
+    return f"write the unit: `{value}ns` if that count is in nanoseconds"

@@ -29,6 +29,15 @@ from schedlang.types import DECLARABLE, INTEGERS, STORABLE, Type
 # Where `insert` may stand: the kernel accepts a task's dispatch only while it is handed to
 # the scheduler (select_cpu, enqueue).
 INSERT_CALLBACKS = frozenset({"select_cpu", "enqueue"})
+# Why a value cannot be kept in a `let`, where there is more to say than its type.
+_NOT_STORED: dict[Type, tuple[str, ...]] = {
+    # the kernel hands a task to one callback; liveness follows it by its parameter's name
+    Type.TASK: (
+        "use the task's own name; a task is only ever a callback's or fn's parameter",
+        "to remember which task it was, store its pid: `let pid = t.pid`",
+    ),
+    Type.COMM: ('compare it where it is: `t.comm == "make"` or `startswith(t.comm, "ma")`',),
+}
 RESERVED = frozenset({NR_CPUS, *BUILTIN_QUEUES, *BUILTINS, "cpus", "true", "false"})
 
 
@@ -413,9 +422,12 @@ class _Body:
         if value is None or value.type is ERROR:
             frame[s.name] = (ERROR, True)
             return None
-        if value.type in (Type.QUEUE, Type.STR, Type.COMM, Type.VOID):
+        if value.type in (Type.QUEUE, Type.STR, Type.COMM, Type.VOID, Type.TASK):
             self.diags.error(
-                C.TYPE_MISMATCH, s.value.span, f"a {value.type} cannot be stored in a `let`"
+                C.TYPE_MISMATCH,
+                s.value.span,
+                f"a {value.type} cannot be stored in a `let`",
+                *_NOT_STORED.get(value.type, ()),
             )
             frame[s.name] = (ERROR, True)
             return None
