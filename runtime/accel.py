@@ -65,7 +65,9 @@ def kvm_verdict(toolchain: provision.Toolchain) -> tuple[bool, str]:
     from schedlang.runtime import sandbox  # the probe is a boot
 
     try:
-        result = sandbox.run_in_guest("true", accel="kvm", timeout_s=PROBE_TIMEOUT_S, vcpus=1)
+        result = sandbox.run_in_guest(
+            "true", accel="kvm", timeout_s=PROBE_TIMEOUT_S, vcpus=1, boot_retries=0
+        )
         ok, why = result.rc == 0, f"trial KVM boot took {result.boot.boot_s:.1f} s"
     except sandbox.SandboxError as exc:
         ok, why = False, f"trial KVM boot failed: {str(exc).splitlines()[0]}"

@@ -19,6 +19,7 @@ import os
 import re
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from schedlang.runtime import accel as accel_probe
+from schedlang.runtime import crash as crashes
 from schedlang.runtime import provision
 
 GUEST_OUTDIR = "/mnt/out"
@@ -38,11 +40,15 @@ BEGIN_MARK = "@@SCHEDLANG-BEGIN"
 END_MARK = "@@SCHEDLANG-END rc="
 GUEST_BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KERNEL_ARGS = (
-    "console=ttyS0 root=root rootfstype=virtiofs ro panic=-1 quiet "
+    "console=ttyS0 root=root rootfstype=virtiofs ro panic=-1 oops=panic quiet "
     "mitigations=off tsc=reliable no_timer_check i8042.noaux i8042.nokbd i8042.nopnp"
 )
 KERNEL_LOG_FILE = ".schedlang-kernel.log"  # init.sh writes dmesg here, in the results share
 SOCKET_WAIT_S = 10.0
+BOOT_RETRIES = 2  # reboots after a guest died before the job started (docs/sandbox.md §9)
+BOOT_DEADLINE_S = 120.0  # no job start by then: the boot hung (11.6 s is the slowest seen)
+TCG_THREADING = ("multi", "single")
+CRASH_HOOK = "schedlang_test_crash=before-job"  # init.sh crashes the kernel before the job
 VIRTIOFS_CACHE = "always"  # the shared trees do not change under a running guest
 
 
@@ -59,11 +65,27 @@ class GuestTimeout(SandboxError):
 
 
 class GuestCrash(SandboxError):
-    """The guest stopped without reporting an exit code (panic, oops, early init failure)."""
+    """The guest stopped without reporting an exit code (panic, oops, early init failure).
 
-    def __init__(self, message: str, result: GuestResult) -> None:
+    `crash` says when (before the job, during it, with a policy loaded) and quotes the
+    kernel's crash report; it is None when qemu itself refused to run.
+    """
+
+    def __init__(self, message: str, result: GuestResult, crash: crashes.Crash | None) -> None:
         super().__init__(message)
         self.result = result
+        self.crash = crash
+
+
+@dataclass(frozen=True)
+class BootRetry:
+    """One boot that died before the job started, and was therefore booted again."""
+
+    attempt: int  # 1 = the first boot
+    tcg_threading: str | None  # what that boot used
+    reason: str  # the crash's one-line summary
+    seconds: float  # host clock: qemu start -> qemu gone
+    kernel_log: str  # the crash report from the console
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,7 @@ class BootInfo:
     boot_s: float  # host clock: qemu start -> the command starts
     wall_s: float  # host clock: qemu start -> qemu gone
     representative_timing: bool  # False under TCG: only same-boot relative numbers mean much
+    retries: tuple[BootRetry, ...] = ()  # boots that died before the job, in order
 
 
 @dataclass(frozen=True)
@@ -192,13 +215,20 @@ def _qemu_argv(
     toolchain: provision.Toolchain,
     kernel: Path,
     accel: str,
+    tcg_threading: str | None,
     vcpus: int,
     memory_mb: int,
     run_dir: Path,
     job: Path,
+    crash_before_job: bool,
 ) -> list[str]:
-    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg,thread=multi"]
+    if accel == "kvm":
+        cpu = ["-accel", "kvm", "-cpu", "host"]
+    else:
+        cpu = ["-accel", f"tcg,thread={tcg_threading}"]
     cmdline = f"{KERNEL_ARGS} init={INIT_SCRIPT} schedlang_job={job}"
+    if crash_before_job:
+        cmdline += f" {CRASH_HOOK}"
     return [
         str(toolchain.qemu), "-M", "q35", *cpu, "-smp", str(vcpus), "-m", f"{memory_mb}M",
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -266,22 +296,33 @@ def run_in_guest(
     timeout_s: float = 300,
     kernel: Path | None = None,
     accel: str = "auto",
+    tcg_threading: str = "multi",
+    boot_retries: int = BOOT_RETRIES,
     outdir: Path | None = None,
     env: dict[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
+    crash_boots: int = 0,
 ) -> GuestResult:
     """Boot, run `command` (sh syntax) as root in the guest, power off; see the module doc.
 
     `on_line` gets each line of the command's output as it arrives (from a reader thread; if
     it raises, it is not called again and its exception is re-raised after the run).
+    A guest that dies before the command starts is booted again, at most `boot_retries`
+    times, under TCG with `thread=single` (immune to the multi-threaded TCG race that kills
+    boots, docs/sandbox.md §9); each such boot is in `BootInfo.retries`. A death after the
+    command started is never retried. `crash_boots` is a test hook: the first that many boots
+    crash the kernel just before the command would start.
     Raises SandboxError when the sandbox cannot be provisioned or the VM cannot start,
     GuestTimeout after `timeout_s` (the VM is killed), GuestCrash when the guest dies without
-    an exit code, ValueError for impossible sizes.
+    an exit code (`.crash` says when and quotes the kernel), ValueError for impossible sizes.
     """
-    if vcpus < 1 or memory_mb < 256 or timeout_s <= 0:
+    if vcpus < 1 or memory_mb < 256 or timeout_s <= 0 or boot_retries < 0:
         raise ValueError(
-            f"vcpus={vcpus}, memory_mb={memory_mb}, timeout_s={timeout_s}: need >= 1, >= 256, > 0"
+            f"vcpus={vcpus}, memory_mb={memory_mb}, timeout_s={timeout_s}, boot_retries="
+            f"{boot_retries}: need >= 1, >= 256, > 0, >= 0"
         )
+    if tcg_threading not in TCG_THREADING:
+        raise ValueError(f"tcg_threading={tcg_threading!r}: use one of {', '.join(TCG_THREADING)}")
     try:
         toolchain = provision.ensure(log=lambda line: print(f"schedlang: {line}", file=sys.stderr))
     except provision.ProvisionError as exc:
@@ -290,14 +331,59 @@ def run_in_guest(
     if not kernel.is_file():
         raise SandboxError(f"kernel image {kernel} does not exist")
     chosen, reason = accel_probe.choose(accel, toolchain)
-    run_dir = Path(tempfile.mkdtemp(prefix="schedlang-guest-"))
-    try:
-        return _boot_and_run(
-            run_dir, toolchain, command, kernel, chosen, reason, vcpus, memory_mb, timeout_s,
-            outdir, env, on_line,
+    threading_mode = tcg_threading if chosen == "tcg" else None
+    retries: list[BootRetry] = []
+    while True:
+        run_dir = Path(tempfile.mkdtemp(prefix="schedlang-guest-"))
+        try:
+            boot = _Boot(chosen, reason, threading_mode, tuple(retries), len(retries) < crash_boots)
+            attempt = _boot_and_run(
+                run_dir, toolchain, command, kernel, boot, vcpus, memory_mb, timeout_s,
+                outdir, env, on_line,
+            )  # fmt: skip
+        finally:
+            _cleanup(run_dir, keep=outdir is None)
+        crash = attempt.crash
+        if crash is None or not crash.retryable or len(retries) >= boot_retries:
+            return attempt.outcome()
+        retries.append(
+            BootRetry(
+                len(retries) + 1, threading_mode, crash.summary, attempt.result.boot.wall_s,
+                crash.log,
+            )
         )  # fmt: skip
-    finally:
-        _cleanup(run_dir, keep=outdir is None)
+        if outdir is None:
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing ran: no results to keep
+        if chosen == "tcg":
+            threading_mode = "single"
+
+
+@dataclass(frozen=True)
+class _Boot:
+    """How one boot is made: accelerator, TCG threading, the boots before it, the test hook."""
+
+    accelerator: str
+    reason: str
+    tcg_threading: str | None
+    retries: tuple[BootRetry, ...]
+    crash_before_job: bool
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One boot's result, and what went wrong with it (the caller decides about retrying)."""
+
+    result: GuestResult
+    crash: crashes.Crash | None
+    failure: SandboxError | None  # what to raise if this attempt is the last
+    callback_error: Exception | None
+
+    def outcome(self) -> GuestResult:
+        if self.callback_error is not None:
+            raise self.callback_error
+        if self.failure is not None:
+            raise self.failure
+        return self.result
 
 
 def _boot_and_run(
@@ -305,15 +391,14 @@ def _boot_and_run(
     toolchain: provision.Toolchain,
     command: str,
     kernel: Path,
-    chosen: str,
-    reason: str,
+    boot_how: _Boot,
     vcpus: int,
     memory_mb: int,
     timeout_s: float,
     outdir: Path | None,
     env: dict[str, str] | None,
     on_line: Callable[[str], None] | None,
-) -> GuestResult:
+) -> _Attempt:
     out = Path(outdir) if outdir is not None else run_dir / "out"
     out.mkdir(parents=True, exist_ok=True)
     job = run_dir / "job.sh"
@@ -326,7 +411,8 @@ def _boot_and_run(
     stop = threading.Event()
     threads: list[threading.Thread] = []
     started = time.monotonic()
-    timed_out = False
+    timed_out = boot_hung = False
+    qemu_status: int | None = None
     try:
         daemons = [
             (_start_virtiofsd(children, toolchain, Path("/"), run_dir / "root.sock", True), run_dir / "root.sock"),
@@ -335,7 +421,10 @@ def _boot_and_run(
         _wait_for_sockets(daemons)
         # O_RDWR: opening a FIFO this way never blocks, whether or not qemu gets to open it.
         job_fd = os.open(run_dir / "ttyS1.out", os.O_RDWR)
-        argv = _qemu_argv(toolchain, kernel, chosen, vcpus, memory_mb, run_dir, job)
+        argv = _qemu_argv(
+            toolchain, kernel, boot_how.accelerator, boot_how.tcg_threading, vcpus, memory_mb,
+            run_dir, job, boot_how.crash_before_job,
+        )  # fmt: skip
         qemu_log = (run_dir / "qemu-stderr.log").open("wb")
         qemu = children.start(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=qemu_log
@@ -347,10 +436,7 @@ def _boot_and_run(
         ]  # fmt: skip
         for thread in threads:
             thread.start()
-        try:
-            qemu.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        qemu_status, timed_out, boot_hung = _wait(qemu, stream, started, timeout_s)
     finally:
         children.kill_all()
         stop.set()
@@ -359,40 +445,77 @@ def _boot_and_run(
     wall = time.monotonic() - started
 
     boot = BootInfo(
-        accelerator=chosen,
-        accelerator_reason=reason,
+        accelerator=boot_how.accelerator,
+        accelerator_reason=boot_how.reason,
         qemu_version=accel_probe.qemu_version(toolchain.qemu),
         kernel=str(kernel),
         kernel_release=stream.release,
         vcpus=vcpus,
         host_cores=os.cpu_count() or 1,
-        tcg_threading="multi" if chosen == "tcg" else None,
+        tcg_threading=boot_how.tcg_threading,
         boot_s=round((stream.begun_at - started) if stream.begun_at else wall, 3),
         wall_s=round(wall, 3),
-        representative_timing=chosen == "kvm",
+        representative_timing=boot_how.accelerator == "kvm",
+        retries=boot_how.retries,
     )
+    serial = "\n".join(stream.console)
     result = GuestResult(
         rc=stream.rc if stream.rc is not None else -1,
         output="\n".join(stream.output),
-        console=_kernel_log(out) or "\n".join(stream.console),
+        console=_kernel_log(out) or serial,
         outdir=out,
         boot=boot,
     )
-    if stream.callback_error is not None:
-        raise stream.callback_error
+    if stream.rc is not None:
+        return _Attempt(result, None, None, stream.callback_error)
+    job_started = stream.begun_at is not None
+    crash = crashes.classify(serial, job_started=job_started)
+    if crash is None and (boot_hung or (qemu_status == 0 and not timed_out)):
+        # qemu exits 0 when the guest reboots (a panic, with -no-reboot) or powers off early.
+        crash = crashes.silent_death(
+            serial, job_started=job_started, qemu_status=None if boot_hung else qemu_status
+        )
     if timed_out:
-        raise GuestTimeout(
+        failure: SandboxError = GuestTimeout(
             f"the guest command did not finish within {timeout_s:g} s (VM killed)", result
         )
-    if stream.rc is None:
+    else:
+        failure = GuestCrash(_crash_message(crash, boot, run_dir, serial), result, crash)
+    return _Attempt(result, crash, failure, stream.callback_error)
+
+
+def _wait(
+    qemu: subprocess.Popen[bytes], stream: _Stream, started: float, timeout_s: float
+) -> tuple[int | None, bool, bool]:
+    """Wait for qemu: (its exit status or None, timed out, boot hung)."""
+    boot_deadline = started + min(BOOT_DEADLINE_S, timeout_s)
+    while True:
+        try:
+            return qemu.wait(timeout=0.1), False, False
+        except subprocess.TimeoutExpired:
+            now = time.monotonic()
+            if now - started > timeout_s:
+                return None, True, False
+            if stream.begun_at is None and now > boot_deadline and timeout_s > BOOT_DEADLINE_S:
+                return None, False, True
+
+
+def _crash_message(crash: crashes.Crash | None, boot: BootInfo, run_dir: Path, serial: str) -> str:
+    """What GuestCrash says: when the guest died, the kernel's words, the boots before."""
+    if crash is None:
         qemu_err = (run_dir / "qemu-stderr.log").read_text(errors="replace").strip()
-        tail = "\n".join(stream.console[-25:])
-        raise GuestCrash(
+        tail = "\n".join(serial.splitlines()[-25:])
+        return (
             "the guest stopped without reporting an exit code.\n"
-            f"qemu: {qemu_err or '(nothing on stderr)'}\nlast console lines:\n{tail}",
-            result,
+            f"qemu: {qemu_err or '(nothing on stderr)'}\nlast console lines:\n{tail}"
         )
-    return result
+    if crash.stage == crashes.POLICY:
+        head = f'the guest kernel crashed while the sched_ext policy "{crash.policy}" was loaded'
+    elif crash.stage == crashes.JOB:
+        head = "the guest kernel died while the command ran (no sched_ext policy loaded)"
+    else:
+        head = f"the guest died before the command started, in {len(boot.retries) + 1} boot(s)"
+    return f"{head}: {crash.summary}\nkernel log:\n{crash.log}"
 
 
 def _kernel_log(outdir: Path) -> str:

@@ -26,6 +26,10 @@ mount -t tmpfs tmpfs /mnt
 mkdir -p /mnt/out
 mount -t virtiofs out /mnt/out
 
+# Test hook (sandbox.CRASH_HOOK): crash the kernel the way a boot-time oops does, before the
+# job's start marker, so the sandbox's reboot-on-early-death path can be tested for real.
+if [ "$schedlang_test_crash" = before-job ]; then echo c >/proc/sysrq-trigger; fi
+
 exec 3>/dev/ttyS1
 read -r up _ </proc/uptime
 read -r release </proc/sys/kernel/osrelease

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from c_fixtures import build
 
-from schedlang.runtime import provision, sandbox
+from schedlang.runtime import crash, provision, sandbox
 
 pytestmark = pytest.mark.vm
 
@@ -110,6 +111,7 @@ def test_boot_info_describes_the_conditions(run: Run) -> None:
     assert boot.qemu_version.startswith("10.")
     assert boot.host_cores == os.cpu_count()
     assert 0 < boot.boot_s <= boot.wall_s
+    assert boot.retries == ()
     if boot.accelerator == "tcg":
         assert boot.tcg_threading == "multi" and not boot.representative_timing
     else:
@@ -166,3 +168,52 @@ def test_unbootable_image_is_a_crash_with_qemus_words(tmp_path: Path) -> None:
     with pytest.raises(sandbox.GuestCrash, match="without PVH ELF Note") as err:
         sandbox.run_in_guest("true", kernel=Path("/bin/true"), outdir=tmp_path, timeout_s=60)
     assert err.value.result.rc == -1
+
+
+SYSRQ_PANIC = "Kernel panic - not syncing: sysrq triggered crash"
+
+
+def test_a_boot_that_dies_before_the_job_is_rebooted_and_reported(tmp_path: Path) -> None:
+    """The test hook panics the first boot just before the job marker: the sandbox boots
+    again (single-threaded TCG), the job runs once, and BootInfo says what happened."""
+    _provisioned()
+    seen: list[str] = []
+    result = sandbox.run_in_guest(
+        "echo ran", crash_boots=1, outdir=tmp_path, timeout_s=300, on_line=seen.append
+    )
+    assert result.rc == 0 and seen == ["ran"]
+    (retry,) = result.boot.retries
+    assert retry.attempt == 1 and retry.reason == SYSRQ_PANIC
+    assert "Comm: init.sh" in retry.kernel_log and retry.seconds > 0
+    if result.boot.accelerator == "tcg":
+        assert retry.tcg_threading == "multi" and result.boot.tcg_threading == "single"
+
+
+def test_boot_retries_are_bounded(tmp_path: Path) -> None:
+    _provisioned()
+    with pytest.raises(sandbox.GuestCrash) as err:
+        sandbox.run_in_guest("echo ran", crash_boots=2, boot_retries=1, outdir=tmp_path)
+    assert err.value.crash is not None and err.value.crash.stage == crash.BOOT
+    assert str(err.value).startswith(
+        f"the guest died before the command started, in 2 boot(s): {SYSRQ_PANIC}"
+    )
+    assert [r.reason for r in err.value.result.boot.retries] == [SYSRQ_PANIC]
+    assert err.value.result.output == ""
+
+
+@pytest.mark.usefixtures("vm_ready")
+def test_a_crash_with_a_policy_loaded_is_reported_not_retried(tmp_path: Path) -> None:
+    artifact = build("fifo_c", tmp_path / "obj")
+    command = (
+        f"python3 -m schedlang.runtime.loader {artifact.object_path} "
+        "--run 'echo c > /proc/sysrq-trigger'"
+    )
+    with pytest.raises(sandbox.GuestCrash) as err:
+        sandbox.run_in_guest(command, outdir=tmp_path / "out", timeout_s=300)
+    found = err.value.crash
+    assert found is not None and found.stage == crash.POLICY and found.policy == "fifo_c"
+    assert str(err.value).startswith(
+        f'the guest kernel crashed while the sched_ext policy "fifo_c" was loaded: {SYSRQ_PANIC}'
+    )
+    assert "Sched_ext: fifo_c (enabled+all)" in str(err.value)
+    assert err.value.result.boot.retries == ()

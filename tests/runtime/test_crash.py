@@ -1,0 +1,89 @@
+"""How a dead guest is read: a panic before the job is the sandbox's to retry, a crash with
+a policy loaded is a finding, a clean log is no crash.
+
+The consoles in data/console/ were captured from the sandbox VM (kernel 7.3.4, qemu 10.0.2):
+boot-panic.txt is the serial console of a boot killed by the test hook (sysrq crash from
+init.sh before the job marker), policy-panic.txt that of a job that loaded fifo_c with the
+loader and crashed the kernel under it, clean-dmesg.txt the kernel log of a clean
+load + hackbench + unload run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schedlang.runtime import crash
+
+DATA = Path(__file__).parent / "data" / "console"
+
+
+def _console(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+def test_panic_before_the_job_is_a_retryable_boot_death() -> None:
+    found = crash.classify(_console("boot-panic.txt"), job_started=False)
+    assert found is not None
+    assert found.stage == crash.BOOT and found.retryable
+    assert found.summary == "Kernel panic - not syncing: sysrq triggered crash"
+    assert found.policy is None
+    assert found.log.splitlines()[0].endswith("Kernel panic - not syncing: sysrq triggered crash")
+    assert "Comm: init.sh" in found.log
+
+
+def test_same_panic_after_the_job_started_is_not_retried() -> None:
+    found = crash.classify(_console("boot-panic.txt"), job_started=True)
+    assert found is not None
+    assert found.stage == crash.JOB and not found.retryable
+
+
+def test_crash_with_a_policy_loaded_names_the_policy() -> None:
+    found = crash.classify(_console("policy-panic.txt"), job_started=True)
+    assert found is not None
+    assert found.stage == crash.POLICY and not found.retryable
+    assert found.policy == "fifo_c"
+    assert "Sched_ext: fifo_c (enabled+all)" in found.log
+    # The user-space RIP (0033) of the writing process is not where the kernel died.
+    assert found.summary == "Kernel panic - not syncing: sysrq triggered crash"
+
+
+def test_clean_kernel_log_is_no_crash() -> None:
+    assert crash.classify(_console("clean-dmesg.txt"), job_started=True) is None
+    assert crash.classify(_console("clean-dmesg.txt"), job_started=False) is None
+
+
+def test_policy_tracking_follows_enable_and_disable() -> None:
+    lines = _console("clean-dmesg.txt").splitlines()
+    enabled_at = next(i for i, line in enumerate(lines) if '"fifo_c" enabled' in line)
+    assert crash.loaded_policy(lines[: enabled_at + 1]) == "fifo_c"
+    assert crash.loaded_policy(lines) is None  # disabled again at the end
+    assert crash.loaded_policy(lines[:enabled_at]) is None
+
+
+def test_oops_summary_names_the_kernel_function_and_the_panic() -> None:
+    # Shape of the reported boot crash (an oops in scheduler code, then a panic); kernel RIP.
+    console = "\n".join(
+        [
+            "[    2.104417] Oops: invalid opcode: 0000 [#1] SMP NOPTI",
+            "[    2.104801] CPU: 1 UID: 0 PID: 0 Comm: swapper/1 Not tainted 7.3.4+deb13-cloud-amd64",
+            "[    2.105203] RIP: 0010:enqueue_task_fair+0x1c/0x8a0",
+            "[    2.110002] Kernel panic - not syncing: Fatal exception in interrupt",
+        ]
+    )
+    found = crash.classify(console, job_started=False)
+    assert found is not None and found.retryable
+    assert found.summary == (
+        "Oops: invalid opcode: 0000 [#1] SMP NOPTI at enqueue_task_fair+0x1c/0x8a0; "
+        "panic: Fatal exception in interrupt"
+    )
+
+
+def test_silent_death_says_what_qemu_did() -> None:
+    before = crash.silent_death("", job_started=False, qemu_status=0)
+    assert before.stage == crash.BOOT and before.retryable
+    assert before.summary == "qemu exited before the job started, no crash report"
+    hung = crash.silent_death("[ 1.0] x", job_started=False, qemu_status=None)
+    assert hung.summary == "the guest hung before the job started, no crash report"
+    during = crash.silent_death("", job_started=True, qemu_status=1)
+    assert during.stage == crash.JOB and not during.retryable
+    assert during.summary == "qemu exited (status 1) during the job, no crash report"
