@@ -380,6 +380,16 @@ def _event_lines(event: PolicyEvent) -> list[str]:
     return lines
 
 
+def _boot_retries(boot: dict[str, Any]) -> str:
+    """ ", after 1 reboot (REASON)" when boots died before the job (sandbox.BootRetry)."""
+    retries = boot.get("retries") or []
+    if not retries:
+        return ""
+    word = "reboot" if len(retries) == 1 else "reboots"
+    reasons = "; ".join(str(r.get("reason", "?")) for r in retries)
+    return f", after {len(retries)} {word} ({reasons}), TCG threads {boot.get('tcg_threading')}"
+
+
 def format_text(report: Report) -> str:
     lines = [f"policy {report.policy} vs kernel default, same boot"]
     boot = report.boot
@@ -393,6 +403,7 @@ def format_text(report: Report) -> str:
                 k=boot.get("kernel_release", "?"),
                 b=f"{boot['boot_s']:.2f}s" if "boot_s" in boot else "?",
             )
+            + _boot_retries(boot)
         )
     lines.append(
         f"repeats: {report.repeat} per side, order {report.order}; cells: median [min-max]"

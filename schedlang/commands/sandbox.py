@@ -106,6 +106,11 @@ def _run(args: argparse.Namespace) -> int:
         f"{boot.kernel_release}, {boot.vcpus} vCPUs on {boot.host_cores} host cores; boot "
         f"{boot.boot_s:.2f} s, total {boot.wall_s:.2f} s; rc {result.rc}; results in {result.outdir}"
     )
+    for retry in boot.retries:
+        _err(
+            f"boot {retry.attempt} (TCG threads {retry.tcg_threading}) died before the command "
+            f"started, so the guest was booted again: {retry.reason}"
+        )
     if args.json:
         data = asdict(result)
         data.pop("console")

@@ -247,3 +247,23 @@ def test_load_failure_of_a_c_policy_shows_the_c_line_and_column() -> None:
         "verifier: R0 invalid mem access 'map_value_or_null' at nullmap_c.bpf.c:52:9: "
         "*count += 1;" in text
     )
+
+
+def test_boot_line_reports_reboots_after_early_deaths() -> None:
+    boot = {
+        "accelerator": "tcg",
+        "vcpus": 2,
+        "host_cores": 2,
+        "qemu_version": "10.0.2",
+        "kernel_release": "7.3.4+deb13-cloud-amd64",
+        "boot_s": 9.5,
+        "tcg_threading": "single",
+        "retries": [{"attempt": 1, "tcg_threading": "multi", "reason": "Oops: invalid opcode"}],
+    }
+    text = summarize(policy="p", job_result=JOB, boot=boot).format_text()
+    assert (
+        "boot: tcg, 2 vCPUs on 2 host cores, qemu 10.0.2, kernel 7.3.4+deb13-cloud-amd64, "
+        "booted in 9.50s, after 1 reboot (Oops: invalid opcode), TCG threads single\n"
+    ) in text
+    plain = summarize(policy="p", job_result=JOB, boot=dict(boot, retries=[])).format_text()
+    assert "booted in 9.50s\n" in plain
