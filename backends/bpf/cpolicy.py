@@ -21,7 +21,7 @@ from typing import Any
 
 from schedlang.backends.artifact import Artifact, param_value
 from schedlang.backends.bpf import build, cmanifest
-from schedlang.backends.bpf.compile import VERSION, manifest_json
+from schedlang.backends.bpf.compile import manifest_json
 from schedlang.backends.bpf.manifest import sha256_bytes
 from schedlang.backends.bpf.objfile import ObjectFile, ObjectFormatError
 from schedlang.cgate import Finding, verify
@@ -29,6 +29,7 @@ from schedlang.cgate.findings import finding
 from schedlang.diagnostics import Diagnostic, Severity
 from schedlang.errors import SchedlangError
 from schedlang.source import SourceFile, Span
+from schedlang.version import __version__
 
 
 def is_c_policy(target: object) -> bool:
@@ -69,7 +70,7 @@ def compile_c_policy(
         "c_sha256": sha256_bytes(source.text.encode()),
         "object_sha256": None,
     }
-    toolchain = {"schedlang": VERSION, "clang": clang.version}
+    toolchain = {"schedlang": __version__, "clang": clang.version}
     try:
         manifest = cmanifest.derive(obj_path, source=str(path), hashes=hashes, toolchain=toolchain)
     except (cmanifest.ManifestError, ObjectFormatError) as exc:
