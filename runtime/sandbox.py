@@ -122,6 +122,7 @@ class _Stream:
     output: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     begun_at: float | None = None
+    last_line_at: float | None = None  # when the command last printed (for quiet_timeout_s)
     release: str = ""
     rc: int | None = None
     callback_error: Exception | None = None  # raised by on_line; re-raised after the run
@@ -279,6 +280,7 @@ def _job_sink(stream: _Stream, on_line: Callable[[str], None] | None) -> Callabl
             stream.rc = int(code.strip())
         elif stream.begun_at is not None and stream.rc is None:
             stream.output.append(line)
+            stream.last_line_at = time.monotonic()
             if on_line is not None and stream.callback_error is None:
                 try:
                     on_line(line)
@@ -302,6 +304,7 @@ def run_in_guest(
     env: dict[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
     crash_boots: int = 0,
+    quiet_timeout_s: float | None = None,
 ) -> GuestResult:
     """Boot, run `command` (sh syntax) as root in the guest, power off; see the module doc.
 
@@ -313,7 +316,8 @@ def run_in_guest(
     command started is never retried. `crash_boots` is a test hook: the first that many boots
     crash the kernel just before the command would start.
     Raises SandboxError when the sandbox cannot be provisioned or the VM cannot start,
-    GuestTimeout after `timeout_s` (the VM is killed), GuestCrash when the guest dies without
+    GuestTimeout after `timeout_s`, or once the command has started and then printed nothing
+    for `quiet_timeout_s` (the VM is killed either way), GuestCrash when the guest dies without
     an exit code (`.crash` says when and quotes the kernel), ValueError for impossible sizes.
     """
     if vcpus < 1 or memory_mb < 256 or timeout_s <= 0 or boot_retries < 0:
@@ -339,7 +343,7 @@ def run_in_guest(
             boot = _Boot(chosen, reason, threading_mode, tuple(retries), len(retries) < crash_boots)
             attempt = _boot_and_run(
                 run_dir, toolchain, command, kernel, boot, vcpus, memory_mb, timeout_s,
-                outdir, env, on_line,
+                outdir, env, on_line, quiet_timeout_s,
             )  # fmt: skip
         finally:
             _cleanup(run_dir, keep=outdir is None)
@@ -398,6 +402,7 @@ def _boot_and_run(
     outdir: Path | None,
     env: dict[str, str] | None,
     on_line: Callable[[str], None] | None,
+    quiet_timeout_s: float | None = None,
 ) -> _Attempt:
     out = Path(outdir) if outdir is not None else run_dir / "out"
     out.mkdir(parents=True, exist_ok=True)
@@ -436,7 +441,7 @@ def _boot_and_run(
         ]  # fmt: skip
         for thread in threads:
             thread.start()
-        qemu_status, timed_out, boot_hung = _wait(qemu, stream, started, timeout_s)
+        qemu_status, timed_out, boot_hung = _wait(qemu, stream, started, timeout_s, quiet_timeout_s)
     finally:
         children.kill_all()
         stop.set()
@@ -475,8 +480,12 @@ def _boot_and_run(
         crash = crashes.silent_death(
             serial, job_started=job_started, qemu_status=None if boot_hung else qemu_status
         )
-    if timed_out:
+    if timed_out and wall < timeout_s:
         failure: SandboxError = GuestTimeout(
+            f"the guest command printed nothing for {quiet_timeout_s:g} s (VM killed)", result
+        )
+    elif timed_out:
+        failure = GuestTimeout(
             f"the guest command did not finish within {timeout_s:g} s (VM killed)", result
         )
     else:
@@ -485,9 +494,14 @@ def _boot_and_run(
 
 
 def _wait(
-    qemu: subprocess.Popen[bytes], stream: _Stream, started: float, timeout_s: float
+    qemu: subprocess.Popen[bytes],
+    stream: _Stream,
+    started: float,
+    timeout_s: float,
+    quiet_s: float | None = None,
 ) -> tuple[int | None, bool, bool]:
-    """Wait for qemu: (its exit status or None, timed out, boot hung)."""
+    """Wait for qemu: (its exit status or None, timed out, boot hung). Timed out: past
+    `timeout_s`, or the command started and has printed nothing for `quiet_s`."""
     boot_deadline = started + min(BOOT_DEADLINE_S, timeout_s)
     while True:
         try:
@@ -495,6 +509,9 @@ def _wait(
         except subprocess.TimeoutExpired:
             now = time.monotonic()
             if now - started > timeout_s:
+                return None, True, False
+            last = stream.last_line_at or stream.begun_at
+            if quiet_s is not None and last is not None and now - last > quiet_s:
                 return None, True, False
             if stream.begun_at is None and now > boot_deadline and timeout_s > BOOT_DEADLINE_S:
                 return None, False, True

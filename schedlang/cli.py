@@ -28,6 +28,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "check hand-written sched_ext C before it is loaded",
     ),
     "run": ("schedlang.commands.run", "load a policy in a sched_ext kernel and measure it"),
+    "fuzz": (
+        "schedlang.commands.fuzz",
+        "run generated policies through the checker, the compiler and (--vm) the kernel",
+    ),
     "sandbox": (
         "schedlang.commands.sandbox",
         "fetch or inspect the VM sandbox (kernel, qemu, libbpf)",

@@ -1,0 +1,266 @@
+"""`schedlang fuzz`: generated policies through the checker, the compiler and the kernel.
+
+The promise under test is that *every policy the checker accepts survives the kernel*: the
+verifier loads it, it enables, it schedules a real workload and it unloads normally, never
+ejected. Policies come from `schedlang.fuzzgen` (every construct the checker accepts, no safe
+subset). Without `--vm` each is only checked and compiled (fast); with `--vm` they are then
+loaded in batches in the sandbox, one boot per batch (see runtime/fuzz_vm.py).
+
+Each policy's result is one JSON line in `--log`; a rerun with the same log skips the seeds
+already there, so an interrupted campaign resumes where it stopped. Every failure is printed
+with its seed and the command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HELP = "run generated policies through the checker, the compiler and (--vm) the kernel"
+
+# Outcomes, in the order the summary lists them. Only the first two are successes.
+OUTCOMES = (
+    "ok",  # --vm: loaded, enabled, ran the workload, unloaded with UNREG
+    "compiled",  # without --vm: accepted by the checker and compiled
+    "check-rejected",  # the checker refused a generated policy (a generator or checker bug)
+    "compile-failed",  # accepted, but the backend or clang failed
+    "verifier-rejected",  # the kernel's verifier refused the object
+    "load-failed",  # loaded but never enabled (ops.init failed, attach refused)
+    "ejected",  # enabled, then disabled by the kernel (watchdog stall, runtime error)
+    "workload-failed",  # stayed loaded, but the workload failed or timed out under it
+    "hang",  # took the guest down twice
+)
+REJECTIONS = ("check-rejected", "compile-failed", "verifier-rejected", "load-failed")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--count", type=int, default=100, help="policies to generate (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="first seed; seeds run seed..seed+count-1")
+    p.add_argument("--vm", action="store_true", help="also load and run each policy in the VM")
+    p.add_argument(
+        "--stress", action="store_true", help="--vm: a low stress-ng CPU load runs alongside"
+    )
+    p.add_argument("--batch", type=int, default=50, help="--vm: policies per boot (default 50)")
+    p.add_argument("--log", metavar="FILE.jsonl", help="one JSON line per policy; resumes from it")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.batch < 1:
+        print("schedlang fuzz: --count and --batch must be at least 1", file=sys.stderr)
+        return 2
+    mode = "vm" if args.vm else "compile"
+    log = Path(args.log) if args.log else None
+    wanted = range(args.seed, args.seed + args.count)
+    done = {s: r for s, r in _read_log(log, mode).items() if s in wanted} if log else {}
+    seeds = [s for s in wanted if s not in done]
+    if done:
+        print(f"schedlang fuzz: {args.count - len(seeds)} seeds already in {log}; "
+              f"{len(seeds)} to go", file=sys.stderr)  # fmt: skip
+    campaign = _Campaign(args, mode, log, total=args.count, start_at=args.count - len(seeds))
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="schedlang-fuzz-"))
+    try:
+        if args.vm:
+            from schedlang.runtime.sandbox import SandboxError
+
+            try:
+                _run_vm(seeds, campaign, workdir, args)
+            except SandboxError as exc:  # no kernel, qemu or libbpf: `schedlang doctor` says
+                print(f"schedlang fuzz: the sandbox cannot run: {exc}", file=sys.stderr)
+                return 2
+        else:
+            for seed in seeds:
+                campaign.record(_check_and_compile(seed, workdir)[0])
+    except KeyboardInterrupt:
+        print("schedlang fuzz: interrupted; rerun with the same --log to resume", file=sys.stderr)
+        return 130
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    records = {**done, **campaign.records}
+    print(_summary(records, args, elapsed, len(campaign.records)))
+    return 0 if all(r["outcome"] in ("ok", "compiled") for r in records.values()) else 1
+
+
+def _read_log(log: Path, mode: str) -> dict[int, dict[str, Any]]:
+    """Records of `mode` already in the log by seed; a line cut short by a kill is skipped."""
+    out: dict[int, dict[str, Any]] = {}
+    if not log.exists():
+        return out
+    text = log.read_text()
+    if text and not text.endswith("\n"):  # end the cut line, or the next record joins it
+        with log.open("a") as f:
+            f.write("\n")
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("mode") == mode and "outcome" in record:
+            out[int(record["seed"])] = record
+    return out
+
+
+class _Campaign:
+    """Collects records, appends them to the log, prints progress."""
+
+    def __init__(
+        self, args: argparse.Namespace, mode: str, log: Path | None, total: int, start_at: int
+    ) -> None:
+        self.args = args
+        self.mode = mode
+        self.log = log
+        self.total = total
+        self.n = start_at
+        self.records: dict[int, dict[str, Any]] = {}
+        self.counts: Counter[str] = Counter()
+        self.boots = 0
+
+    def record(self, r: dict[str, Any]) -> None:
+        r["mode"] = self.mode
+        self.records[r["seed"]] = r
+        self.counts[r["outcome"]] += 1
+        self.n += 1
+        if self.log is not None:
+            with self.log.open("a") as f:
+                f.write(json.dumps(r) + "\n")
+        rejected = sum(self.counts[o] for o in REJECTIONS)
+        where = f" (boot {r['boot']})" if "boot" in r else ""
+        print(
+            f"[{self.n}/{self.total}] seed {r['seed']}: {r['outcome']}{where}; so far "
+            f"{rejected} rejected, {self.counts['ejected']} ejected, "
+            f"{self.counts['workload-failed']} workload failures, {self.counts['hang']} hangs",
+            file=sys.stderr,
+            flush=True,
+        )
+        if r["outcome"] not in ("ok", "compiled"):
+            print(f"  {_why(r)}\n  reproduce: {_repro(r['seed'], self.args)}", file=sys.stderr)
+
+
+def _check_and_compile(seed: int, workdir: Path) -> tuple[dict[str, Any], Path | None]:
+    """The record of a policy that stops before the VM, and its object when it compiled."""
+    from schedlang.backends.bpf import compile_checked
+    from schedlang.checker import check_source
+    from schedlang.fuzzgen import generate_text
+    from schedlang.source import SourceFile
+
+    text = generate_text(seed)
+    source = SourceFile(f"fuzz_{seed}.sched", text)
+    r: dict[str, Any] = {"seed": seed, "lines": text.count("\n")}
+    checked, diags = check_source(source)
+    errors = [d for d in diags if d.severity == "error"]
+    if checked is None or errors:
+        r.update(outcome="check-rejected", checker=sorted({d.code for d in errors}))
+        r["error"] = "; ".join(f"{d.span.line}: {d.message}" for d in errors)[:2000]
+        return r, None
+    r["checker"] = "ok"
+    try:
+        artifact = compile_checked(checked, workdir, source_text=text)
+    except Exception as exc:  # noqa: BLE001 - any compiler failure is this policy's finding
+        r.update(outcome="compile-failed", compile="failed", error=f"{type(exc).__name__}: {exc}")
+        return r, None
+    r.update(outcome="compiled", compile="ok")
+    return r, artifact.object_path
+
+
+def _run_vm(seeds: list[int], campaign: _Campaign, workdir: Path, args: argparse.Namespace) -> None:
+    from schedlang.runtime import fuzz_vm
+
+    for start in range(0, len(seeds), args.batch):
+        chunk = seeds[start : start + args.batch]
+        objects: dict[int, Path] = {}
+        host: dict[int, dict[str, Any]] = {}
+        for seed in chunk:
+            r, obj = _check_and_compile(seed, workdir)
+            if obj is None:
+                campaign.record(r)
+            else:
+                objects[seed], host[seed] = obj, r
+
+        def on_result(
+            seed: int, guest: dict[str, Any], _boot: int, host: dict[int, Any] = host
+        ) -> None:
+            campaign.record(_merge(host[seed], guest, campaign.boots))
+
+        def on_boot(_n: int, batch: list[int]) -> None:
+            campaign.boots += 1
+            print(f"schedlang fuzz: boot {campaign.boots}: {len(batch)} policies, seeds "
+                  f"{batch[0]}..{batch[-1]}", file=sys.stderr, flush=True)  # fmt: skip
+
+        fuzz_vm.run_all(
+            objects, batch=args.batch, stress=args.stress, on_result=on_result, on_boot=on_boot
+        )
+        for obj in objects.values():
+            for path in obj.parent.glob(obj.name.replace(".bpf.o", ".*")):
+                path.unlink(missing_ok=True)
+
+
+def _merge(host: dict[str, Any], guest: dict[str, Any], boot: int) -> dict[str, Any]:
+    """The host's record plus what the guest saw, with the outcome decided from both."""
+    r = dict(host, boot=boot)
+    if "hang" in guest:
+        r.update(outcome="hang", error=guest["hang"], console=guest["console"])
+        return r
+    guest = dict(guest)
+    guest.pop("seed", None)
+    r.update(guest)
+    exit_info = guest.get("exit") or {}
+    workload = guest.get("workload") or {}
+    if guest["verifier"] == "rejected":
+        r["outcome"] = "verifier-rejected"
+    elif guest["verifier"] != "ok":
+        r["outcome"] = "load-failed"
+    elif exit_info.get("ejected") or exit_info.get("kind") != "UNREG":
+        r["outcome"] = "ejected"
+    elif workload.get("error"):
+        r["outcome"] = "workload-failed"
+    else:
+        r["outcome"] = "ok"
+    return r
+
+
+def _why(r: dict[str, Any]) -> str:
+    outcome = r["outcome"]
+    if outcome in ("check-rejected", "compile-failed", "hang", "load-failed", "verifier-rejected"):
+        position = r.get("position") or {}
+        line = f" (DSL line {position['dsl_line']})" if position.get("dsl_line") else ""
+        return f"{outcome}: {str(r.get('error', ''))[:300]}{line}"
+    if outcome == "ejected":
+        e = r.get("exit") or {}
+        return f"ejected: {e.get('kind')} {e.get('reason')!r} {str(e.get('message'))[:200]!r}"
+    return f"{outcome}: {(r.get('workload') or {}).get('error')}"
+
+
+def _repro(seed: int, args: argparse.Namespace) -> str:
+    vm = " --vm" + (" --stress" if args.stress else "") if args.vm else ""
+    return (
+        f"schedlang fuzz{vm} --count 1 --seed {seed}   "
+        f"(or: python -m schedlang.fuzzgen {seed} > fuzz_{seed}.sched && "
+        f"schedlang {'run' if args.vm else 'compile'} fuzz_{seed}.sched)"
+    )
+
+
+def _summary(
+    records: dict[int, dict[str, Any]], args: argparse.Namespace, elapsed: float, ran: int
+) -> str:
+    counts = Counter(r["outcome"] for r in records.values())
+    rows = [f"{'outcome':<18} {'policies':>8}"]
+    rows += [f"{o:<18} {counts[o]:>8}" for o in OUTCOMES if counts[o] or o in ("ok", "hang")]
+    rate = ran / elapsed if elapsed > 0 else 0.0
+    rows.append(f"{'total':<18} {len(records):>8}")
+    rows.append(
+        f"seeds {args.seed}..{args.seed + args.count - 1}; this run: {ran} policies in "
+        f"{elapsed:.0f} s ({rate:.2f} policies/s)"
+    )
+    failures = sorted(s for s, r in records.items() if r["outcome"] not in ("ok", "compiled"))
+    for seed in failures:
+        rows.append(f"FAILED seed {seed}: {_why(records[seed])}")
+        rows.append(f"  reproduce: {_repro(seed, args)}")
+    return "\n".join(rows)
