@@ -13,16 +13,16 @@ whose body is chosen here.
   missing weak kfunc to 0, the verifier sees a constant-false branch and drops the call, so one
   object loads on every kernel from 6.12 on.
 
-Prototypes and since-versions come from the one kfunc table, `backends/bpf/kfuncs.py`.
+Prototypes and since-versions come from the one kfunc table, `schedlang/kernel_api.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schedlang.backends.bpf import kfuncs
+from schedlang import kernel_api
 
-KernelVersion = kfuncs.KernelVersion
+KernelVersion = kernel_api.KernelVersion
 
 
 @dataclass(frozen=True)
@@ -171,15 +171,17 @@ DEFAULT_KERNEL_API = "compat"
 def local_kfunc_name(kernel_name: str) -> str:
     """The local C name for a kfunc: `___v2` names need a second flavour to survive libbpf."""
     return (
-        kernel_name + "___compat" if kfuncs.kernel_name(kernel_name) != kernel_name else kernel_name
+        kernel_name + "___compat"
+        if kernel_api.kernel_name(kernel_name) != kernel_name
+        else kernel_name
     )
 
 
 def kfunc_declaration(kernel_name: str) -> str:
     """`extern ... __ksym __weak;` for a kfunc by its kernel name (current or pre-rename)."""
-    found = kfuncs.kfunc(kernel_name) or kfuncs.resolve_kfunc(kernel_name)
+    found = kernel_api.kfunc(kernel_name) or kernel_api.resolve_kfunc(kernel_name)
     if found is None:
-        raise KeyError(f"{kernel_name} is not in backends/bpf/kfuncs.py")
+        raise KeyError(f"{kernel_name} is not in schedlang/kernel_api.py")
     text = found.declaration(local_kfunc_name(kernel_name))
     return text.replace('__attribute__((section(".ksyms"))) __attribute__((weak))', "__ksym __weak")
 
@@ -192,10 +194,10 @@ def helper_body(api: KernelApi, op: Operation) -> str:
     lines: list[str] = []
     for i, v in enumerate(chosen):
         if i == len(chosen) - 1:
-            lines.append(f"}} else {{ /* {kfuncs.format_version(v.since)} */")
+            lines.append(f"}} else {{ /* {kernel_api.format_version(v.since)} */")
         else:
             keyword = "if" if i == 0 else "} else if"
-            since = kfuncs.format_version(v.since)
+            since = kernel_api.format_version(v.since)
             lines.append(f"{keyword} (bpf_ksym_exists({_fn(v)})) {{ /* {since}+ */")
         lines.append(_indent(v.body.replace("{fn}", _fn(v)), 1))
     lines.append("}")

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from schedlang import ir
-from schedlang.backends.bpf import cnames, compat, helpers, kfuncs, layout
+from schedlang import ir, kernel_api
+from schedlang.backends.bpf import cnames, compat, helpers, layout
 from schedlang.backends.bpf.lower import Lowerer, Scope, mark, queue_const
 from schedlang.callbacks import CALLBACKS
 from schedlang.source import Span
@@ -245,7 +245,7 @@ def _kernel_structs(fields: set[str]) -> list[str]:
 def _bpf_helpers(program: ir.Program) -> list[str]:
     names = list(_ALWAYS_HELPERS) + (list(_MAP_HELPERS) if program.maps else [])
     out = []
-    for h in sorted((kfuncs.helper(n) for n in names), key=lambda h: h.helper_id if h else 0):
+    for h in sorted((kernel_api.helper(n) for n in names), key=lambda h: h.helper_id if h else 0):
         assert h is not None
         proto = h.prototype.format(name=f"(*{h.name})")
         out.append(f"static {proto} = (void *){h.helper_id};")
@@ -253,10 +253,10 @@ def _bpf_helpers(program: ir.Program) -> list[str]:
 
 
 def _kfunc_decls(names: set[str]) -> list[str]:
-    order = {k.name: i for i, k in enumerate(kfuncs.KFUNCS)}
+    order = {k.name: i for i, k in enumerate(kernel_api.KFUNCS)}
 
     def key(name: str) -> tuple[int, str]:
-        found = kfuncs.kfunc(name) or kfuncs.resolve_kfunc(name)
+        found = kernel_api.kfunc(name) or kernel_api.resolve_kfunc(name)
         return (order[found.name] if found else len(order), name)
 
     return [compat.kfunc_declaration(n) for n in sorted(names, key=key)]

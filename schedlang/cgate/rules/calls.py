@@ -2,7 +2,7 @@
 
 A call is accepted when its callee is a function defined (with a body) in the file, a
 sched_ext/BPF kfunc, an allowed BPF helper or a compiler builtin, all looked up in the one
-table `backends/bpf/kfuncs.py` (flavour suffixes such as `___compat` resolve as libbpf
+table `schedlang/kernel_api.py` (flavour suffixes such as `___compat` resolve as libbpf
 resolves them). A declaration alone is not enough: `extern void foo(void) __ksym;` does not
 make `foo` a kernel function.
 """
@@ -13,7 +13,7 @@ import difflib
 
 from pycparser import c_ast
 
-from schedlang.backends.bpf import kfuncs
+from schedlang import kernel_api
 from schedlang.cgate.astutil import callee_name, declarations, walk
 from schedlang.cgate.findings import CODES, Finding
 from schedlang.cgate.program import Program
@@ -21,9 +21,9 @@ from schedlang.cgate.program import Program
 # Names pycparser leaves as calls but that are not calls: `offsetof(type, member)`.
 _PSEUDO_CALLS = frozenset({"offsetof"})
 _KNOWN = sorted(
-    {k.name for k in kfuncs.KFUNCS}
-    | {h.name for h in kfuncs.HELPERS}
-    | {b.name for b in kfuncs.BUILTINS}
+    {k.name for k in kernel_api.KFUNCS}
+    | {h.name for h in kernel_api.HELPERS}
+    | {b.name for b in kernel_api.BUILTINS}
 )
 
 
@@ -44,7 +44,7 @@ def run(prog: Program) -> list[Finding]:
                 findings.append(
                     prog.at(node, "C104", "the callee is an expression, not a function name")
                 )
-            elif name in local_vars and kfuncs.helper(name) is None:
+            elif name in local_vars and kernel_api.helper(name) is None:
                 findings.append(prog.at(node, "C104", f"`{name}` is a local variable or parameter"))
             elif not _known(name, prog):
                 findings.append(_unknown(prog, node, name, name in global_vars))
@@ -52,7 +52,7 @@ def run(prog: Program) -> list[Finding]:
 
 
 def _known(name: str, prog: Program) -> bool:
-    return name in prog.functions or name in _PSEUDO_CALLS or kfuncs.kind_of(name) is not None
+    return name in prog.functions or name in _PSEUDO_CALLS or kernel_api.kind_of(name) is not None
 
 
 def _unknown(prog: Program, node: c_ast.FuncCall, name: str, is_pointer_var: bool) -> Finding:

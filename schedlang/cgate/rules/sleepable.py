@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
-from schedlang.backends.bpf import kfuncs
+from schedlang import kernel_api
 from schedlang.cgate.astutil import callee_name, walk
 from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
@@ -25,7 +25,7 @@ def run(prog: Program) -> list[Finding]:
             continue
         for via, call in _reachable_calls(prog, name):
             callee = callee_name(call) or ""
-            k = kfuncs.resolve_kfunc(callee)
+            k = kernel_api.resolve_kfunc(callee)
             if k is None or not k.sleepable_only or id(call) in reported:
                 continue
             reported.add(id(call))

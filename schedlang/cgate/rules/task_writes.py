@@ -2,7 +2,7 @@
 
 Why: sched_ext's struct-access hook (bpf_scx_btf_struct_access) allows stores only to
 `p->scx.slice`, `p->scx.dsq_vtime` and `p->scx.disallow`; anything else fails at load with
--EACCES. The allow-list is `WRITABLE_TASK_FIELDS` in backends/bpf/kfuncs.py.
+-EACCES. The allow-list is `WRITABLE_TASK_FIELDS` in schedlang/kernel_api.py.
 
 What counts as a write: `=`, compound assignment, `++`/`--`, and the destination of
 memset/memcpy-style builtins and bpf_probe_read_kernel*. Roots recognised: a variable or
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
-from schedlang.backends.bpf.kfuncs import WRITABLE_TASK_FIELDS
 from schedlang.cgate.astutil import callee_name, declarations, struct_pointer_name, walk
 from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
+from schedlang.kernel_api import WRITABLE_TASK_FIELDS
 
 _ROOT_PREFIX = {"task_struct": (), "sched_ext_entity": ("scx",)}
 _DEST_FIRST = frozenset(

@@ -3,7 +3,9 @@
 Why one table: the C backend (which names and prototypes to emit for a kernel API level) and
 the hand-written-C gate (`schedlang verify-c`: is this call known?) must never disagree, and
 kernel-version facts must not be scattered through code as `if version` branches. Everything
-here is plain data (tuples of frozen dataclasses) plus small lookup functions.
+here is plain data (tuples of frozen dataclasses) plus small lookup functions. It is a neutral
+table, outside `backends/`, because the gate must not import backend internals (the layer rules
+in docs/internals.md); it imports nothing of schedlang.
 
 Sources of the facts: the kernel's `kernel/sched/ext.c` / `ext_idle.c` kfunc sets
 (`BTF_ID_FLAGS`), the comments of scx's `compat.bpf.h` that date each rename, and what the
