@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schedlang.source import Span
+from schedlang.units import UNIT_NS
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,6 @@ class DurationLit(Expr):
     @property
     def nanoseconds(self) -> int:
         return self.amount * UNIT_NS[self.unit]
-
-
-UNIT_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-
-
-def format_duration(ns: int) -> str:
-    """`5ms` for 5000000: a duration in the largest unit that writes it exactly, as a policy
-    would (generated C comments, `schedlang check`'s facts)."""
-    for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
-        if ns and ns % scale == 0:
-            return f"{ns // scale}{unit}"
-    return f"{ns}ns"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ declarations and the manifest cannot disagree (e.g. about whether a `cpu` is sig
 
 from __future__ import annotations
 
-from schedlang.ast import format_duration as format_duration  # comments use policy units
 from schedlang.types import Type
+from schedlang.units import format_duration as format_duration  # comments use policy units
 
 # C type of each storable/declarable DSL type. `cpu` is s32 because the kernel's CPU ids are
 # (select_cpu returns s32, scx_bpf_task_cpu returns s32); durations and times are u64 ns.

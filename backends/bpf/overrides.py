@@ -14,11 +14,10 @@ from collections.abc import Mapping
 
 from schedlang import codes as C
 from schedlang import ir
-from schedlang.ast import UNIT_NS
-from schedlang.backends.bpf.cnames import format_duration
 from schedlang.diagnostics import Diagnostics
 from schedlang.source import NOWHERE
 from schedlang.types import Type
+from schedlang.units import UNIT_NS, format_duration
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ns|us|ms|s)?\s*$")
 _INTEGER = re.compile(r"^\s*(-?\d+)\s*$")

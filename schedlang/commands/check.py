@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from schedlang import ir
-from schedlang.ast import format_duration
 from schedlang.checker import PASS_NAMES, Dump, check_path
 from schedlang.commands import internal_error
 from schedlang.diagnostics import Diagnostic, render_json, render_text
 from schedlang.source import SourceFile
+from schedlang.units import format_duration
 
 HELP = "type-check and prove a policy safe"
 

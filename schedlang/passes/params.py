@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from schedlang import codes as C
 from schedlang import ir
-from schedlang.ast import UNIT_NS
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import show
 from schedlang.passes.ranges import Env, Ranges, walk_body
 from schedlang.types import Type
+from schedlang.units import UNIT_NS
 
 
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
