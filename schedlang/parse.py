@@ -16,12 +16,11 @@ import stat
 import sys
 from collections.abc import Callable, Iterator
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedInput, VisitError
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedInput
 from lark.lark import PostLex
-from lark.tree import Meta
 
 from schedlang import ast
 from schedlang import codes as C
@@ -45,8 +44,9 @@ def parser() -> Lark:
         grammar,
         parser="lalr",
         strict=True,
-        propagate_positions=True,
         maybe_placeholders=True,
+        keep_all_tokens=True,
+        transformer=_Build(),
         postlex=_WholeWords(),
         # Cached LALR tables take the cold start from ~250 ms to ~20 ms.
         cache=cache if cache is not None else False,
@@ -110,23 +110,6 @@ def _private(st: os.stat_result, is_kind: Callable[[int], bool]) -> bool:
     return is_kind(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
-def _span(meta: Meta | Token) -> Span:
-    if isinstance(meta, Token):
-        return Span(
-            meta.line or 1,
-            meta.column or 1,
-            meta.end_line or meta.line or 1,
-            meta.end_column or meta.column or 1,
-            meta.start_pos or 0,
-            meta.end_pos or 0,
-        )
-    if getattr(meta, "empty", True):
-        return Span(1, 1, 1, 1, 0, 0)
-    return Span(
-        meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos
-    )
-
-
 def _unquote(token: str) -> str:
     body = token[1:-1]
     out, i = [], 0
@@ -142,163 +125,298 @@ def _unquote(token: str) -> str:
     return "".join(out)
 
 
-@v_args(meta=True)
-class _ToAst(Transformer[Token, ast.Scheduler]):
-    """Lark tree → ast nodes. One method per grammar rule or alias."""
+class _Built(NamedTuple):
+    """What a grammar rule leaves on the parser's value stack.
+
+    `span` is where the construct sits in the text *including* any parentheses around it, so
+    `(a + b) * c` starts at `(` while the `a + b` node's own span starts at `a`. `depth` is
+    the height of the subtree, checked against MAX_TREE_DEPTH as the tree grows.
+    """
+
+    node: Any
+    depth: int
+    span: Span
+
+
+class _Reject(Exception):
+    """A diagnostic found while the tree is built; it ends the parse."""
+
+    def __init__(self, code: str, span: Span, message: str, *hints: str) -> None:
+        super().__init__(message)
+        self.code, self.span, self.message, self.hints = code, span, message, hints
+
+
+def _tok(t: Any) -> Span:
+    """A token's span (Lark types its positions Optional; the lexer always sets them)."""
+    return Span(t.line, t.column, t.end_line, t.end_column, t.start_pos, t.end_pos)
+
+
+def _from(a: Any, b: Any) -> Span:
+    """The span from the start of `a` to the end of `b`, each a Token or a `_Built`."""
+    if isinstance(a, _Built):
+        s = a.span
+        line, col, start = s.line, s.col, s.start
+    else:
+        line, col, start = a.line, a.column, a.start_pos
+    if isinstance(b, _Built):
+        e = b.span
+        return Span(line, col, e.end_line, e.end_col, start, e.end)
+    return Span(line, col, b.end_line, b.end_column, start, b.end_pos)
+
+
+def _built(node: ast.Node, *parts: _Built | None) -> _Built:
+    """`node` on the value stack, one level above the deepest of its parts."""
+    depth = 1 + max([p.depth for p in parts if p is not None], default=0)
+    if depth > MAX_TREE_DEPTH:
+        raise _Reject(
+            C.TOO_DEEP,
+            node.span,
+            f"the program nests more than {MAX_TREE_DEPTH} levels deep here",
+            "split long operator chains and deep nesting into `let` bindings or `fn` helpers",
+        )
+    return _Built(node, depth, node.span)
+
+
+def _leaf(node: ast.Node) -> _Built:
+    return _Built(node, 1, node.span)
+
+
+def _opt(b: _Built | None) -> Any:
+    return None if b is None else b.node
+
+
+class _Build(Transformer[Token, _Built]):
+    """Grammar rule → ast node, called by the LALR parser at each reduction.
+
+    Lark runs these during the parse (`transformer=`), so no intermediate parse tree is
+    built; `keep_all_tokens` hands every token to the rule, which is where spans start and
+    end (`return x` starts at `return`). `[...]` that did not match gives one None per item.
+    """
 
     # --- top level and declarations
-    def start(self, meta: Meta, c: list[Any]) -> ast.Scheduler:
-        name, desc, *decls = c
-        return ast.Scheduler(_span(meta), str(name), _unquote(desc), tuple(decls), _span(name))
+    def start(self, c: list[Any]) -> _Built:
+        decls = c[4:-1]
+        node = ast.Scheduler(
+            _from(c[0], c[-1]), str(c[1]), _unquote(c[2]), tuple(d.node for d in decls), _tok(c[1])
+        )
+        return _built(node, *decls)
 
-    def param(self, meta: Meta, c: list[Any]) -> ast.Param:
-        name, typ, default, lo, hi = c
-        return ast.Param(_span(meta), str(name), _span(name), typ, default, lo, hi)
+    def param(self, c: list[Any]) -> _Built:
+        _, name, _, typ, _, default, _, lo, _, hi = c
+        span = _from(c[0], hi)
+        node = ast.Param(span, str(name), _tok(name), typ.node, default.node, lo.node, hi.node)
+        return _built(node, typ, default, lo, hi)
 
-    def const(self, meta: Meta, c: list[Any]) -> ast.Const:
-        name, typ, value = c
-        return ast.Const(_span(meta), str(name), _span(name), typ, value)
+    def const(self, c: list[Any]) -> _Built:
+        _, name, _, typ, _, value = c
+        node = ast.Const(_from(c[0], value), str(name), _tok(name), typ.node, value.node)
+        return _built(node, typ, value)
 
-    def queue(self, meta: Meta, c: list[Any]) -> ast.Queue:
-        name, kind = c
-        return ast.Queue(_span(meta), str(name), _span(name), kind)
+    def queue(self, c: list[Any]) -> _Built:
+        _, name, _, kind = c
+        return _leaf(ast.Queue(_from(c[0], kind), str(name), _tok(name), str(kind)))
 
-    def queue_kind(self, meta: Meta, c: list[Any]) -> str:
-        return str(c[0])
+    def queue_kind(self, c: list[Token]) -> Token:
+        return c[0]
 
-    def var(self, meta: Meta, c: list[Any]) -> ast.Var:
-        name, typ, init = c
-        return ast.Var(_span(meta), str(name), _span(name), typ, init)
+    def var(self, c: list[Any]) -> _Built:
+        _, name, _, typ, _, init = c
+        node = ast.Var(_from(c[0], init), str(name), _tok(name), typ.node, init.node)
+        return _built(node, typ, init)
 
-    def task_var(self, meta: Meta, c: list[Any]) -> ast.TaskVar:
-        name, typ, init = c
-        return ast.TaskVar(_span(meta), str(name), _span(name), typ, init)
+    def task_var(self, c: list[Any]) -> _Built:
+        _, _, name, _, typ, _, init = c
+        node = ast.TaskVar(_from(c[0], init), str(name), _tok(name), typ.node, init.node)
+        return _built(node, typ, init)
 
-    def array(self, meta: Meta, c: list[Any]) -> ast.Array:
-        name, elem, size = c
-        return ast.Array(_span(meta), str(name), _span(name), elem, size)
+    def array(self, c: list[Any]) -> _Built:
+        _, name, _, _, elem, _, size, close = c
+        if not isinstance(size, _Built):  # `cpus`
+            size = None
+        node = ast.Array(_from(c[0], close), str(name), _tok(name), elem.node, _opt(size))
+        return _built(node, elem, size)
 
-    def array_size(self, meta: Meta, c: list[Any]) -> ast.Expr | None:
-        return None if c[0] == "cpus" else c[0]
+    def array_size(self, c: list[Any]) -> Any:
+        return c[0]
 
-    def cpus(self, meta: Meta, c: list[Any]) -> str:
-        return "cpus"
+    def cpus(self, c: list[Token]) -> Token:
+        return c[0]
 
-    def map(self, meta: Meta, c: list[Any]) -> ast.MapDecl:
-        name, key, value, default, capacity = c
-        return ast.MapDecl(_span(meta), str(name), _span(name), key, value, default, capacity)
+    def map(self, c: list[Any]) -> _Built:
+        _, name, _, key, _, value, _, default, _, capacity = c
+        node = ast.MapDecl(
+            _from(c[0], capacity),
+            str(name),
+            _tok(name),
+            key.node,
+            value.node,
+            default.node,
+            capacity.node,
+        )
+        return _built(node, key, value, default, capacity)
 
-    def fn(self, meta: Meta, c: list[Any]) -> ast.Fn:
-        name, *params, ret, body = c
-        ps = tuple(p for p in params if p is not None)
-        return ast.Fn(_span(meta), str(name), _span(name), ps, ret, body)
+    def fn(self, c: list[Any]) -> _Built:
+        params, ret, body = _signature(c)
+        node = ast.Fn(
+            _from(c[0], body),
+            str(c[1]),
+            _tok(c[1]),
+            tuple(p.node for p in params),
+            _opt(ret),
+            body.node,
+        )
+        return _built(node, *params, ret, body)
 
-    def fn_param(self, meta: Meta, c: list[Any]) -> ast.FnParam:
-        return ast.FnParam(_span(meta), str(c[0]), c[1])
+    def fn_param(self, c: list[Any]) -> _Built:
+        name, _, typ = c
+        return _built(ast.FnParam(_from(name, typ), str(name), typ.node), typ)
 
-    def callback(self, meta: Meta, c: list[Any]) -> ast.Callback:
-        name, *params, ret, body = c
-        ps = tuple(p for p in params if p is not None)
-        return ast.Callback(_span(meta), str(name), _span(name), ps, ret, body)
+    def callback(self, c: list[Any]) -> _Built:
+        params, ret, body = _signature(c)
+        node = ast.Callback(
+            _from(c[0], body),
+            str(c[1]),
+            _tok(c[1]),
+            tuple(p.node for p in params),
+            _opt(ret),
+            body.node,
+        )
+        return _built(node, *params, ret, body)
 
-    def cb_param(self, meta: Meta, c: list[Any]) -> ast.CallbackParam:
-        return ast.CallbackParam(_span(meta), str(c[0]))
+    def cb_param(self, c: list[Token]) -> _Built:
+        return _leaf(ast.CallbackParam(_tok(c[0]), str(c[0])))
 
-    def type(self, meta: Meta, c: list[Any]) -> ast.TypeName:
-        return ast.TypeName(_span(meta), str(c[0]))
+    def type(self, c: list[Token]) -> _Built:
+        return _leaf(ast.TypeName(_tok(c[0]), str(c[0])))
 
     # --- statements
-    def block(self, meta: Meta, c: list[Any]) -> ast.Block:
-        return ast.Block(_span(meta), tuple(s for s in c if s is not None))
+    def block(self, c: list[Any]) -> _Built:
+        stmts = [s for s in c[1:-1] if s is not None]
+        return _built(ast.Block(_from(c[0], c[-1]), tuple(s.node for s in stmts)), *stmts)
 
-    def let(self, meta: Meta, c: list[Any]) -> ast.Let:
-        name, typ, value = c
-        return ast.Let(_span(meta), str(name), typ, value)
+    def let(self, c: list[Any]) -> _Built:
+        _, name, _, typ, _, value = c
+        return _built(ast.Let(_from(c[0], value), str(name), _opt(typ), value.node), typ, value)
 
-    def assign(self, meta: Meta, c: list[Any]) -> ast.Assign:
+    def assign(self, c: list[Any]) -> _Built:
         target, op, value = c
-        return ast.Assign(_span(meta), target, str(op), value)
+        node = ast.Assign(_from(target, value), target.node, str(op), value.node)
+        return _built(node, target, value)
 
-    def if_stmt(self, meta: Meta, c: list[Any]) -> ast.If:
-        cond, then, orelse = c
-        return ast.If(_span(meta), cond, then, orelse)
+    def if_stmt(self, c: list[Any]) -> _Built:
+        _, cond, then, _, orelse = c
+        node = ast.If(_from(c[0], orelse or then), cond.node, then.node, _opt(orelse))
+        return _built(node, cond, then, orelse)
 
-    def for_range(self, meta: Meta, c: list[Any]) -> ast.ForRange:
-        var, lo, hi, body = c
-        return ast.ForRange(_span(meta), str(var), lo, hi, body)
+    def for_range(self, c: list[Any]) -> _Built:
+        _, var, _, lo, _, hi, body = c
+        node = ast.ForRange(_from(c[0], body), str(var), lo.node, hi.node, body.node)
+        return _built(node, lo, hi, body)
 
-    def for_cpus(self, meta: Meta, c: list[Any]) -> ast.ForCpus:
-        var, _cpus, body = c
-        return ast.ForCpus(_span(meta), str(var), body)
+    def for_cpus(self, c: list[Any]) -> _Built:
+        _, var, _, _, body = c
+        return _built(ast.ForCpus(_from(c[0], body), str(var), body.node), body)
 
-    def return_stmt(self, meta: Meta, c: list[Any]) -> ast.Return:
-        return ast.Return(_span(meta), c[0])
+    def return_stmt(self, c: list[Any]) -> _Built:
+        _, value = c
+        return _built(ast.Return(_from(c[0], value or c[0]), _opt(value)), value)
 
-    def insert(self, meta: Meta, c: list[Any]) -> ast.Insert:
-        task, queue, on_cpu, slice_, vtime = c
-        return ast.Insert(_span(meta), task, str(queue), _span(queue), on_cpu, slice_, vtime)
+    def insert(self, c: list[Any]) -> _Built:
+        _, task, _, queue, _, on_cpu, _, slice_, _, vtime = c
+        last = next(x for x in (vtime, slice_, on_cpu, queue) if x is not None)
+        node = ast.Insert(
+            _from(c[0], last),
+            task.node,
+            str(queue),
+            _tok(queue),
+            _opt(on_cpu),
+            _opt(slice_),
+            _opt(vtime),
+        )
+        return _built(node, task, on_cpu, slice_, vtime)
 
-    def kick(self, meta: Meta, c: list[Any]) -> ast.Kick:
-        return ast.Kick(_span(meta), c[0], c[1])
+    def kick(self, c: list[Any]) -> _Built:
+        _, cpu, mode = c
+        node = ast.Kick(_from(c[0], mode or cpu), cpu.node, None if mode is None else str(mode))
+        return _built(node, cpu)
 
-    def kick_mode(self, meta: Meta, c: list[Any]) -> str:
-        return str(c[0])
+    def kick_mode(self, c: list[Token]) -> Token:
+        return c[0]
 
-    def expr_stmt(self, meta: Meta, c: list[Any]) -> ast.ExprStmt:
-        return ast.ExprStmt(_span(meta), c[0])
+    def expr_stmt(self, c: list[_Built]) -> _Built:
+        return _built(ast.ExprStmt(c[0].span, c[0].node), c[0])
 
     # --- expressions
-    def or_op(self, meta: Meta, c: list[Any]) -> ast.Binary:
-        return ast.Binary(_span(meta), "or", c[0], c[1])
+    def atom(self, c: list[Any]) -> _Built:  # `( expr )`: the node keeps its own span
+        return c[1]._replace(span=_from(c[0], c[2]))
 
-    def and_op(self, meta: Meta, c: list[Any]) -> ast.Binary:
-        return ast.Binary(_span(meta), "and", c[0], c[1])
+    def or_op(self, c: list[_Built]) -> _Built:
+        left, _, right = c
+        return _built(ast.Binary(_from(left, right), "or", left.node, right.node), left, right)
 
-    def not_op(self, meta: Meta, c: list[Any]) -> ast.Unary:
-        return ast.Unary(_span(meta), "not", c[0])
+    def and_op(self, c: list[_Built]) -> _Built:
+        left, _, right = c
+        return _built(ast.Binary(_from(left, right), "and", left.node, right.node), left, right)
 
-    def binary(self, meta: Meta, c: list[Any]) -> ast.Binary:
+    def binary(self, c: list[Any]) -> _Built:
         left, op, right = c
-        return ast.Binary(_span(meta), str(op), left, right)
+        node = ast.Binary(_from(left, right), str(op), left.node, right.node)
+        return _built(node, left, right)
 
-    def neg(self, meta: Meta, c: list[Any]) -> ast.Unary:
-        return ast.Unary(_span(meta), "-", c[-1])
+    def not_op(self, c: list[Any]) -> _Built:
+        return _built(ast.Unary(_from(c[0], c[1]), "not", c[1].node), c[1])
 
-    def cast(self, meta: Meta, c: list[Any]) -> ast.Cast:
-        return ast.Cast(_span(meta), c[0], c[1])
+    def neg(self, c: list[Any]) -> _Built:
+        return _built(ast.Unary(_from(c[0], c[1]), "-", c[1].node), c[1])
 
-    def field(self, meta: Meta, c: list[Any]) -> ast.Field:
-        obj, name = c
-        return ast.Field(_span(meta), obj, str(name), _span(name))
+    def cast(self, c: list[Any]) -> _Built:
+        value, _, typ = c
+        return _built(ast.Cast(_from(value, typ), value.node, typ.node), value, typ)
 
-    def index(self, meta: Meta, c: list[Any]) -> ast.Index:
-        return ast.Index(_span(meta), c[0], c[1])
+    def field(self, c: list[Any]) -> _Built:
+        obj, _, name = c
+        node = ast.Field(_from(obj, name), obj.node, str(name), _tok(name))
+        return _built(node, obj)
 
-    def call(self, meta: Meta, c: list[Any]) -> ast.Call:
-        func, *args = c
-        return ast.Call(
-            _span(meta), str(func), tuple(a for a in args if a is not None), _span(func)
-        )
+    def index(self, c: list[Any]) -> _Built:
+        obj, _, idx, close = c
+        return _built(ast.Index(_from(obj, close), obj.node, idx.node), obj, idx)
 
-    def name(self, meta: Meta, c: list[Any]) -> ast.Name:
-        return ast.Name(_span(meta), str(c[0]))
+    def call(self, c: list[Any]) -> _Built:
+        args = [a for a in c[2:-1] if isinstance(a, _Built)]
+        node = ast.Call(_from(c[0], c[-1]), str(c[0]), tuple(a.node for a in args), _tok(c[0]))
+        return _built(node, *args)
 
-    def int_lit(self, meta: Meta, c: list[Any]) -> ast.IntLit:
-        return ast.IntLit(_span(meta), int(str(c[0]).replace("_", ""), 0))
+    def name(self, c: list[Token]) -> _Built:
+        return _leaf(ast.Name(_tok(c[0]), str(c[0])))
 
-    def duration_lit(self, meta: Meta, c: list[Any]) -> ast.DurationLit:
+    def int_lit(self, c: list[Token]) -> _Built:
+        span = _tok(c[0])
+        try:
+            value = int(str(c[0]).replace("_", ""), 0)
+        except ValueError as err:
+            raise _Reject(C.SYNTAX, span, f"cannot read the program: {err}") from None
+        return _leaf(ast.IntLit(span, value))
+
+    def duration_lit(self, c: list[Token]) -> _Built:
         text = str(c[0]).replace("_", "")
         digits = text.rstrip("numsµ")
-        return ast.DurationLit(_span(meta), int(digits), text[len(digits) :])
+        return _leaf(ast.DurationLit(_tok(c[0]), int(digits), text[len(digits) :]))
 
-    def true_lit(self, meta: Meta, c: list[Any]) -> ast.BoolLit:
-        return ast.BoolLit(_span(meta), True)
+    def true_lit(self, c: list[Token]) -> _Built:
+        return _leaf(ast.BoolLit(_tok(c[0]), True))
 
-    def false_lit(self, meta: Meta, c: list[Any]) -> ast.BoolLit:
-        return ast.BoolLit(_span(meta), False)
+    def false_lit(self, c: list[Token]) -> _Built:
+        return _leaf(ast.BoolLit(_tok(c[0]), False))
 
-    def str_lit(self, meta: Meta, c: list[Any]) -> ast.StrLit:
-        return ast.StrLit(_span(meta), _unquote(str(c[0])))
+    def str_lit(self, c: list[Token]) -> _Built:
+        return _leaf(ast.StrLit(_tok(c[0]), _unquote(str(c[0]))))
+
+
+def _signature(c: list[Any]) -> tuple[list[_Built], _Built | None, _Built]:
+    """Parameters, return type and body of `fn`/`on NAME(PARAMS) [-> TYPE] BLOCK`."""
+    params = [p for p in c[3:-4] if isinstance(p, _Built)]
+    return params, c[-2], c[-1]
 
 
 def _nesting_too_deep(text: str) -> int | None:
@@ -353,42 +471,22 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
         )
         return None
     try:
-        tree = parser().parse(text)
+        built = cast(_Built, parser().parse(text))
     except UnexpectedInput as err:
         message, hints = describe(err, text)
         token = getattr(err, "token", None)
         pos = getattr(err, "pos_in_stream", None)
         if isinstance(token, Token) and token.type != "$END" and token.end_pos is not None:
-            span = _span(token)
+            span = _tok(token)
         else:
             span = source.span_at(pos) if isinstance(pos, int) else _error_span(err, source)
         diags.error(C.SYNTAX, span, message, *hints)
         return None
-    deepest = _too_deep(tree)
-    if deepest is not None:
-        diags.error(
-            C.TOO_DEEP,
-            _span(deepest.meta),
-            f"the program nests more than {MAX_TREE_DEPTH} levels deep here",
-            "split long operator chains and deep nesting into `let` bindings or `fn` helpers",
-        )
+    except _Reject as err:
+        diags.error(err.code, err.span, err.message, *err.hints)
         return None
-    try:
-        return _ToAst().transform(tree)
-    except VisitError as err:  # a literal too large for int(), etc.
-        diags.error(C.SYNTAX, source.span_at(0), f"cannot read the program: {err.orig_exc}")
-        return None
-
-
-def _too_deep(tree: Tree[Token]) -> Tree[Token] | None:
-    """The first subtree deeper than MAX_TREE_DEPTH, found without recursion."""
-    depth: dict[int, int] = {}
-    for sub in tree.iter_subtrees():  # children before parents
-        kids = [depth[id(c)] for c in sub.children if isinstance(c, Tree)]
-        depth[id(sub)] = 1 + max(kids, default=0)
-        if depth[id(sub)] > MAX_TREE_DEPTH:
-            return sub
-    return None
+    node: ast.Scheduler = built.node
+    return node
 
 
 def _error_span(err: UnexpectedInput, source: SourceFile) -> Span:
