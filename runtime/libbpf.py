@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from schedlang.runtime.cache import provisioned_libbpf
+
 LIBBPF_ENV = "SCHEDLANG_LIBBPF"
 MIN_VERSION = (1, 2)
 LIBBPF_INFO = 1  # enum libbpf_print_level: WARN 0, INFO 1, DEBUG 2
@@ -66,14 +68,9 @@ def find_library() -> Path:
     configured = os.environ.get(LIBBPF_ENV)
     if configured:
         return Path(configured)
-    try:
-        from schedlang.runtime import provision
-
-        toolchain = provision.cached_toolchain()
-    except Exception:  # noqa: BLE001 - provisioning state is only a hint here
-        toolchain = None
-    if toolchain is not None:
-        return toolchain.libbpf
+    provisioned = provisioned_libbpf()
+    if provisioned is not None:
+        return provisioned
     system = ctypes.util.find_library("bpf")
     if system is None:
         raise LibbpfError(f"libbpf not found: run `schedlang sandbox fetch` or set {LIBBPF_ENV}")

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from schedlang.runtime.cache import LIBBPF_DIR, LIBBPF_FILE, cache_dir
+
 PINS_PATH = Path(__file__).with_name("pins.json")
 KERNEL_ENV = "SCHEDLANG_KERNEL_VERSION"
 KERNEL_SUITE = "trixie-backports"
@@ -83,11 +85,6 @@ class Toolchain:
     virtiofsd: tuple[str, ...]  # argv prefix: trixie's loader + library path + the daemon
     libbpf: Path
     bpftool: Path
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "schedlang"
 
 
 def _pins() -> dict:
@@ -338,7 +335,7 @@ def _specs(version: str) -> list[_Spec]:
             {"virtiofsd": "usr/libexec/virtiofsd", "ld": "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
              "libdir": "usr/lib/x86_64-linux-gnu"},
         ),
-        _Spec("libbpf", _component_pins("libbpf"), "libbpf", {"libbpf": "usr/lib/x86_64-linux-gnu/libbpf.so.1.*"}),
+        _Spec("libbpf", _component_pins("libbpf"), LIBBPF_DIR, {"libbpf": LIBBPF_FILE}),
         _Spec("bpftool", _component_pins("bpftool"), "bpftool", {"bpftool": "usr/sbin/bpftool"}),
     ]  # fmt: skip
 

@@ -42,11 +42,7 @@ ALLOWED: dict[tuple[str, str], str] = {
         "living in the backend (issue 8, one route)"
     ),
     ("schedlang.backends.bpf.cpolicy", "schedlang.cgate.findings"): "as above",
-    # The runtime's guest side reaches the host side.
-    ("schedlang.runtime.libbpf", "schedlang.runtime.provision"): (
-        "find_library falls back to the provisioned libbpf; the cache layout needs a home the "
-        "guest may read (the sandbox passes SCHEDLANG_LIBBPF anyway)"
-    ),
+    # The runtime's host side reaches the api.
     ("schedlang.runtime.sandbox", "schedlang"): (
         "repo_root() imports the package for its path (host importing the api layer)"
     ),
