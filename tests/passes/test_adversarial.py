@@ -1,0 +1,183 @@
+"""Regression tests for the adversarial findings about the checker and `schedlang check`
+(docs/adversarial-findings.md; the backend ones are in
+tests/backends/test_adversarial_backend.py).
+
+Attacks the checker already stops live in tests/cases/adversarial_*.sched. The tests here are
+for bugs not fixed yet: each is `xfail(strict=True)` naming its finding, so it turns into a
+failure the day the bug is fixed and whoever fixed it removes the mark.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from schedlang import codes
+from schedlang.checker import check_path, check_source
+from schedlang.source import SourceFile
+
+ROOT = Path(__file__).resolve().parents[2]
+FINDINGS = "docs/adversarial-findings.md"
+
+
+def diagnose(text: str) -> list[tuple[int, str]]:
+    _, diags = check_source(SourceFile("case.sched", text))
+    return [(d.line, d.code) for d in diags]
+
+
+def hints_for(text: str, code: str) -> list[str]:
+    _, diags = check_source(SourceFile("case.sched", text))
+    return [h for d in diags if d.code == code for h in d.hints]
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"a move in the unevaluated side of or/and drains nothing ({FINDINGS} #6)"
+)
+@pytest.mark.parametrize("drain", ["true or move_to_local(q)", "false and move_to_local(q)"])
+def test_a_move_that_short_circuit_never_evaluates_starves_the_queue(drain: str) -> None:
+    """The VM ejected the `or` form: `ksoftirqd/0 failed to run for 7.232s`."""
+    text = (
+        'scheduler st "short circuit" {\n'
+        "    queue q: fifo\n"
+        "    on enqueue(t, flags) {\n"
+        "        insert t into q slice 5ms\n"
+        "    }\n"
+        "    on dispatch(c) {\n"
+        f"        let z = {drain}\n"
+        "    }\n"
+        "}\n"
+    )
+    assert (2, codes.STARVING_QUEUE) in diagnose(text)
+
+
+SIGNED_GUARD = """\
+scheduler neg "signed guard index" {
+    array hist: [u64; 8]
+    var k: i64 = -3
+    on running(t) {
+        let i = k
+        if i < 8 {
+            hist[i] += 1
+        }
+    }
+}
+"""
+
+
+def test_a_negative_index_is_rejected() -> None:
+    assert diagnose(SIGNED_GUARD) == [(7, codes.INDEX_UNPROVEN)]
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"hints for a maybe-negative index do not work ({FINDINGS} #4)"
+)
+def test_hints_for_a_maybe_negative_index_are_fixes() -> None:
+    """The guard `if i < 8` is already there, and `i % 8` of a negative i is negative: a hint
+    must name something that makes the index non-negative."""
+    hints = hints_for(SIGNED_GUARD, codes.INDEX_UNPROVEN)
+    assert hints
+    assert not any("if i < 8 {" in h or "hist[i % 8]" in h for h in hints), hints
+    assert any(">= 0" in h or "as u64" in h for h in hints), hints
+
+
+MIN_MIXED = """\
+scheduler mm "min of a u32 and a u64" {
+    var out: u64 = 0
+    on running(t) {
+        let x: u32 = 5
+        let y: u64 = 6
+        out = min(x, y) + max(x, y)
+    }
+}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason=f"min/max do not widen u32 to u64 ({FINDINGS} #5)")
+def test_min_and_max_widen_like_the_operators() -> None:
+    """language.md 5.2: u32 -> u64 is implicit (`x + y` is a u64), so min(x, y) is too."""
+    assert diagnose(MIN_MIXED) == []
+
+
+@pytest.mark.xfail(strict=True, reason=f"the min/max hint narrows u64 to u32 ({FINDINGS} #5)")
+def test_a_mixed_min_never_hints_a_narrowing() -> None:
+    """Whatever the rule, no hint may propose `y as u32`, which drops the high bits."""
+    _, diags = check_source(SourceFile("case.sched", MIN_MIXED))
+    assert not any("as u32" in h for d in diags for h in d.hints)
+
+
+@pytest.mark.xfail(strict=True, reason=f"`and`/`or` of constants is not-constant ({FINDINGS} #10)")
+def test_boolean_operators_fold_in_constants() -> None:
+    text = (
+        'scheduler c "consts" {\n'
+        "    const L: bool = (true or false) and false\n"
+        "    var b: bool = false\n"
+        "    on running(t) {\n"
+        "        b = L\n"
+        "    }\n"
+        "}\n"
+    )
+    assert diagnose(text) == []
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"unknown escapes lose their backslash silently ({FINDINGS} #11)"
+)
+@pytest.mark.parametrize("literal", [r'"\x41"', r'"kworker\/"', r'"a\0b"'])
+def test_an_unknown_string_escape_is_a_diagnostic(literal: str) -> None:
+    text = (
+        'scheduler se "escapes" {\n'
+        "    var hit: u64 = 0\n"
+        "    on running(t) {\n"
+        f"        if t.comm == {literal} {{\n"
+        "            hit += 1\n"
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+    assert [line for line, _ in diagnose(text)] == [4]
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"a UTF-8 byte-order mark is an unexplained syntax error ({FINDINGS} #8)"
+)
+def test_a_byte_order_mark_is_not_an_invisible_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "bom.sched"
+    path.write_bytes(
+        b'\xef\xbb\xbfscheduler b "saved with a BOM" {\n'
+        b"    on enqueue(t, f) { insert t into global }\n}\n"
+    )
+    _, diags = check_path(path)
+    assert all("byte-order mark" in d.message or "BOM" in d.message for d in diags), [
+        d.message for d in diags
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"a closed stdout is reported as an internal error ({FINDINGS} #12)"
+)
+def test_a_closed_stdout_is_not_an_internal_error() -> None:
+    """`schedlang check ... | head -1`: the reader went away; that is not a schedlang bug."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "schedlang.cli",
+                "check",
+                str(ROOT / "tests/cases/bounds_bad.sched"),
+            ],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode != 3 and "internal error" not in proc.stderr, proc.stderr
