@@ -171,6 +171,11 @@ def _run_c(args: argparse.Namespace, params: dict[str, str]) -> int:
         return _usage(str(exc))
     except SchedlangError as exc:
         found, text = exc.diagnostics, str(exc)
+    except Exception as exc:  # a bug in the gate, the reader or here: exit 3, never 1
+        internal_error.report(exc, "compile", f"while compiling {args.file}", debug=args.debug)
+        if args.format == "json":
+            print(render_json({"status": "internal-error", "error": internal_error.record(exc)}))
+        return internal_error.EXIT_CODE
     if args.format == "json":
         out: dict[str, object] = {
             "status": "ok" if artifact is not None else "diagnostics",

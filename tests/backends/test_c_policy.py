@@ -195,3 +195,24 @@ def test_libbpf_opens_the_c_policy(tmp_path: Path, clang: build.Clang) -> None:
             assert lib.bpf_object__find_map_by_name(obj, name.encode()), name
     finally:
         lib.bpf_object__close(obj)
+
+
+def test_a_bug_while_building_c_exits_3_not_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from schedlang.backends.bpf import cpolicy
+    from schedlang.cli import main
+
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("reader exploded")
+
+    monkeypatch.setattr(cpolicy, "compile_c_policy", explode)
+    assert main(["compile", str(SIMPLE), "-o", str(tmp_path), "--format", "json"]) == 3
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["status"] == "internal-error"
+    assert (doc["error"]["exception"], doc["error"]["message"]) == (
+        "RuntimeError",
+        "reader exploded",
+    )
+    assert "internal error while compiling" in captured.err
