@@ -32,6 +32,8 @@ _PANIC = re.compile(r"Kernel panic - not syncing: (.*)")
 _SCX_IN_OOPS = re.compile(r"Sched_ext: (\S+) \(enabled")
 _SCX_ENABLED = re.compile(r'sched_ext: BPF scheduler "([^"]+)" enabled')
 _SCX_DISABLED = re.compile(r'sched_ext: BPF scheduler "([^"]+)" disabled')
+_CODE = re.compile(r"Code: ((?:<?[0-9a-f]{2}>? ?)+)")
+_NOP5 = ["0f", "1f", "44", "00", "00"]  # the kernel's 5-byte NOP, a disabled jump label
 LOG_LINES = 60  # how much of the crash report a Crash keeps
 
 
@@ -43,6 +45,7 @@ class Crash:
     summary: str  # one line: the first crash line, where it hit, and the panic reason
     policy: str | None  # the sched_ext policy that was loaded, when the console names it
     log: str  # the crash report: from its first line, at most LOG_LINES lines
+    patched_site: bool = False  # trapped on a live-patchable site (see `on_patched_site`)
 
     @property
     def retryable(self) -> bool:
@@ -67,6 +70,31 @@ def loaded_policy(lines: list[str]) -> str | None:
     return loaded
 
 
+def on_patched_site(report: list[str]) -> bool:
+    """Whether the kernel trapped (`int3`, `invalid opcode`) on a jump-label site: a 5-byte NOP
+    or jump in the code dump right at, or just after, the trapping address.
+
+    That is the signature of a vCPU that ran a stale copy of kernel text another vCPU had just
+    live-patched, which multi-threaded TCG does (docs/sandbox.md §9): the memory holds the
+    finished instruction, the vCPU executed the int3 or a torn one.
+    """
+    if not re.search(r"Oops: (int3|invalid opcode)", _strip(report[0])):
+        return False
+    for i, line in enumerate(report):
+        if _RIP.search(line) and i + 1 < len(report) and (code := _CODE.search(report[i + 1])):
+            words = code.group(1).split()
+            at = next((j for j, w in enumerate(words) if w.startswith("<")), None)
+            if at is None:
+                return False
+            words = [w.strip("<>") for w in words]
+            for start in (at - 1, at):  # int3 reports the byte after it; #UD the byte itself
+                site = words[start : start + 5]
+                if site == _NOP5 or (len(site) == 5 and site[0] == "e9"):
+                    return True
+            return False
+    return False
+
+
 def classify(console: str, *, job_started: bool) -> Crash | None:
     """The crash in `console`, or None when it shows none.
 
@@ -87,7 +115,7 @@ def classify(console: str, *, job_started: bool) -> Crash | None:
         summary += f"; panic: {panic.strip()}"
     policy = loaded_policy(lines)
     stage = BOOT if not job_started else POLICY if policy else JOB
-    return Crash(stage, summary, policy, "\n".join(report[:LOG_LINES]))
+    return Crash(stage, summary, policy, "\n".join(report[:LOG_LINES]), on_patched_site(report))
 
 
 def silent_death(console: str, *, job_started: bool, qemu_status: int | None) -> Crash:

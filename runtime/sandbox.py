@@ -46,7 +46,7 @@ KERNEL_ARGS = (
 KERNEL_LOG_FILE = ".schedlang-kernel.log"  # init.sh writes dmesg here, in the results share
 SOCKET_WAIT_S = 10.0
 BOOT_RETRIES = 2  # reboots after a guest died before the job started (docs/sandbox.md §9)
-BOOT_DEADLINE_S = 120.0  # no job start by then: the boot hung (11.6 s is the slowest seen)
+BOOT_DEADLINE_S = 240.0  # no job start by then: the boot hung (41 s is the slowest seen, load 20)
 TCG_THREADING = ("multi", "single")
 CRASH_HOOK = "schedlang_test_crash=before-job"  # init.sh crashes the kernel before the job
 VIRTIOFS_CACHE = "always"  # the shared trees do not change under a running guest
@@ -532,6 +532,12 @@ def _crash_message(crash: crashes.Crash | None, boot: BootInfo, run_dir: Path, s
         head = "the guest kernel died while the command ran (no sched_ext policy loaded)"
     else:
         head = f"the guest died before the command started, in {len(boot.retries) + 1} boot(s)"
+    if crash.patched_site and boot.tcg_threading == "multi":
+        head += (
+            " (it trapped on a live-patched jump-label site: the signature of multi-threaded"
+            " TCG running stale kernel text, docs/sandbox.md §9; rerun with"
+            " tcg_threading='single' to tell the emulator from the policy)"
+        )
     return f"{head}: {crash.summary}\nkernel log:\n{crash.log}"
 
 

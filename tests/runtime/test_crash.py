@@ -5,7 +5,8 @@ The consoles in data/console/ were captured from the sandbox VM (kernel 7.3.4, q
 boot-panic.txt is the serial console of a boot killed by the test hook (sysrq crash from
 init.sh before the job marker), policy-panic.txt that of a job that loaded fifo_c with the
 loader and crashed the kernel under it, clean-dmesg.txt the kernel log of a clean
-load + hackbench + unload run.
+load + hackbench + unload run, mttcg-int3-oops.txt that of a guest that toggled a static key
+under multi-threaded TCG until a vCPU ran a stale int3 (docs/sandbox.md §9).
 """
 
 from __future__ import annotations
@@ -60,22 +61,32 @@ def test_policy_tracking_follows_enable_and_disable() -> None:
     assert crash.loaded_policy(lines[:enabled_at]) is None
 
 
-def test_oops_summary_names_the_kernel_function_and_the_panic() -> None:
-    # Shape of the reported boot crash (an oops in scheduler code, then a panic); kernel RIP.
-    console = "\n".join(
-        [
-            "[    2.104417] Oops: invalid opcode: 0000 [#1] SMP NOPTI",
-            "[    2.104801] CPU: 1 UID: 0 PID: 0 Comm: swapper/1 Not tainted 7.3.4+deb13-cloud-amd64",
-            "[    2.105203] RIP: 0010:enqueue_task_fair+0x1c/0x8a0",
-            "[    2.110002] Kernel panic - not syncing: Fatal exception in interrupt",
-        ]
-    )
-    found = crash.classify(console, job_started=False)
-    assert found is not None and found.retryable
+def test_mttcg_oops_on_a_patched_jump_label_is_recognised() -> None:
+    # Captured under qemu 10.0.2 -accel tcg,thread=multi while the job toggled
+    # kernel.sched_schedstats (a static key) with hackbench running on the other vCPU.
+    console = _console("mttcg-int3-oops.txt")
+    found = crash.classify(console, job_started=True)
+    assert found is not None
+    assert found.stage == crash.JOB and found.policy is None
     assert found.summary == (
-        "Oops: invalid opcode: 0000 [#1] SMP NOPTI at enqueue_task_fair+0x1c/0x8a0; "
+        "Oops: int3: 0000 [#1] SMP NOPTI at put_prev_task_fair+0xf0/0x330; "
         "panic: Fatal exception in interrupt"
     )
+    assert found.patched_site  # `0f <1f> 44 00 00`: the int3 was where the NOP now starts
+    before = crash.classify(console, job_started=False)
+    assert before is not None and before.stage == crash.BOOT and before.retryable
+
+
+def test_a_trap_away_from_a_patch_site_is_not_blamed_on_tcg() -> None:
+    lines = _console("mttcg-int3-oops.txt").splitlines()
+    # The same report with the trapping code replaced by ordinary instructions.
+    code = next(i for i, line in enumerate(lines) if "Code:" in line)
+    lines[code] = lines[code].split("Code:")[0] + "Code: 48 89 ef e8 4b <fd> ff ff 80 7b 68"
+    found = crash.classify("\n".join(lines), job_started=True)
+    assert found is not None and not found.patched_site
+    for name in ("boot-panic.txt", "policy-panic.txt"):  # panics, not traps
+        found = crash.classify(_console(name), job_started=True)
+        assert found is not None and not found.patched_site
 
 
 def test_silent_death_says_what_qemu_did() -> None:
