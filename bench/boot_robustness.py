@@ -1,0 +1,166 @@
+"""Sandbox robustness: many consecutive boot + load + hackbench runs on a busy host.
+
+Each run is one `sandbox.run_in_guest`: boot the VM, load the `fifo_c` fixture with the
+loader, run hackbench under it, unload. A run is ok when the loader reports the policy
+enabled, hackbench finished, and the policy was unloaded cleanly. Runs whose boot died before
+the job and were booted again (docs/sandbox.md §9) are ok but counted in `retried`, with the
+kernel's reason. Everything else is a failure, with its reason.
+
+`--stress N` keeps N host CPUs busy with `stress-ng --cpu N` for the whole benchmark (the
+stress-ng process is ours and is stopped at the end). The JSON is rewritten after every run,
+so an interrupted benchmark still leaves its figures.
+
+Usage: python3 bench/boot_robustness.py [--runs 100] [--stress 1] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from schedlang.runtime import sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+HACKBENCH = "hackbench -g 2 -l 50"
+
+
+def build_fifo(workdir: Path) -> Path:
+    """The fifo_c fixture, compiled; returns the object (its manifest lies beside it)."""
+    spec = importlib.util.spec_from_file_location(
+        "fixture_build", ROOT / "tests" / "fixtures" / "c" / "build.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build_fixture("fifo_c", workdir)
+    return workdir / "fifo_c.bpf.o"
+
+
+def judge(output: str) -> str | None:
+    """None when the loader's JSON shows a good load/run/unload, else what was wrong."""
+    lines = output.splitlines()
+    try:
+        start = lines.index("{")  # the loader's JSON (indented); libbpf may print before it
+        data = json.loads("\n".join(lines[start:]))
+    except ValueError:
+        return f"no loader JSON in the output: {output[-300:]!r}"
+    run = data.get("run") or {}
+    exit_info = data.get("exit") or {}
+    if not data.get("ok") or data.get("state") != "enabled":
+        return f"policy not enabled: ok={data.get('ok')} state={data.get('state')}"
+    if run.get("rc") != 0 or "Time:" not in run.get("output", ""):
+        return f"hackbench failed: rc={run.get('rc')} {run.get('output', '')[-200:]!r}"
+    if exit_info.get("kind_name") != "UNREG" or data.get("state_after") != "disabled":
+        # An ejection says why in the kernel's words (a watchdog stall names the starved task).
+        kernel = [line for line in exit_info.get("kernel_log_lines", []) if "sched_ext" in line]
+        return (
+            f"unclean unload: exit={exit_info.get('kind_name')} "
+            f"reason={exit_info.get('reason')!r} state={data.get('state_after')}; "
+            f"kernel: {' | '.join(kernel[:3])}"
+        )
+    return None
+
+
+def one_run(obj: Path, index: int) -> dict[str, Any]:
+    command = f"python3 -m schedlang.runtime.loader {obj} --run '{HACKBENCH}'"
+    record: dict[str, Any] = {"run": index, "load1": os.getloadavg()[0]}
+    started = time.monotonic()
+    try:
+        result = sandbox.run_in_guest(command, timeout_s=600)
+    except sandbox.SandboxError as exc:
+        got = getattr(exc, "result", None)
+        crash = getattr(exc, "crash", None)
+        record["failure"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        if crash is not None:
+            record["crash"] = {"stage": crash.stage, "summary": crash.summary, "log": crash.log}
+        if got is not None:
+            record["retries"] = [r.reason for r in got.boot.retries]
+    else:
+        record["boot_s"] = result.boot.boot_s
+        record["tcg_threading"] = result.boot.tcg_threading
+        record["retries"] = [r.reason for r in result.boot.retries]
+        problem = f"rc={result.rc}" if result.rc != 0 else judge(result.output)
+        if problem is not None:
+            record["failure"] = problem
+    record["wall_s"] = round(time.monotonic() - started, 2)
+    return record
+
+
+def summary(
+    records: list[dict[str, Any]], args: argparse.Namespace, began: float
+) -> dict[str, Any]:
+    boots = [r["boot_s"] for r in records if "boot_s" in r]
+    return {
+        "command": " ".join([sys.executable, *sys.argv]),
+        "runs": len(records),
+        "ok": sum(1 for r in records if "failure" not in r),
+        "retried": sum(1 for r in records if r.get("retries")),
+        "failures": [
+            {"run": r["run"], "reason": r["failure"], "crash": r.get("crash")}
+            for r in records
+            if "failure" in r
+        ],
+        "retry_reasons": [
+            {"run": r["run"], "reasons": r["retries"]} for r in records if r.get("retries")
+        ],
+        "boot_s": {
+            "median": statistics.median(boots) if boots else None,
+            "min": min(boots, default=None),
+            "max": max(boots, default=None),
+        },
+        "host": {
+            "cores": os.cpu_count(),
+            "stress_ng_cpu": args.stress,
+            "load1_median": statistics.median(r["load1"] for r in records) if records else None,
+        },
+        "elapsed_s": round(time.monotonic() - began, 1),
+        "records": records,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--stress", type=int, default=1, help="host CPUs to keep busy (0: none)")
+    parser.add_argument("--out", type=Path, default=Path("boot_robustness.json"))
+    args = parser.parse_args()
+    # A plain `kill` must still stop our stress-ng (the finally below) and keep the JSON.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stress = None
+    if args.stress > 0:
+        stress = subprocess.Popen(
+            ["stress-ng", "--cpu", str(args.stress), "--quiet"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    records: list[dict[str, Any]] = []
+    began = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            obj = build_fifo(Path(tmp))
+            for index in range(args.runs):
+                records.append(one_run(obj, index))
+                print(json.dumps(records[-1]), file=sys.stderr, flush=True)
+                args.out.write_text(json.dumps(summary(records, args, began), indent=2) + "\n")
+    finally:
+        if stress is not None:
+            stress.terminate()
+            stress.wait()
+    result = summary(records, args, began)
+    result.pop("records")
+    print(json.dumps(result, indent=2))
+    return 0 if result["ok"] == result["runs"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
