@@ -216,3 +216,12 @@ def test_a_bug_while_building_c_exits_3_not_1(
         "reader exploded",
     )
     assert "internal error while compiling" in captured.err
+
+
+def test_run_refuses_c_the_gate_rejects_before_booting() -> None:
+    line = _line_of(UNBOUNDED, "for (i = 0; i < batch; i++)")
+    proc = _cli("run", str(UNBOUNDED))
+    assert proc.returncode == 1
+    assert f"{UNBOUNDED} does not compile:" in proc.stderr
+    assert f"{UNBOUNDED}:{line}:2: error[C001]" in proc.stderr
+    assert "measuring" not in proc.stderr  # nothing was booted
