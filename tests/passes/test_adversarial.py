@@ -181,3 +181,24 @@ def test_a_closed_stdout_is_not_an_internal_error() -> None:
     finally:
         os.close(write_end)
     assert proc.returncode != 3 and "internal error" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"a queue drained only on CPU 0 strands pinned tasks ({FINDINGS} #15)"
+)
+def test_a_queue_drained_only_on_one_cpu_is_rejected() -> None:
+    """The VM ejected it: `kworker/1:0 failed to run for 7.160s` (pinned to CPU 1)."""
+    text = (
+        'scheduler cpu0 "only CPU 0 drains the queue" {\n'
+        "    queue q: fifo\n"
+        "    on enqueue(t, flags) {\n"
+        "        insert t into q slice 5ms\n"
+        "    }\n"
+        "    on dispatch(c) {\n"
+        "        if c == 0 {\n"
+        "            move_to_local(q)\n"
+        "        }\n"
+        "    }\n"
+        "}\n"
+    )
+    assert diagnose(text), "an error must say that tasks pinned to CPUs other than 0 never run"
