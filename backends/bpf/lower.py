@@ -151,13 +151,16 @@ _TASK_MEMBER = {
 }
 
 
-# Members the kernel declares signed (pid_t, int) that the language types as unsigned: read
-# through a cast, or `t.pid % 8` would be a signed remainder (which BPF v3 cannot even do).
-_UNSIGNED_READ = frozenset({"pid", "tgid", "nr_cpus_allowed"})
+# Members the kernel declares with another type than the language's, read through a cast to
+# the language's: signed ones (pid_t, int) typed unsigned, or `t.pid % 8` would be a signed
+# remainder (which BPF v3 cannot even do); `scx.weight`, a u32 typed u64, or `t.weight << 51`
+# would shift 32 bits by 51, which C leaves undefined and clang compiled into a program that
+# falls off its end (fuzz seed 49: "last insn is not an exit or jmp").
+_CAST_READ = frozenset({"pid", "tgid", "nr_cpus_allowed", "weight"})
 
 
 def _task_field(lw: Lowerer, e: ir.TaskField) -> str:
-    if e.field in _UNSIGNED_READ:
+    if e.field in _CAST_READ:
         return f"(({cnames.c_type(e.type)}){lw.task_field(e.task, _TASK_MEMBER[e.field])})"
     if e.field in _TASK_MEMBER:
         return lw.task_field(e.task, _TASK_MEMBER[e.field])

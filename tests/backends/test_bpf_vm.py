@@ -31,6 +31,7 @@ RUNS = (
     ("fifo_612", "fifo", "6.12", {}, "--hold 1"),
     ("coverage", "data/coverage", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("kick_storm", "data/kick_storm", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
+    ("weight_shift", "data/weight_shift", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
 )
 
 
@@ -115,6 +116,16 @@ def test_preempting_kicks_on_every_hot_path_are_limited_not_ejected(
     stats = _ran(guest["kick_storm"], "kick_storm")
     assert guest["kick_storm"]["run"]["rc"] == 0
     assert stats["nr_kick_limited"] > 0 and stats["nr_slice_clamped"] > 0
+
+
+@pytest.mark.vm
+def test_a_u64_task_field_shifted_past_32_bits_loads_and_runs(
+    guest: dict[str, dict[str, Any]],
+) -> None:
+    """`t.weight << 51` (weight is a u32 in the kernel): the verifier refused the object
+    before the read was widened (fuzz seed 49)."""
+    stats = _ran(guest["weight_shift"], "weight_shift")
+    assert guest["weight_shift"]["run"]["rc"] == 0 and stats["nr_enqueued"] > 0
 
 
 @pytest.mark.vm

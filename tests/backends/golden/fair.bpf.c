@@ -368,7 +368,7 @@ void fair_stopping(u64 *ctx) /* fair.sched:26 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
-	sl_set_vtime(t, t->scx.dsq_vtime + ((sl_sat_sub(params.slice, t->scx.slice) * 100) / t->scx.weight)); /* fair.sched:27 */
+	sl_set_vtime(t, t->scx.dsq_vtime + ((sl_sat_sub(params.slice, t->scx.slice) * 100) / ((u64)t->scx.weight))); /* fair.sched:27 */
 }
 
 /* a task joins this scheduler */

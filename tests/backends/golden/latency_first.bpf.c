@@ -438,7 +438,7 @@ void latency_first_stopping(u64 *ctx) /* latency_first.sched:16 */
 
 	u64 ran = sl_sat_sub(sl_now(), task_ctx(t)->started); /* latency_first.sched:17 */
 	task_ctx(t)->avg_run = ((task_ctx(t)->avg_run * 3) + ran) / 4; /* latency_first.sched:18 */
-	sl_set_vtime(t, t->scx.dsq_vtime + ((ran * 100) / t->scx.weight)); /* latency_first.sched:19 */
+	sl_set_vtime(t, t->scx.dsq_vtime + ((ran * 100) / ((u64)t->scx.weight))); /* latency_first.sched:19 */
 }
 
 /* the scheduler is being loaded */
