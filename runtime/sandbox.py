@@ -46,7 +46,7 @@ KERNEL_ARGS = (
 KERNEL_LOG_FILE = ".schedlang-kernel.log"  # init.sh writes dmesg here, in the results share
 SOCKET_WAIT_S = 10.0
 BOOT_RETRIES = 2  # reboots after a guest died before the job started (docs/sandbox.md §9)
-BOOT_DEADLINE_S = 240.0  # no job start by then: the boot hung (41 s is the slowest seen, load 20)
+BOOT_DEADLINE_S = 240.0  # no job start by then: the boot hung (66 s is the slowest seen, load 21)
 TCG_THREADING = ("multi", "single")
 CRASH_HOOK = "schedlang_test_crash=before-job"  # init.sh crashes the kernel before the job
 VIRTIOFS_CACHE = "always"  # the shared trees do not change under a running guest
