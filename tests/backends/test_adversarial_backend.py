@@ -132,6 +132,12 @@ COLLIDING = {
     "fn_t": "var g: u64 = 0\n fn t(a: u64) -> u64 { return a }\n on running(t) { g = t(1) }",
     "let_macro": "var g: u64 = 0\n on running(t) { let SCX_DSQ_GLOBAL = 1\n g = SCX_DSQ_GLOBAL }",
     "param_macro": "var g: u64 = 0\n on stopping(PF_KTHREAD, runnable) { g = PF_KTHREAD.pid as u64 }",
+    "fn_like_callback": "var g: u64 = 0\n fn coll_running(a: u64) -> u64 { return a }\n"
+    " on running(t) { g = coll_running(1) }",
+    "array_like_ops": "array coll_ops: [u64; 4]\n on running(t) { coll_ops[1] = 1 }",
+    "array_like_queue_id": "queue q: fifo\n array DSQ_Q: [u64; 4]\n"
+    " on enqueue(t, f) { insert t into q slice 5ms }\n on dispatch(c) { move_to_local(q) }\n"
+    " on running(t) { DSQ_Q[1] = 1 }",
     "init_ret": "queue q: fifo\n var g: u64 = 0\n"
     " on enqueue(t, f) { insert t into q slice 5ms }\n on dispatch(c) { move_to_local(q) }\n"
     " on init() { let ret: u64 = 7\n g = ret }",
@@ -181,3 +187,39 @@ def test_generated_c_that_clang_rejects_is_an_internal_error(
     finally:
         build.find_clang.cache_clear()
     assert rc == 3
+
+
+QUEUES_BY_CASE = """\
+scheduler qc "two queues that differ only in case" {
+    queue fast: fifo
+    queue FAST: fifo
+    on enqueue(t, flags) {
+        if t.weight > 100 {
+            insert t into fast slice 5ms
+        } else {
+            insert t into FAST slice 5ms
+        }
+    }
+    on dispatch(c) {
+        if not move_to_local(fast) {
+            move_to_local(FAST)
+        }
+    }
+}
+"""
+
+
+@pytest.mark.clang
+@pytest.mark.xfail(strict=True, reason=f"queues fast and FAST share one DSQ id ({FINDINGS} #16)")
+def test_queues_whose_names_differ_in_case_are_distinct_queues(
+    tmp_path: Path, clang: build.Clang
+) -> None:
+    if _rejected_by_check(QUEUES_BY_CASE):
+        return
+    rc, out = _compile(tmp_path, QUEUES_BY_CASE)
+    assert rc == 0
+    c = (out / "qc.bpf.c").read_text()
+    created = re.findall(r"scx_bpf_create_dsq\((\w+),", c)
+    assert len(created) == 2 and len(set(created)) == 2, created
+    macros = re.findall(r"#define (DSQ_\w+) ", c)
+    assert len(macros) == len(set(macros)), macros
