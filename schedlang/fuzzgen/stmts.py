@@ -97,6 +97,9 @@ class Stmts:
             return self._let(b, depth)
         target, t = self.ch.pick(targets)
         op = self.ch.pick(ASSIGNABLE_OPS.get(t, ("=",)))
+        if _sets_running_slice(target, b):
+            # replaces the slice the task runs with: proven above 0, as the checker asks
+            return [ast.Assign(S, target, "=", self.ex.slice(b))]
         if op == "=":
             value = self.ex.kept_cpu(b, 2) if t == "cpu" else self.ex.of(b, t, 2, loose=True)
         elif t == "duration" and op in ("*=", "/="):
@@ -287,3 +290,13 @@ class Stmts:
         if ret is not None:
             out.append(ast.Return(S, self.ex.of(b, ret, 2, loose=True)))
         return out
+
+
+def _sets_running_slice(target: ast.Expr, b: Body) -> bool:
+    """A `t.slice` write where it may replace the slice of an inserted or running task
+    (the params rule holds it to the insert's proof: docs/language.md 10.8)."""
+    return (
+        isinstance(target, ast.Field)
+        and target.name == "slice"
+        and b.callback in ("select_cpu", "enqueue", "running")
+    )

@@ -6,6 +6,12 @@ An empty range or a default outside it breaks that contract. A zero slice makes 
 preempt the task at once, on every insert: the policy would thrash, so a slice must be
 proven positive — a literal above 0, a param whose range excludes 0, or anything the value
 ranges prove (e.g. `max(s, 100us)`, or a local guarded by `if s > 0ns`).
+
+A write to `t.slice` replaces the slice the task runs with, so it is held to the same
+proof where it would undo the insert's: in `select_cpu` and `enqueue` after an insert (on
+some path), and in `running`, where the task starts with the slice it was inserted with.
+Elsewhere a zero is meaningful: in `tick`, `t.slice = 0ns` is how a task yields, and a
+write before the insert is overwritten by it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     ranges = Ranges(prog)
     smallest: list[int] = []
 
+    # the `t.slice = E` statements that set the slice a task runs with (by id: IR nodes
+    # compare by value), and where they stand, for the message
+    binding: dict[int, str] = {}
+
     def on_stmt(s: ir.Stmt, env: Env) -> None:
         if isinstance(s, ir.Insert) and s.slice is not None:
             lo = ranges.of(s.slice, env).lo
@@ -32,10 +42,51 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
                 smallest.append(lo)
             else:
                 _report_slice(prog, s.slice, diags)
+        elif isinstance(s, ir.Assign) and id(s) in binding:
+            lo = ranges.of(s.value, env).lo
+            if lo is not None and lo >= 1:
+                smallest.append(lo)
+            else:
+                _report_slice_write(s, binding[id(s)], diags)
 
     for cb in prog.callbacks:  # fns cannot insert (typecheck), so only callbacks hold slices
+        if cb.op == "running":
+            binding |= {
+                id(s): "in `on running`" for s in ir.walk_stmts(cb.body) if _writes_slice(s)
+            }
+        elif cb.op in ("select_cpu", "enqueue"):
+            after: set[int] = set()
+            _after_insert(cb.body, False, after)
+            binding |= dict.fromkeys(after, "after the `insert`")
         walk_body(ranges, cb.body, lambda e, env: None, on_stmt)
     return {"min_slice_ns": min(smallest)} if smallest else {}
+
+
+def _writes_slice(s: ir.Stmt) -> bool:
+    return (
+        isinstance(s, ir.Assign)
+        and isinstance(s.target, ir.TaskField)
+        and s.target.field == "slice"
+    )
+
+
+def _after_insert(stmts: tuple[ir.Stmt, ...], inserted: bool, found: set[int]) -> bool:
+    """Collect the slice writes that may run after an insert; returns whether the end of
+    `stmts` may be reached after one (a may-analysis: one path suffices)."""
+    for s in stmts:
+        match s:
+            case ir.Insert():
+                inserted = True
+            case ir.Assign() if inserted and _writes_slice(s):
+                found.add(id(s))
+            case ir.If(then=then, orelse=orelse):
+                inserted = _after_insert(then, inserted, found) | _after_insert(
+                    orelse, inserted, found
+                )
+            case ir.ForRange(body=body) | ir.ForCpus(body=body):
+                # a second iteration runs after whatever the first inserted
+                inserted = _after_insert(body, _after_insert(body, inserted, found), found)
+    return inserted
 
 
 def _show_value(p: ir.ParamDecl, v: int) -> str:
@@ -82,4 +133,30 @@ def _report_slice(prog: ir.Program, e: ir.Expr, diags: Diagnostics) -> None:
     what = "is 0" if isinstance(e, ir.Lit) else "may be 0"
     diags.error(
         C.PARAM_RANGE, e.span, f"the slice {text} {what}: the task would be preempted at once", hint
+    )
+
+
+def _report_slice_write(s: ir.Assign, where: str, diags: Diagnostics) -> None:
+    stmt = show.code(diags, s.span, "this write")
+    compound = s.value.span == s.span  # `t.slice -= d` arrives as `t.slice = t.slice sat- d`
+    value = s.value
+    if compound and isinstance(value, ir.Binary):
+        value = value.right
+    bare = show.code(diags, value.span, "E").strip("`")
+    what = "sets it to 0" if isinstance(s.value, ir.Lit) else "may set it to 0"
+    if isinstance(s.value, ir.Lit):
+        fix = "write a slice above 0, e.g. `t.slice = 100us`"
+    elif compound and isinstance(s.value, ir.Binary):
+        sign = {"sat-": "-"}.get(s.value.op, s.value.op)
+        fix = f"give it a floor: `t.slice = max(t.slice {sign} {bare}, 100us)`"
+    else:
+        fix = f"give it a floor: `t.slice = max({bare}, 100us)`"
+    diags.error(
+        C.PARAM_RANGE,
+        s.span,
+        f"{stmt} {where} replaces the slice the task runs with, and {what}: "
+        "the task would be preempted at once",
+        fix,
+        "or set it before the `insert` (which overrides it), or in `on tick`, where "
+        "`t.slice = 0ns` is how a running task yields",
     )

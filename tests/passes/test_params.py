@@ -108,3 +108,74 @@ def test_scaled_slices_keep_their_floor(check) -> None:
     facts, diags = check(params.run, policy(decls, body))
     assert diags == []
     assert facts == {"min_slice_ns": 1000}  # 100us * weight 1 / 100
+
+
+def _slice_writes(callback: str, body: str) -> str:
+    return (
+        'scheduler p "d" {\n param base: duration = 5ms in 1ms..10ms\n'
+        " task var boost: duration = 0ns\n"
+        f" {callback} {{\n{body}\n }}\n}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("callback", "body", "line", "message", "hint"),
+    [
+        # the case that undid the proof: the insert's slice replaced by 0 right after it
+        (
+            "on enqueue(t, flags)",
+            "insert t into global slice base\nt.slice = 0ns",
+            6,
+            "`t.slice = 0ns` after the `insert` replaces the slice the task runs with, and sets it to 0",
+            "`t.slice = 100us`",
+        ),
+        (
+            "on select_cpu(t, prev, flags) -> cpu",
+            "let pick = default_cpu(t, prev, flags)\nif pick.idle {\ninsert t into local slice base\n}"
+            "\nt.slice = t.boost\nreturn pick.cpu",
+            9,
+            "`t.slice = t.boost` after the `insert` replaces the slice the task runs with, and may set it to 0",
+            "`t.slice = max(t.boost, 100us)`",
+        ),
+        (
+            "on running(t)",
+            "t.slice -= 1ms",
+            5,
+            "`t.slice -= 1ms` in `on running` replaces the slice the task runs with",
+            "`t.slice = max(t.slice - 1ms, 100us)`",
+        ),
+    ],
+)
+def test_slice_writes_that_undo_the_insert(check, callback, body, line, message, hint) -> None:
+    _, diags = check(params.run, _slice_writes(callback, body))
+    assert [(d.code, d.line) for d in diags] == [(codes.PARAM_RANGE, line)]
+    assert message in diags[0].message
+    assert hint in diags[0].hints[0]
+
+
+@pytest.mark.parametrize(
+    ("callback", "body"),
+    [
+        # before the insert: the insert sets the slice the task runs with
+        ("on enqueue(t, flags)", "t.slice = 0ns\ninsert t into global slice base"),
+        # after it, proven above 0
+        ("on enqueue(t, flags)", "insert t into global slice base\nt.slice = max(t.boost, 1ms)"),
+        ("on running(t)", "t.slice = base / 2"),
+        # yielding from tick is what a zero slice is for
+        ("on tick(t)", "t.slice = 0ns"),
+        ("on stopping(t, runnable)", "t.slice = 0ns"),
+    ],
+)
+def test_slice_writes_that_keep_the_proof(check, callback: str, body: str) -> None:
+    facts, diags = check(params.run, _slice_writes(callback, body))
+    assert diags == []
+
+
+def test_a_loop_body_runs_after_its_own_insert(check) -> None:
+    body = (
+        "let done = false\nfor i in 0..2 {\nif not done {\nt.slice = t.boost\n"
+        "insert t into global slice base\ndone = true\n}\n}"
+    )
+    _, diags = check(params.run, _slice_writes("on enqueue(t, flags)", body))
+    # the checker does not follow `done`: on the second iteration the write may come after
+    assert [(d.code, d.line) for d in diags] == [(codes.PARAM_RANGE, 8)]
