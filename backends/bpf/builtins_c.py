@@ -30,7 +30,9 @@ def _now(lw: Lowerer, e: ir.Builtin) -> str:
 
 def _default_cpu(lw: Lowerer, e: ir.Builtin) -> str:
     lw.need("sl_default_cpu")
-    return f"sl_default_cpu({', '.join(_args(lw, e))})"
+    task, prev, flags = e.args
+    p = lw.value(task)
+    return f"sl_default_cpu({p}, {lw.kernel_cpu(p, prev)}, {lw.value(flags)})"
 
 
 def _move_to_local(lw: Lowerer, e: ir.Builtin) -> str:

@@ -281,6 +281,44 @@ def _c_param(t: Type, name: str) -> str:
     return f"{ctype}{sep}{cnames.ident(name)}"
 
 
+def _kernel_given_cpus(decl: ir.CallbackDecl) -> frozenset[str]:
+    """The locals of a callback that only ever hold a CPU the kernel handed out, so need no
+    run-time check on their way back to it: a `cpu` parameter (select_cpu's previous CPU),
+    the variable of `for c in cpus`, and a local every binding of which (`let`, assignment,
+    by name: shadowing lumps bindings together, which only loses precision) is one of those,
+    `t.cpu` or `default_cpu(...).cpu`. `let best = prev` then `best = c` in a scan stays
+    trusted; one `best = (x + 1) as cpu` anywhere makes `best` checked."""
+    kernel = object()  # the value of a parameter or of a `for c in cpus` variable
+    untrusted = object()  # the value of a `for i in LO..HI` variable
+    sources: dict[str, list[object]] = {n: [kernel] for n, t in decl.params if t is Type.CPU}
+    for s in ir.walk_stmts(decl.body):
+        match s:
+            case ir.Let(name=name, value=v) | ir.Assign(target=ir.Local(name=name), value=v):
+                sources.setdefault(name, []).append(v)
+            case ir.ForCpus(var=var):
+                sources.setdefault(var, []).append(kernel)
+            case ir.ForRange(var=var):
+                sources.setdefault(var, []).append(untrusted)
+    trusted = set(sources)  # shrink to the greatest set that only feeds on itself
+
+    def given(v: object) -> bool:
+        match v:
+            case ir.TaskField(field="cpu") | ir.PickField(field="cpu"):
+                return True
+            case ir.Local(name=name):
+                return name in trusted
+        return v is kernel
+
+    changed = True
+    while changed:
+        changed = False
+        for name in list(trusted):
+            if not all(given(v) for v in sources[name]):
+                trusted.discard(name)
+                changed = True
+    return frozenset(trusted)
+
+
 def _unpack(t: Type, name: str, i: int) -> str:
     if t is Type.TASK:
         return f"\tstruct task_struct *{name} = (void *)ctx[{i}];"
@@ -305,9 +343,14 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     if decl is not None:
         flags = names[1] if op == "enqueue" else "0"
         scope = Scope(
-            op=op, bare_return="return 0;" if op == "init" else "return;", enq_flags=flags
+            op=op,
+            bare_return="return 0;" if op == "init" else "return;",
+            enq_flags=flags,
+            task=task if sig.params and sig.params[0] is Type.TASK else None,
         )
+        lw.trusted_cpus = _kernel_given_cpus(decl)
         body = lw.block(decl.body, scope, 1)
+        lw.trusted_cpus = frozenset()
     code = "\n".join(prologue + body)
     # Unpack only the arguments the code uses (no unused variables in the C).
     lines = [

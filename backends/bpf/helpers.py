@@ -85,6 +85,20 @@ _FIXED: tuple[Helper, ...] = (
         kfuncs=("scx_bpf_nr_cpu_ids",),
     ),
     Helper(
+        "sl_checked_cpu",
+        "/* A CPU number the policy computed, on its way to the kernel (select_cpu's result,\n"
+        " * the previous CPU given to default_cpu). The kernel ejects a policy for a CPU that\n"
+        " * does not exist, so such a number becomes p's current CPU instead, counted in\n"
+        " * stats.nr_bad_cpu. A CPU outside p's affinity needs no check here: the kernel\n"
+        " * itself moves p to an allowed one (select_task_rq) or skips it (the idle picker). */\n"
+        "static __always_inline s32 sl_checked_cpu(struct task_struct *p, s32 cpu)\n{\n"
+        "\tif (cpu >= 0 && (u32)cpu < sl_nr_cpus())\n\t\treturn cpu;\n"
+        "\t__sync_fetch_and_add(&stats.nr_bad_cpu, 1);\n"
+        "\treturn scx_bpf_task_cpu(p);\n}",
+        helpers=("sl_nr_cpus",),
+        kfuncs=("scx_bpf_task_cpu",),
+    ),
+    Helper(
         "sl_default_cpu",
         "/* default_cpu(): the kernel's idle-CPU picker. .idle says the CPU was idle and is now\n"
         " * claimed for p, so inserting into `local` there runs p without a further wakeup. */\n"

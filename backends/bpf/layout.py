@@ -58,7 +58,7 @@ _STATS: tuple[tuple[str, str, int, str], ...] = (
     ("nr_task_ctx_missing", "u64", 1, "task storage unavailable: a scratch copy was used"),
     ("nr_index_out_of_range", "u64", 1, "array index outside the array: a scratch slot was used"),
     ("nr_map_full", "u64", 1, "map writes that failed (map full)"),
-    ("nr_bad_cpu", "u64", 1, "kick or `insert ... on` a CPU that is absent or not allowed"),
+    ("nr_bad_cpu", "u64", 1, "a computed CPU that is absent, or not allowed for `insert ... on`"),
     ("nr_kick_limited", "u64", 1, "preempting kicks made plain: the CPU was preempted < 1ms ago"),
     ("nr_slice_clamped", "u64", 1, "slices raised to 100us or lowered to timeout/10"),
 )

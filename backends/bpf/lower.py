@@ -43,6 +43,7 @@ class Scope:
     op: str | None  # callback op, or None inside an `fn`
     bare_return: str  # what `return` with no value becomes ("return;" or "return 0;")
     enq_flags: str  # C expression passed as enq_flags by `insert` ("0" outside enqueue)
+    task: str | None = None  # the C name of the callback's task, if it has one
 
 
 class Lowerer:
@@ -52,6 +53,9 @@ class Lowerer:
         self.program = program
         self.needs = Needs()
         self.queue_index = {q.name: i for i, q in enumerate(program.queues)}
+        # locals of the callback being lowered that always hold a CPU the kernel handed out
+        # (select_cpu's previous CPU, unless a `let` reuses its name): see kernel_cpu()
+        self.trusted_cpus: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> str:
@@ -63,6 +67,18 @@ class Lowerer:
     def value(self, e: ir.Expr) -> str:
         """An expression in a position where its outermost parentheses are noise."""
         return _strip_parens(self.expr(e))
+
+    def kernel_cpu(self, task: str, e: ir.Expr) -> str:
+        """A CPU number about to be handed to the kernel, which ejects the policy for one
+        that does not exist: as it is when the kernel gave it out (`prev`, `t.cpu`,
+        `default_cpu(...).cpu`), else through the run-time check `sl_checked_cpu`."""
+        match e:
+            case ir.TaskField(field="cpu") | ir.PickField(field="cpu"):
+                return self.value(e)
+            case ir.Local(name=name) if name in self.trusted_cpus:
+                return self.value(e)
+        self.need("sl_checked_cpu")
+        return f"sl_checked_cpu({task}, {self.value(e)})"
 
     def need(self, *helpers: str) -> None:
         self.needs.helpers.update(helpers)
@@ -363,6 +379,8 @@ def _for_cpus(lw: Lowerer, s: ir.ForCpus, scope: Scope, depth: int) -> list[str]
 def _return(lw: Lowerer, s: ir.Return, scope: Scope, depth: int) -> list[str]:
     if s.value is None:
         return [_line(depth, scope.bare_return, s.span)]
+    if scope.op == "select_cpu" and scope.task is not None:
+        return [_line(depth, f"return {lw.kernel_cpu(scope.task, s.value)};", s.span)]
     return [_line(depth, f"return {lw.value(s.value)};", s.span)]
 
 

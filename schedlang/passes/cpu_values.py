@@ -7,8 +7,10 @@ and a conversion (`i as cpu`). So wherever a value is *stored* under the `cpu` t
 `let`, an assignment to a cpu-typed local, `var`, array slot, map slot or task var, an
 argument to an fn's `cpu` parameter, an fn's `cpu` result, an initial value — it must be
 proven below the CPU limit, with the same evidence as an index (ranges.py). A conversion
-used directly (`kick i`, `allowed(t, i)`, `insert ... on i`) needs nothing: the kernel
-checks those CPUs itself.
+used directly (`kick i`, `allowed(t, i)`, `insert ... on i`, `default_cpu(t, i, f)`,
+select_cpu's `return i`) needs nothing here: below the CPU limit is not the same as
+existing on this machine, so the generated code checks those CPUs at run time instead (the
+kernel would eject the policy for a CPU that does not exist; docs/verifier.md §5).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     for f in prog.fns:
         walk(f.body, f.ret is Type.CPU)
     for cb in prog.callbacks:
-        walk(cb.body, False)  # select_cpu's result goes to the kernel, which checks it
+        walk(cb.body, False)  # select_cpu's result is checked at run time (sl_checked_cpu)
     return {"cpu_values_proven": proven}
 
 

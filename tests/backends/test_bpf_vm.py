@@ -32,6 +32,7 @@ RUNS = (
     ("coverage", "data/coverage", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("kick_storm", "data/kick_storm", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("weight_shift", "data/weight_shift", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
+    ("bad_cpus", "data/bad_cpus", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
 )
 
 
@@ -126,6 +127,20 @@ def test_a_u64_task_field_shifted_past_32_bits_loads_and_runs(
     before the read was widened (fuzz seed 49)."""
     stats = _ran(guest["weight_shift"], "weight_shift")
     assert guest["weight_shift"]["run"]["rc"] == 0 and stats["nr_enqueued"] > 0
+
+
+@pytest.mark.vm
+def test_out_of_range_cpus_from_select_cpu_are_replaced_not_ejected(
+    guest: dict[str, dict[str, Any]],
+) -> None:
+    """select_cpu returns `(prev + 8) as cpu` and gives default_cpu `(prev + 40) as cpu`
+    (tests/backends/data/bad_cpus.sched): on the 2-CPU guest neither exists, and without
+    the run-time check the kernel ejects the policy ("invalid CPU ... from
+    ops.select_cpu()"). With it, hackbench runs and the policy unloads normally."""
+    stats = _ran(guest["bad_cpus"], "bad_cpus")
+    assert guest["bad_cpus"]["run"]["rc"] == 0
+    assert stats["nr_enqueued"] > 0
+    assert stats["nr_bad_cpu"] > 0
 
 
 @pytest.mark.vm

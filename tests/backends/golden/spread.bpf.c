@@ -141,7 +141,7 @@ struct spread_stats {
 	u64 nr_task_ctx_missing; /* task storage unavailable: a scratch copy was used */
 	u64 nr_index_out_of_range; /* array index outside the array: a scratch slot was used */
 	u64 nr_map_full; /* map writes that failed (map full) */
-	u64 nr_bad_cpu; /* kick or `insert ... on` a CPU that is absent or not allowed */
+	u64 nr_bad_cpu; /* a computed CPU that is absent, or not allowed for `insert ... on` */
 	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
 	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
 };
