@@ -195,21 +195,29 @@ _FIXED: tuple[Helper, ...] = (
     Helper(
         "sl_slice",
         "/* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within\n"
-        " * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]; 0 stays 0 (`t.slice = 0ns` yields).\n"
-        " * A shorter slice makes a loaded CPU reschedule faster than its tasks get work done; a\n"
-        " * longer one lets each task ahead in a queue hold the CPU so long that the one behind\n"
-        " * waits past the watchdog, which ejects the scheduler. Each clamp is counted in\n"
-        " * stats.nr_slice_clamped. */\n"
+        " * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]. A shorter slice makes a loaded CPU\n"
+        " * reschedule faster than its tasks get work done (`t.slice = 0ns` in running switched\n"
+        " * every task out as it started); a longer one lets each task ahead in a queue hold the\n"
+        " * CPU so long that the one behind waits past the watchdog, which ejects the scheduler.\n"
+        " * Each clamp is counted in stats.nr_slice_clamped. */\n"
         "#define SL_SLICE_MIN_NS 100000ULL\n"
         "#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)\n\n"
         "static __always_inline u64 sl_slice(u64 slice)\n{\n"
-        "\tif (slice && slice < SL_SLICE_MIN_NS) {\n"
+        "\tif (slice < SL_SLICE_MIN_NS) {\n"
         "\t\t__sync_fetch_and_add(&stats.nr_slice_clamped, 1);\n"
         "\t\treturn SL_SLICE_MIN_NS;\n\t}\n"
         "\tif (slice > SL_SLICE_MAX_NS) {\n"
         "\t\t__sync_fetch_and_add(&stats.nr_slice_clamped, 1);\n"
         "\t\treturn SL_SLICE_MAX_NS;\n\t}\n"
         "\treturn slice;\n}",
+    ),
+    Helper(
+        "sl_tick_slice",
+        "/* `t.slice = S` in tick: 0 ends the running task's slice at this tick (a yield: the\n"
+        " * next task gets its own slice); any other value is clamped like every slice. */\n"
+        "static __always_inline u64 sl_tick_slice(u64 slice)\n{\n"
+        "\treturn slice ? sl_slice(slice) : 0;\n}",
+        helpers=("sl_slice",),
     ),
 )
 

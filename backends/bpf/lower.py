@@ -316,9 +316,10 @@ def _assign(lw: Lowerer, s: ir.Assign, scope: Scope, depth: int) -> list[str]:
     if isinstance(t, ir.TaskField):
         setter = _SETTER[t.field]
         lw.need(setter)
-        if t.field == "slice":
-            lw.need("sl_slice")
-            value = f"sl_slice({value})"
+        if t.field == "slice":  # only tick may write 0: a yield at this tick (sl_tick_slice)
+            clamp = "sl_tick_slice" if scope.op == "tick" else "sl_slice"
+            lw.need(clamp)
+            value = f"{clamp}({value})"
         return [_line(depth, f"{setter}({lw.value(t.task)}, {value});", s.span)]
     if isinstance(t, ir.MapElem):
         return [_line(depth, f"{cnames.ident(t.map)}_set({lw.value(t.key)}, {value});", s.span)]

@@ -37,7 +37,10 @@ def kick_storm(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 def test_every_slice_goes_through_the_clamp(kick_storm: tuple[str, Path]) -> None:
     c, _ = kick_storm
     assert "sl_insert(t, DSQ_Q, sl_slice(1), flags); /* kick_storm.sched:5 */" in c
-    assert "sl_set_slice(t, sl_slice(10000000000ULL)); /* kick_storm.sched:26 */" in c
+    assert "sl_set_slice(t, sl_slice(0)); /* kick_storm.sched:22 */" in c
+    assert "sl_set_slice(t, sl_tick_slice(10000000000ULL)); /* kick_storm.sched:27 */" in c
+    assert "\tif (slice < SL_SLICE_MIN_NS) {\n" in c  # 0 too: only tick may yield with 0
+    assert "\treturn slice ? sl_slice(slice) : 0;\n" in c
     assert "#define SL_SLICE_MIN_NS 100000ULL" in c
     assert "#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)" in c
     assert "#define SL_WATCHDOG_NS (5000ULL * 1000000ULL)" in c
@@ -47,7 +50,7 @@ def test_every_slice_goes_through_the_clamp(kick_storm: tuple[str, Path]) -> Non
 def test_preempting_kicks_go_through_the_rate_limit(kick_storm: tuple[str, Path]) -> None:
     c, _ = kick_storm
     assert c.count("sl_kick(scx_bpf_task_cpu(t), SCX_KICK_PREEMPT);") == 3
-    assert "sl_kick(0, SCX_KICK_PREEMPT); /* kick_storm.sched:25 */" in c
+    assert "sl_kick(0, SCX_KICK_PREEMPT); /* kick_storm.sched:26 */" in c
     assert "\t\t\tflags &= ~(u64)SCX_KICK_PREEMPT;\n" in c
     assert "\nu64 sl_kick_preempted_at[MAX_CPUS];\n" in c
 

@@ -208,17 +208,17 @@ static __always_inline void sl_insert(struct task_struct *p, u64 dsq_id, u64 sli
 }
 
 /* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within
- * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]; 0 stays 0 (`t.slice = 0ns` yields).
- * A shorter slice makes a loaded CPU reschedule faster than its tasks get work done; a
- * longer one lets each task ahead in a queue hold the CPU so long that the one behind
- * waits past the watchdog, which ejects the scheduler. Each clamp is counted in
- * stats.nr_slice_clamped. */
+ * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]. A shorter slice makes a loaded CPU
+ * reschedule faster than its tasks get work done (`t.slice = 0ns` in running switched
+ * every task out as it started); a longer one lets each task ahead in a queue hold the
+ * CPU so long that the one behind waits past the watchdog, which ejects the scheduler.
+ * Each clamp is counted in stats.nr_slice_clamped. */
 #define SL_SLICE_MIN_NS 100000ULL
 #define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)
 
 static __always_inline u64 sl_slice(u64 slice)
 {
-	if (slice && slice < SL_SLICE_MIN_NS) {
+	if (slice < SL_SLICE_MIN_NS) {
 		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
 		return SL_SLICE_MIN_NS;
 	}
