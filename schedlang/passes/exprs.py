@@ -325,6 +325,11 @@ class ExprChecker:
                         C.BAD_OPERAND, side.span, f"`{e.op}` needs bools, not {side.type}"
                     )
                     return poison(e.span)
+            if isinstance(left, ir.Lit) and isinstance(right, ir.Lit):  # a constant condition
+                both = (
+                    (left.value and right.value) if e.op == "and" else (left.value or right.value)
+                )
+                return ir.Lit(Type.BOOL, e.span, int(bool(both)))
             return ir.Binary(Type.BOOL, e.span, e.op, left, right)
         return self.binary(e.op, left, right, e.span)
 

@@ -144,7 +144,9 @@ class Ranges:
             r.lo is not None and r.lo >= limit[0] and r.hi is not None and r.hi <= limit[1] + 1
         ):
             return r
-        return self.of_type(t) if t is not Type.CPU else Range(0, RANGE[Type.CPU][1] + 1)
+        if t is Type.CPU:  # an s32 in C: a value past its top wraps negative
+            return Range(-(2**31), 2**31)
+        return self.of_type(t)
 
     def of(self, e: ir.Expr, env: Env) -> Range:
         """The values e can take, given the facts about locals in env."""

@@ -109,8 +109,8 @@ def test_a_mixed_min_never_hints_a_narrowing() -> None:
     assert not any("as u32" in h for d in diags for h in d.hints)
 
 
-@pytest.mark.xfail(strict=True, reason=f"`and`/`or` of constants is not-constant ({FINDINGS} #10)")
 def test_boolean_operators_fold_in_constants() -> None:
+    """Finding #10, fixed: `and`/`or` of literals fold like `not` and comparisons."""
     text = (
         'scheduler c "consts" {\n'
         "    const L: bool = (true or false) and false\n"

@@ -39,11 +39,11 @@ def test_proven(check, body: str) -> None:
 @pytest.mark.parametrize(
     ("body", "why"),
     [
-        ("last = turn as cpu", "nothing here bounds it"),
+        ("last = turn as cpu", "it may be negative"),  # a cpu is an s32: past 2**31 it wraps
         ("let c = (turn % 65) as cpu", "it can be as large as 64"),
         ("let c: cpu = 64", "it can be as large as 64"),
         ("let n = turn\n if n <= 64 { last = n as cpu }", "it can be as large as 64"),
-        ("t.home = t.pid as cpu", "nothing here bounds it"),
+        ("t.home = t.pid as cpu", "it may be negative"),
         ("owner[0] = (turn % 100) as cpu", "it can be as large as 99"),
     ],
 )
