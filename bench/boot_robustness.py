@@ -46,29 +46,32 @@ def build_fifo(workdir: Path) -> Path:
     return workdir / "fifo_c.bpf.o"
 
 
-def judge(output: str) -> str | None:
-    """None when the loader's JSON shows a good load/run/unload, else what was wrong."""
+def judge(output: str) -> tuple[str | None, dict[str, Any]]:
+    """(None when the loader's JSON shows a good load/run/unload, else what was wrong; the
+    evidence: the states seen and the exit the kernel recorded, with its log lines)."""
     lines = output.splitlines()
     try:
         start = lines.index("{")  # the loader's JSON (indented); libbpf may print before it
         data = json.loads("\n".join(lines[start:]))
     except ValueError:
-        return f"no loader JSON in the output: {output[-300:]!r}"
+        return f"no loader JSON in the output: {output[-300:]!r}", {}
     run = data.get("run") or {}
     exit_info = data.get("exit") or {}
+    evidence = {
+        "state": data.get("state"),
+        "state_after": data.get("state_after"),
+        "exit": {k: exit_info.get(k) for k in ("kind_name", "reason", "message", "ejected")},
+        "kernel": [line for line in exit_info.get("kernel_log_lines", []) if "sched_ext" in line],
+        "hackbench": {"rc": run.get("rc"), "tail": run.get("output", "")[-200:]},
+    }
+    why = f"exit={exit_info.get('kind_name')} reason={exit_info.get('reason')!r}"
     if not data.get("ok") or data.get("state") != "enabled":
-        return f"policy not enabled: ok={data.get('ok')} state={data.get('state')}"
+        return f"policy not enabled: ok={data.get('ok')} state={data.get('state')}; {why}", evidence
     if run.get("rc") != 0 or "Time:" not in run.get("output", ""):
-        return f"hackbench failed: rc={run.get('rc')} {run.get('output', '')[-200:]!r}"
+        return f"hackbench failed: rc={run.get('rc')}; {why}", evidence
     if exit_info.get("kind_name") != "UNREG" or data.get("state_after") != "disabled":
-        # An ejection says why in the kernel's words (a watchdog stall names the starved task).
-        kernel = [line for line in exit_info.get("kernel_log_lines", []) if "sched_ext" in line]
-        return (
-            f"unclean unload: exit={exit_info.get('kind_name')} "
-            f"reason={exit_info.get('reason')!r} state={data.get('state_after')}; "
-            f"kernel: {' | '.join(kernel[:3])}"
-        )
-    return None
+        return f"unclean unload: state={data.get('state_after')}; {why}", evidence
+    return None, evidence
 
 
 def one_run(obj: Path, index: int) -> dict[str, Any]:
@@ -89,9 +92,10 @@ def one_run(obj: Path, index: int) -> dict[str, Any]:
         record["boot_s"] = result.boot.boot_s
         record["tcg_threading"] = result.boot.tcg_threading
         record["retries"] = [r.reason for r in result.boot.retries]
-        problem = f"rc={result.rc}" if result.rc != 0 else judge(result.output)
-        if problem is not None:
-            record["failure"] = problem
+        problem, evidence = judge(result.output)
+        if result.rc != 0 or problem is not None:
+            record["failure"] = problem or f"rc={result.rc}"
+            record["evidence"] = evidence
     record["wall_s"] = round(time.monotonic() - started, 2)
     return record
 
@@ -106,7 +110,14 @@ def summary(
         "ok": sum(1 for r in records if "failure" not in r),
         "retried": sum(1 for r in records if r.get("retries")),
         "failures": [
-            {"run": r["run"], "reason": r["failure"], "crash": r.get("crash")}
+            {
+                "run": r["run"],
+                "reason": r["failure"],
+                "crash": r.get("crash"),
+                "evidence": r.get("evidence"),
+                "boot_s": r.get("boot_s"),
+                "load1": r["load1"],
+            }
             for r in records
             if "failure" in r
         ],
