@@ -77,7 +77,7 @@ def render_text(diag: Diagnostic, source: SourceFile | None = None) -> str:
     out = [f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}[{diag.code}]: {diag.message}"]
     if source is not None:
         text = source.line_text(diag.line).replace("\t", " ")
-        if text or diag.line <= source.text.count("\n") + 1:
+        if text or diag.line <= source.line_count:
             gutter = f"{diag.line:>4} | "
             out.append(gutter + text)
             width = 1

@@ -36,7 +36,9 @@ def _wrap(e: ast.Expr, min_prec: int) -> str:
 
 
 def _quote(s: str) -> str:
-    escaped = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    escaped = s.replace("\\", "\\\\").replace('"', '\\"')
+    for raw, escape in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        escaped = escaped.replace(raw, escape)
     return f'"{escaped}"'
 
 

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lark import PostLex
 
-from schedlang import ast
+from schedlang import ast, literals
 from schedlang import codes as C
 from schedlang.diagnostics import Diagnostics
 from schedlang.source import SourceFile, Span
@@ -34,6 +35,8 @@ MAX_NESTING = 64
 # Depth of the parse tree (blocks and operator chains: `a + b + ... + z` nests one level per
 # `+`). Every later pass walks trees recursively, so a bound here keeps them all safe.
 MAX_TREE_DEPTH = 150
+
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 @functools.cache
@@ -47,6 +50,7 @@ def parser() -> Lark:
         maybe_placeholders=True,
         keep_all_tokens=True,
         transformer=_Build(),
+        lexer_callbacks={"INT": _number, "DURATION": _number},
         postlex=_WholeWords(),
         # Cached LALR tables take the cold start from ~250 ms to ~20 ms.
         cache=cache if cache is not None else False,
@@ -108,21 +112,6 @@ def _cache_file(grammar: str) -> str | None:
 def _private(st: os.stat_result, is_kind: Callable[[int], bool]) -> bool:
     """A file of the expected kind (not a symlink), owned by us, writable by nobody else."""
     return is_kind(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
-
-
-def _unquote(token: str) -> str:
-    body = token[1:-1]
-    out, i = [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t", "\\": "\\", '"': '"'}.get(nxt, nxt))
-            i += 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
 
 
 class _Built(NamedTuple):
@@ -197,7 +186,11 @@ class _Build(Transformer[Token, _Built]):
     def start(self, c: list[Any]) -> _Built:
         decls = c[4:-1]
         node = ast.Scheduler(
-            _from(c[0], c[-1]), str(c[1]), _unquote(c[2]), tuple(d.node for d in decls), _tok(c[1])
+            _from(c[0], c[-1]),
+            str(c[1]),
+            literals.string(c[2]),
+            tuple(d.node for d in decls),
+            _tok(c[1]),
         )
         return _built(node, *decls)
 
@@ -390,18 +383,11 @@ class _Build(Transformer[Token, _Built]):
     def name(self, c: list[Token]) -> _Built:
         return _leaf(ast.Name(_tok(c[0]), str(c[0])))
 
-    def int_lit(self, c: list[Token]) -> _Built:
-        span = _tok(c[0])
-        try:
-            value = int(str(c[0]).replace("_", ""), 0)
-        except ValueError as err:
-            raise _Reject(C.SYNTAX, span, f"cannot read the program: {err}") from None
-        return _leaf(ast.IntLit(span, value))
+    def int_lit(self, c: list[Token]) -> _Built:  # _number has read it already
+        return _leaf(ast.IntLit(_tok(c[0]), literals.integer(c[0])))
 
     def duration_lit(self, c: list[Token]) -> _Built:
-        text = str(c[0]).replace("_", "")
-        digits = text.rstrip("numsµ")
-        return _leaf(ast.DurationLit(_tok(c[0]), int(digits), text[len(digits) :]))
+        return _leaf(ast.DurationLit(_tok(c[0]), *literals.duration(c[0])))
 
     def true_lit(self, c: list[Token]) -> _Built:
         return _leaf(ast.BoolLit(_tok(c[0]), True))
@@ -410,7 +396,17 @@ class _Build(Transformer[Token, _Built]):
         return _leaf(ast.BoolLit(_tok(c[0]), False))
 
     def str_lit(self, c: list[Token]) -> _Built:
-        return _leaf(ast.StrLit(_tok(c[0]), _unquote(str(c[0]))))
+        return _leaf(ast.StrLit(_tok(c[0]), literals.string(c[0])))
+
+
+def _number(token: Token) -> Token:
+    """Lexer callback for INT and DURATION: a malformed number is reported where it is,
+    before the parser trips over the token after it."""
+    try:
+        literals.duration(token) if token.type == "DURATION" else literals.integer(token)
+    except literals.LiteralError as err:
+        raise _Reject(C.SYNTAX, _tok(token), err.message, err.hint) from None
+    return token
 
 
 def _signature(c: list[Any]) -> tuple[list[_Built], _Built | None, _Built]:
@@ -471,7 +467,8 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
         )
         return None
     try:
-        built = cast(_Built, parser().parse(text))
+        # Lark counts only \n as a line end; a lone \r becomes one (same length, same offsets).
+        built = cast(_Built, parser().parse(_LONE_CR.sub("\n", text) if "\r" in text else text))
     except UnexpectedInput as err:
         message, hints = describe(err, text)
         token = getattr(err, "token", None)

@@ -1,0 +1,84 @@
+"""Literal text → value: integers, durations and strings as the lexer matched them.
+
+The lexer takes any word that starts with a digit as one INT token (`007`, `1and`, `5sec`),
+so a malformed number is reported here, whole and at its own position, with how to write
+it, instead of as a confusing parse error at the next token. A value must fit the widest
+type (u64). Bounds are checked on the digits before Python's int() sees them: a literal of
+thousands of digits is neither converted nor printed (Python refuses both past 4,300 digits).
+"""
+
+from __future__ import annotations
+
+import re
+
+U64_MAX = 2**64 - 1
+_DECIMAL = re.compile(r"[0-9][0-9_]*")
+_HEX = re.compile(r"0x[0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*")
+_FORMS = (
+    "a number is decimal (`42`, `1_000`) or hex (`0xff`); "
+    "a duration is one followed by ns, us, ms or s (`5ms`)"
+)
+
+
+class LiteralError(ValueError):
+    """What is wrong with a literal, and how to write it instead."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
+
+
+def _too_large(text: str) -> LiteralError:
+    return LiteralError(
+        f"`{_shown(text)}` does not fit in 64 bits",
+        f"the largest integer is {U64_MAX} (0xffff_ffff_ffff_ffff)",
+    )
+
+
+def integer(text: str, unit: str = "") -> int:
+    """The value of an integer literal (the digits of a duration, if `unit` is given)."""
+    digits = text.replace("_", "")
+    if _HEX.fullmatch(text) and not unit:
+        significant = digits[2:].lstrip("0")
+        if len(significant) > 16:
+            raise _too_large(text)
+        return int(significant or "0", 16)
+    if not _DECIMAL.fullmatch(text):
+        raise LiteralError(f"`{_shown(text)}` is not a number", _FORMS)
+    if len(digits) > 1 and digits[0] == "0":
+        raise LiteralError(
+            f"`{_shown(text + unit)}`: leading zeros are not allowed",
+            f"write `{_shown(digits.lstrip('0') or '0')}{unit}`",
+        )
+    if len(digits) > len(str(U64_MAX)) or int(digits) > U64_MAX:
+        raise _too_large(text + unit)
+    return int(digits)
+
+
+def duration(text: str) -> tuple[int, str]:
+    """`5ms` → (5, "ms")."""
+    amount = text.rstrip("nums")
+    return integer(amount, text[len(amount) :]), text[len(amount) :]
+
+
+def string(token: str) -> str:
+    """The value of a string literal, quotes and escapes (\\n \\r \\t \\\\ \\") resolved.
+
+    A line end cannot appear raw in a string (the lexer ends lines at \\n, \\r\\n and \\r),
+    so \\r has an escape like \\n."""
+    body = token[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}.get(nxt, nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
