@@ -11,10 +11,15 @@ drained by the kernel itself; `local` is already the destination).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import ranges, show
+from schedlang.passes.paths import ATTAINABLE, Path, Walk, entry
+from schedlang.source import Span
+from schedlang.types import RANGE, Type
 
 
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
@@ -28,36 +33,19 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
                         ref = e.args[0]
                         if isinstance(ref, ir.QueueRef):
                             _check_move(ref, diags)
-    moved = _moved_on_a_possible_path(prog)
     inserted = {
         s.queue.name
-        for cb in prog.callbacks
-        for s in ir.walk_stmts(cb.body)
+        for body in [cb.body for cb in prog.callbacks] + [f.body for f in prog.fns]
+        for s in ir.walk_stmts(body)
         if isinstance(s, ir.Insert)
     }
-    for q in prog.queues:
-        if q.name not in moved:
-            _report_starving(prog, q, q.name in inserted, diags)
-    return {"queues": {q.name: q.kind for q in prog.queues}}
-
-
-def _moved_on_a_possible_path(prog: ir.Program) -> set[str]:
-    """Queues that `dispatch` moves from where it can actually get to: a move behind a guard
-    no value satisfies (`if p != 1s { return }` with p in 1ms..2ms) drains nothing — the
-    fuzzer found such a policy, and the kernel ejected it for the stall."""
     dispatch = prog.callback("dispatch")
-    moved: set[str] = set()
-    if dispatch is None:
-        return moved
-
-    def on_expr(e: ir.Expr, env: ranges.Env) -> None:
-        if isinstance(e, ir.Builtin) and e.name == "move_to_local" and not ranges.unreachable(env):
-            ref = e.args[0]
-            if isinstance(ref, ir.QueueRef) and ref.kind in ("fifo", "vtime"):
-                moved.add(ref.name)
-
-    ranges.walk_body(ranges.Ranges(prog), dispatch.body, on_expr)
-    return moved
+    proof = None if dispatch is None else _Moves.prove(prog, dispatch, inserted, diags)
+    for q in prog.queues:
+        why = "" if proof is None else proof.unproven(q)
+        if why is not None:
+            _report_starving(prog, q, q.name in inserted, why, diags)
+    return {"queues": {q.name: q.kind for q in prog.queues}}
 
 
 def _check_insert(s: ir.Insert, diags: Diagnostics) -> None:
@@ -115,12 +103,21 @@ def _check_move(q: ir.QueueRef, diags: Diagnostics) -> bool:
     return True
 
 
-def _report_starving(prog: ir.Program, q: ir.QueueDecl, used: bool, diags: Diagnostics) -> None:
+def _report_starving(
+    prog: ir.Program, q: ir.QueueDecl, used: bool, why: str, diags: Diagnostics
+) -> None:
     if prog.callback("dispatch") is None:
         hint = f"add `on dispatch(c) {{ move_to_local({q.name}) }}`"
     else:
         hint = f"call `move_to_local({q.name})` in `on dispatch` (e.g. when the other queues are empty)"
-    if used:
+    if why:  # dispatch names the queue, but no path the checker can vouch for reaches it
+        message = why
+        hint = (
+            f"call `move_to_local({q.name})` on a path that always runs, e.g. "
+            f"`if not move_to_local(other) {{ move_to_local({q.name}) }}`, and compare a local "
+            "copy of a var or `queued(...)` with a constant where a guard is needed"
+        )
+    elif used:
         message = (
             f"queue `{q.name}` is never moved from in `on dispatch`: its tasks would never run"
         )
@@ -128,3 +125,324 @@ def _report_starving(prog: ir.Program, q: ir.QueueDecl, used: bool, diags: Diagn
         message = f"queue `{q.name}` is never used: nothing inserts into it or moves from it"
         hint = f"remove `queue {q.name}`, or insert into it and {hint[0].lower()}{hint[1:]}"
     diags.error(C.STARVING_QUEUE, q.span, message, hint)
+
+
+# ---------------------------------------------------------------------------- starving queues
+# A queue is drained if *some* run of `dispatch` reaches a `move_to_local` of it. "Some run"
+# is a claim that must be proven, unlike liveness's "every path": counting a move behind a
+# guard no value satisfies accepts a policy whose queue starves (the watchdog ejects it). So
+# a branch counts as taken only when the checker can show a value that takes it:
+#
+# * the ranges settle the condition (then the other side is never walked, paths.py);
+# * or the values the condition tests surely occur (`attainable`): `move_to_local(q)` and
+#   `queued(q) > 0` go both ways for a queue something inserts into, `c == 0` for the CPU
+#   dispatch runs on (on a machine with enough CPUs), `g % N == 0` for a var `g` that takes
+#   at least N consecutive values, a local copied from those; a comparison with a constant
+#   or a param then holds for every value of the param;
+# * otherwise the outcome is an unknown the checker does not get to choose. Both outcomes of
+#   such a condition still cover every run, so a move reached on both sides of it (`if due
+#   {...} else {...}`, or after the `if`) counts: the paths reaching a move carry the unknown
+#   outcomes they assumed, and the move counts when those cover every combination.
+#
+# Where the walk drops paths (more than paths.CAP at once) or a loop forgets facts, a move
+# counts only if it is proven without them; the diagnostic says what could not be shown.
+
+# (where the unknown condition is, the outcome assumed): True or False for a condition, the
+# number of the way out for a loop (see `leave`)
+Literal = tuple[tuple[int, int], object]
+
+
+@dataclass(frozen=True)
+class _Mark:
+    assumed: frozenset[Literal] = frozenset()
+    unsure: tuple[ir.Expr, bool] | None = None  # an outcome nobody showed possible
+    forgot: int = 0  # the line of a loop whose facts the path forgot (paths.py)
+
+
+class _Moves:
+    merge = False  # a claim that some path exists: drop paths rather than invent one
+
+    def __init__(self, prog: ir.Program, inserted: set[str], diags: Diagnostics) -> None:
+        self.diags = diags
+        self.ranges = ranges.Ranges(prog, stores=True)
+        self.inserted = inserted
+        self.walk = Walk(self.ranges, self)
+        self.conditions: dict[tuple[int, int], ir.Expr] = {}
+        self.domains: dict[tuple[int, int], int] = {}  # loop ways out (see `leave`)
+        self.reached: dict[str, list[tuple[_Mark, Span]]] = {}
+        self.sources: dict[str, list[Span]] = {}  # every move_to_local of each queue
+
+    @classmethod
+    def prove(
+        cls, prog: ir.Program, dispatch: ir.CallbackDecl, inserted: set[str], diags: Diagnostics
+    ) -> _Moves:
+        self = cls(prog, inserted, diags)
+        for s in ir.walk_stmts(dispatch.body):
+            for top in ir.stmt_exprs(s):
+                for e in ir.subexprs(top):
+                    if _moved(e) is not None:
+                        self.sources.setdefault(_moved(e) or "", []).append(e.span)
+        start = entry(self.ranges, dispatch, _Mark())
+        env = dict(start.env)
+        for name, t in dispatch.params:
+            if t is Type.CPU:  # dispatch runs on every CPU: c takes each value below the limit
+                env[ATTAINABLE + name] = ranges.Range(0, self.ranges.max_cpus)
+        self.walk.body(dispatch.body, replace(start, env=env))
+        return self
+
+    # -------------------------------------------------------------- the walk's hooks
+    def insert(self, s: ir.Insert, path: Path) -> Path:
+        return path
+
+    def expr(self, e: ir.Expr, path: Path, maybe: bool) -> None:
+        q = _moved(e)
+        if q is not None:
+            mark = path.mark
+            assert isinstance(mark, _Mark)
+            if maybe and mark.unsure is None:
+                mark = replace(mark, unsure=(e, True))
+            self.reached.setdefault(q, []).append((mark, e.span))
+
+    def branch(self, atom: ir.Expr, truth: bool, decided: bool, path: Path) -> Path:
+        mark = path.mark
+        assert isinstance(mark, _Mark)
+        if decided or mark.unsure is not None:
+            return path
+        possible = self.possible(atom, path.env)
+        if truth in possible:
+            return path
+        if possible or self.walk.loops:
+            # only the other outcome is shown possible, or the condition runs once per loop
+            # iteration (its outcome may differ each time): nothing to build a proof on
+            return replace(path, mark=replace(mark, unsure=(atom, truth)))
+        where = (atom.span.line, atom.span.col)
+        self.conditions[where] = atom
+        return replace(path, mark=replace(mark, assumed=mark.assumed | {(where, truth)}))
+
+    def widen(self, path: Path, line: int) -> Path:
+        mark = path.mark
+        assert isinstance(mark, _Mark)
+        return path if mark.forgot else replace(path, mark=replace(mark, forgot=line))
+
+    def leave(
+        self, entering: list[Path], leaving: list[Path], line: int, partly: bool
+    ) -> list[Path]:
+        """Inside a loop a condition may come out differently in each iteration, so the
+        walk marked every unknown outcome there unsure. But some way out of the loop is
+        taken: with one path entering, the paths leaving are the choices of an unknown that
+        picks one of them (a `return` inside is another way out, and moves after the loop
+        do not run on it)."""
+        marks = {p.mark for p in entering}
+        if len(marks) != 1 or not leaving:
+            return leaving
+        (mark,) = marks
+        assert isinstance(mark, _Mark)
+        if mark.unsure is not None or mark.forgot:
+            return leaving
+        ways: dict[frozenset[tuple[str, ranges.Range]], int] = {}
+        for p in leaving:
+            ways.setdefault(frozenset(p.env.items()), len(ways))
+        where = (line, -1)
+        # one more way when runs may leave otherwise: no path here covers it
+        self.domains[where] = len(ways) + partly
+        if len(ways) == 1 and not partly:
+            return [replace(p, mark=mark) for p in leaving]
+        out = []
+        for p in leaving:
+            way = ways[frozenset(p.env.items())]
+            out.append(replace(p, mark=replace(mark, assumed=mark.assumed | {(where, way)})))
+        return out
+
+    def bind(self, name: str, value: ir.Expr | None, path: Path) -> Path:
+        if value is None:  # a condition's outcome, known on this path: it does occur
+            path.env[ATTAINABLE + name] = path.env[name]
+        else:
+            got = self.attainable(value, path.env)
+            if got is not None:
+                path.env[ATTAINABLE + name] = got
+        return path
+
+    # -------------------------------------------------------------- what surely occurs
+    def possible(self, atom: ir.Expr, env: ranges.Env) -> set[bool]:
+        """The outcomes of atom that some run surely produces, for every param value."""
+        if atom.type is Type.BOOL and not (isinstance(atom, ir.Binary) and atom.op in _FLIP):
+            got = self.attainable(atom, env)
+            return set() if got is None else {v for v in (False, True) if got.lo <= v < got.hi}  # type: ignore[operator]
+        if not isinstance(atom, ir.Binary) or atom.op not in _FLIP:
+            return set()
+        for x, y, op in ((atom.left, atom.right, atom.op), (atom.right, atom.left, _FLIP[atom.op])):
+            got = self.attainable(x, env)
+            if got is None or not _config_only(y):
+                continue
+            limits = {**env, "nr_cpus": ranges.Range(1, self.ranges.max_cpus + 1)}
+            other = self.ranges.of(y, limits)
+            return {d for d in (True, False) if _for_every(got, other, op if d else _NEGATE[op])}
+        return set()
+
+    def attainable(self, e: ir.Expr, env: ranges.Env) -> ranges.Range | None:
+        """Values that e surely takes in some run, whatever the params are (None: no such
+        proof). Shared state is assumed to take every value between its initial value and
+        the values stored into it (other callbacks run in between)."""
+        match e:
+            case ir.Lit(value=v):
+                return ranges.Range(v, v + 1)
+            case ir.Builtin(name="move_to_local" | "queued", args=(ir.QueueRef(name=q), *_)):
+                return ranges.Range(0, 2 if q in self.inserted else 1)
+            case ir.Builtin() | ir.PickField() | ir.TaskField() if e.type is Type.BOOL:
+                return ranges.Range(0, 2)
+            case ir.Local(name=name):
+                known = env.get(ATTAINABLE + name)
+                return None if known is None else _bounded(known.meet(self.ranges.of(e, env)))
+            case ir.GlobalRef() | ir.TaskVarRef() | ir.ArrayElem() | ir.MapElem():
+                return _bounded(self.ranges.of(e, env))
+            case ir.Cast(expr=x) if _widens(x, e):
+                return self.attainable(x, env)
+            case ir.Binary(op="%", left=x, right=m) if _config_only(m):
+                got, mod = self.attainable(x, env), self.ranges.of(m, env)
+                if got is None or mod.lo is None or mod.hi is None or mod.lo < 1:
+                    return None
+                if (
+                    got.lo is not None
+                    and got.hi is not None
+                    and got.lo >= 0
+                    and got.hi - got.lo >= mod.hi - 1
+                ):
+                    return ranges.Range(0, mod.lo)  # x runs through a full cycle of every modulus
+        return None
+
+    # -------------------------------------------------------------- the verdict
+    def unproven(self, q: ir.QueueDecl) -> str | None:
+        """None when some run of dispatch surely moves from q; "" when dispatch never names
+        q; otherwise what could not be shown."""
+        sources = self.sources.get(q.name, [])
+        if not sources:
+            return ""
+        reached = self.reached.get(q.name, [])
+        cover = [m.assumed for m, _ in reached if m.unsure is None and not m.forgot]
+        if _covers(list(dict.fromkeys(cover)), self.domains, [10_000]):
+            return None
+        line = sources[0].line
+        lost = self.walk.lost_track or next((m.forgot for m, _ in reached if m.forgot), None)
+        tail = (
+            f" (from line {lost} on the checker followed only some paths: more than it keeps "
+            "apart at once, or a loop whose facts it had to forget)"
+            if lost is not None
+            else ""
+        )
+        start = f"could not prove that `on dispatch` moves from queue `{q.name}`"
+        if not reached:
+            moves = (
+                f"`move_to_local({q.name})` at line {line}"
+                if len(sources) == 1
+                else f"any of its {len(sources)} `move_to_local({q.name})` (the first at line {line})"
+            )
+            behind = [(c, v) for c, v, at in self.walk.pruned if at.line <= line <= at.end_line]
+            because = (
+                f" ({self._show(behind[-1][0])} at line {behind[-1][0].span.line} is never "
+                f"{'true' if behind[-1][1] else 'false'} there)"
+                if behind
+                else " (every path before it ends)"
+            )
+            return (
+                f"queue `{q.name}` is never moved from on a path `on dispatch` can take: no value "
+                f"reaches {moves}{because}, so its tasks would never run{tail}"
+            )
+        unsure = next((m.unsure for m, _ in reached if m.unsure is not None), None)
+        if unsure is not None and not any(cover):
+            cond, truth = unsure
+            why = (
+                f": `move_to_local({q.name})` runs only when {self._show(cond)} (line "
+                f"{cond.span.line}) is {'true' if truth else 'false'}, and the checker cannot "
+                "show that it ever is"
+            )
+        else:
+            why = self._assumption(q.name, cover)
+        return start + why + tail
+
+    def _assumption(self, queue: str, cover: list[frozenset[Literal]]) -> str:
+        """Name one unknown the moves of a queue depend on."""
+        found = [(w, v) for c in cover for w, v in c if w in self.conditions]
+        if not found:
+            loop = next((w[0] for c in cover for w, _ in c), 0)
+            return (
+                f": `move_to_local({queue})` runs only on some of the ways out of the loop at "
+                f"line {loop}, and the checker cannot show which one a run takes"
+            )
+        where, truth = found[0]
+        return (
+            f": `move_to_local({queue})` runs only when {self._show(self.conditions[where])} "
+            f"(line {where[0]}) is {'true' if truth else 'false'}, and the checker cannot show "
+            "that it ever is, nor that it is reached otherwise"
+        )
+
+    def _show(self, e: ir.Expr) -> str:
+        return show.code(self.diags, e.span, "a condition")
+
+
+def _moved(e: ir.Expr) -> str | None:
+    if isinstance(e, ir.Builtin) and e.name == "move_to_local":
+        ref = e.args[0]
+        if isinstance(ref, ir.QueueRef) and ref.kind in ("fifo", "vtime"):
+            return ref.name
+    return None
+
+
+def _covers(
+    cover: list[frozenset[Literal]], domains: dict[tuple[int, int], int], budget: list[int]
+) -> bool:
+    """Whatever the unknowns do, one of the assumption sets holds (it is a tautology): split
+    on one unknown and require each of its outcomes covered (a condition's two, a loop's ways
+    out). Gives up (False) after `budget` splits."""
+    if any(not c for c in cover):
+        return True
+    if not cover or budget[0] <= 0:
+        return False
+    budget[0] -= 1
+    where = min(w for c in cover for w, _ in c)
+    values: list[object] = [True, False] if where not in domains else list(range(domains[where]))
+    return all(
+        _covers(
+            [c - {(where, v)} for c in cover if all(w != where or x == v for w, x in c)],
+            domains,
+            budget,
+        )
+        for v in values
+    )
+
+
+def _for_every(x: ranges.Range, y: ranges.Range, op: str) -> bool:
+    """For every value of y, some value of x (all of which occur) makes `x op y` true."""
+    xs, ys = x.closed, y.closed
+    if xs is None or ys is None:
+        return False
+    (xl, xh), (yl, yh) = xs, ys
+    return {
+        "<": xl < yl,
+        "<=": xl <= yl,
+        ">": xh > yh,
+        ">=": xh >= yh,
+        "==": xl <= yl and yh <= xh,
+        "!=": xl < xh or xl < yl or xl > yh,
+    }[op]
+
+
+def _config_only(e: ir.Expr) -> bool:
+    """e depends on nothing a run chooses: literals, params, `nr_cpus` and arithmetic."""
+    return all(
+        isinstance(x, ir.Lit | ir.ParamRef | ir.NrCpus | ir.Binary | ir.Cast)
+        or (isinstance(x, ir.Builtin) and x.name in ("min", "max", "clamp"))
+        for x in ir.subexprs(e)
+    ) and not any(isinstance(x, ir.Binary) and x.op in ir.LOGIC_OPS for x in ir.subexprs(e))
+
+
+def _bounded(r: ranges.Range) -> ranges.Range | None:
+    return None if r.lo is None or r.hi is None or r.empty else r
+
+
+def _widens(x: ir.Expr, cast: ir.Expr) -> bool:
+    a, b = RANGE.get(x.type), RANGE.get(cast.type)
+    return a is not None and b is not None and b[0] <= a[0] and a[1] <= b[1]
+
+
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+_NEGATE = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "=="}

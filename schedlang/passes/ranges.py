@@ -15,6 +15,13 @@ branch that ends in `return` does not reach the code after the `if`, and a loop 
 
 Value ranges use the `cpu` type's promise: a `cpu` value names a CPU, so it is below
 `max_cpus` — except a literal or an `as cpu` conversion, whose range is computed.
+
+Shared state (a `var`, task var, array slot or map entry) holds its initial value or one that
+some statement stores; with `stores=True` (the path rules) its range is the hull of those
+(`stored`), so a `var` nothing writes is a constant. The index and divisor rules keep to the
+type's range, which their diagnostics and tests describe. `decide` says when a condition has one outcome whatever the values are, which the
+path rules (passes/paths.py) use to drop branches no value takes; a `bool` local or param
+and `nr_cpus` are refined by the conditions on them like an integer local.
 """
 
 from __future__ import annotations
@@ -55,6 +62,13 @@ class Range:
         return self.lo is not None and self.hi is not None and self.lo >= self.hi
 
     @property
+    def closed(self) -> tuple[int, int] | None:
+        """(smallest, largest) when both are known and some value satisfies the facts."""
+        if self.lo is None or self.hi is None or self.lo >= self.hi:
+            return None
+        return self.lo, self.hi - 1
+
+    @property
     def largest(self) -> int | None:
         return None if self.hi is None else self.hi - 1
 
@@ -78,6 +92,12 @@ class Range:
 TOP = Range(None, None)
 Env = dict[str, Range]
 
+# An Env key that records "this local holds a CPU that exists" (below `nr_cpus`, not only below
+# the CPU limit): a CPU the kernel passed in (`c` of dispatch, `t.cpu`, a `for c in cpus`
+# variable), or a copy of one. Only the path walk (passes/paths.py) sets it.
+CPU_MARK = "<nr_cpus:"
+EXISTS = Range(1, 2)
+
 
 def unreachable(env: Env) -> bool:
     """The facts contradict each other (e.g. a param tested against a value outside its
@@ -100,11 +120,30 @@ def join(a: Env, b: Env) -> Env:
 class Ranges:
     """Range queries for one program (knows its params and CPU limit)."""
 
-    def __init__(self, prog: ir.Program) -> None:
+    def __init__(self, prog: ir.Program, stores: bool = False) -> None:
+        self.stores = stores
         self.max_cpus = prog.max_cpus
         self.params = {p.name: p for p in prog.params}
         self.fns = {f.name: f for f in prog.fns}
         self.results: dict[str, Range] = {}  # an fn's result: the hull of its returns
+        self.writes = _writes(prog)
+        self.initial = {v.name: v.init for v in prog.vars}
+        self.initial |= {f"task:{v.name}": v.init for v in prog.task_vars}
+        self.initial |= {f"array:{a.name}": 0 for a in prog.arrays}
+        self.initial |= {f"map:{m.name}": m.default for m in prog.maps}
+        self.state: dict[str, Range] = {}  # what a var, task var, array or map may hold
+
+    def stored(self, key: str, t: Type) -> Range:
+        """The hull of a piece of shared state's initial value and every value stored into it
+        (stores evaluated with no facts, so a stored local counts as any value of its type)."""
+        if key not in self.state:
+            self.state[key] = self.of_type(t)  # while in progress: `g = g + 1`
+            init = self.initial.get(key)
+            found = self.of_type(t) if init is None else Range(init, init + 1)
+            for value in self.writes.get(key, ()):
+                found = found.hull(self.of(value, {}))
+            self.state[key] = found.meet(self.of_type(t)) if t in RANGE else found
+        return self.state[key]
 
     def _result(self, call: ir.FnCall) -> Range:
         """What an fn can return, whatever its arguments (fns are inlined, so this is exact
@@ -160,13 +199,24 @@ class Ranges:
                 declared = Range(p.lo, p.hi + 1) if p else self.of_type(e.type)
                 return env[f"param:{name}"].meet(declared) if f"param:{name}" in env else declared
             case ir.NrCpus():
-                return Range(1, RANGE[Type.U32][1] + 1)
+                return env.get("nr_cpus", TOP).meet(Range(1, RANGE[Type.U32][1] + 1))
+            case ir.GlobalRef(name=name) if self.stores:
+                return self.stored(name, e.type)
+            case ir.TaskVarRef(name=name) if self.stores:
+                return self.stored(f"task:{name}", e.type)
+            case ir.ArrayElem(array=name) if self.stores:
+                return self.stored(f"array:{name}", e.type)
+            case ir.MapElem(map=name) if self.stores:
+                return self.stored(f"map:{name}", e.type)
             case ir.TaskField(field="weight"):
                 return Range(WEIGHT_RANGE[0], WEIGHT_RANGE[1] + 1)
             case ir.TaskField(field="nr_cpus_allowed"):
                 return Range(1, RANGE[Type.U32][1] + 1)
             case ir.Cast(expr=x):
                 return self._fits(self.of(x, env), e.type)
+            case ir.Unary(op="not"):
+                known = self.decide(env, e)
+                return Range(0, 2) if known is None else Range(int(known), int(known) + 1)
             case ir.Binary():
                 return self._binary(e, env)
             case ir.FnCall():
@@ -177,7 +227,8 @@ class Ranges:
 
     def _binary(self, e: ir.Binary, env: Env) -> Range:
         if e.op in ir.COMPARE_OPS or e.op in ir.LOGIC_OPS:
-            return Range(0, 2)
+            known = self.decide(env, e)
+            return Range(0, 2) if known is None else Range(int(known), int(known) + 1)
         a, b = self.of(e.left, env), self.of(e.right, env)
         unsigned = is_unsigned_like(e.type) or (a.lo is not None and a.lo >= 0)
         known = None not in (a.lo, a.hi, b.lo, b.hi) and a.lo >= 0 and b.lo >= 0  # type: ignore[operator]
@@ -223,6 +274,74 @@ class Ranges:
         return Range(max(los) if los else None, max(his) if every_hi else None)
 
     # ------------------------------------------------------------------ conditions
+    def decide(self, env: Env, cond: ir.Expr) -> bool | None:
+        """True or False when cond has that outcome for every value the facts allow (the
+        branch of the other outcome never runs); None when it may go either way."""
+        match cond:
+            case ir.Lit(value=v):
+                return bool(v)
+            case ir.Unary(op="not", operand=x):
+                known = self.decide(env, x)
+                return None if known is None else not known
+            case ir.Binary(op="and" | "or", left=a, right=b):
+                short = cond.op == "or"  # the outcome that makes the right side irrelevant
+                left = self.decide(env, a)
+                if left is short:
+                    return short
+                right = self.decide(self.refine(env, a, not short), b)
+                if right is short:
+                    return short if left is not None else None
+                return None if left is None or right is None else right
+            case ir.Binary(op=op, left=a, right=b) if op in ir.COMPARE_OPS:
+                return self._decide_compare(env, op, a, b)
+            case ir.Local() | ir.ParamRef() | ir.GlobalRef() | ir.TaskVarRef():
+                r = self.of(cond, env)
+                if r.lo is not None and r.lo >= 1:
+                    return True
+                if r.hi is not None and r.hi <= 1 and not r.empty:
+                    return False
+        return None
+
+    def _decide_compare(self, env: Env, op: str, a: ir.Expr, b: ir.Expr) -> bool | None:
+        if isinstance(_unwiden(b), ir.NrCpus) and self.below_nr_cpus(a, env):
+            return {"<": True, "<=": True, "!=": True}.get(op, False)
+        if isinstance(_unwiden(a), ir.NrCpus) and self.below_nr_cpus(b, env):
+            return {">": True, ">=": True, "!=": True}.get(op, False)
+        x, y = self.of(a, env), self.of(b, env)
+        xs, ys = x.closed, y.closed
+        if xs is None or ys is None:
+            if op in ("==", "!=") and (x.excludes_zero and y == Range(0, 1)):
+                return op == "!="
+            return None
+        (xl, xh), (yl, yh) = xs, ys
+        always = {
+            "<": xh < yl,
+            "<=": xh <= yl,
+            ">": xl > yh,
+            ">=": xl >= yh,
+            "==": xl == xh == yl == yh,
+            "!=": xh < yl or xl > yh,
+        }[op]
+        never = {
+            "<": xl >= yh,
+            "<=": xl > yh,
+            ">": xh <= yl,
+            ">=": xh < yl,
+            "==": xh < yl or xl > yh,
+            "!=": xl == xh == yl == yh,
+        }[op]
+        return True if always else False if never else None
+
+    def below_nr_cpus(self, e: ir.Expr, env: Env) -> bool:
+        """e is a CPU that exists: one the kernel gives (`t.cpu`, a pick's `.cpu`) or a local
+        the path walk marked (see CPU_MARK)."""
+        match _unwiden(e):
+            case ir.TaskField(field="cpu") | ir.PickField(field="cpu"):
+                return True
+            case ir.Local(name=name):
+                return CPU_MARK + name in env
+        return False
+
     def refine(self, env: Env, cond: ir.Expr, truth: bool) -> Env:
         """The facts that hold when cond evaluates to truth."""
         when_true, when_false = self.branches(env, cond)
@@ -245,6 +364,10 @@ class Ranges:
                 return join(a_true, b_true), b_false
             case ir.Binary(op=op, left=a, right=b) if op in ir.COMPARE_OPS:
                 return self._compare(env, op, a, b), self._compare(env, _NEGATE[op], a, b)
+            case ir.Local() | ir.ParamRef() if cond.type is Type.BOOL:
+                key = _key(cond)
+                r = self.of(cond, env)
+                return {**env, key: r.meet(Range(1, 2))}, {**env, key: r.meet(Range(0, 1))}
         return env, env
 
     def _compare(self, env: Env, op: str, a: ir.Expr, b: ir.Expr) -> Env:
@@ -255,7 +378,9 @@ class Ranges:
             out = self._constrain(out, rhs, _FLIP[op], self.of(a, env))
         return out
 
-    def _constrain(self, env: Env, x: ir.Local | ir.ParamRef, op: str, other: Range) -> Env:
+    def _constrain(
+        self, env: Env, x: ir.Local | ir.ParamRef | ir.NrCpus, op: str, other: Range
+    ) -> Env:
         fact = TOP
         if op == "<" and other.hi is not None:
             fact = Range(None, other.hi - 1)
@@ -274,17 +399,47 @@ class Ranges:
         return {**env, _key(x): self.of(x, env).meet(fact)}
 
 
-def _subject(e: ir.Expr) -> ir.Local | ir.ParamRef | None:
-    """What a comparison constrains: a local or a param (params never change while a
+def _subject(e: ir.Expr) -> ir.Local | ir.ParamRef | ir.NrCpus | None:
+    """What a comparison constrains: a local, a param or `nr_cpus` (neither changes while a
     callback runs), possibly widened (`u32` to `u64`, `cpu` to `u32`)."""
+    e = _unwiden(e)
+    return e if isinstance(e, ir.Local | ir.ParamRef | ir.NrCpus) else None
+
+
+def _unwiden(e: ir.Expr) -> ir.Expr:
+    """e without the conversions that keep its value (`u32` to `u64`, `cpu` to `u32`)."""
     while isinstance(e, ir.Cast) and _widens(e.expr.type, e.type):
         e = e.expr
-    return e if isinstance(e, ir.Local | ir.ParamRef) else None
+    return e
 
 
-def _key(e: ir.Local | ir.ParamRef) -> str:
-    """Env keys: a local's name, or `param:NAME` (a `let` may reuse a param's name)."""
+def _key(e: ir.Local | ir.ParamRef | ir.NrCpus) -> str:
+    """Env keys: a local's name, `param:NAME` (a `let` may reuse a param's name), `nr_cpus`."""
+    if isinstance(e, ir.NrCpus):
+        return "nr_cpus"
     return e.name if isinstance(e, ir.Local) else f"param:{e.name}"
+
+
+def _writes(prog: ir.Program) -> dict[str, list[ir.Expr]]:
+    """Every value stored into shared state, by the `stored` key of its target."""
+    out: dict[str, list[ir.Expr]] = {}
+    for body in [cb.body for cb in prog.callbacks] + [f.body for f in prog.fns]:
+        for s in ir.walk_stmts(body):
+            if not isinstance(s, ir.Assign):
+                continue
+            match s.target:
+                case ir.GlobalRef(name=name):
+                    key = name
+                case ir.TaskVarRef(name=name):
+                    key = f"task:{name}"
+                case ir.ArrayElem(array=name):
+                    key = f"array:{name}"
+                case ir.MapElem(map=name):
+                    key = f"map:{name}"
+                case _:
+                    continue
+            out.setdefault(key, []).append(s.value)
+    return out
 
 
 def _widens(inner: Type, outer: Type) -> bool:

@@ -104,7 +104,9 @@ def test_refine_comparisons_and_logic() -> None:
     assert R.refine(env, ir.Unary(BOOL, S, "not", binary(">=", i, lit(8))), True)["i"] == Range(
         0, 8
     )
-    assert R.refine(env, local("flag", BOOL), True) == env
+    flag = local("flag", BOOL)  # a bool local is known on each side of `if flag`
+    assert R.refine(env, flag, True) == {**env, "flag": Range(1, 2)}
+    assert R.refine(env, ir.Unary(BOOL, S, "not", flag), True) == {**env, "flag": Range(0, 1)}
 
 
 def test_walk_follows_paths() -> None:

@@ -1,0 +1,386 @@
+"""Paths some run can take through one body, for the path rules (liveness, queues).
+
+Two rules are about paths: `enqueue` inserts its task on *every* path (liveness) and
+`dispatch` moves from each queue on *some* path (queues). Both go wrong the same way when
+they count a path no value can take — the liveness rule then rejects a safe policy (the
+"missing" path does not exist), the queue rule accepts an unsafe one (the move it relied on
+never runs). So both walk the body here, with the facts of the value ranges (ranges.py)
+along each path:
+
+* A branch whose condition `Ranges.decide` settles (a constant, a param tested outside its
+  range, `nr_cpus == 0`, `c >= nr_cpus` for a CPU `c`, `x % 4 == 5`, a bool local that is
+  always false, ...) is not walked on the side no value takes. `and` / `or` are branches
+  too (they short-circuit), so `if not placed and ...` splits on `placed`.
+* Paths are not merged where an `if` ends: each carries its own facts, so `if h {...}`
+  followed by `if not h {...}` is two paths, not four. Paths with equal facts and equal
+  rule state are one path (the walk stays linear for the usual program), and at most
+  `CAP` paths are followed at once. Over the cap the rule chooses what is safe for it:
+  liveness proves something about *every* path, so it joins paths (their facts become the
+  hull: more paths look possible, never fewer); the queue rule proves that *some* path
+  exists, so it drops paths (fewer paths, never an impossible one). Either way the rule's
+  diagnostic then says where it lost track.
+* A loop body is walked again until the set of paths leaving it stops changing (a `for c in
+  cpus` loop leaves after any number of iterations, `for i in 0..N` after exactly N); after
+  `EXACT_ITERATIONS` the locals the body assigns are forgotten, which makes it settle.
+  Results are remembered per loop and set of entering paths, so nested loops stay linear.
+
+The rule sees the walk through a small interface (`Rule`): what an insert does to its state,
+what each branch outcome means for it, and every expression with the path it runs on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from schedlang import ir
+from schedlang.passes import ranges as R
+from schedlang.passes.ranges import Env, Range, Ranges
+from schedlang.source import Span
+from schedlang.types import Type
+
+CAP = 16  # paths followed at once
+ATTAINABLE = "@"  # Env key prefix for the queue rule's "values this local surely takes"
+EXACT_ITERATIONS = 4  # loop iterations walked with every fact kept
+MAX_ITERATIONS = 16  # and then with assigned locals forgotten (settles in two or three)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One branch a path took."""
+
+    cond: ir.Expr
+    taken: bool
+    has_else: bool
+    line: int
+
+
+# A path's turns, newest first, as a linked list: taking a branch is O(1), not a copy.
+Why = tuple[Turn, "Why"] | None
+
+
+def turns(why: Why, last: int = 3) -> list[Turn]:
+    """The last few turns of a path, oldest first."""
+    out: list[Turn] = []
+    while why is not None and len(out) < last:
+        out.append(why[0])
+        why = why[1]
+    return out[::-1]
+
+
+@dataclass(frozen=True)
+class Path:
+    """Paths that reach a point with the same facts and rule state. n counts the source
+    paths it stands for; note is the rule's witness data (kept from the first path)."""
+
+    env: Env
+    mark: Hashable
+    why: Why = None
+    n: int = 1
+    note: Hashable = None
+
+    def key(self) -> tuple[frozenset[tuple[str, Range]], Hashable]:
+        return frozenset(self.env.items()), self.mark
+
+
+class Rule(Protocol):
+    merge: bool  # over the cap: True joins paths (facts hull), False drops the extra ones
+
+    def insert(self, s: ir.Insert, path: Path) -> Path: ...
+
+    def branch(self, atom: ir.Expr, truth: bool, decided: bool, path: Path) -> Path | None:
+        """The path after `atom` came out `truth` (decided: no other outcome was possible);
+        None drops the path."""
+        ...
+
+    def expr(self, e: ir.Expr, path: Path, maybe: bool) -> None:
+        """Called for every expression evaluated on a path (before the branch it decides);
+        maybe: it runs only for some values (the right side of an `and` outside an `if`)."""
+        ...
+
+    def widen(self, path: Path, line: int) -> Path:
+        """The path after the loop at `line` forgot the facts of the locals it assigns."""
+        ...
+
+    def bind(self, name: str, value: ir.Expr | None, path: Path) -> Path:
+        """The path after local `name` got `value` (None: the outcome of a condition, known
+        on this path); its facts are already in path.env."""
+        ...
+
+    def leave(
+        self, entering: list[Path], leaving: list[Path], line: int, partly: bool
+    ) -> list[Path]:
+        """The paths after the loop at `line`, given those that entered it; partly: some
+        runs leave it otherwise (a `return` inside, or paths the walk dropped)."""
+        ...
+
+
+class Walk:
+    """One walk of one body for one rule."""
+
+    def __init__(self, ranges: Ranges, rule: Rule) -> None:
+        self.ranges = ranges
+        self.rule = rule
+        self.ends: dict[Span | None, list[Path]] = {}  # where paths end (None: off the end)
+        self.repeat = ""  # "N times" / "once per CPU" while walking a loop's later iterations
+        self.loops = 0  # loops around the statement being walked
+        self.ended = 0  # paths that ended so far
+        self.lost_track: int | None = None  # line where paths were joined or dropped
+        # (condition, outcome that never happens, the statement it guards), the first few
+        self.pruned: list[tuple[ir.Expr, bool, Span]] = []
+        self._loops: dict[tuple[int, frozenset[Hashable]], list[Path]] = {}
+
+    def body(self, stmts: tuple[ir.Stmt, ...], entry: Path) -> dict[Span | None, list[Path]]:
+        rest = self.block(stmts, [entry])
+        if rest:
+            self._end(None, rest)
+        return self.ends
+
+    def _end(self, at: Span | None, paths: list[Path]) -> None:
+        self.ended += len(paths)
+        self.ends[at] = self.normalize(self.ends.get(at, []) + paths, at.line if at else 0)
+
+    # ------------------------------------------------------------------ statements
+    def block(self, stmts: tuple[ir.Stmt, ...], paths: list[Path]) -> list[Path]:
+        bound: set[str] = set()
+        for s in stmts:
+            if not paths:
+                break
+            line = s.span.line
+            match s:
+                case ir.Let(name=name, value=v):
+                    bound.add(name)
+                    paths = self.assign(name, v, paths, line)
+                case ir.Assign(target=ir.Local(name=name), value=v):
+                    paths = self.assign(name, v, paths, line)
+                case ir.Assign(target=target, value=v):
+                    self.visit_all((target, v), paths)
+                case ir.If(cond=c, then=then, orelse=orelse):
+                    yes, no = self.condition(c, paths, s.span)
+                    yes = [_turned(p, Turn(c, True, bool(orelse), line)) for p in yes]
+                    no = [_turned(p, Turn(c, False, bool(orelse), line)) for p in no]
+                    paths = self.normalize(self.block(then, yes) + self.block(orelse, no), line)
+                case ir.ForRange() | ir.ForCpus():
+                    paths = self.loop(s, paths)
+                case ir.Return(value=v):
+                    self.visit_all(() if v is None else (v,), paths)
+                    self._end(s.span, paths)
+                    return []
+                case ir.Insert():
+                    self.visit_all(ir.stmt_exprs(s), paths)
+                    paths = self.normalize([self.rule.insert(s, p) for p in paths], line)
+                case ir.Kick() | ir.ExprStmt():
+                    self.visit_all(ir.stmt_exprs(s), paths)
+                case _:
+                    raise TypeError(f"paths: unknown statement {type(s).__name__}")
+        # Names bound in this block go out of scope (a shadowed outer local loses its facts,
+        # which only widens them).
+        return [_forget(p, bound) for p in paths] if bound else paths
+
+    def assign(self, name: str, value: ir.Expr, paths: list[Path], line: int) -> list[Path]:
+        """`let name = value` / `name = value`. A bool built from conditions is a branch: each
+        outcome becomes a path where the local is known (so `if x` later is decided)."""
+        if value.type is Type.BOOL and _is_condition(value):
+            yes, no = self.condition(value, paths)
+            out = [self.rule.bind(name, None, _bind(p, name, Range(1, 2), False)) for p in yes]
+            out += [self.rule.bind(name, None, _bind(p, name, Range(0, 1), False)) for p in no]
+            return self.normalize(out, line)
+        out = []
+        for p in paths:
+            self.visit(value, p)
+            r = self.ranges.of(value, p.env)
+            after = _bind(p, name, r, self.ranges.below_nr_cpus(value, p.env))
+            out.append(self.rule.bind(name, value, replace(after, env={**after.env})))
+        return self.normalize(out, line)
+
+    def loop(self, s: ir.ForRange | ir.ForCpus, paths: list[Path]) -> list[Path]:
+        if isinstance(s, ir.ForRange):
+            self.visit_all((s.lo, s.hi), paths)
+            lo, hi = self.ranges.of(s.lo, {}), self.ranges.of(s.hi, {})
+            runs = (
+                max(0, s.hi.value - s.lo.value)
+                if isinstance(s.lo, ir.Lit) and isinstance(s.hi, ir.Lit)
+                else None
+            )
+            if runs == 0:
+                return paths
+            inside = Range(lo.lo, hi.largest)
+            cpu = False
+        else:
+            runs, inside, cpu = None, Range(0, self.ranges.max_cpus), True
+        memo = (id(s), frozenset(p.key() for p in paths))
+        if memo in self._loops:
+            return self._loops[memo]
+        assigned = {
+            t.target.name
+            for t in ir.walk_stmts(s.body)
+            if isinstance(t, ir.Assign) and isinstance(t.target, ir.Local)
+        }
+        outer = self.repeat
+        ended, lost = self.ended, self.lost_track
+        self.loops += 1
+        n = sum(p.n for p in paths)
+        seen: list[Path] = []  # every iteration's result, for a loop that may stop anywhere
+        current = paths
+        for k in range(1, EXACT_ITERATIONS + MAX_ITERATIONS + 1):
+            if k == 2:
+                self.repeat = "once per CPU" if runs is None else f"{runs} times"
+            entry = [replace(p, n=0) for p in current] if k > 1 else current
+            if k > EXACT_ITERATIONS:
+                entry = [self.rule.widen(_forget(p, assigned), s.span.line) for p in entry]
+            entry = [_bind(p, s.var, inside, cpu) for p in entry]
+            out = [_forget(p, {s.var}) for p in self.block(s.body, entry)]
+            out = self.normalize(out, s.span.line)
+            settled = {p.key() for p in out} == {p.key() for p in current}
+            seen = self.normalize(seen + out, s.span.line)
+            current = out
+            if settled or k == runs:
+                break
+        else:
+            self.lost_track = s.span.line  # did not settle: keep every iteration's paths
+            current = seen
+        self.repeat = outer
+        self.loops -= 1
+        result = seen if runs is None else current
+        if result:  # the loop's paths are counted once, as if its body ran once
+            result = [replace(result[0], n=max(n, result[0].n)), *result[1:]]
+        partly = self.ended != ended or self.lost_track != lost
+        result = self.rule.leave(paths, result, s.span.line, partly)
+        self._loops[memo] = result
+        return result
+
+    # ------------------------------------------------------------------ conditions
+    def condition(
+        self, e: ir.Expr, paths: list[Path], guards: Span | None = None
+    ) -> tuple[list[Path], list[Path]]:
+        """The paths on which e is true and those on which it is false. `and`, `or` and
+        `not` are control flow; the rest is an atom the ranges decide or split on. guards:
+        the statement whose branches e chooses (for the rule's explanation)."""
+        yes: list[Path] = []
+        no: list[Path] = []
+        match e:
+            case ir.Unary(op="not", operand=x):
+                no, yes = self.condition(x, paths, guards)
+                return yes, no
+            case ir.Binary(op="and", left=a, right=b):
+                a_yes, no = self.condition(a, paths, guards)
+                yes, b_no = self.condition(b, a_yes, guards)
+                return yes, no + b_no
+            case ir.Binary(op="or", left=a, right=b):
+                yes, a_no = self.condition(a, paths, guards)
+                b_yes, no = self.condition(b, a_no, guards)
+                return yes + b_yes, no
+        for p in paths:
+            self.visit(e, p)
+            known = self.ranges.decide(p.env, e)
+            when_true, when_false = self.ranges.branches(p.env, e)
+            for truth, env in ((True, when_true), (False, when_false)):
+                if known is (not truth) or R.unreachable(env):
+                    if len(self.pruned) < 64:
+                        self.pruned.append((e, truth, guards or e.span))
+                    continue
+                moved = Path(env, p.mark, p.why, p.n, p.note)
+                after = self.rule.branch(e, truth, known is not None, moved)
+                if after is not None:
+                    (yes if truth else no).append(after)
+        return yes, no
+
+    def visit_all(self, exprs: Iterable[ir.Expr], paths: list[Path]) -> None:
+        for p in paths:
+            for e in exprs:
+                self.visit(e, p)
+
+    def visit(self, e: ir.Expr, path: Path, maybe: bool = False) -> None:
+        """Show the rule every expression evaluated; the right side of `and` / `or` only when
+        the left side does not settle it (short-circuit), and then as `maybe`."""
+        self.rule.expr(e, path, maybe)
+        match e:
+            case ir.Binary(op="and" | "or", left=a, right=b):
+                self.visit(a, path, maybe)
+                left = self.ranges.decide(path.env, a)
+                if left is None:
+                    self.visit(b, path, True)
+                elif left is (e.op == "and"):
+                    self.visit(b, path, maybe)
+            case ir.Binary(left=a, right=b):
+                self.visit(a, path, maybe)
+                self.visit(b, path, maybe)
+            case (
+                ir.TaskField(task=x)
+                | ir.TaskVarRef(task=x)
+                | ir.PickField(pick=x)
+                | ir.Unary(operand=x)
+                | ir.Cast(expr=x)
+                | ir.ArrayElem(index=x)
+                | ir.MapElem(key=x)
+            ):
+                self.visit(x, path, maybe)
+            case ir.Builtin(args=args) | ir.FnCall(args=args):
+                for a in args:
+                    self.visit(a, path, maybe)
+
+    # ------------------------------------------------------------------ keeping it bounded
+    def normalize(self, paths: list[Path], line: int) -> list[Path]:
+        """One path per (facts, rule state); at most CAP paths (joined or dropped)."""
+        if len(paths) <= 1:
+            return paths
+        by_key: dict[Hashable, Path] = {}
+        for p in paths:
+            k = p.key()
+            first = by_key.get(k)
+            by_key[k] = p if first is None else replace(first, n=first.n + p.n)
+        out = list(by_key.values())
+        if len(out) <= CAP:
+            return out
+        self.lost_track = line
+        if not self.rule.merge:
+            return out[:CAP]
+        joined: dict[Hashable, Path] = {}
+        for p in out:
+            first = joined.get(p.mark)
+            joined[p.mark] = (
+                p
+                if first is None
+                else replace(first, env=R.join(first.env, p.env), n=first.n + p.n)
+            )
+        return list(joined.values())
+
+
+def _is_condition(e: ir.Expr) -> bool:
+    return (isinstance(e, ir.Binary) and (e.op in ir.LOGIC_OPS or e.op in ir.COMPARE_OPS)) or (
+        isinstance(e, ir.Unary) and e.op == "not"
+    )
+
+
+def _turned(p: Path, t: Turn) -> Path:
+    return Path(p.env, p.mark, (t, p.why), p.n, p.note)
+
+
+def _bind(p: Path, name: str, r: Range, exists: bool) -> Path:
+    """A local gets a new value: its facts are r (a CPU that exists if `exists`); what a
+    rule recorded about its old value (keys NAME + a prefix) goes."""
+    env = {**p.env, name: r}
+    env.pop(ATTAINABLE + name, None)
+    if exists:
+        env[R.CPU_MARK + name] = R.EXISTS
+    else:
+        env.pop(R.CPU_MARK + name, None)
+    return replace(p, env=env)
+
+
+def _forget(p: Path, names: set[str]) -> Path:
+    drop = names | {R.CPU_MARK + n for n in names} | {ATTAINABLE + n for n in names}
+    if not drop & p.env.keys():
+        return p
+    return replace(p, env={k: v for k, v in p.env.items() if k not in drop})
+
+
+def entry(ranges: Ranges, cb: ir.CallbackDecl | ir.FnDecl, mark: Hashable) -> Path:
+    """The path into a body: a callback's `cpu` parameters name CPUs that exist."""
+    env: Env = {}
+    if isinstance(cb, ir.CallbackDecl):
+        for name, t in cb.params:
+            if t is Type.CPU:
+                env[R.CPU_MARK + name] = R.EXISTS
+    return Path(env, mark)

@@ -1,0 +1,74 @@
+"""The path walk (passes/paths.py) under the two path rules: size and precision limits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from schedlang import codes, ir
+from schedlang.diagnostics import Diagnostics
+from schedlang.parse import parse_source
+from schedlang.passes import liveness, paths, queues, typecheck
+from schedlang.source import SourceFile
+
+TEMPLATE = """scheduler p "d" {
+ var hits: u64 = 0
+ queue q: fifo
+ on enqueue(t, flags) {
+  let w = t.weight
+  if w == 7 { hits += 1 }
+  if t.pid == 3 { hits += 1 }
+  insert t into q
+ }
+ on dispatch(c) {
+  let k = queued(q)
+  if k == 7 { hits += 1 }
+  move_to_local(q)
+ }
+}
+"""
+
+
+def _program(text: str) -> tuple[ir.Program, Diagnostics]:
+    source = SourceFile("case.sched", text)
+    diags = Diagnostics(source)
+    tree = parse_source(source, diags)
+    assert tree is not None
+    program = typecheck.run(tree, diags, path=source.path, max_cpus=64)
+    assert program is not None
+    return program, diags
+
+
+def test_thirty_thousand_ifs_finish() -> None:
+    """30,000 `if`s in a row (the size of a 1 MB file): each path rule walks them once per
+    path it keeps, not once per `if` before it (the old walk copied the path's branch list
+    at every `if`, quadratic). The file itself would spend minutes in the parser, so the
+    statements are built from a small policy's IR."""
+    program, diags = _program(TEMPLATE)
+    enqueue, dispatch = program.callbacks
+    let, on_local, on_field, insert = enqueue.body
+    k, on_count, move = dispatch.body
+    many = replace(enqueue, body=(let, *([on_local, on_field] * 15_000), insert))
+    drain = replace(dispatch, body=(k, *([on_count] * 30_000), move))
+    big = replace(program, callbacks=(many, drain))
+    facts = liveness.run(big, diags)
+    queues.run(big, diags)
+    assert list(diags) == []
+    assert facts == {"paths": {"enqueue": 2**30_000}}  # source paths: each `if` doubles them
+
+
+def test_a_proof_past_the_path_cap_says_so() -> None:
+    """More bool locals than the walk keeps apart: liveness joins paths, so `g` is no longer
+    known to be `not h`, and the diagnostic says the proof failed there."""
+    flags = "\n".join(f"  let f{i} = t.pid == {i}" for i in range(6))
+    text = (
+        'scheduler p "d" {\n on enqueue(t, flags) {\n  let h = t.weight > 200\n'
+        "  let g = not h\n" + flags + "\n"
+        "  if h { insert t into global }\n"
+        "  if g { insert t into global }\n }\n}\n"
+    )
+    program, diags = _program(text)
+    liveness.run(program, diags)
+    assert 2**7 > paths.CAP
+    assert {d.code for d in diags} == {codes.DOUBLE_INSERT, codes.LOST_TASK}
+    lost = next(d for d in diags if d.code == codes.LOST_TASK)
+    assert "could not prove otherwise: from line 8 on" in lost.message
