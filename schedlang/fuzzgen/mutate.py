@@ -21,6 +21,7 @@ from schedlang.diagnostics import Diagnostics
 from schedlang.fmt import format_program
 from schedlang.fuzzgen.choices import Choices
 from schedlang.parse import parse_source
+from schedlang.passes import paths
 from schedlang.source import NOWHERE, SourceFile
 
 S = NOWHERE
@@ -119,32 +120,11 @@ def _parse(text: str) -> _Parsed | None:
                 for e in ir.subexprs(top):
                     typed.setdefault(_key(e), e)
     dead: list[tuple[int, int]] = []
-    for body in [f.body for f in checked.program.fns] + [c.body for c in checked.program.callbacks]:
-        _dead(body, dead)
+    decls: list[ir.FnDecl | ir.CallbackDecl] = [*checked.program.fns, *checked.program.callbacks]
+    for decl in decls:
+        seen = paths.reached(checked.program, decl)
+        dead.extend(_key(s) for s in ir.walk_stmts(decl.body) if s.span not in seen)
     return _Parsed(tree, checked.program, typed, dead)
-
-
-def _dead(stmts: tuple[ir.Stmt, ...], out: list[tuple[int, int]]) -> bool:
-    """Collect the spans of statements no path reaches and return whether control can fall
-    out of `stmts`. Like the checker: a constant `if` condition walks only the branch taken,
-    and nothing after a statement that always returns is reached. A mutation there would
-    prove nothing."""
-    for i, s in enumerate(stmts):
-        falls = True
-        match s:
-            case ir.Return():
-                falls = False
-            case ir.If(cond=ir.Lit(value=v), then=then, orelse=orelse):
-                out.extend(_key(x) for x in (orelse if v else then))
-                falls = _dead(then if v else orelse, out)
-            case ir.If(then=then, orelse=orelse):
-                falls = _dead(then, out) | _dead(orelse, out)
-            case ir.ForRange(body=body) | ir.ForCpus(body=body):
-                _dead(body, out)
-        if not falls:
-            out.extend(_key(x) for x in stmts[i + 1 :])
-            return False
-    return True
 
 
 # ----------------------------------------------------------------------------- mutations

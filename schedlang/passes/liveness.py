@@ -57,6 +57,7 @@ class _Inserts:
     its note is the line of the first insert."""
 
     merge = True  # a claim about every path: join paths rather than lose one
+    sees_exprs = False
 
     def __init__(self, diags: Diagnostics, task: str) -> None:
         self.diags = diags

@@ -86,6 +86,7 @@ class Path:
 
 class Rule(Protocol):
     merge: bool  # over the cap: True joins paths (facts hull), False drops the extra ones
+    sees_exprs: bool  # whether `expr` wants to see the expressions (else it is not called)
 
     def insert(self, s: ir.Insert, path: Path) -> Path: ...
 
@@ -130,6 +131,7 @@ class Walk:
         # (condition, outcome that never happens, the statement it guards), the first few
         self.pruned: list[tuple[ir.Expr, bool, Span]] = []
         self._loops: dict[tuple[int, frozenset[Hashable]], list[Path]] = {}
+        self.reached: set[Span] = set()  # statements some path gets to
 
     def body(self, stmts: tuple[ir.Stmt, ...], entry: Path) -> dict[Span | None, list[Path]]:
         rest = self.block(stmts, [entry])
@@ -147,6 +149,7 @@ class Walk:
         for s in stmts:
             if not paths:
                 break
+            self.reached.add(s.span)
             line = s.span.line
             match s:
                 case ir.Let(name=name, value=v):
@@ -161,6 +164,8 @@ class Walk:
                     yes = [_turned(p, Turn(c, True, bool(orelse), line)) for p in yes]
                     no = [_turned(p, Turn(c, False, bool(orelse), line)) for p in no]
                     paths = self.normalize(self.block(then, yes) + self.block(orelse, no), line)
+                    if self.rule.merge and len(paths) > 1:
+                        paths = _rejoin(paths, c)
                 case ir.ForRange() | ir.ForCpus():
                     paths = self.loop(s, paths)
                 case ir.Return(value=v):
@@ -274,9 +279,12 @@ class Walk:
         for p in paths:
             self.visit(e, p)
             known = self.ranges.decide(p.env, e)
-            when_true, when_false = self.ranges.branches(p.env, e)
+            if known is None:
+                when_true, when_false = self.ranges.branches(p.env, e)
+            else:  # the side taken learns nothing the facts did not already say
+                when_true = when_false = p.env
             for truth, env in ((True, when_true), (False, when_false)):
-                if known is (not truth) or R.unreachable(env):
+                if known is (not truth) or (known is None and R.unreachable(env)):
                     if len(self.pruned) < 64:
                         self.pruned.append((e, truth, guards or e.span))
                     continue
@@ -294,6 +302,8 @@ class Walk:
     def visit(self, e: ir.Expr, path: Path, maybe: bool = False) -> None:
         """Show the rule every expression evaluated; the right side of `and` / `or` only when
         the left side does not settle it (short-circuit), and then as `maybe`."""
+        if not self.rule.sees_exprs:
+            return
         self.rule.expr(e, path, maybe)
         match e:
             case ir.Binary(op="and" | "or", left=a, right=b):
@@ -347,6 +357,35 @@ class Walk:
         return list(joined.values())
 
 
+def _rejoin(paths: list[Path], cond: ir.Expr) -> list[Path]:
+    """Where an `if` ends, join paths that differ only in what its condition taught them
+    about the names it tests: the hull of the two sides is what was known before, and a
+    later test of the same names learns it again. Keeps `if w == k { ... }` chains at one
+    path instead of one per `k`. (Only for rules that may join: the hull of two refined
+    ranges can hold values neither had.)"""
+    tested = {
+        (
+            "nr_cpus"
+            if isinstance(e, ir.NrCpus)
+            else e.name
+            if isinstance(e, ir.Local)
+            else f"param:{e.name}"
+        )
+        for e in ir.subexprs(cond)
+        if isinstance(e, ir.Local | ir.ParamRef | ir.NrCpus)
+    }
+    if not tested:
+        return paths
+    groups: dict[Hashable, Path] = {}
+    for p in paths:
+        k = (p.mark, frozenset(kv for kv in p.env.items() if kv[0] not in tested))
+        first = groups.get(k)
+        groups[k] = (
+            p if first is None else replace(first, env=R.join(first.env, p.env), n=first.n + p.n)
+        )
+    return list(groups.values())
+
+
 def _is_condition(e: ir.Expr) -> bool:
     return (isinstance(e, ir.Binary) and (e.op in ir.LOGIC_OPS or e.op in ir.COMPARE_OPS)) or (
         isinstance(e, ir.Unary) and e.op == "not"
@@ -384,3 +423,39 @@ def entry(ranges: Ranges, cb: ir.CallbackDecl | ir.FnDecl, mark: Hashable) -> Pa
             if t is Type.CPU:
                 env[R.CPU_MARK + name] = R.EXISTS
     return Path(env, mark)
+
+
+class _Nothing:
+    """A rule that keeps no state: the walk alone, for `reached`."""
+
+    merge = True
+    sees_exprs = False
+
+    def insert(self, s: ir.Insert, path: Path) -> Path:
+        return path
+
+    def branch(self, atom: ir.Expr, truth: bool, decided: bool, path: Path) -> Path:
+        return path
+
+    def expr(self, e: ir.Expr, path: Path, maybe: bool) -> None:
+        pass
+
+    def widen(self, path: Path, line: int) -> Path:
+        return path
+
+    def bind(self, name: str, value: ir.Expr | None, path: Path) -> Path:
+        return path
+
+    def leave(
+        self, entering: list[Path], leaving: list[Path], line: int, partly: bool
+    ) -> list[Path]:
+        return leaving
+
+
+def reached(prog: ir.Program, decl: ir.CallbackDecl | ir.FnDecl) -> set[Span]:
+    """The statements of a body that the path rules walk (all others sit behind conditions
+    no value satisfies, or after a `return`): where a mutation changes what they see."""
+    ranges = Ranges(prog, stores=True)
+    walk = Walk(ranges, _Nothing())
+    walk.body(decl.body, entry(ranges, decl, None))
+    return walk.reached

@@ -7,6 +7,13 @@ FIFO queue, a FIFO insert into a queue that holds vtime-ordered tasks, and any v
 into the built-in `local` and `global` queues. `insert ... on C` names another CPU's local
 queue, so it only goes with `local`; and `move_to_local` takes a declared queue (`global` is
 drained by the kernel itself; `local` is already the destination).
+
+The starving rule claims that *some* run reaches a move, the opposite direction from
+liveness ("every path inserts"): there, counting a path that does not exist only rejects a
+safe policy; here it accepts an unsafe one. So this rule may count only paths it can show
+a run takes — an under-approximation — and rejects, saying what it could not show, where
+liveness would have been allowed to over-approximate. How it shows them is below
+(`_Moves`), over the path walk of passes/paths.py.
 """
 
 from __future__ import annotations
@@ -161,6 +168,7 @@ class _Mark:
 
 class _Moves:
     merge = False  # a claim that some path exists: drop paths rather than invent one
+    sees_exprs = True  # for the moves
 
     def __init__(self, prog: ir.Program, inserted: set[str], diags: Diagnostics) -> None:
         self.diags = diags
@@ -233,8 +241,10 @@ class _Moves:
         picks one of them (a `return` inside is another way out, and moves after the loop
         do not run on it)."""
         marks = {p.mark for p in entering}
-        if len(marks) != 1 or not leaving:
-            return leaving
+        if len(marks) != 1 or not leaving or self.walk.loops:
+            return leaving  # (inside another loop, each of its iterations leaves anew)
+        if any(isinstance(p.mark, _Mark) and p.mark.forgot for p in leaving):
+            return leaving  # facts were forgotten: a way out may not exist
         (mark,) = marks
         assert isinstance(mark, _Mark)
         if mark.unsure is not None or mark.forgot:

@@ -288,9 +288,10 @@ class Ranges:
                 left = self.decide(env, a)
                 if left is short:
                     return short
+                # the right side runs only when the left did not settle it
                 right = self.decide(self.refine(env, a, not short), b)
-                if right is short:
-                    return short if left is not None else None
+                if right is short:  # settled either way
+                    return short
                 return None if left is None or right is None else right
             case ir.Binary(op=op, left=a, right=b) if op in ir.COMPARE_OPS:
                 return self._decide_compare(env, op, a, b)

@@ -53,7 +53,9 @@ def test_thirty_thousand_ifs_finish() -> None:
     facts = liveness.run(big, diags)
     queues.run(big, diags)
     assert list(diags) == []
-    assert facts == {"paths": {"enqueue": 2**30_000}}  # source paths: each `if` doubles them
+    # every `if` doubles the source paths (walked as one: the two sides differ only in
+    # what the condition says about `w`, so they are joined where the `if` ends)
+    assert facts == {"paths": {"enqueue": 2**30_000}}
 
 
 def test_a_proof_past_the_path_cap_says_so() -> None:

@@ -102,3 +102,53 @@ def test_unused_queue_says_so(check) -> None:
     assert d.hints[0].startswith(
         "remove `queue spare`, or insert into it and call `move_to_local(spare)`"
     )
+
+
+@pytest.mark.parametrize(
+    "dispatch",
+    [
+        # both sides of a guard the checker cannot evaluate move from vt_q
+        "let due = (c as u64 & 1) * 2 == 1\n if due {\n move_to_local(vt_q)\n }"
+        " else {\n move_to_local(vt_q)\n }\n move_to_local(fifo_q)",
+        # a guard shown to go both ways
+        "if c == 0 {\n move_to_local(fifo_q)\n } else {\n move_to_local(vt_q)\n }",
+        "if queued(fifo_q) > 0 {\n move_to_local(fifo_q)\n } else {\n move_to_local(vt_q)\n }",
+        # whatever the loop does, it is left, and the moves follow it
+        "for k in cpus {\n if queued(fifo_q) > 3 {\n kick k\n }\n }\n"
+        " move_to_local(fifo_q)\n move_to_local(vt_q)",
+    ],
+)
+def test_moves_shown_reachable(check, dispatch: str) -> None:
+    both = (
+        "if t.is_kthread {\n insert t into fifo_q\n } else {\n insert t into vt_q vtime t.vtime\n }"
+    )
+    assert check(queues.run, policy(both, dispatch))[1] == []
+
+
+@pytest.mark.parametrize(
+    ("dispatch", "part"),
+    [
+        (
+            "if (c as u64 & 1) * 2 == 1 {\n move_to_local(vt_q)\n }\n move_to_local(fifo_q)",
+            "runs only when `(c as u64 & 1) * 2 == 1` (line 12) is true, and the checker cannot "
+            "show that it ever is",
+        ),
+        (
+            "move_to_local(fifo_q)\n for k in cpus {\n if queued(fifo_q) > 3 {\n return\n }\n }\n"
+            " move_to_local(vt_q)",
+            "only on some of the ways out of the loop at line 13",
+        ),
+        (
+            "move_to_local(fifo_q)\n if nr_cpus < 1 {\n move_to_local(vt_q)\n }",
+            "no value reaches `move_to_local(vt_q)` at line 14 (`nr_cpus < 1` at line 13 is "
+            "never true there)",
+        ),
+    ],
+)
+def test_moves_not_shown_reachable(check, dispatch: str, part: str) -> None:
+    both = (
+        "if t.is_kthread {\n insert t into fifo_q\n } else {\n insert t into vt_q vtime t.vtime\n }"
+    )
+    diags = check(queues.run, policy(both, dispatch))[1]
+    assert [(d.code, d.line) for d in diags] == [(codes.STARVING_QUEUE, 3)]
+    assert part in diags[0].message, diags[0].message
