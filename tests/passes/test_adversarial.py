@@ -31,12 +31,10 @@ def hints_for(text: str, code: str) -> list[str]:
     return [h for d in diags if d.code == code for h in d.hints]
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"a move in the unevaluated side of or/and drains nothing ({FINDINGS} #6)"
-)
 @pytest.mark.parametrize("drain", ["true or move_to_local(q)", "false and move_to_local(q)"])
 def test_a_move_that_short_circuit_never_evaluates_starves_the_queue(drain: str) -> None:
-    """The VM ejected the `or` form: `ksoftirqd/0 failed to run for 7.232s`."""
+    """The VM ejected the `or` form: `ksoftirqd/0 failed to run for 7.232s` (docs/adversarial-findings.md #6,
+    fixed: the path walk evaluates `and` / `or` as the branches they are)."""
     text = (
         'scheduler st "short circuit" {\n'
         "    queue q: fifo\n"
