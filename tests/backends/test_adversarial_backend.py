@@ -138,6 +138,9 @@ COLLIDING = {
     "array_like_queue_id": "queue q: fifo\n array DSQ_Q: [u64; 4]\n"
     " on enqueue(t, f) { insert t into q slice 5ms }\n on dispatch(c) { move_to_local(q) }\n"
     " on running(t) { DSQ_Q[1] = 1 }",
+    "let_like_fn": "var g: u64 = 0\n fn double(x: u64) -> u64 { return x * 2 }\n"
+    " on running(t) { let double = 3\n g = double(double) }",
+    "let_like_accessor": "array hist: [u64; 4]\n on running(t) { let hist_at: u64 = 3\n hist[1] = hist_at }",
     "init_ret": "queue q: fifo\n var g: u64 = 0\n"
     " on enqueue(t, f) { insert t into q slice 5ms }\n on dispatch(c) { move_to_local(q) }\n"
     " on init() { let ret: u64 = 7\n g = ret }",
