@@ -8,6 +8,7 @@ a span, a one-line message and hints that say how to fix it. Passes only append 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,6 +16,7 @@ from typing import Literal
 from schedlang.source import SourceFile, Span
 
 Severity = Literal["error", "warning", "note"]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ def render_text(diag: Diagnostic, source: SourceFile | None = None) -> str:
     """`file:line:col: error[CODE]: message`, the source line with a caret, then the hints."""
     out = [f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}[{diag.code}]: {diag.message}"]
     if source is not None:
-        text = source.line_text(diag.line).replace("\t", " ")
+        # One character for one column: a tab shows as a space, and a lone surrogate (which
+        # no output stream can encode; `not-text` points at one) as U+FFFD.
+        text = _SURROGATE.sub("\ufffd", source.line_text(diag.line).replace("\t", " "))
         if text or diag.line <= source.line_count:
             gutter = f"{diag.line:>4} | "
             out.append(gutter + text)

@@ -37,6 +37,13 @@ MAX_NESTING = 64
 MAX_TREE_DEPTH = 150
 
 _LONE_CR = re.compile(r"\r(?!\n)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A bracket, or a comment or string to skip as the lexer reads them; an unterminated block
+# comment runs to the end of the text and an unterminated string to the end of its line.
+_BRACKETS = re.compile(
+    r'//[^\r\n]*|/\*(?s:.*?)(?:\*/|\Z)|"(?:[^"\\\r\n]|\\[^\r\n])*"?'
+    r"|(?P<open>[({[])|(?P<close>[)}\]])"
+)
 
 
 @functools.cache
@@ -416,14 +423,19 @@ def _signature(c: list[Any]) -> tuple[list[_Built], _Built | None, _Built]:
 
 
 def _nesting_too_deep(text: str) -> int | None:
-    """Offset where bracket nesting first exceeds MAX_NESTING, else None."""
+    """Offset where bracket nesting first exceeds MAX_NESTING, else None.
+
+    Brackets in comments and strings do not nest anything, so they are skipped (a comment
+    full of `(` is not too deep).
+    """
     depth = 0
-    for i, ch in enumerate(text):
-        if ch in "({[":
+    for m in _BRACKETS.finditer(text):
+        kind = m.lastgroup
+        if kind == "open":
             depth += 1
             if depth > MAX_NESTING:
-                return i
-        elif ch in ")}]":
+                return m.start()
+        elif kind == "close":
             depth = max(0, depth - 1)
     return None
 
@@ -433,7 +445,10 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
     from schedlang.syntax_errors import describe
 
     text = source.text
-    if len(text.encode("utf-8", "surrogateescape")) > MAX_SOURCE_BYTES:
+    if (
+        len(text) > MAX_SOURCE_BYTES
+        or len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES
+    ):
         diags.error(
             C.FILE_TOO_LARGE,
             source.span_at(0),
@@ -447,6 +462,16 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
             source.span_at(text.index("\x00")),
             "file contains a NUL byte: this is not schedlang source text",
             "pass a .sched file",
+        )
+        return None
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:  # only a str made in Python has one; no UTF-8 file decodes to it
+        diags.error(
+            C.NOT_TEXT,
+            source.span_at(surrogate.start()),
+            f"the text contains a lone surrogate (U+{ord(surrogate.group()):04X}): "
+            "it is not Unicode text",
+            "pass the policy as valid Unicode (a .sched file saved as UTF-8)",
         )
         return None
     if not text.strip():
