@@ -170,3 +170,37 @@ def test_a_queue_drained_only_on_one_cpu_is_rejected() -> None:
         "}\n"
     )
     assert diagnose(text), "an error must say that tasks pinned to CPUs other than 0 never run"
+
+
+RATE_LIMITED = """\
+scheduler strict "a rate-limited drain" {
+    queue q: fifo
+    var last: time = 0
+    array budget: [u64; cpus]
+    fn busy(c: cpu) -> bool {
+        return budget[c] > 3
+    }
+    on enqueue(t, flags) {
+        budget[t.cpu] += 1
+        insert t into q slice 5ms
+    }
+    on dispatch(c) {
+        DRAIN
+    }
+}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True, reason=f"a satisfiable guard before a move is 'could not prove' ({FINDINGS} #20)"
+)
+@pytest.mark.parametrize(
+    "drain",
+    [
+        "let at = now()\n if at - last >= 10ms {\n last = at\n move_to_local(q)\n }",
+        "if busy(c) {\n move_to_local(q)\n }",
+    ],
+    ids=["time-guard", "fn-guard"],
+)
+def test_a_move_behind_a_satisfiable_guard_drains_the_queue(drain: str) -> None:
+    assert diagnose(RATE_LIMITED.replace("DRAIN", drain)) == []
