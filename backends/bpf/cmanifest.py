@@ -39,7 +39,12 @@ OPS_STRUCT = "sched_ext_ops"
 
 
 class ManifestError(ValueError):
-    """The object lacks something the loader needs; the message says what and how to fix it."""
+    """The object lacks something the loader needs; the message says what and how to fix it.
+    `symbol`: the C name the problem is about (to point at its declaration), if one."""
+
+    def __init__(self, message: str, symbol: str | None = None) -> None:
+        super().__init__(message)
+        self.symbol = symbol
 
 
 def derive(
@@ -91,7 +96,8 @@ def _ops(obj: ObjectFile, btf: Btf) -> tuple[str, str, int | None]:
         raise ManifestError(
             f"the object has {what} `struct sched_ext_ops` variable(s) in "
             f"{' or '.join(OPS_SECTIONS)}; define exactly one: "
-            '`SEC(".struct_ops.link") struct sched_ext_ops NAME_ops = { ..., .name = "NAME" };`'
+            '`SEC(".struct_ops.link") struct sched_ext_ops NAME_ops = { ..., .name = "NAME" };`',
+            found[-1][1].name if found else None,
         )
     section, var = found[0]
     data = obj.section_bytes(section)[var.offset : var.offset + var.size]
@@ -99,12 +105,13 @@ def _ops(obj: ObjectFile, btf: Btf) -> tuple[str, str, int | None]:
     if "name" not in members:
         raise ManifestError(
             "the local `struct sched_ext_ops` has no `char name[128]` member; declare it and "
-            'set `.name = "NAME"` (the kernel names the scheduler by it)'
+            'set `.name = "NAME"` (the kernel names the scheduler by it)',
+            var.name,
         )
     start = members["name"].offset
     name = data[start : start + 128].split(b"\0", 1)[0].decode(errors="replace")
     if not name:
-        raise ManifestError(f'`{var.name}` has an empty `.name`; set `.name = "NAME"`')
+        raise ManifestError(f'`{var.name}` has an empty `.name`; set `.name = "NAME"`', var.name)
     timeout_ms = None
     if "timeout_ms" in members:
         at = members["timeout_ms"].offset
@@ -139,7 +146,8 @@ def _params(obj: ObjectFile, btf: Btf) -> list[dict[str, Any]]:
         if p["name"] in seen:
             raise ManifestError(
                 f"two tunables are called `{p['name']}` (a global and a struct member); "
-                "rename one so `--param NAME=VALUE` can tell them apart"
+                "rename one so `--param NAME=VALUE` can tell them apart",
+                p["name"],
             )
         seen.add(p["name"])
     return out

@@ -73,10 +73,16 @@ def compile_c_policy(
     toolchain = {"schedlang": __version__, "clang": clang.version}
     try:
         manifest = cmanifest.derive(obj_path, source=str(path), hashes=hashes, toolchain=toolchain)
+        if params:
+            _override(obj_path, manifest, params, source)
     except (cmanifest.ManifestError, ObjectFormatError) as exc:
-        raise _error(source, [finding("C011", str(path), 1, 1, str(exc))]) from None
-    if params:
-        _override(obj_path, manifest, params, source)
+        obj_path.unlink()  # an object without a manifest is not a policy: leave nothing
+        symbol = getattr(exc, "symbol", None)
+        line, col = _declaration(source.text, symbol) if symbol else (1, 1)
+        raise _error(source, [finding("C011", str(path), line, col, str(exc))]) from None
+    except SchedlangError:
+        obj_path.unlink()
+        raise
     hashes["object_sha256"] = sha256_bytes(obj_path.read_bytes())
     manifest_path = out / f"{stem(path)}.json"
     manifest_path.write_text(manifest_json(manifest))
@@ -122,12 +128,15 @@ def _override(
 
 
 def _declaration(text: str, name: str) -> tuple[int, int]:
-    """Line and column of tunable `name`'s declaration: a `volatile` global, else a struct
-    member (1, 1 if neither is found)."""
+    """Line and column of global `name`'s declaration: a `volatile` global or the ops table,
+    else a struct member (1, 1 if neither is found)."""
     word = re.compile(rf"\b{re.escape(name)}\b")
     member = re.compile(rf"\b{re.escape(name)}\s*;")
     lines = text.splitlines()
-    for wanted in (lambda line: "volatile" in line and word.search(line), member.search):
+    for wanted in (
+        lambda line: ("volatile" in line or "sched_ext_ops" in line) and word.search(line),
+        member.search,
+    ):
         for number, line in enumerate(lines, start=1):
             if wanted(line):
                 found = word.search(line)

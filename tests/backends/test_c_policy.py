@@ -131,6 +131,7 @@ def test_bad_param_override_is_a_diagnostic(
         schedlang.compile(SIMPLE, params=params, outdir=tmp_path)
     (d,) = err.value.diagnostics
     assert d.code == "C012" and message in d.message
+    assert list(tmp_path.iterdir()) == []  # no object without its manifest
     assert d.line == (_line_of(SIMPLE, line_marker) if line_marker else 1)
 
 
@@ -225,3 +226,18 @@ def test_run_refuses_c_the_gate_rejects_before_booting() -> None:
     assert f"{UNBOUNDED} does not compile:" in proc.stderr
     assert f"{UNBOUNDED}:{line}:2: error[C001]" in proc.stderr
     assert "measuring" not in proc.stderr  # nothing was booted
+
+
+@pytest.mark.clang
+def test_two_ops_tables_is_a_diagnostic_at_the_second(tmp_path: Path, clang: build.Clang) -> None:
+    two = tmp_path / "two.bpf.c"
+    two.write_text(
+        SIMPLE.read_text() + '\nSEC(".struct_ops.link")\nstruct sched_ext_ops other_ops = {\n'
+        '\t.dispatch = (void *)simple_dispatch,\n\t.name = "other",\n};\n'
+    )
+    with pytest.raises(SchedlangError) as err:
+        schedlang.compile(two, outdir=tmp_path / "out")
+    (d,) = err.value.diagnostics
+    assert d.code == "C011" and "2 `struct sched_ext_ops` variable(s)" in d.message
+    assert (d.line, d.col) == (_line_of(two, "struct sched_ext_ops other_ops"), 22)
+    assert list((tmp_path / "out").iterdir()) == []
