@@ -204,3 +204,17 @@ scheduler strict "a rate-limited drain" {
 )
 def test_a_move_behind_a_satisfiable_guard_drains_the_queue(drain: str) -> None:
     assert diagnose(RATE_LIMITED.replace("DRAIN", drain)) == []
+
+
+@pytest.mark.xfail(strict=True, reason=f"a rejected const is unknown at its uses ({FINDINGS} #21)")
+def test_a_const_with_a_bad_value_is_reported_once() -> None:
+    text = (
+        'scheduler cc "a const whose value is rejected" {\n'
+        "    const LIMIT: u32 = 5000000000\n"
+        "    var out: u64 = 0\n"
+        "    on running(t) {\n"
+        "        out = LIMIT as u64\n"
+        "    }\n"
+        "}\n"
+    )
+    assert diagnose(text) == [(2, codes.TYPE_MISMATCH)]
