@@ -40,6 +40,12 @@ class ClangError(RuntimeError):
     """clang is missing, too old, or rejected the generated C (message says what to do)."""
 
 
+class GeneratedCRejected(ClangError):
+    """clang rejected C that schedlang generated from a checked policy: a bug in schedlang
+    (the checker accepted the policy, so the backend owes clang valid C), not a problem with
+    the machine or the command line, so the CLI reports it as an internal error."""
+
+
 @dataclass(frozen=True)
 class Clang:
     path: str
@@ -150,7 +156,7 @@ def compile_c(c_path: Path, object_path: Path, line_map: tuple[tuple[int, int, i
             for d in diags
         ]
         detail = "\n".join(where) if where else proc.stderr.strip()
-        raise ClangError(
+        raise GeneratedCRejected(
             f"clang rejected the generated C (a schedlang bug: please report it with the policy)\n"
             f"{' '.join(cmd)}\n{detail}"
         )

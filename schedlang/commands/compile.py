@@ -82,7 +82,7 @@ def _usage(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from schedlang.backends.bpf.build import ClangError
+    from schedlang.backends.bpf.build import ClangError, GeneratedCRejected
     from schedlang.backends.bpf.compile import compile_checked
     from schedlang.errors import SchedlangError
 
@@ -108,6 +108,13 @@ def run(args: argparse.Namespace) -> int:
         except SchedlangError as exc:
             result.diagnostics += exc.diagnostics
             result.status = "diagnostics"
+        except GeneratedCRejected as exc:  # the checker accepted it: the C is schedlang's bug
+            internal_error.report(exc, "compile", f"while compiling {args.file}", debug=args.debug)
+            if args.format == "json":
+                print(
+                    render_json({"status": "internal-error", "error": internal_error.record(exc)})
+                )
+            return internal_error.EXIT_CODE
         except (ValueError, ClangError, OSError) as exc:
             return _usage(str(exc))
     if args.format == "json":

@@ -170,11 +170,8 @@ exit 1
 """
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"clang rejecting generated C exits 2, not 3 ({FINDINGS} #13)"
-)
 def test_generated_c_that_clang_rejects_is_an_internal_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """docs/cli.md: exit 2 means "change the command line or the machine", exit 3 "a bug in
     schedlang". A rejection of the generated C is the latter (its own message says so)."""
@@ -190,6 +187,8 @@ def test_generated_c_that_clang_rejects_is_an_internal_error(
     finally:
         build.find_clang.cache_clear()
     assert rc == 3
+    err = capsys.readouterr().err
+    assert "internal error while compiling" in err and "GeneratedCRejected" in err, err
 
 
 QUEUES_BY_CASE = """\
