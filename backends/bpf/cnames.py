@@ -56,6 +56,18 @@ def ident(name: str) -> str:
     return name
 
 
+def comment(text: object) -> str:
+    """Any text (the description, a path, a name) as it may stand inside a C block comment.
+
+    The description and the source path are the user's; pasted as they are, a `*/` in them
+    ends the comment and what follows is compiled (finding 2 of docs/adversarial-findings.md
+    injected a global that way), and a newline could start a preprocessor line. So control
+    characters become visible escapes and every `*/` (and `/*`, which clang warns about) is
+    split; nothing else changes."""
+    shown = "".join(ch if ch == "\t" or " " <= ch != "\x7f" else repr(ch)[1:-1] for ch in str(text))
+    return shown.replace("*/", "* /").replace("/*", "/ *")
+
+
 def int_lit(value: int, t: Type) -> str:
     """An integer literal with the suffix that keeps its width and signedness in C."""
     if t is Type.BOOL:

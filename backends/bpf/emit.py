@@ -271,7 +271,7 @@ def _fn_signature(f: ir.FnDecl) -> str:
 def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
     scope = Scope(op=None, bare_return="return;", enq_flags="0")
     body = lw.block(f.body, scope, 1)
-    head = f"/* fn {f.name} */ {mark(f.span)}"
+    head = f"/* fn {cnames.comment(f.name)} */ {mark(f.span)}"
     return "\n".join([head, _fn_signature(f), "{", *body, "}"])
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import jinja2
 
+from schedlang.backends.bpf import cnames
+
 _MARK = re.compile(r"/\*@@(\d+):(\d+)@@\*/")
 MAX_WIDTH = 100  # kernel style allows 100 columns (tabs count as 8)
 
@@ -35,6 +37,7 @@ def _template() -> jinja2.Template:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
     )
+    env.filters["comment"] = cnames.comment  # every text the template puts in a comment
     return env.get_template("policy.bpf.c.j2")
 
 
@@ -52,7 +55,7 @@ def render(context: dict[str, Any]) -> RenderedC:
         code = _MARK.sub("", text, count=1).rstrip()
         pieces = wrap(code)
         line_map.append((len(lines) + 1, line, col))
-        lines.append(f"{pieces[0]} /* {source_name}:{line} */")
+        lines.append(f"{pieces[0]} /* {cnames.comment(source_name)}:{line} */")
         lines += pieces[1:]
     return RenderedC("\n".join(lines) + "\n", tuple(line_map))
 

@@ -95,9 +95,6 @@ def test_a_let_named_like_a_callback_parameter_compiles_or_is_rejected(
 
 
 @pytest.mark.clang
-@pytest.mark.xfail(
-    strict=True, reason=f"the description is pasted into a C comment ({FINDINGS} #2)"
-)
 @pytest.mark.parametrize(
     "description",
     ["fast */ slow", "*/ int injected_by_description = 42; /*", "a */\\n#error injected\\n/* b"],
@@ -112,9 +109,6 @@ def test_the_description_cannot_leave_its_c_comment(
 
 
 @pytest.mark.clang
-@pytest.mark.xfail(
-    strict=True, reason=f"the source path is pasted into a C comment ({FINDINGS} #2)"
-)
 def test_a_source_path_with_a_comment_end_compiles(tmp_path: Path, clang: build.Clang) -> None:
     text = 'scheduler p "path" {\n    on enqueue(t, f) { insert t into global slice 5ms }\n}\n'
     rc, _ = _compile(tmp_path, text, name="evil*/p.sched")
