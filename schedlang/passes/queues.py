@@ -24,7 +24,7 @@ from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import ranges, show
-from schedlang.passes.paths import ATTAINABLE, Path, Walk, entry
+from schedlang.passes.paths import ATTAINABLE, Path, Walk, entry, reached
 from schedlang.source import Span
 from schedlang.types import RANGE, Type
 
@@ -40,18 +40,19 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
                         ref = e.args[0]
                         if isinstance(ref, ir.QueueRef):
                             _check_move(ref, diags)
-    inserted = {
+    named = {
         s.queue.name
         for body in [cb.body for cb in prog.callbacks] + [f.body for f in prog.fns]
         for s in ir.walk_stmts(body)
         if isinstance(s, ir.Insert)
     }
+    inserted = _filled(prog)
     dispatch = prog.callback("dispatch")
     proof = None if dispatch is None else _Moves.prove(prog, dispatch, inserted, diags)
     for q in prog.queues:
         why = "" if proof is None else proof.unproven(q)
         if why is not None:
-            _report_starving(prog, q, q.name in inserted, why, diags)
+            _report_starving(prog, q, q.name in named, why, diags)
     return {"queues": {q.name: q.kind for q in prog.queues}}
 
 
@@ -266,7 +267,9 @@ class _Moves:
     def bind(self, name: str, value: ir.Expr | None, path: Path) -> Path:
         if value is None:  # a condition's outcome, known on this path: it does occur
             path.env[ATTAINABLE + name] = path.env[name]
-        else:
+        elif not any(isinstance(e, ir.Local) for e in ir.subexprs(value)):
+            # (a copy of another local is not: a later test of the original would not
+            # narrow what the copy is known to take)
             got = self.attainable(value, path.env)
             if got is not None:
                 path.env[ATTAINABLE + name] = got
@@ -387,6 +390,19 @@ class _Moves:
 
     def _show(self, e: ir.Expr) -> str:
         return show.code(self.diags, e.span, "a condition")
+
+
+def _filled(prog: ir.Program) -> set[str]:
+    """The queues some insert can fill: an insert behind a guard no value satisfies fills
+    nothing, so `queued(q) > 0` would never be true."""
+    out: set[str] = set()
+    decls: list[ir.CallbackDecl | ir.FnDecl] = [*prog.callbacks, *prog.fns]
+    for decl in decls:
+        inserts = [s for s in ir.walk_stmts(decl.body) if isinstance(s, ir.Insert)]
+        if inserts:
+            seen = reached(prog, decl)
+            out |= {s.queue.name for s in inserts if s.span in seen}
+    return out
 
 
 def _moved(e: ir.Expr) -> str | None:

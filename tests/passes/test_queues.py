@@ -152,3 +152,25 @@ def test_moves_not_shown_reachable(check, dispatch: str, part: str) -> None:
     diags = check(queues.run, policy(both, dispatch))[1]
     assert [(d.code, d.line) for d in diags] == [(codes.STARVING_QUEUE, 3)]
     assert part in diags[0].message, diags[0].message
+
+
+def test_a_copy_does_not_outlive_a_test_of_its_original(check) -> None:
+    """`b` is `a`; once `a == 0`, `b > 0` is impossible, so vt_q is not shown drained."""
+    dispatch = (
+        "let a = queued(fifo_q)\n let b = a\n if a == 0 {\n if b > 0 {\n move_to_local(vt_q)\n }\n }"
+        "\n move_to_local(fifo_q)"
+    )
+    both = (
+        "if t.is_kthread {\n insert t into fifo_q\n } else {\n insert t into vt_q vtime t.vtime\n }"
+    )
+    diags = check(queues.run, policy(both, dispatch))[1]
+    assert [(d.code, d.line) for d in diags] == [(codes.STARVING_QUEUE, 3)]
+
+
+def test_a_queue_nothing_fills_is_never_waiting(check) -> None:
+    """fifo_q's only insert sits behind `if false`, so `queued(fifo_q) > 0` never holds."""
+    enqueue = "if false {\n insert t into fifo_q\n }\n insert t into vt_q vtime t.vtime"
+    dispatch = "if queued(fifo_q) > 0 {\n move_to_local(vt_q)\n }\n move_to_local(fifo_q)"
+    diags = check(queues.run, policy(enqueue, dispatch))[1]
+    assert [(d.code, d.line) for d in diags] == [(codes.STARVING_QUEUE, 3)]
+    assert "runs only when `queued(fifo_q) > 0`" in diags[0].message
