@@ -174,6 +174,7 @@ class _Moves:
     def __init__(self, prog: ir.Program, inserted: set[str], diags: Diagnostics) -> None:
         self.diags = diags
         self.ranges = ranges.Ranges(prog, stores=True)
+        self.fns = {f.name: f for f in prog.fns}
         self.inserted = inserted
         self.walk = Walk(self.ranges, self)
         self.conditions: dict[tuple[int, int], ir.Expr] = {}
@@ -295,10 +296,26 @@ class _Moves:
     def attainable(self, e: ir.Expr, env: ranges.Env) -> ranges.Range | None:
         """Values that e surely takes in some run, whatever the params are (None: no such
         proof). Shared state is assumed to take every value between its initial value and
-        the values stored into it (other callbacks run in between)."""
+        the values stored into it (other callbacks run in between), and any amount of time
+        to pass between storing a time and reading `now()` again."""
         match e:
             case ir.Lit(value=v):
                 return ranges.Range(v, v + 1)
+            case ir.Builtin(name="now"):
+                return _ANY_TIME
+            case ir.Binary(op="sat-", left=x, right=y) if y.type is Type.TIME:
+                # now() minus a stored time (never later than now on a monotonic clock):
+                # every wait up to _LONG_WAIT happens if dispatch is not called meanwhile
+                return _WAITS if self.attainable(x, env) == _ANY_TIME else None
+            case ir.FnCall(name=name) if e.type is Type.BOOL:
+                f = self.fns.get(name)
+                if f is None or len(f.body) != 1 or not isinstance(f.body[0], ir.Return):
+                    return None
+                result = f.body[0].value  # `fn f(...) -> bool { return COND }`, inlined
+                if result is None:
+                    return None
+                outcomes = self.possible(result, {})  # its parameters count as unknown
+                return ranges.Range(min(outcomes), max(outcomes) + 1) if outcomes else None
             case ir.Builtin(name="move_to_local" | "queued", args=(ir.QueueRef(name=q), *_)):
                 return ranges.Range(0, 2 if q in self.inserted else 1)
             case ir.Builtin() | ir.PickField() | ir.TaskField() if e.type is Type.BOOL:
@@ -470,5 +487,8 @@ def _widens(x: ir.Expr, cast: ir.Expr) -> bool:
     return a is not None and b is not None and b[0] <= a[0] and a[1] <= b[1]
 
 
+_ANY_TIME = ranges.Range(0, 2**64)
+_LONG_WAIT = 2**62  # ns, about 146 years
+_WAITS = ranges.Range(0, _LONG_WAIT)
 _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
 _NEGATE = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "=="}

@@ -191,9 +191,6 @@ scheduler strict "a rate-limited drain" {
 """
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"a satisfiable guard before a move is 'could not prove' ({FINDINGS} #20)"
-)
 @pytest.mark.parametrize(
     "drain",
     [
