@@ -19,6 +19,7 @@ UNKNOWN_TYPE = "unknown-type"
 UNKNOWN_CALLBACK = "unknown-callback"
 UNKNOWN_FUNCTION = "unknown-function"
 DUPLICATE_NAME = "duplicate-name"
+NAME_TOO_LONG = "name-too-long"
 # types
 TYPE_MISMATCH = "type-mismatch"
 NEEDS_UNIT = "needs-unit"
@@ -59,6 +60,7 @@ SUMMARY: dict[str, str] = {
     UNKNOWN_CALLBACK: "`on NAME` where NAME is not a sched_ext operation",
     UNKNOWN_FUNCTION: "a call to something that is neither a built-in nor an `fn`",
     DUPLICATE_NAME: "two declarations with one name",
+    NAME_TOO_LONG: "a scheduler name longer than the kernel keeps",
     TYPE_MISMATCH: "a value of the wrong type",
     NEEDS_UNIT: "a bare number where a duration is needed",
     SIGN_MIX: "signed and unsigned mixed without `as`",

@@ -81,6 +81,21 @@ def _usage(message: str) -> int:
     return 2
 
 
+def _output_problem(output: str) -> str | None:
+    """What is wrong with `-o OUT`, checked before any work: it must be a directory (made if
+    missing); the errno of a failed mkdir would tell the user less than this does."""
+    for where in (Path(output), *Path(output).parents):
+        if where.exists():
+            if where.is_dir():
+                return None
+            blocked = "" if where == Path(output) else f" ({where} is a file)"
+            return (
+                f"-o {output}: not a directory{blocked}; -o names the directory that receives "
+                "NAME.bpf.c, NAME.bpf.o and NAME.json"
+            )
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from schedlang.backends.bpf.build import ClangError, GeneratedCRejected
     from schedlang.backends.bpf.compile import compile_checked
@@ -90,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         params = _params(args.param)
     except ValueError as exc:
         return _usage(str(exc))
+    problem = _output_problem(args.output)
+    if problem:
+        return _usage(problem)
     if args.file.endswith(".c"):
         return _run_c(args, params)
     result = check_file(args.file)

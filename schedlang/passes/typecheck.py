@@ -39,6 +39,9 @@ _NOT_STORED: dict[Type, tuple[str, ...]] = {
     Type.COMM: ('compare it where it is: `t.comm == "make"` or `startswith(t.comm, "ma")`',),
 }
 RESERVED = frozenset({NR_CPUS, *BUILTIN_QUEUES, *BUILTINS, "cpus", "true", "false"})
+# The kernel keeps the scheduler's name in `char name[SCX_OPS_NAME_LEN]` (128) with its NUL
+# and refuses to load a name that does not fit; it also names the output files.
+MAX_SCHEDULER_NAME = 127
 
 
 def resolve_type(t: ast.TypeName, diags: Diagnostics) -> Type | None:
@@ -70,6 +73,14 @@ class _Typecheck:
 
     # ------------------------------------------------------------------ declarations
     def program(self, tree: ast.Scheduler, path: str) -> ir.Program:
+        if len(tree.name) > MAX_SCHEDULER_NAME:
+            self.diags.error(
+                C.NAME_TOO_LONG,
+                tree.name_span,
+                f"the scheduler name is {len(tree.name)} characters long; the kernel keeps at "
+                f"most {MAX_SCHEDULER_NAME} (sched_ext_ops.name is 128 bytes with its NUL)",
+                f"shorten it to {MAX_SCHEDULER_NAME} characters or fewer",
+            )
         params: list[ir.ParamDecl] = []
         queues: list[ir.QueueDecl] = []
         vars_: list[ir.VarDecl] = []

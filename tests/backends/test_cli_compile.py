@@ -73,3 +73,13 @@ def test_missing_clang_exits_2_naming_the_package(
     finally:
         build.find_clang.cache_clear()
     assert "apt-get install clang-19" in capsys.readouterr().err
+
+
+def test_an_output_below_a_file_is_a_usage_error_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "plain"
+    blocker.write_text("")
+    assert main(["compile", FIFO, "-o", str(blocker / "out"), "--emit", "c"]) == 2
+    err = capsys.readouterr().err
+    assert f"({blocker} is a file)" in err and "not a directory" in err and "Errno" not in err

@@ -63,7 +63,6 @@ def test_a_bad_bool_param_is_hinted_with_a_bool(
     assert "flag=true" in out or "flag=false" in out, out
 
 
-@pytest.mark.xfail(strict=True, reason=f"compile -o onto a file prints a raw errno ({FINDINGS} #9)")
 def test_compile_onto_a_file_says_what_o_must_be(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
