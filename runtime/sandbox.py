@@ -32,7 +32,7 @@ from pathlib import Path
 
 from schedlang.runtime import accel as accel_probe
 from schedlang.runtime import crash as crashes
-from schedlang.runtime import provision
+from schedlang.runtime import provision, tsc
 
 GUEST_OUTDIR = "/mnt/out"
 INIT_SCRIPT = Path(__file__).resolve().with_name("guest") / "init.sh"
@@ -104,6 +104,7 @@ class BootInfo:
     wall_s: float  # host clock: qemu start -> qemu gone
     representative_timing: bool  # False under TCG: only same-boot relative numbers mean much
     retries: tuple[BootRetry, ...] = ()  # boots that died before the job, in order
+    tsc_khz: int | None = None  # the TSC rate given to the guest kernel (runtime/tsc.py)
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ def _qemu_argv(
     kernel: Path,
     accel: str,
     tcg_threading: str | None,
+    tsc_khz: int | None,
     vcpus: int,
     memory_mb: int,
     run_dir: Path,
@@ -228,6 +230,8 @@ def _qemu_argv(
     else:
         cpu = ["-accel", f"tcg,thread={tcg_threading}"]
     cmdline = f"{KERNEL_ARGS} init={INIT_SCRIPT} schedlang_job={job}"
+    if tsc_khz is not None:
+        cmdline += f" tsc_early_khz={tsc_khz}"  # no calibration to get wrong (runtime/tsc.py)
     if crash_before_job:
         cmdline += f" {CRASH_HOOK}"
     return [
@@ -336,11 +340,15 @@ def run_in_guest(
         raise SandboxError(f"kernel image {kernel} does not exist")
     chosen, reason = accel_probe.choose(accel, toolchain)
     threading_mode = tcg_threading if chosen == "tcg" else None
+    tsc_khz = tsc.host_tsc_khz() if chosen == "tcg" else None  # KVM guests get kvmclock
     retries: list[BootRetry] = []
     while True:
         run_dir = Path(tempfile.mkdtemp(prefix="schedlang-guest-"))
         try:
-            boot = _Boot(chosen, reason, threading_mode, tuple(retries), len(retries) < crash_boots)
+            boot = _Boot(
+                chosen, reason, threading_mode, tsc_khz, tuple(retries),
+                len(retries) < crash_boots,
+            )  # fmt: skip
             attempt = _boot_and_run(
                 run_dir, toolchain, command, kernel, boot, vcpus, memory_mb, timeout_s,
                 outdir, env, on_line, quiet_timeout_s,
@@ -364,11 +372,13 @@ def run_in_guest(
 
 @dataclass(frozen=True)
 class _Boot:
-    """How one boot is made: accelerator, TCG threading, the boots before it, the test hook."""
+    """How one boot is made: accelerator, TCG threading, the guest's TSC rate, the boots
+    before it, the test hook."""
 
     accelerator: str
     reason: str
     tcg_threading: str | None
+    tsc_khz: int | None
     retries: tuple[BootRetry, ...]
     crash_before_job: bool
 
@@ -427,8 +437,8 @@ def _boot_and_run(
         # O_RDWR: opening a FIFO this way never blocks, whether or not qemu gets to open it.
         job_fd = os.open(run_dir / "ttyS1.out", os.O_RDWR)
         argv = _qemu_argv(
-            toolchain, kernel, boot_how.accelerator, boot_how.tcg_threading, vcpus, memory_mb,
-            run_dir, job, boot_how.crash_before_job,
+            toolchain, kernel, boot_how.accelerator, boot_how.tcg_threading, boot_how.tsc_khz,
+            vcpus, memory_mb, run_dir, job, boot_how.crash_before_job,
         )  # fmt: skip
         qemu_log = (run_dir / "qemu-stderr.log").open("wb")
         qemu = children.start(
@@ -462,6 +472,7 @@ def _boot_and_run(
         wall_s=round(wall, 3),
         representative_timing=boot_how.accelerator == "kvm",
         retries=boot_how.retries,
+        tsc_khz=boot_how.tsc_khz,
     )
     serial = "\n".join(stream.console)
     result = GuestResult(

@@ -118,6 +118,18 @@ def test_boot_info_describes_the_conditions(run: Run) -> None:
         assert boot.accelerator == "kvm" and boot.representative_timing
 
 
+def test_guest_clock_runs_at_the_hosts_tsc_rate(run: Run) -> None:
+    """Under TCG the guest is told the host's TSC rate instead of calibrating it against the
+    PIT (which a busy host gets wrong, runtime/tsc.py); its own HPET check agrees within 1%."""
+    boot = run.result.boot
+    if boot.accelerator != "tcg" or boot.tsc_khz is None:
+        pytest.skip("the host TSC rate is only given to TCG guests on x86-64 with constant TSC")
+    console = run.result.console
+    assert f"tsc: Detected {boot.tsc_khz / 1000:.3f} MHz processor" in console
+    assert "tsc: Refined TSC clocksource calibration" in console
+    assert "Using PIT calibration value" not in console
+
+
 def _our_children() -> list[str]:
     """Names of this process's live child processes."""
     names = []
