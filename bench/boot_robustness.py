@@ -58,6 +58,7 @@ def judge(output: str) -> tuple[str | None, dict[str, Any]]:
     run = data.get("run") or {}
     exit_info = data.get("exit") or {}
     evidence = {
+        "load_error": {k: data.get(k) for k in ("stage", "error", "errno") if data.get(k)},
         "state": data.get("state"),
         "state_after": data.get("state_after"),
         "exit": {k: exit_info.get(k) for k in ("kind_name", "reason", "message", "ejected")},
