@@ -78,9 +78,10 @@ def render_text(diag: Diagnostic, source: SourceFile | None = None) -> str:
     """`file:line:col: error[CODE]: message`, the source line with a caret, then the hints."""
     out = [f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}[{diag.code}]: {diag.message}"]
     if source is not None:
-        # One character for one column: a tab shows as a space, and a lone surrogate (which
-        # no output stream can encode; `not-text` points at one) as U+FFFD.
-        text = _SURROGATE.sub("\ufffd", source.line_text(diag.line).replace("\t", " "))
+        # One character for one column: a tab and a (zero-width) byte-order mark show as a
+        # space, a lone surrogate (no output can encode it; `not-text` points at one) as U+FFFD.
+        text = source.line_text(diag.line).replace("\t", " ").replace("\ufeff", " ")
+        text = _SURROGATE.sub("\ufffd", text)
         if text or diag.line <= source.line_count:
             gutter = f"{diag.line:>4} | "
             out.append(gutter + text)

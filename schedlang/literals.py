@@ -23,9 +23,10 @@ _FORMS = (
 class LiteralError(ValueError):
     """What is wrong with a literal, and how to write it instead."""
 
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, hint: str, offset: int = 0) -> None:
         super().__init__(message)
         self.message, self.hint = message, hint
+        self.offset = offset  # where in the literal's text the problem starts
 
 
 def _shown(text: str) -> str:
@@ -65,18 +66,30 @@ def duration(text: str) -> tuple[int, str]:
     return integer(amount, text[len(amount) :]), text[len(amount) :]
 
 
-def string(token: str) -> str:
-    """The value of a string literal, quotes and escapes (\\n \\r \\t \\\\ \\") resolved.
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
 
-    A line end cannot appear raw in a string (the lexer ends lines at \\n, \\r\\n and \\r),
-    so \\r has an escape like \\n."""
+
+def string(token: str) -> str:
+    """The value of a string literal, quotes and escapes resolved.
+
+    The escapes are \\" \\\\ \\n \\r \\t (a line end cannot appear raw in a string: the lexer
+    ends lines at \\n, \\r\\n and \\r). Any other backslash is an error at its offset in the
+    token (`LiteralError.offset`): `"\\x41"` read as `x41` would be a comparison that silently
+    never matches.
+    """
     body = token[1:-1]
     out, i = [], 0
     while i < len(body):
         ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            out.append({"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}.get(nxt, nxt))
+        if ch == "\\":
+            nxt = body[i + 1]  # the lexer's STRING pattern has a character after every `\`
+            if nxt not in _ESCAPES:
+                raise LiteralError(
+                    f"unknown escape `\\{nxt}` in a string",
+                    'the escapes are \\" \\\\ \\n \\r \\t; write a backslash as \\\\',
+                    offset=i + 1,
+                )
+            out.append(_ESCAPES[nxt])
             i += 2
         else:
             out.append(ch)

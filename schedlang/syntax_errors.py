@@ -190,6 +190,16 @@ def _glued_keyword(err: UnexpectedToken) -> tuple[str, str] | None:
     return None
 
 
+def _parser_accepts(err: UnexpectedCharacters) -> set[str]:
+    """The terminals the parser could take where the lexer failed. The lexer's own `allowed`
+    set always has NAME in it (parse._WholeWords), even where no name can come."""
+    state = getattr(err, "state", None)
+    try:
+        return {t for t in state.parse_conf.states[state.position] if t.isupper()}  # type: ignore[union-attr]
+    except (AttributeError, KeyError, TypeError):
+        return set()
+
+
 def describe(err: UnexpectedInput, text: str) -> tuple[str, tuple[str, ...]]:
     """A message and hints for a Lark parse error."""
     from schedlang.parse import parser
@@ -206,8 +216,9 @@ def describe(err: UnexpectedInput, text: str) -> tuple[str, tuple[str, ...]]:
     if isinstance(err, UnexpectedCharacters):
         pos = err.pos_in_stream or 0
         ch = text[pos] if pos < len(text) else "?"
-        got = f"unexpected character `{ch}`"
-        expected = set(err.allowed or ())
+        shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"  # e.g. U+FEFF, U+2028
+        got = f"unexpected character `{shown}`"
+        expected = _parser_accepts(err) or set(err.allowed or ())
     elif isinstance(err, UnexpectedEOF):
         got = "unexpected end of file"
         expected = set(err.expected or ())

@@ -98,3 +98,36 @@ def test_well_formed_durations() -> None:
         (0, "ns"),
         (1, "s"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("literal", "escape", "offset"),
+    [(r'"\x41"', "x", 1), (r'"kworker\/"', "/", 8), (r'"a\0b"', "0", 2), (r'"\\\q"', "q", 3)],
+)
+def test_an_unknown_string_escape_is_reported_at_the_backslash(
+    literal: str, escape: str, offset: int
+) -> None:
+    text = f'scheduler p "d" {{\n  on running(t) {{ if t.comm == {literal} {{ }} }}\n}}\n'
+    col = len("  on running(t) { if t.comm == ") + 1 + offset
+    hint = 'the escapes are \\" \\\\ \\n \\r \\t; write a backslash as \\\\'
+    assert _diags(text) == [
+        ("syntax", 2, col, col + 2, f"unknown escape `\\{escape}` in a string", (hint,))
+    ]
+
+
+def test_string_escapes() -> None:
+    tree = parse(r'scheduler p "q\"b\\s\nn\rr\tt" { }')
+    assert tree.description == 'q"b\\s\nn\rr\tt'
+
+
+def test_a_leading_byte_order_mark_is_skipped() -> None:
+    """An editor's "UTF-8 with BOM": the mark is not text, and columns still count it."""
+    text = '\ufeffscheduler p "d" {\n  var x: u64 = zz\n}\n'
+    assert _diags(text) == [("unknown-name", 2, 16, 18, "unknown name `zz`", ())]
+    assert _diags('\ufeffscheduler p "d" { var x: u64 = zz }')[0][:4] == ("unknown-name", 1, 33, 35)
+
+
+def test_a_byte_order_mark_elsewhere_is_named() -> None:
+    (diag,) = _diags('scheduler p "d" {\n  \ufeff\n}\n')
+    assert diag[:4] == ("syntax", 2, 3, 4)
+    assert diag[4].startswith("unexpected character `U+FEFF`")

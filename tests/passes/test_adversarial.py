@@ -118,11 +118,9 @@ def test_boolean_operators_fold_in_constants() -> None:
     assert diagnose(text) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"unknown escapes lose their backslash silently ({FINDINGS} #11)"
-)
 @pytest.mark.parametrize("literal", [r'"\x41"', r'"kworker\/"', r'"a\0b"'])
 def test_an_unknown_string_escape_is_a_diagnostic(literal: str) -> None:
+    """Finding #11, fixed: an unknown escape is a syntax error at the backslash."""
     text = (
         'scheduler se "escapes" {\n'
         "    var hit: u64 = 0\n"
@@ -136,10 +134,8 @@ def test_an_unknown_string_escape_is_a_diagnostic(literal: str) -> None:
     assert [line for line, _ in diagnose(text)] == [4]
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"a UTF-8 byte-order mark is an unexplained syntax error ({FINDINGS} #8)"
-)
 def test_a_byte_order_mark_is_not_an_invisible_syntax_error(tmp_path: Path) -> None:
+    """Finding #8, fixed: a leading byte-order mark is skipped like whitespace."""
     path = tmp_path / "bom.sched"
     path.write_bytes(
         b'\xef\xbb\xbfscheduler b "saved with a BOM" {\n'
