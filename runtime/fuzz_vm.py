@@ -36,6 +36,7 @@ class BatchOutcome:
     running: int | None = None
     failure: str | None = None  # why the guest ended early ("" / None: it finished)
     console_tail: str = ""
+    conditions: str = ""  # how the guest ran: TCG threading, reboots after early deaths
 
 
 def run_batch(
@@ -86,7 +87,20 @@ def run_batch(
         except (sandbox.GuestTimeout, sandbox.GuestCrash) as exc:
             out.failure = str(exc).splitlines()[0]
             out.console_tail = exc.result.console[-CONSOLE_TAIL:]
+            result = exc.result
+    out.conditions = _conditions(result.boot)
     return out
+
+
+def _conditions(boot: sandbox.BootInfo) -> str:
+    """A single-threaded TCG guest (the sandbox's reboot after an early death) runs both vCPUs
+    on one host thread: much slower, so timeouts in it are not the policies' fault."""
+    text = f"{boot.accelerator}"
+    if boot.tcg_threading:
+        text += f" thread={boot.tcg_threading}"
+    if boot.retries:
+        text += f", rebooted {len(boot.retries)}x after an early death ({boot.retries[-1].reason})"
+    return f"{text}, boot {boot.boot_s:.0f} s, wall {boot.wall_s:.0f} s"
 
 
 def run_all(
@@ -96,6 +110,7 @@ def run_all(
     stress: bool,
     on_result: Callable[[int, dict[str, Any], int], None],
     on_boot: Callable[[int, list[int]], None] = lambda n, seeds: None,
+    on_boot_done: Callable[[int, BatchOutcome], None] = lambda n, outcome: None,
     boot: Callable[..., BatchOutcome] = run_batch,
 ) -> None:
     """Run every object, `batch` per boot; `on_result(seed, guest_result, boot_number)` gets
@@ -114,6 +129,7 @@ def run_all(
             stress=stress,
             on_done=lambda seed, r, n=n: on_result(seed, r, n),
         )
+        on_boot_done(n, outcome)
         unfinished = [s for s in seeds if s not in outcome.results]
         if not unfinished:
             continue

@@ -194,8 +194,18 @@ def _run_vm(seeds: list[int], campaign: _Campaign, workdir: Path, args: argparse
             print(f"schedlang fuzz: boot {campaign.boots}: {len(batch)} policies, seeds "
                   f"{batch[0]}..{batch[-1]}", file=sys.stderr, flush=True)  # fmt: skip
 
+        def on_boot_done(_n: int, outcome: fuzz_vm.BatchOutcome) -> None:
+            print(f"schedlang fuzz: boot {campaign.boots} done ({outcome.conditions})"
+                  + (f": {outcome.failure}" if outcome.failure else ""),
+                  file=sys.stderr, flush=True)  # fmt: skip
+
         fuzz_vm.run_all(
-            objects, batch=args.batch, stress=args.stress, on_result=on_result, on_boot=on_boot
+            objects,
+            batch=args.batch,
+            stress=args.stress,
+            on_result=on_result,
+            on_boot=on_boot,
+            on_boot_done=on_boot_done,
         )
         for obj in objects.values():
             for path in obj.parent.glob(obj.name.replace(".bpf.o", ".*")):
