@@ -27,6 +27,7 @@ from schedlang import ast, literals
 from schedlang import codes as C
 from schedlang.diagnostics import Diagnostics
 from schedlang.source import SourceFile, Span
+from schedlang.syntax_errors import describe
 
 # Policies are small; these limits turn pathological input into a diagnostic instead of a
 # slow parse or a RecursionError in the tree transformer.
@@ -465,8 +466,6 @@ def _for_lexer(text: str) -> str:
 
 def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None:
     """Parse one file; on failure add a diagnostic and return None."""
-    from schedlang.syntax_errors import describe
-
     text = source.text
     if (
         len(text) > MAX_SOURCE_BYTES
@@ -517,7 +516,7 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
     try:
         built = cast(_Built, parser().parse(_for_lexer(text)))
     except UnexpectedInput as err:
-        message, hints = describe(err, text)
+        message, hints = describe(err, text, parser())
         token = getattr(err, "token", None)
         pos = getattr(err, "pos_in_stream", None)
         if isinstance(token, Token) and token.type != "$END" and token.end_pos is not None:

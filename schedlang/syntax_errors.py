@@ -8,6 +8,7 @@ to fix it; the fallback names the unexpected token and what could come instead.
 
 from __future__ import annotations
 
+from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 # label -> (message, hint)
@@ -169,16 +170,14 @@ def _words(names: set[str]) -> str:
     return ", ".join(words)
 
 
-def _glued_keyword(err: UnexpectedToken) -> tuple[str, str] | None:
+def _glued_keyword(err: UnexpectedToken, parser: Lark) -> tuple[str, str] | None:
     """`onenqueue` where `on` was expected: the keyword and the next word lack a space."""
-    from schedlang.parse import parser
-
     word = str(err.token)
     if err.token.type != "NAME":
         return None
     keywords = {
         t.pattern.value
-        for t in parser().terminals
+        for t in parser.terminals
         if t.name in (err.accepts or err.expected or ()) and t.pattern.type == "str"
     }
     for kw in sorted(keywords, key=len, reverse=True):
@@ -200,17 +199,15 @@ def _parser_accepts(err: UnexpectedCharacters) -> set[str]:
         return set()
 
 
-def describe(err: UnexpectedInput, text: str) -> tuple[str, tuple[str, ...]]:
-    """A message and hints for a Lark parse error."""
-    from schedlang.parse import parser
-
+def describe(err: UnexpectedInput, text: str, parser: Lark) -> tuple[str, tuple[str, ...]]:
+    """A message and hints for an error of `parser` (the one parse.py built) on `text`."""
     if isinstance(err, UnexpectedToken):
-        glued = _glued_keyword(err)
+        glued = _glued_keyword(err, parser)
         if glued is not None:
             return glued[0], (glued[1],)
     label = None
     try:
-        label = err.match_examples(parser().parse, EXAMPLES, use_accepts=True)
+        label = err.match_examples(parser.parse, EXAMPLES, use_accepts=True)
     except Exception:  # matching is best effort; the fallback below always works
         label = None
     if isinstance(err, UnexpectedCharacters):
