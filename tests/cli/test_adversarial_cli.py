@@ -81,3 +81,20 @@ def test_run_exits_2_for_input_it_cannot_use(tmp_path: Path, what: str) -> None:
     if what.endswith(".bpf.o"):
         path.write_bytes(b"\x7fELF")  # no manifest beside it
     assert main(["run", str(path)]) == 2
+
+
+@pytest.mark.xfail(strict=True, reason=f"fmt --write deletes comments silently ({FINDINGS} #23)")
+def test_fmt_write_never_deletes_comments_silently(tmp_path: Path) -> None:
+    path = tmp_path / "commented.sched"
+    text = (
+        "// why this policy exists\n"
+        'scheduler c "commented" {\n'
+        "    on enqueue(t, flags) {\n"
+        "        insert t into global slice 5ms // one slice for all\n"
+        "    }\n"
+        "}\n"
+    )
+    path.write_text(text)
+    rc = main(["fmt", "--write", str(path)])
+    after = path.read_text()
+    assert (rc != 0 and after == text) or "why this policy exists" in after
