@@ -34,7 +34,7 @@ C_KEYWORDS = frozenset(
     if inline int long register restrict return short signed sizeof static struct switch
     typedef union unsigned void volatile while bool true false NULL u8 u32 s32 u64 s64
     params stats vars ctx main SEC task_ctx task_ctxs task_ctx_scratch record_wakeup MAX_CPUS
-    WAKEUP_HIST_BUCKETS _license""".split()
+    WAKEUP_HIST_BUCKETS _license enq_flags""".split()
 )
 
 

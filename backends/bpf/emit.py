@@ -341,7 +341,9 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
     body: list[str] = []
     if decl is not None:
-        flags = names[1] if op == "enqueue" else "0"
+        # The kernel's flags go to every insert by a name of the generated C's own, never by
+        # the policy's parameter name (finding 1 of docs/adversarial-findings.md).
+        flags = ENQ_FLAGS if op == "enqueue" else "0"
         scope = Scope(
             op=op,
             bare_return="return 0;" if op == "init" else "return;",
@@ -353,10 +355,12 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
         lw.trusted_cpus = frozenset()
     code = "\n".join(prologue + body)
     # Unpack only the arguments the code uses (no unused variables in the C).
+    kernel_names = [ENQ_FLAGS if (op, i) == ("enqueue", 1) else None for i in range(len(names))]
     lines = [
         _unpack(t, n, i)
-        for i, (t, n) in enumerate(zip(sig.params, names, strict=True))
-        if re.search(rf"(?<![\w.>]){re.escape(n)}\b", code)  # not `t->flags`
+        for i, (t, policy_name) in enumerate(zip(sig.params, names, strict=True))
+        for n in (kernel_names[i], policy_name)
+        if n and re.search(rf"(?<![\w.>]){re.escape(n)}\b", code)  # not `t->flags`
     ]
     if op == "init" and program.queues:
         lines.insert(0, "\ts32 ret;")
@@ -379,6 +383,10 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
         "mark": where,
     }
 
+
+# What enqueue's body passes to each insert as the kernel's enq_flags: the kernel's own name,
+# which cnames keeps from every policy name.
+ENQ_FLAGS = "enq_flags"
 
 # Argument names for the callbacks a policy did not write (the kernel's own names).
 _DEFAULT_NAMES: dict[str, tuple[str, ...]] = {

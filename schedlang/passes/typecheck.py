@@ -24,6 +24,7 @@ from schedlang.passes.exprs import (
     Symbol,
     did_you_mean,
 )
+from schedlang.source import Span
 from schedlang.types import DECLARABLE, INTEGERS, STORABLE, Type
 
 # Where `insert` may stand: the kernel accepts a task's dispatch only while it is handed to
@@ -365,7 +366,26 @@ class _Body:
         self.ret = ret
         self.scope = Scope(tc.globals, callback)
         self.scope.frames[0].update({name: (t, False) for name, t in params})
+        self.params = frozenset(name for name, _ in params)
         self.exprs = ExprChecker(tc.diags, self.scope, tc.task_vars)
+
+    def _shadows_parameter(self, name: str, span: Span, what: str) -> bool:
+        """A `let` or loop variable may not reuse a parameter's name anywhere in the body.
+
+        The kernel's values (the task, enqueue's flags) reach the generated C through the
+        parameters; a local of the same name would be a second meaning for the one name in
+        the body, and finding 1 of docs/adversarial-findings.md showed how that goes wrong
+        (a `let flags` became the enq_flags handed to the kernel, which ejected the policy)."""
+        if name not in self.params:
+            return False
+        owner = f"`on {self.callback}`" if self.callback else "this fn"
+        self.diags.error(
+            C.DUPLICATE_NAME,
+            span,
+            f"`{name}` is a parameter of {owner}; {what} cannot reuse its name",
+            "use another name (a parameter cannot be shadowed)",
+        )
+        return True
 
     def block(
         self, b: ast.Block, extra: dict[str, tuple[Type, bool]] | None = None
@@ -393,6 +413,7 @@ class _Body:
                     orelse = (nested,) if nested else ()
                 return ir.If(s.span, cond, then, orelse)
             case ast.ForRange():
+                self._shadows_parameter(s.var, s.span, "a loop variable")
                 lo = self.exprs.check(s.lo)
                 hi = self.exprs.check(s.hi)
                 var_type = Type.U64 if Type.U64 in (lo.type, hi.type) else Type.U32
@@ -401,6 +422,7 @@ class _Body:
                 body = self.block(s.body, {s.var: (var_type, False)})
                 return ir.ForRange(s.span, s.var, var_type, lo, hi, body)
             case ast.ForCpus():
+                self._shadows_parameter(s.var, s.span, "a loop variable")
                 return ir.ForCpus(s.span, s.var, self.block(s.body, {s.var: (Type.CPU, False)}))
             case ast.Return():
                 return self._return(s)
@@ -419,6 +441,9 @@ class _Body:
         return self.exprs.coerce(x, Type.CPU, what)
 
     def _let(self, s: ast.Let) -> ir.Stmt | None:
+        if self._shadows_parameter(s.name, s.span, "a `let`"):
+            self.exprs.check(s.value)
+            return None
         frame = self.scope.frames[-1]
         if s.name in frame or s.name in RESERVED:
             self.diags.error(

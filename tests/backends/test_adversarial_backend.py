@@ -58,9 +58,6 @@ scheduler fshadow "a let at the top of the body shadows the enqueue flags" {
 
 
 @pytest.mark.clang
-@pytest.mark.xfail(
-    strict=True, reason=f"a let named like enqueue's flags becomes enq_flags ({FINDINGS} #1)"
-)
 def test_a_shadowing_let_never_reaches_the_kernels_enq_flags(
     tmp_path: Path, clang: build.Clang
 ) -> None:
@@ -82,9 +79,6 @@ def test_a_shadowing_let_never_reaches_the_kernels_enq_flags(
 
 
 @pytest.mark.clang
-@pytest.mark.xfail(
-    strict=True, reason=f"`let flags` at the top of enqueue: clang redefinition ({FINDINGS} #1)"
-)
 def test_a_let_named_like_a_callback_parameter_compiles_or_is_rejected(
     tmp_path: Path, clang: build.Clang
 ) -> None:

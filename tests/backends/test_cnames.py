@@ -45,3 +45,26 @@ def test_a_description_and_a_path_stay_inside_their_comments(tmp_path: Path) -> 
     assert "/* dir* /odd * /name.sched:2 */" not in c  # statement marks name the file only
     _comments_closed_where_opened(c)
     assert not re.search(r"^#define SCX_DSQ_GLOBAL 0$", c, re.M)
+
+
+def test_inserts_pass_the_kernels_flags_whatever_the_parameter_is_called(
+    tmp_path: Path,
+) -> None:
+    """Finding 1: the flags reach every insert by the generated C's own name, which a policy
+    name cannot take (a parameter called `enq_flags` is renamed, not merged with it)."""
+    text = (
+        'scheduler ef "flags by any name" {\n'
+        "    var g: u64 = 0\n"
+        "    on enqueue(t, enq_flags) {\n"
+        "        g = enq_flags\n"
+        "        insert t into global slice 5ms\n"
+        "    }\n"
+        "}\n"
+    )
+    c = _c(tmp_path, text)
+    body = c[c.index("void ef_enqueue(") :]
+    body = body[: body.index("\n}\n")]
+    assert "\tu64 enq_flags = ctx[1];" in body
+    assert "\tu64 enq_flags_ = ctx[1];" in body
+    assert "vars.g = enq_flags_;" in body
+    assert re.findall(r"sl_insert\(t, [^;]*, (\w+)\);", body) == ["enq_flags"]

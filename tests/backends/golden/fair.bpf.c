@@ -324,12 +324,12 @@ SEC("struct_ops/fair_enqueue")
 void fair_enqueue(u64 *ctx) /* fair.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
-	u64 flags = ctx[1];
+	u64 enq_flags = ctx[1];
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	u64 v = sl_max_u64(t->scx.dsq_vtime, sl_sat_sub(vars.vnow, params.slice)); /* fair.sched:12 */
-	sl_insert_vtime(t, DSQ_SHARED, sl_slice(params.slice), v, flags); /* fair.sched:13 */
+	sl_insert_vtime(t, DSQ_SHARED, sl_slice(params.slice), v, enq_flags); /* fair.sched:13 */
 	__sync_fetch_and_add(&stats.queue_inserts[DSQ_SHARED_IDX], 1);
 }
 

@@ -272,11 +272,11 @@ SEC("struct_ops/fifo_enqueue")
 void fifo_enqueue(u64 *ctx) /* fifo.sched:12 */
 {
 	struct task_struct *t = (void *)ctx[0];
-	u64 flags = ctx[1];
+	u64 enq_flags = ctx[1];
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
-	sl_insert(t, SCX_DSQ_GLOBAL, sl_slice(params.slice), flags); /* fifo.sched:13 */
+	sl_insert(t, SCX_DSQ_GLOBAL, sl_slice(params.slice), enq_flags); /* fifo.sched:13 */
 }
 
 /* a task became runnable */

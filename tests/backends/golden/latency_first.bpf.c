@@ -388,15 +388,15 @@ SEC("struct_ops/latency_first_enqueue")
 void latency_first_enqueue(u64 *ctx) /* latency_first.sched:30 */
 {
 	struct task_struct *t = (void *)ctx[0];
-	u64 flags = ctx[1];
+	u64 enq_flags = ctx[1];
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	if (task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:31 */
-		sl_insert(t, DSQ_INTERACTIVE, sl_slice(params.interactive_slice), flags); /* latency_first.sched:32 */
+		sl_insert(t, DSQ_INTERACTIVE, sl_slice(params.interactive_slice), enq_flags); /* latency_first.sched:32 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_INTERACTIVE_IDX], 1);
 	} else {
-		sl_insert_vtime(t, DSQ_BATCH, sl_slice(params.batch_slice), t->scx.dsq_vtime, flags); /* latency_first.sched:34 */
+		sl_insert_vtime(t, DSQ_BATCH, sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags); /* latency_first.sched:34 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_BATCH_IDX], 1);
 	}
 }

@@ -287,15 +287,15 @@ SEC("struct_ops/partition_enqueue")
 void partition_enqueue(u64 *ctx) /* partition.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
-	u64 flags = ctx[1];
+	u64 enq_flags = ctx[1];
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	if (is_build(t) && (((u32)t->nr_cpus_allowed) > 1)) { /* partition.sched:11 */
-		sl_insert(t, DSQ_BUILD, sl_slice(params.slice), flags); /* partition.sched:12 */
+		sl_insert(t, DSQ_BUILD, sl_slice(params.slice), enq_flags); /* partition.sched:12 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_BUILD_IDX], 1);
 	} else {
-		sl_insert(t, DSQ_REST, sl_slice(params.slice), flags); /* partition.sched:14 */
+		sl_insert(t, DSQ_REST, sl_slice(params.slice), enq_flags); /* partition.sched:14 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_REST_IDX], 1);
 	}
 }

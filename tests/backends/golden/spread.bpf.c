@@ -346,11 +346,11 @@ SEC("struct_ops/spread_enqueue")
 void spread_enqueue(u64 *ctx) /* spread.sched:24 */
 {
 	struct task_struct *t = (void *)ctx[0];
-	u64 flags = ctx[1];
+	u64 enq_flags = ctx[1];
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
-	sl_insert(t, SCX_DSQ_GLOBAL, sl_slice(params.slice), flags); /* spread.sched:25 */
+	sl_insert(t, SCX_DSQ_GLOBAL, sl_slice(params.slice), enq_flags); /* spread.sched:25 */
 }
 
 /* a task became runnable */
