@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from typing import Any
 
@@ -89,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = _load(SUBCOMMANDS[args.command][0])
     try:
-        return int(module.run(args))
+        code = int(module.run(args))
+        sys.stdout.flush()  # a reader gone is found here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         print("schedlang: interrupted", file=sys.stderr)
         return 130
@@ -98,6 +104,19 @@ def main(argv: list[str] | None = None) -> int:
             print(render_json({"status": "internal-error", "error": internal_error.record(exc)}))
         internal_error.report(exc, args.command, debug=args.debug)
         return internal_error.EXIT_CODE
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away (`schedlang check ... | head -1`): not a bug, and nothing
+    left to say. Exit as a process killed by SIGPIPE reports itself to the shell (141), the
+    way `yes | head` ends; stdout points at /dev/null so the exit's flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file descriptor (embedded, captured)
+        pass
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -25,11 +25,18 @@ scheduler pflag "a bool tunable" {
 """
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"a closed stdout is reported as an internal error ({FINDINGS} #12)"
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "tests/cases/bounds_bad.sched"],
+        ["check", "--format", "json", "examples/fifo.sched", "tests/cases/bounds_bad.sched"],
+        ["fmt", "examples/fifo.sched"],
+    ],
+    ids=["check", "check-json", "fmt"],
 )
-def test_a_closed_stdout_is_not_an_internal_error() -> None:
-    """`schedlang check ... | head -1`: the reader went away; that is not a schedlang bug."""
+def test_a_closed_stdout_is_not_an_internal_error(command: list[str]) -> None:
+    """`schedlang check ... | head -1`: the reader went away; that is not a schedlang bug
+    (finding #12, fixed: exit 141 like a process SIGPIPE ended, nothing on stderr)."""
     read_end, write_end = os.pipe()
     os.close(read_end)  # every write to the pipe now fails with EPIPE
     try:
@@ -38,9 +45,9 @@ def test_a_closed_stdout_is_not_an_internal_error() -> None:
                 sys.executable,
                 "-m",
                 "schedlang.cli",
-                "check",
-                str(ROOT / "tests/cases/bounds_bad.sched"),
+                *command,
             ],
+            cwd=ROOT,
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
@@ -50,6 +57,7 @@ def test_a_closed_stdout_is_not_an_internal_error() -> None:
     finally:
         os.close(write_end)
     assert proc.returncode != 3 and "internal error" not in proc.stderr, proc.stderr
+    assert (proc.returncode, proc.stderr) == (141, "")
 
 
 @pytest.mark.xfail(strict=True, reason=f"a bool --param is hinted as `flag=42` ({FINDINGS} #7)")
