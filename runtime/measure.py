@@ -41,6 +41,12 @@ class HostModeRefused(MeasureError):
     pass
 
 
+class UnusableInput(MeasureError):
+    """What was asked for cannot be used as given: a file that is missing or unreadable, a
+    tunable the policy does not have. The command line must change, not the policy (the
+    CLI's exit 2, docs/cli.md)."""
+
+
 def check_params(artifact: Artifact, params: dict[str, Any] | None) -> dict[str, int]:
     """Tunable overrides checked against the manifest's declared names and bounds."""
     declared = {p["name"]: p for p in artifact.manifest.get("params", [])}
@@ -48,7 +54,7 @@ def check_params(artifact: Artifact, params: dict[str, Any] | None) -> dict[str,
     for name, raw in (params or {}).items():
         if name not in declared:
             known = ", ".join(declared) or "none"
-            raise MeasureError(
+            raise UnusableInput(
                 f"policy '{artifact.name}' has no parameter '{name}' (its parameters: {known})"
             )
         try:
@@ -246,17 +252,17 @@ def run(
 def open_artifact(object_path: Path) -> Artifact:
     """An Artifact from `X.bpf.o` + `X.json`, with a clear error when either is missing."""
     if not object_path.exists():
-        raise MeasureError(f"{object_path}: no such file")
+        raise UnusableInput(f"{object_path}: no such file")
     if not object_path.name.endswith(".o"):
-        raise MeasureError(f"{object_path}: expected a compiled policy object (NAME.bpf.o)")
+        raise UnusableInput(f"{object_path}: expected a compiled policy object (NAME.bpf.o)")
     stem = object_path.name.removesuffix(".o").removesuffix(".bpf")
     manifest = object_path.with_name(stem + ".json")
     if not manifest.exists():
-        raise MeasureError(
+        raise UnusableInput(
             f"{object_path}: its manifest {manifest.name} is not beside it "
             "(`schedlang compile` writes both)"
         )
     try:
         return Artifact.from_object(object_path)
-    except (ValueError, KeyError) as exc:
-        raise MeasureError(f"{manifest}: not a valid policy manifest ({exc})") from None
+    except (ValueError, KeyError, OSError) as exc:
+        raise UnusableInput(f"{manifest}: not a valid policy manifest ({exc})") from None

@@ -73,30 +73,34 @@ def _artifact(policy: Path) -> Artifact:
     `verify-c` gate), an object is opened.
 
     Raises MeasureError for anything the user must fix; the compiler's diagnostics are in
-    its message, rendered as `schedlang check` would show them.
+    its message, rendered as `schedlang check` would show them. UnusableInput (exit 2) is
+    for what the policy cannot fix: a missing or unreadable file, no usable clang.
     """
-    from schedlang.runtime.measure import MeasureError, open_artifact
+    from schedlang.runtime.measure import MeasureError, UnusableInput, open_artifact
 
     if policy.suffix not in (".sched", ".c"):
         return open_artifact(policy)
     if not policy.exists():
-        raise MeasureError(f"{policy}: no such file")
+        raise UnusableInput(f"{policy}: no such file")
     import schedlang
 
     compile_policy = getattr(schedlang, "compile", None)
     if compile_policy is None:
-        raise MeasureError(
+        raise UnusableInput(
             f"{policy}: the DSL compiler is not available in this build; compile the policy "
             "elsewhere or pass a NAME.bpf.o with its NAME.json manifest beside it"
         )
+    from schedlang.backends.bpf.build import GeneratedCRejected
     from schedlang.errors import SchedlangError
 
     try:
         artifact: Artifact = compile_policy(policy)
     except SchedlangError as exc:
         raise MeasureError(f"{policy} does not compile:\n{exc}") from None
+    except GeneratedCRejected:
+        raise  # a bug in schedlang, not the input: the CLI's internal error (exit 3)
     except (RuntimeError, OSError) as exc:  # clang missing, unreadable file: says how to fix
-        raise MeasureError(f"{policy}: compiling failed: {exc}") from None
+        raise UnusableInput(f"{policy}: compiling failed: {exc}") from None
     return artifact
 
 
@@ -146,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         artifact = _artifact(Path(args.policy))
+        measure.check_params(artifact, params)  # before the announcement, not after a boot
         where = "this host" if args.host else f"a {args.vcpus}-vCPU sandbox VM"
         print(f"schedlang run: measuring {artifact.name} in {where} ...", file=sys.stderr)
         report = measure.run(
@@ -158,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             progress=progress,
         )
+    except measure.UnusableInput as exc:
+        print(f"schedlang run: {exc}", file=sys.stderr)
+        return 2
     except measure.MeasureError as exc:
         print(f"schedlang run: {exc}", file=sys.stderr)
         return 1

@@ -81,10 +81,10 @@ def test_compile_onto_a_file_says_what_o_must_be(
     assert rc == 2 and "[Errno" not in err and "directory" in err, err
 
 
-@pytest.mark.xfail(strict=True, reason=f"run exits 1 for input it cannot read ({FINDINGS} #19)")
 @pytest.mark.parametrize("what", ["missing.sched", "lonely.bpf.o"])
 def test_run_exits_2_for_input_it_cannot_use(tmp_path: Path, what: str) -> None:
-    """docs/cli.md: 1 means the policy must change, 2 unreadable input or a bad command line."""
+    """docs/cli.md: 1 means the policy must change, 2 unreadable input or a bad command line
+    (finding #19, fixed)."""
     path = tmp_path / what
     if what.endswith(".bpf.o"):
         path.write_bytes(b"\x7fELF")  # no manifest beside it
@@ -106,3 +106,29 @@ def test_fmt_write_never_deletes_comments_silently(tmp_path: Path) -> None:
     rc = main(["fmt", "--write", str(path)])
     after = path.read_text()
     assert (rc != 0 and after == text) or "why this policy exists" in after
+
+
+def test_run_exits_2_for_a_policy_path_that_is_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dir.sched").mkdir()
+    assert main(["run", str(tmp_path / "dir.sched")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.clang
+def test_run_rejects_an_unknown_param_before_booting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding #19: the unknown `--param` was noticed only after "measuring ... in a VM"."""
+    from schedlang.backends.bpf import build
+
+    try:
+        build.find_clang()
+    except build.ClangError as exc:
+        pytest.skip(str(exc))
+    src = tmp_path / "pflag.sched"
+    src.write_text(FLAG_POLICY)
+    assert main(["run", str(src), "--param", "flg=true"]) == 2
+    err = capsys.readouterr().err
+    assert "no parameter 'flg'" in err and "measuring" not in err, err
