@@ -353,14 +353,17 @@ def seal(program: Program, facts: dict[str, object]) -> CheckedProgram:
 
 
 def walk_stmts(stmts: tuple[Stmt, ...]) -> list[Stmt]:
-    """All statements, nested ones included, in source order."""
+    """All statements, nested ones included, in source order. Iterative: an `else if` chain
+    nests one level per link, and a long one must not exhaust the stack."""
     out: list[Stmt] = []
-    for s in stmts:
+    todo: list[Stmt] = list(reversed(stmts))
+    while todo:
+        s = todo.pop()
         out.append(s)
         if isinstance(s, If):
-            out += walk_stmts(s.then) + walk_stmts(s.orelse)
+            todo += reversed(s.then + s.orelse)
         elif isinstance(s, ForRange | ForCpus):
-            out += walk_stmts(s.body)
+            todo += reversed(s.body)
     return out
 
 

@@ -18,7 +18,10 @@ along each path:
   liveness proves something about *every* path, so it joins paths (their facts become the
   hull: more paths look possible, never fewer); the queue rule proves that *some* path
   exists, so it drops paths (fewer paths, never an impossible one). Either way the rule's
-  diagnostic then says where it lost track.
+  diagnostic then says where it lost track. Liveness also joins, where an `if` chain ends,
+  paths that differ only in what its conditions said about the names they test (the hull
+  is what was known before), so `if w == 1 ... if w == 2 ...` stays one path.
+* An `else if` chain is walked link by link, not one nesting level per link.
 * A loop body is walked again until the set of paths leaving it stops changing (a `for c in
   cpus` loop leaves after any number of iterations, `for i in 0..N` after exactly N); after
   `EXACT_ITERATIONS` the locals the body assigns are forgotten, which makes it settle.
@@ -159,13 +162,8 @@ class Walk:
                     paths = self.assign(name, v, paths, line)
                 case ir.Assign(target=target, value=v):
                     self.visit_all((target, v), paths)
-                case ir.If(cond=c, then=then, orelse=orelse):
-                    yes, no = self.condition(c, paths, s.span)
-                    yes = [_turned(p, Turn(c, True, bool(orelse), line)) for p in yes]
-                    no = [_turned(p, Turn(c, False, bool(orelse), line)) for p in no]
-                    paths = self.normalize(self.block(then, yes) + self.block(orelse, no), line)
-                    if self.rule.merge and len(paths) > 1:
-                        paths = _rejoin(paths, c)
+                case ir.If():
+                    paths = self.branches(s, paths)
                 case ir.ForRange() | ir.ForCpus():
                     paths = self.loop(s, paths)
                 case ir.Return(value=v):
@@ -182,6 +180,30 @@ class Walk:
         # Names bound in this block go out of scope (a shadowed outer local loses its facts,
         # which only widens them).
         return [_forget(p, bound) for p in paths] if bound else paths
+
+    def branches(self, s: ir.If, paths: list[Path]) -> list[Path]:
+        """An `if` with its `else if`s, walked link by link: a chain of any length costs no
+        stack, and the paths that took some branch meet once, where the chain ends."""
+        out: list[Path] = []
+        tested: list[ir.Expr] = []
+        link: ir.If | None = s
+        while link is not None and paths:
+            c, line, has_else = link.cond, link.span.line, bool(link.orelse)
+            self.reached.add(link.span)
+            tested.append(c)
+            yes, no = self.condition(c, paths, link.span)
+            yes = [_turned(p, Turn(c, True, has_else, line)) for p in yes]
+            out = self.normalize(out + self.block(link.then, yes), line)
+            paths = self.normalize([_turned(p, Turn(c, False, has_else, line)) for p in no], line)
+            if len(link.orelse) == 1 and isinstance(link.orelse[0], ir.If):
+                link = link.orelse[0]
+            else:
+                out = self.normalize(out + self.block(link.orelse, paths), line)
+                link = None
+        out = self.normalize(out, s.span.line)
+        if self.rule.merge and len(out) > 1:
+            out = _rejoin(out, tested)
+        return out
 
     def assign(self, name: str, value: ir.Expr, paths: list[Path], line: int) -> list[Path]:
         """`let name = value` / `name = value`. A bool built from conditions is a branch: each
@@ -357,7 +379,7 @@ class Walk:
         return list(joined.values())
 
 
-def _rejoin(paths: list[Path], cond: ir.Expr) -> list[Path]:
+def _rejoin(paths: list[Path], conds: list[ir.Expr]) -> list[Path]:
     """Where an `if` ends, join paths that differ only in what its condition taught them
     about the names it tests: the hull of the two sides is what was known before, and a
     later test of the same names learns it again. Keeps `if w == k { ... }` chains at one
@@ -371,6 +393,7 @@ def _rejoin(paths: list[Path], cond: ir.Expr) -> list[Path]:
             if isinstance(e, ir.Local)
             else f"param:{e.name}"
         )
+        for cond in conds
         for e in ir.subexprs(cond)
         if isinstance(e, ir.Local | ir.ParamRef | ir.NrCpus)
     }

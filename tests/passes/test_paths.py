@@ -74,3 +74,22 @@ def test_a_proof_past_the_path_cap_says_so() -> None:
     assert {d.code for d in diags} == {codes.DOUBLE_INSERT, codes.LOST_TASK}
     lost = next(d for d in diags if d.code == codes.LOST_TASK)
     assert "could not prove otherwise: from line 8 on" in lost.message
+
+
+def test_an_else_if_chain_costs_no_stack() -> None:
+    """3,000 `else if` links (nested in the IR, one inside the other's `else`): the walk
+    follows the chain link by link, so its length is not bounded by Python's stack."""
+    text = (
+        'scheduler p "d" {\n on enqueue(t, flags) {\n  let w = t.weight\n'
+        "  if w == 1 { insert t into global } else { insert t into global }\n }\n}\n"
+    )
+    program, diags = _program(text)
+    (enqueue,) = program.callbacks
+    let, link = enqueue.body
+    assert isinstance(link, ir.If)
+    chain = link
+    for _ in range(3_000):
+        chain = replace(link, orelse=(chain,))
+    facts = liveness.run(replace(program, callbacks=(replace(enqueue, body=(let, chain)),)), diags)
+    assert list(diags) == []
+    assert facts == {"paths": {"enqueue": 3_002}}
