@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_DURATION_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-_BOOL_WORDS = {"true": 1, "false": 0}
+from schedlang.literals import LiteralError, tunable
 
 
 @dataclass(frozen=True)
@@ -44,27 +43,17 @@ class Artifact:
 def param_value(spec: Mapping[str, Any], raw: Any) -> int:
     """The value of a `--param` override for the manifest param `spec`, range-checked.
 
-    An integer; for a `duration` param also `5ms`, `200us`, `1s` (stored in ns); for a C
-    `bool` also `true`/`false`. ValueError says what is wrong."""
-    name, kind = spec["name"], spec.get("type")
-    text = str(raw).strip()
-    value: int | None = None
-    if kind == "duration":
-        for suffix in ("ns", "us", "ms", "s"):
-            number = text.removesuffix(suffix)
-            if number != text and number.strip().isdigit():
-                value = int(number) * _DURATION_NS[suffix]
-                break
-    if kind == "bool" and text.lower() in _BOOL_WORDS:
-        value = _BOOL_WORDS[text.lower()]
-    if value is None:
+    Text is read as a literal of the param's type (schedlang.literals.tunable, the reader
+    `compile --param` uses too); an int from the Python API is taken as it is. LiteralError
+    (a ValueError) says the text is malformed, a plain ValueError that it is out of range."""
+    name = spec["name"]
+    if isinstance(raw, int):
+        value = raw
+    else:
         try:
-            value = int(text)
-        except ValueError:
-            hint = {"duration": " or a duration such as 5ms, 200us", "bool": " or true/false"}
-            raise ValueError(
-                f"parameter {name}={raw!r}: expected an integer{hint.get(str(kind), '')}"
-            ) from None
+            value = tunable(str(raw), str(spec.get("type")))
+        except LiteralError as err:
+            raise LiteralError(f"parameter {name}={raw!r}: {err} ({err.hint})", err.hint) from None
     low, high = spec.get("min"), spec.get("max")
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"parameter {name}={value} is outside its range [{low}, {high}]")

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from schedlang.backends.artifact import Artifact
+from schedlang.backends.artifact import Artifact, param_value
 from schedlang.runtime import libbpf as libbpf_mod
 from schedlang.runtime.exitinfo import ExitInfo, KernelLog, from_kernel_log, kind_name
 from schedlang.runtime.verifier_log import VerifierPosition, error_position
@@ -441,14 +441,28 @@ def _set_params(
 # --- command line (JSON out) -------------------------------------------------------------------
 
 
-def _parse_param(text: str) -> tuple[str, int]:
+def _parse_param(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep:
-        raise argparse.ArgumentTypeError(f"--param {text!r}: use NAME=INTEGER")
-    try:
-        return name, int(value, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--param {text!r}: {value!r} is not an integer") from None
+        raise argparse.ArgumentTypeError(f"--param {text!r}: use NAME=VALUE")
+    return name, value
+
+
+def _param_values(manifest: Mapping[str, Any], texts: Mapping[str, str]) -> dict[str, int]:
+    """`--param` texts read as `schedlang run` and `compile` read them (param_value)."""
+    specs = {p["name"]: p for p in manifest.get("params", [])}
+    values: dict[str, int] = {}
+    for name, text in texts.items():
+        if name not in specs:
+            known = ", ".join(specs) or "none"
+            raise LoadError(
+                f"unknown parameter {name!r} (this policy has: {known})", stage="params"
+            )
+        try:
+            values[name] = param_value(specs[name], text)
+        except ValueError as exc:
+            raise LoadError(str(exc), stage="params") from None
+    return values
 
 
 def run_cli(argv: list[str]) -> tuple[int, dict[str, Any]]:
@@ -473,7 +487,8 @@ def run_cli(argv: list[str]) -> tuple[int, dict[str, Any]]:
     manifest = json.loads(args.manifest.read_text()) if args.manifest else None
     result: dict[str, Any] = {"object": str(args.object), "state_before": scx_state()}
     try:
-        policy = load(args.object, manifest, dict(args.param))
+        _, specs = _resolve(args.object, manifest)
+        policy = load(args.object, manifest, _param_values(specs, dict(args.param)))
     except LoadError as exc:
         result.update(ok=False, stage=exc.stage, error=str(exc), errno=exc.errno,
                       verifier_log=exc.verifier_log, position=asdict(exc.position) if exc.position else None,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from schedlang.backends.artifact import Artifact, param_value
+from schedlang.literals import LiteralError
 from schedlang.runtime.guest_job import Job, Order
 from schedlang.runtime.report import Report, summarize
 from schedlang.runtime.workloads import WORKLOADS, get
@@ -59,7 +60,9 @@ def check_params(artifact: Artifact, params: dict[str, Any] | None) -> dict[str,
             )
         try:
             checked[name] = param_value(declared[name], raw)
-        except ValueError as exc:
+        except LiteralError as exc:  # malformed: the command line must change
+            raise UnusableInput(str(exc)) from None
+        except ValueError as exc:  # out of the declared range
             raise MeasureError(str(exc)) from None
     return checked
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from schedlang.units import UNIT_NS
+
 U64_MAX = 2**64 - 1
 _DECIMAL = re.compile(r"[0-9][0-9_]*")
 _HEX = re.compile(r"0x[0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*")
@@ -64,6 +66,48 @@ def duration(text: str) -> tuple[int, str]:
     """`5ms` → (5, "ms")."""
     amount = text.rstrip("nums")
     return integer(amount, text[len(amount) :]), text[len(amount) :]
+
+
+_DURATION = re.compile(r"([0-9][0-9_]*)(ns|us|ms|s)")
+
+
+def tunable(text: str, kind: str) -> int:
+    """The value of a `--param` override for a tunable of type `kind` (`bool`, `duration`,
+    an integer type: a DSL name such as `u32` or a C policy's `s64`), written as the
+    language writes a literal of that type: `true`/`false`; a duration with its unit
+    (`3ms`; `0` alone is 0ns); an integer in decimal or hex (`42`, `1_000`, `0x2a`), signed
+    types with a leading `-`. Surrounding whitespace is allowed, as around a token.
+
+    One reader for every way a tunable is set (compile, a C policy's overrides, run), so a
+    value one accepts the others do too. The range is the caller's to check: it depends on
+    the declaration, not on the text. LiteralError says how to write the value instead.
+    """
+    text = text.strip()
+    if kind == "bool":
+        if text in ("true", "false"):
+            return int(text == "true")
+        raise LiteralError(f"`{_shown(text)}` is not a bool", "write `true` or `false`")
+    if kind in ("duration", "time"):
+        m = _DURATION.fullmatch(text)
+        if m:
+            return integer(m[1], m[2]) * UNIT_NS[m[2]]
+        if text == "0":
+            return 0
+        hint = "a duration is a number followed by ns, us, ms or s: `3ms`, `250us`"
+        if _DECIMAL.fullmatch(text):
+            hint = f"a duration needs its unit: `{_shown(text)}ns`, or `3ms`, `250us`"
+        raise LiteralError(f"`{_shown(text)}` is not a duration", hint)
+    negative = text.startswith("-")
+    digits = text.removeprefix("-")
+    if not (_DECIMAL.fullmatch(digits) or _HEX.fullmatch(digits)):
+        signed = kind[0] in "is"  # i32, i64; a C policy's s32, s64
+        raise LiteralError(
+            f"`{_shown(text)}` is not {'an' if signed else 'a'} {kind} value",
+            "a number is decimal (`42`, `1_000`) or hex (`0x2a`)"
+            + (", negative with a leading `-`" if signed else ""),
+        )
+    value = integer(digits)
+    return -value if negative else value
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}

@@ -1,42 +1,28 @@
 """`--param name=value`: check a tunable override against the policy before it is compiled in.
 
 An override becomes the initial value of `.rodata.params` and the manifest's `value`, so it
-gets the same scrutiny as the declared default: a known name, a value of the param's type
-(durations take units: `3ms`, `250us`), inside the declared range. Problems are diagnostics
+gets the same scrutiny as the declared default: a known name, a value written as a literal
+of the param's type (schedlang.literals.tunable: durations take units, `3ms`; integers are
+decimal or hex; bools `true`/`false`), inside the declared range. Problems are diagnostics
 at the param's declaration, with the range in the hint.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 
 from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
+from schedlang.literals import LiteralError, tunable
 from schedlang.source import NOWHERE
 from schedlang.types import Type
-from schedlang.units import UNIT_NS, format_duration
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(ns|us|ms|s)?\s*$")
-_INTEGER = re.compile(r"^\s*(-?\d+)\s*$")
+from schedlang.units import format_duration
 
 
 def _show(value: int, t: Type) -> str:
     return format_duration(value) if t is Type.DURATION else str(value)
-
-
-def _parse(text: str, t: Type) -> int | None:
-    if t is Type.BOOL:
-        return {"true": 1, "false": 0}.get(text.strip().lower())
-    if t in (Type.DURATION, Type.TIME):
-        m = _DURATION.match(text)
-        if not m or (m.group(2) is None and int(m.group(1)) != 0):
-            return None
-        return int(m.group(1)) * UNIT_NS[m.group(2) or "ns"]
-    m = _INTEGER.match(text)
-    return int(m.group(1)) if m else None
 
 
 def resolve(
@@ -58,15 +44,10 @@ def resolve(
                 *hints,
             )
             continue
-        value = given if isinstance(given, int) else _parse(str(given), decl.type)
-        if value is None:
-            example = "3ms" if decl.type is Type.DURATION else "42"
-            diags.error(
-                C.TYPE_MISMATCH,
-                decl.span,
-                f"--param {name}={given}: not a {decl.type} value",
-                f"write it like `--param {name}={example}`",
-            )
+        try:
+            value = given if isinstance(given, int) else tunable(str(given), str(decl.type))
+        except LiteralError as err:
+            diags.error(C.TYPE_MISMATCH, decl.span, f"--param {name}={given}: {err}", err.hint)
             continue
         if not decl.lo <= value <= decl.hi:
             diags.error(

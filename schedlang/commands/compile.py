@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a tunable's value, with units for durations (e.g. slice=3ms); repeatable",
+        help="override a tunable, written as in a policy (slice=3ms, mask=0xff, on=true); repeatable",
     )
     levels = ", ".join(f"{name} ({api.doc})" for name, api in KERNEL_APIS.items())
     p.add_argument(

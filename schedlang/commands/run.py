@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="K=V",
-        help="override a policy tunable: an integer, or for durations 5ms, 200us, 1s",
+        help="override a policy tunable, written as in a policy: 42, 0x2a, 5ms, true",
     )
     parser.add_argument("--vcpus", type=int, default=2, help="guest vCPUs (keep <= host cores)")
     parser.add_argument("--kernel", metavar="PATH", help="another sched_ext kernel image to boot")

@@ -74,7 +74,7 @@ def test_nearest_dsl_takes_the_closest_mapped_line_above() -> None:
     ("params", "code", "words"),
     [
         ({"slice": "1s"}, "param-range", "outside the declared range 500us..50ms"),
-        ({"slice": "5"}, "type-mismatch", "not a duration value"),
+        ({"slice": "5"}, "type-mismatch", "`5` is not a duration"),
         ({"slcie": "5ms"}, "unknown-name", "no tunable named `slcie`"),
     ],
 )

@@ -99,7 +99,7 @@ def test_a_policy_following_the_stats_contract_gets_its_stats(
 
 @pytest.mark.clang
 def test_param_override_is_written_into_the_object(tmp_path: Path, clang: build.Clang) -> None:
-    art = schedlang.compile(SIMPLE, params={"slice_ns": "5000000", "fifo_sched": "true"},
+    art = schedlang.compile(SIMPLE, params={"slice_ns": "0x4c_4b40", "fifo_sched": "true"},
                             outdir=tmp_path)  # fmt: skip
     values = {p["name"]: (p["default"], p["value"]) for p in art.manifest["params"]}
     assert values == {"slice_ns": (20_000_000, 5_000_000), "fifo_sched": (0, 1)}
@@ -119,8 +119,8 @@ def _sha256(path: Path) -> str:
     ("params", "line_marker", "message"),
     [
         ({"slise_ns": "1"}, None, "no tunable `slise_ns` (tunables: slice_ns, fifo_sched)"),
-        ({"fifo_sched": "2"}, "const volatile bool fifo_sched", "fifo_sched=2 is outside"),
-        ({"slice_ns": "fast"}, "const volatile u64 slice_ns", "expected an integer"),
+        ({"fifo_sched": "2"}, "const volatile bool fifo_sched", "`2` is not a bool"),
+        ({"slice_ns": "fast"}, "const volatile u64 slice_ns", "`fast` is not a u64 value"),
     ],
 )
 def test_bad_param_override_is_a_diagnostic(

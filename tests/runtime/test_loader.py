@@ -34,6 +34,16 @@ def test_param_override_rewrites_its_offset_only() -> None:
     assert loader.decode_params(m, loader.encode_params(m, initial, {})) == {"slice": 20_000_000}
 
 
+def test_the_loader_command_reads_params_as_run_and_compile_do() -> None:
+    """One reader for `--param` (finding #7): a duration with its unit, as in the language."""
+    m = manifest("fifo_c")
+    assert loader._param_values(m, {"slice": "5ms"}) == {"slice": 5_000_000}
+    with pytest.raises(loader.LoadError, match="`5000000ns`"):
+        loader._param_values(m, {"slice": "5000000"})
+    with pytest.raises(loader.LoadError, match="unknown parameter 'slise'"):
+        loader._param_values(m, {"slise": "5ms"})
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -210,7 +220,7 @@ def test_missing_object_is_a_load_error(tmp_path: Path) -> None:
 # One boot, two python processes (python starts slowly under TCG): the JSON command line for
 # fifo_c with hackbench, then the Python API for everything else.
 GUEST_SCRIPT = """
-python3 -m schedlang.runtime.loader {d}/fifo_c.bpf.o --param slice=5000000 \\
+python3 -m schedlang.runtime.loader {d}/fifo_c.bpf.o --param slice=5ms \\
     --run "hackbench -g 2 -l 50" > fifo.json
 python3 -c "$GUEST_API_CHECKS" {d} > api.json
 cat /sys/kernel/sched_ext/state > final_state
