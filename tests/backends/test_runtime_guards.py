@@ -53,6 +53,14 @@ def test_preempting_kicks_go_through_the_rate_limit(kick_storm: tuple[str, Path]
     assert "sl_kick(0, SCX_KICK_PREEMPT); /* kick_storm.sched:26 */" in c
     assert "\t\t\tflags &= ~(u64)SCX_KICK_PREEMPT;\n" in c
     assert "\nu64 sl_kick_preempted_at[MAX_CPUS];\n" in c
+    # the slot goes through a volatile and a 64-bit check (fuzz seed 297: a kick of a loop's
+    # `c` was refused, "math between map_value pointer and register with unbounded min value")
+    assert "\t\tvolatile u64 slot = (u32)cpu;\n\t\tu64 at = slot;\n" in c
+    assert "\t\tif (at >= MAX_CPUS)" in c and "&sl_kick_preempted_at[at];" in c
+    assert (
+        "sl_kick(sl_min_s64(c, scx_bpf_task_cpu(t)), SCX_KICK_PREEMPT); /* kick_storm.sched:29 */"
+        in c
+    )
 
 
 @pytest.mark.clang
