@@ -1,13 +1,24 @@
-"""Syntax tree → canonical source text.
+"""Syntax tree → canonical source text, keeping the file's comments.
 
 `parse(format_program(tree)) == tree` for every tree the parser can produce (a property test
 checks it), so agents can normalise a policy, and tests can generate programs as trees.
 Parentheses are printed only where precedence needs them.
+
+The tree has no comments, so they are put back by position (`Comments`): a comment before a
+declaration or statement is printed on its own lines above it, one after it on the line where
+it ends stays at the end of that line, one at the end of a block stays at the end of the
+block. A comment inside a statement but outside its blocks (in a condition, between `}` and
+`else`) moves above the statement: moved, never dropped.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from schedlang import ast
+from schedlang.source import Span
 
 INDENT = "    "
 
@@ -74,20 +85,79 @@ def format_expr(e: ast.Expr) -> str:
     raise TypeError(f"format_expr: unknown node {type(e).__name__}")
 
 
-def _block(b: ast.Block, depth: int) -> list[str]:
-    lines = ["{"]
-    for s in b.stmts:
-        lines += [INDENT * (depth + 1) + line for line in _stmt(s, depth + 1)]
-    lines.append(INDENT * depth + "}")
-    return lines
+class Comments:
+    """The comments of one file, each handed out once, as the printer passes its position.
+
+    `comments` are (span, text) pairs in source order. Printing takes every comment that is
+    not inside a block first, so what is left inside a construct once its blocks are printed
+    is exactly what has to move above it.
+    """
+
+    def __init__(self, comments: Sequence[tuple[Span, str]] = ()) -> None:
+        self._left = sorted(comments, key=lambda c: c[0].start)
+        self._starts = [c[0].start for c in self._left]
+
+    def take(self, lo: int, hi: int, on_line: int | None = None) -> list[str]:
+        """The texts of the comments starting in [lo, hi) (only those starting on line
+        `on_line`, if given), removed from those left."""
+        i, j = bisect.bisect_left(self._starts, lo), bisect.bisect_left(self._starts, hi)
+        picked = [k for k in range(i, j) if on_line in (None, self._left[k][0].line)]
+        texts = [_comment_text(self._left[k][1]) for k in picked]
+        for k in reversed(picked):
+            del self._left[k], self._starts[k]
+        return texts
+
+    def rest(self) -> list[str]:
+        """Every comment not handed out yet."""
+        return self.take(0, 1 << 62)
 
 
-def _join_block(head: str, b: ast.Block, depth: int) -> list[str]:
-    body = _block(b, depth)
+def _comment_text(text: str) -> str:
+    """A comment as printed: a line comment without trailing blanks, every line end a newline."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.rstrip() if text.startswith("//") else text
+
+
+def _items(
+    nodes: Sequence[ast.Node],
+    lo: int,
+    hi: int,
+    show: Callable[[Any], list[str]],
+    comments: Comments,
+) -> list[str]:
+    """The lines of declarations or statements that sit between offsets lo and hi, each with
+    its comments: those before it above, those after it on its last line beside it."""
+    lines: list[str] = []
+    cursor = lo
+    for k, node in enumerate(nodes):
+        span = node.span
+        limit = nodes[k + 1].span.start if k + 1 < len(nodes) else hi
+        before = comments.take(cursor, span.start)
+        body = show(node)
+        before += comments.take(span.start, span.end)  # inside it, outside its blocks
+        after = comments.take(span.end, limit, on_line=span.end_line)
+        blank = body[:1] == [""]  # a fn or callback: a blank line above it and its comments
+        lines += [""] * blank + before + body[blank:]
+        if after:
+            lines[-1] += "  " + " ".join(after)
+        cursor = span.end
+    return lines + comments.take(cursor, hi)
+
+
+def _block(b: ast.Block, depth: int, comments: Comments) -> list[str]:
+    def show(s: ast.Stmt) -> list[str]:
+        return _stmt(s, depth + 1, comments)
+
+    body = _items(b.stmts, b.span.start + 1, b.span.end - 1, show, comments)
+    return ["{"] + [INDENT * (depth + 1) + line for line in body] + [INDENT * depth + "}"]
+
+
+def _join_block(head: str, b: ast.Block, depth: int, comments: Comments) -> list[str]:
+    body = _block(b, depth, comments)
     return [f"{head} {body[0]}"] + [line[len(INDENT * depth) :] for line in body[1:]]
 
 
-def _stmt(s: ast.Stmt, depth: int) -> list[str]:
+def _stmt(s: ast.Stmt, depth: int, comments: Comments) -> list[str]:
     """Lines of one statement, relative to the current indentation."""
     match s:
         case ast.Let(name=n, type=t, value=v):
@@ -96,11 +166,12 @@ def _stmt(s: ast.Stmt, depth: int) -> list[str]:
         case ast.Assign(target=t, op=op, value=v):
             return [f"{format_expr(t)} {op} {format_expr(v)}"]
         case ast.If():
-            return _if(s, depth)
+            return _if(s, depth, comments)
         case ast.ForRange(var=v, lo=lo, hi=hi, body=b):
-            return _join_block(f"for {v} in {format_expr(lo)}..{format_expr(hi)}", b, depth)
+            head = f"for {v} in {format_expr(lo)}..{format_expr(hi)}"
+            return _join_block(head, b, depth, comments)
         case ast.ForCpus(var=v, body=b):
-            return _join_block(f"for {v} in cpus", b, depth)
+            return _join_block(f"for {v} in cpus", b, depth, comments)
         case ast.Return(value=v):
             return ["return" if v is None else f"return {format_expr(v)}"]
         case ast.Insert(task=t, queue=q, on_cpu=on, slice=sl, vtime=vt):
@@ -119,20 +190,20 @@ def _stmt(s: ast.Stmt, depth: int) -> list[str]:
     raise TypeError(f"format: unknown statement {type(s).__name__}")
 
 
-def _if(s: ast.If, depth: int) -> list[str]:
-    lines = _join_block(f"if {format_expr(s.cond)}", s.then, depth)
+def _if(s: ast.If, depth: int, comments: Comments) -> list[str]:
+    lines = _join_block(f"if {format_expr(s.cond)}", s.then, depth, comments)
     if isinstance(s.orelse, ast.If):
-        rest = _if(s.orelse, depth)
+        rest = _if(s.orelse, depth, comments)
         lines[-1] += " else " + rest[0]
         lines += rest[1:]
     elif isinstance(s.orelse, ast.Block):
-        rest = _join_block("", s.orelse, depth)
+        rest = _join_block("", s.orelse, depth, comments)
         lines[-1] += " else" + rest[0]
         lines += rest[1:]
     return lines
 
 
-def _decl(d: ast.Decl) -> list[str]:
+def _decl(d: ast.Decl, comments: Comments) -> list[str]:
     match d:
         case ast.Param(name=n, type=t, default=v, lo=lo, hi=hi):
             rng = f"{format_expr(lo)}..{format_expr(hi)}"
@@ -153,16 +224,29 @@ def _decl(d: ast.Decl) -> list[str]:
         case ast.Fn(name=n, params=ps, ret=r, body=b):
             args = ", ".join(f"{p.name}: {p.type.name}" for p in ps)
             ret = f" -> {r.name}" if r else ""
-            return [""] + _join_block(f"fn {n}({args}){ret}", b, 0)
+            return [""] + _join_block(f"fn {n}({args}){ret}", b, 0, comments)
         case ast.Callback(name=n, params=ps, ret=r, body=b):
             ret = f" -> {r.name}" if r else ""
-            return [""] + _join_block(f"on {n}({', '.join(p.name for p in ps)}){ret}", b, 0)
+            head = f"on {n}({', '.join(p.name for p in ps)}){ret}"
+            return [""] + _join_block(head, b, 0, comments)
     raise TypeError(f"format: unknown declaration {type(d).__name__}")
 
 
-def format_program(prog: ast.Scheduler) -> str:
-    lines = [f"scheduler {prog.name} {_quote(prog.description)} {{"]
-    for d in prog.decls:
-        lines += [(INDENT + line) if line else "" for line in _decl(d)]
+def format_program(prog: ast.Scheduler, comments: Comments | None = None) -> str:
+    """The canonical text of `prog`, with `comments` (from its source text) put back."""
+    comments = comments or Comments()
+    span = prog.span
+    lines = comments.take(0, span.start)
+    lines.append(f"scheduler {prog.name} {_quote(prog.description)} {{")
+
+    def show(d: ast.Decl) -> list[str]:
+        return _decl(d, comments)
+
+    body = _items(prog.decls, span.start, span.end - 1, show, comments)
+    lines += [(INDENT + line) if line else "" for line in body]
     lines.append("}")
+    after = comments.take(span.end, 1 << 62, on_line=span.end_line)
+    if after:
+        lines[-1] += "  " + " ".join(after)
+    lines += comments.rest()
     return "\n".join(lines) + "\n"

@@ -532,6 +532,15 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
     return node
 
 
+def comments(text: str) -> list[tuple[Span, str]]:
+    """The comments of `text` (which parses), in order: the parser skips them, `fmt` keeps
+    them. Lark's plain lexer reads them (the parser's contextual one skips them): it may split
+    an operator differently, but a `"` or `/` starts the same string or comment in both."""
+    kinds = ("COMMENT", "BLOCK_COMMENT")
+    lexed = parser().lex(_for_lexer(text), dont_ignore=True)
+    return [(_tok(t), text[t.start_pos : t.end_pos]) for t in lexed if t.type in kinds]
+
+
 def _error_span(err: UnexpectedInput, source: SourceFile) -> Span:
     line = max(1, getattr(err, "line", 1) or 1)
     col = max(1, getattr(err, "column", 1) or 1)

@@ -155,8 +155,8 @@ def test_run_exits_2_for_input_it_cannot_use(tmp_path: Path, what: str) -> None:
     assert main(["run", str(path)]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason=f"fmt --write deletes comments silently ({FINDINGS} #23)")
 def test_fmt_write_never_deletes_comments_silently(tmp_path: Path) -> None:
+    """Finding #23 (fixed): fmt keeps comments (tests/parse/test_fmt_comments.py)."""
     path = tmp_path / "commented.sched"
     text = (
         "// why this policy exists\n"
