@@ -203,11 +203,16 @@ class _Typecheck:
         return ir.ParamDecl(d.name, typ, default, lo, hi, d.span)
 
     def _const(self, d: ast.Const) -> None:
+        """Declare the const; one whose type or value is rejected is still declared, as
+        poison (its uses are ERROR, which says nothing more), so the one diagnostic is the
+        value's and not an `unknown-name` at every use."""
         typ = resolve_type(d.type, self.diags)
-        if typ is None:
-            return
-        value = self._constant(d.value, typ, f"the value of const `{d.name}`")
-        if value is not None:
+        value = (
+            None if typ is None else self._constant(d.value, typ, f"the value of const `{d.name}`")
+        )
+        if typ is None or value is None:
+            self.globals[d.name] = Symbol("const", ERROR, d.span)
+        else:
             self.globals[d.name] = Symbol("const", typ, d.span, value=value)
 
     def _storage(

@@ -199,8 +199,8 @@ def test_a_move_behind_a_satisfiable_guard_drains_the_queue(drain: str) -> None:
     assert diagnose(RATE_LIMITED.replace("DRAIN", drain)) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"a rejected const is unknown at its uses ({FINDINGS} #21)")
 def test_a_const_with_a_bad_value_is_reported_once() -> None:
+    """Finding #21, fixed: the const is declared, poisoned, so its uses add nothing."""
     text = (
         'scheduler cc "a const whose value is rejected" {\n'
         "    const LIMIT: u32 = 5000000000\n"
@@ -211,3 +211,32 @@ def test_a_const_with_a_bad_value_is_reported_once() -> None:
         "}\n"
     )
     assert diagnose(text) == [(2, codes.TYPE_MISMATCH)]
+
+
+@pytest.mark.parametrize(
+    ("decl", "code"),
+    [
+        ("const SHIFT: u64 = 5 - 7", codes.TYPE_MISMATCH),
+        ("const SHIFT: u64 = undefined_thing", codes.UNKNOWN_NAME),
+        ("const SHIFT: u65 = 3", codes.UNKNOWN_TYPE),
+        ("const SHIFT: u64 = 1 / 0", codes.NOT_CONSTANT),
+    ],
+    ids=["negative", "unknown-name", "unknown-type", "div-zero"],
+)
+def test_uses_of_a_rejected_const_add_no_diagnostics(decl: str, code: str) -> None:
+    """A const used in a type-sensitive place (index, divisor, slice, another const): only
+    its own declaration is reported, whatever was wrong with it."""
+    text = (
+        'scheduler pc "uses of a rejected const" {\n'
+        f"    {decl}\n"
+        "    const DERIVED: u64 = SHIFT * 2\n"
+        "    array hist: [u64; 8]\n"
+        "    var out: u64 = 0\n"
+        "    on enqueue(t, f) {\n"
+        "        hist[SHIFT] += 1\n"
+        "        out = out / SHIFT + DERIVED\n"
+        "        insert t into global slice 1ms * SHIFT\n"
+        "    }\n"
+        "}\n"
+    )
+    assert diagnose(text) == [(2, code)]
