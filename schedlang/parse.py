@@ -1,6 +1,8 @@
 """Source text → syntax tree, with syntax errors as diagnostics.
 
 The grammar lives only in grammar/schedlang.lark and is loaded once (LALR, strict, cached).
+The parser builds the `ast` directly: `_Build`'s rule callbacks run at each LALR reduction,
+so no intermediate parse tree is made (that tree and its walk were most of the parse time).
 A Lark parse error becomes one `Diagnostic` whose wording is chosen by matching the failing
 parser state against a small corpus of known mistakes (`syntax_errors.py`), so an agent sees
 "`return` must be the last statement of its block", not a list of terminal names.
@@ -30,7 +32,7 @@ from schedlang.source import SourceFile, Span
 from schedlang.syntax_errors import describe
 
 # Policies are small; these limits turn pathological input into a diagnostic instead of a
-# slow parse or a RecursionError in the tree transformer.
+# slow parse or a RecursionError in a later pass.
 MAX_SOURCE_BYTES = 1_000_000
 MAX_NESTING = 64
 # Depth of the parse tree (blocks and operator chains: `a + b + ... + z` nests one level per
