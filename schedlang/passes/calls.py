@@ -56,10 +56,18 @@ def _allowed(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     return ir.Builtin(Type.BOOL, e.span, "allowed", (t, c))
 
 
+def _common_type(types: list[Type]) -> Type:
+    """The type min/max/clamp convert their arguments to. Among integers the 64-bit one, so
+    the implicit widenings apply as in `x + y` (u32 and u64 give u64, i32 and i64 give i64),
+    and where signs mix, the hint to convert the others (`as i64`) never narrows a value."""
+    wide = [t for t in types if t in (Type.U64, Type.I64)]
+    return wide[0] if wide and all(t in INTEGERS for t in types) else types[0]
+
+
 def _same_type(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     """min, max, clamp: all arguments of one numeric type, which is the result's."""
     concrete = [a.type for a in args if a.type is not Type.INT]
-    want = concrete[0] if concrete else Type.INT
+    want = _common_type(concrete) if concrete else Type.INT
     numeric = INTEGERS | {Type.CPU, Type.DURATION, Type.TIME, Type.INT}
     if want not in numeric:
         ck.diags.error(

@@ -91,17 +91,55 @@ scheduler mm "min of a u32 and a u64" {
 """
 
 
-@pytest.mark.xfail(strict=True, reason=f"min/max do not widen u32 to u64 ({FINDINGS} #5)")
 def test_min_and_max_widen_like_the_operators() -> None:
     """language.md 5.2: u32 -> u64 is implicit (`x + y` is a u64), so min(x, y) is too."""
     assert diagnose(MIN_MIXED) == []
 
 
-@pytest.mark.xfail(strict=True, reason=f"the min/max hint narrows u64 to u32 ({FINDINGS} #5)")
 def test_a_mixed_min_never_hints_a_narrowing() -> None:
     """Whatever the rule, no hint may propose `y as u32`, which drops the high bits."""
     _, diags = check_source(SourceFile("case.sched", MIN_MIXED))
     assert not any("as u32" in h for d in diags for h in d.hints)
+
+
+def _min_case(body: str) -> str:
+    return (
+        'scheduler mw "min and max widen" {\n'
+        "    array hist: [u64; 8]\n"
+        "    var a: u32 = 3\n"
+        "    var b: u64 = 5\n"
+        "    var s: i32 = -2\n"
+        "    var w: i64 = 7\n"
+        "    var out: u64 = 0\n"
+        "    var sout: i64 = 0\n"
+        "    on running(t) {\n"
+        f"        {body}\n"
+        "    }\n"
+        "}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("out = max(b, a) + min(a, b, 1)", []),  # finding #5: u32 widens to u64, any order
+        ("sout = clamp(s, w, 100) + min(w, s)", []),  # and i32 to i64
+        ("hist[min(a, b)] += 1", [(10, codes.INDEX_UNPROVEN)]),  # still a u64: not proven < 8
+        ("hist[min(a, b, 7)] += 1", []),  # the widened min keeps its bound
+        ("let n: u32 = min(a, b)\n out = n as u64", [(10, codes.TYPE_MISMATCH)]),  # a u64
+        ("sout = min(a, w)", [(10, codes.SIGN_MIX)]),  # signs never mix, even inside min
+    ],
+)
+def test_min_and_max_take_the_64_bit_type_of_their_arguments(
+    body: str, expected: list[tuple[int, str]]
+) -> None:
+    assert diagnose(_min_case(body)) == expected
+
+
+def test_a_sign_mixed_min_hints_the_conversion_that_keeps_the_value() -> None:
+    """`min(a, w)` of a u32 and an i64: `a as i64` keeps every u32; `w as u32` would not."""
+    hints = hints_for(_min_case("sout = min(a, w)"), codes.SIGN_MIX)
+    assert hints == ["convert explicitly: `(...) as i64`"], hints
 
 
 def test_boolean_operators_fold_in_constants() -> None:
