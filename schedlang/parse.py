@@ -498,7 +498,7 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
             "pass the policy as valid Unicode (a .sched file saved as UTF-8)",
         )
         return None
-    if not text.strip():
+    if not text.removeprefix("\ufeff").strip(" \t\f\r\n"):  # the lexer's whitespace
         diags.error(
             C.EMPTY_FILE,
             source.span_at(0),

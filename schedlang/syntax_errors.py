@@ -199,12 +199,28 @@ def _parser_accepts(err: UnexpectedCharacters) -> set[str]:
         return set()
 
 
+def _unclosed(err: UnexpectedInput, text: str) -> tuple[str, str] | None:
+    """A `/*` or `"` the lexer could not end: the error is at the opener, which says little.
+    (A closed comment is never a token, so a `/` token before `*` is an unclosed one too.)"""
+    pos = getattr(err, "pos_in_stream", None)
+    if not isinstance(pos, int) or isinstance(err, UnexpectedEOF):
+        return None
+    if text.startswith("/*", pos):
+        return "this `/*` comment is never closed", "add `*/` where the comment ends"
+    if text.startswith('"', pos) and isinstance(err, UnexpectedCharacters):  # not a STRING
+        return (
+            "this string is not closed on its line",
+            'add the closing `"`; a string cannot span lines (write a line break as \\n)',
+        )
+    return None
+
+
 def describe(err: UnexpectedInput, text: str, parser: Lark) -> tuple[str, tuple[str, ...]]:
     """A message and hints for an error of `parser` (the one parse.py built) on `text`."""
-    if isinstance(err, UnexpectedToken):
-        glued = _glued_keyword(err, parser)
-        if glued is not None:
-            return glued[0], (glued[1],)
+    special = _glued_keyword(err, parser) if isinstance(err, UnexpectedToken) else None
+    special = special or _unclosed(err, text)
+    if special is not None:
+        return special[0], (special[1],)
     label = None
     try:
         label = err.match_examples(parser.parse, EXAMPLES, use_accepts=True)

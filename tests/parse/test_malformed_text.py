@@ -123,3 +123,39 @@ def test_awkward_text_gives_diagnostics_inside_the_text(edits: list[tuple[int, i
         assert 1 <= d.line <= source.line_count, d
         assert 1 <= d.col <= len(source.line_text(d.line)) + 1, d
         render_text(d, source).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "message"),
+    [
+        (
+            'scheduler p "d" {\n  /* x\n  on init() { }\n}\n',
+            2,
+            3,
+            "this `/*` comment is never closed",
+        ),
+        (
+            'scheduler p "d" {\n  on init() { let x = 1 / /* \n}\n',
+            2,
+            27,
+            "this `/*` comment is never closed",
+        ),
+        ('scheduler p "d {\n}\n', 1, 13, "this string is not closed on its line"),
+    ],
+)
+def test_an_unclosed_comment_or_string_says_so(
+    text: str, line: int, col: int, message: str
+) -> None:
+    checked, diags = check_source(SourceFile("p.sched", text))
+    assert [(d.code, d.line, d.col, d.message) for d in diags] == [("syntax", line, col, message)]
+
+
+def test_a_closed_string_where_none_belongs_is_not_called_unclosed() -> None:
+    checked, diags = check_source(SourceFile("p.sched", 'scheduler "x" { }'))
+    assert [(d.code, d.col, d.message) for d in diags] == [("syntax", 11, 'unexpected `"x"`')]
+
+
+@pytest.mark.parametrize(("text", "code"), [("\ufeff \n", "empty-file"), ("\u2028", "syntax")])
+def test_empty_means_only_the_lexers_whitespace(text: str, code: str) -> None:
+    checked, diags = check_source(SourceFile("p.sched", text))
+    assert [d.code for d in diags] == [code]
