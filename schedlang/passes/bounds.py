@@ -59,7 +59,7 @@ def _report(prog: ir.Program, e: ir.ArrayElem, size: int, found: Range, diags: D
     arr = e.array
     per_cpu = next(a.size is None for a in prog.arrays if a.name == arr)
     slots = f"one slot per CPU, {size}" if per_cpu else f"{size} slots"
-    if found.lo is None or found.lo < 0:
+    if found.lo is None or found.lo < 0:  # the hints then guard both ends (show.range_fixes)
         why = f"{index} may be negative here"
     elif found.hi == found.lo + 1:
         why = f"index {found.lo} is past the last slot ({size - 1})"
@@ -70,15 +70,8 @@ def _report(prog: ir.Program, e: ir.ArrayElem, size: int, found: Range, diags: D
     if isinstance(e.index, ir.Lit):
         hints = [f"use an index from 0 to {size - 1}"]
     else:
-        wrapped = f"({bare})" if isinstance(e.index, ir.Binary) else bare
-        if isinstance(e.index, ir.Local):
-            guard = f"guard the access: `if {bare} < {size} {{ ... {arr}[{bare}] ... }}`"
-        else:
-            guard = (
-                f"copy the index into a local and guard that (other CPUs may change anything "
-                f"else meanwhile): `let i = {bare}` then `if i < {size} {{ ... {arr}[i] ... }}`"
-            )
-        hints = [guard, f"or wrap the index: `{arr}[{wrapped} % {size}]`"]
+        negative = found.lo is None or found.lo < 0
+        hints = show.range_fixes(e.index, bare, size, negative, lambda i: f"{arr}[{i}]")
     if per_cpu:
         hints.insert(
             0, f"index `{arr}` with a `cpu` value: `t.cpu`, `prev`, or `c` of `for c in cpus`"

@@ -46,7 +46,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
         if found.within(limit):
             proven += 1
         else:
-            _report(e, found, limit, diags)
+            _report(e, found, ranges, env, limit, diags)
 
     def walk(body: tuple[ir.Stmt, ...], returns_cpu: bool) -> None:
         def on_stmt(s: ir.Stmt, env: Env) -> None:
@@ -74,9 +74,14 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     return {"cpu_values_proven": proven}
 
 
-def _report(e: ir.Expr, found: Range, limit: int, diags: Diagnostics) -> None:
+def _report(
+    e: ir.Expr, found: Range, ranges: Ranges, env: Env, limit: int, diags: Diagnostics
+) -> None:
+    """`found` is the range of the `cpu` (an s32 in C: a u64 past 2**31 wraps negative); the
+    hints are about the value converted, which is negative only if it is itself."""
     text = show.code(diags, e.span, "this value")
     inner = e.expr if isinstance(e, ir.Cast) else e
+    inner_lo = ranges.of(inner, env).lo
     bare = show.code(diags, inner.span, "i").strip("`")
     if found.lo is None or found.lo < 0:
         why = "it may be negative"
@@ -88,18 +93,10 @@ def _report(e: ir.Expr, found: Range, limit: int, diags: Diagnostics) -> None:
         C.CPU_RANGE,
         e.span,
         f"{text} is kept as a `cpu` here, but {why}; a `cpu` must name a CPU below the CPU limit ({limit})",
-        _prove_hint(inner, bare, limit),
+        *show.range_fixes(inner, bare, limit, inner_lo is None or inner_lo < 0, _as_cpu),
         "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
     )
 
 
-def _prove_hint(inner: ir.Expr, bare: str, limit: int) -> str:
-    wrapped = f"({bare})" if isinstance(inner, ir.Binary) else bare
-    if isinstance(inner, ir.Local):
-        return (
-            f"prove it first: `if {bare} < {limit} {{ ... }}`, or write `({bare} % {limit}) as cpu`"
-        )
-    return (
-        f"copy it into a local and prove that: `let i = {bare}` then `if i < {limit} {{ ... i as cpu ... }}`, "
-        f"or write `({wrapped} % {limit}) as cpu`"
-    )
+def _as_cpu(value: str) -> str:
+    return f"({value}) as cpu" if " " in value else f"{value} as cpu"

@@ -9,6 +9,7 @@ failure the day the bug is fixed and whoever fixed it removes the mark.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -67,16 +68,58 @@ def test_a_negative_index_is_rejected() -> None:
     assert diagnose(SIGNED_GUARD) == [(7, codes.INDEX_UNPROVEN)]
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"hints for a maybe-negative index do not work ({FINDINGS} #4)"
-)
 def test_hints_for_a_maybe_negative_index_are_fixes() -> None:
     """The guard `if i < 8` is already there, and `i % 8` of a negative i is negative: a hint
-    must name something that makes the index non-negative."""
+    must name something that makes the index non-negative (finding #4, fixed)."""
     hints = hints_for(SIGNED_GUARD, codes.INDEX_UNPROVEN)
     assert hints
     assert not any("if i < 8 {" in h or "hist[i % 8]" in h for h in hints), hints
     assert any(">= 0" in h or "as u64" in h for h in hints), hints
+
+
+NEGATIVE_USES = """\
+scheduler negs "values that may be negative, where a range is needed" {
+    array hist: [u64; 8]
+    var k: i64 = -3
+    var u: u64 = 3
+    var keep: cpu = 0
+    on running(t) {
+        let n = k
+        USE
+    }
+}
+"""
+# How a hint's use (`hist[x]`, `x as cpu`) becomes a statement.
+AS_STATEMENT = {codes.INDEX_UNPROVEN: "{} += 1", codes.CPU_RANGE: "keep = {}"}
+
+
+@pytest.mark.parametrize(
+    ("use", "code", "negative"),
+    [
+        ("hist[n]", codes.INDEX_UNPROVEN, True),
+        ("hist[k % 8]", codes.INDEX_UNPROVEN, True),
+        ("hist[abs(k)]", codes.INDEX_UNPROVEN, True),  # abs of the minimum is negative
+        ("hist[u + 1]", codes.INDEX_UNPROVEN, False),  # unsigned: only the top is missing
+        ("n as cpu", codes.CPU_RANGE, True),
+        ("(k % 64) as cpu", codes.CPU_RANGE, True),
+        ("abs(k) as cpu", codes.CPU_RANGE, True),
+        ("u as cpu", codes.CPU_RANGE, False),
+    ],
+)
+def test_each_range_hint_is_a_fix_the_checker_accepts(use: str, code: str, negative: bool) -> None:
+    """Finding #4: apply each hint as written (the wrap in place of the use, the guard
+    around it) and the program checks; a hint that does not is worse than none."""
+    statement = AS_STATEMENT[code]
+    hints = hints_for(NEGATIVE_USES.replace("USE", statement.format(use)), code)
+    guard = next(h for h in hints if h.startswith(("guard it: ", "copy it into a local")))
+    wrap = next(h for h in hints if h.startswith("or wrap it: "))
+    *copy, test = re.findall(r"`([^`]*)`", guard)  # [`let i = X`], `if C { ... USE ... }`
+    condition, guarded = re.fullmatch(r"(if .*) \{ \.\.\. (.*) \.\.\. \}", test).groups()  # type: ignore[union-attr]
+    by_guard = "\n".join([*copy, f"{condition} {{ {statement.format(guarded)} }}"])
+    by_wrap = statement.format(re.findall(r"`([^`]*)`", wrap)[0])
+    for fixed in (by_guard, by_wrap):
+        assert diagnose(NEGATIVE_USES.replace("USE", fixed)) == [], (fixed, hints)
+    assert (">= 0 and" in guard and "as u64) %" in wrap) == negative, hints
 
 
 MIN_MIXED = """\

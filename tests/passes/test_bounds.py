@@ -87,12 +87,12 @@ def test_compound_assignment_reports_once(check) -> None:
 def test_hints_show_the_fix(check) -> None:
     [d] = check(bounds.run, policy("let i = cursor\n hist[i] += 1"))[1]
     assert d.hints == (
-        "guard the access: `if i < 8 { ... hist[i] ... }`",
-        "or wrap the index: `hist[i % 8]`",
+        "guard it: `if i < 8 { ... hist[i] ... }`",
+        "or wrap it: `hist[i % 8]`",
     )
     [d] = check(bounds.run, policy("hist[cursor + 1] += 1"))[1]
     assert "`let i = cursor + 1` then `if i < 8 { ... hist[i] ... }`" in d.hints[0]
-    assert d.hints[1] == "or wrap the index: `hist[(cursor + 1) % 8]`"
+    assert d.hints[1] == "or wrap it: `hist[(cursor + 1) % 8]`"
     [d] = check(bounds.run, policy("busy[t.pid] += 1ms"))[1]
     assert "with a `cpu` value" in d.hints[0]
 
