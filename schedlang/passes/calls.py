@@ -7,7 +7,7 @@ every built-in has one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from schedlang import ast, ir
@@ -56,7 +56,7 @@ def _allowed(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     return ir.Builtin(Type.BOOL, e.span, "allowed", (t, c))
 
 
-def _common_type(types: list[Type]) -> Type:
+def _common_type(types: Sequence[Type]) -> Type:
     """The type min/max/clamp convert their arguments to. Among integers the 64-bit one, so
     the implicit widenings apply as in `x + y` (u32 and u64 give u64, i32 and i64 give i64),
     and where signs mix, the hint to convert the others (`as i64`) never narrows a value."""
