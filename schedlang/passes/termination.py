@@ -5,8 +5,18 @@ explores a bounded loop once per iteration. So: loop bounds must be compile-time
 (`0..N` with N a literal or `const`, or `for c in cpus`), fns must not recurse (they are
 inlined), and a static estimate of each callback's size — fns inlined, loop bodies
 multiplied by their iteration count, `for c in cpus` by the CPU limit — must stay under
-INSTRUCTION_BUDGET. The budget is a tenth of the verifier's limit because the verifier
-walks each branch of an `if` separately where this estimate only adds the two branches.
+INSTRUCTION_BUDGET, a tenth of the verifier's limit.
+
+The verifier checks an instruction once per state reaching it that it cannot prune, and it
+prunes a state only when one already checked there covers it. Two paths through an `if` that
+leave a local read later with different values stay apart, so n such `if`s in a row make 2^n
+states, each checking the rest of the callback (finding #17: with 4 of them the verifier
+processed 1,177 instructions, with 8 25,789; docs/verifier.md 6). So each statement's cost
+is multiplied by the states reaching it, and an `if` multiplies the states after it when
+its branches assign a local read later (`_Flow`). An `if` that writes only memory (a `var`, an array, a
+task field) or dead locals does not: the verifier does not tell memory contents apart, and
+it ignores dead registers. Conditions the verifier can decide (a param, fixed at load time)
+are still counted twice: an over-approximation, as everywhere here.
 
 The per-node costs below are rough BPF instruction counts of what the C backend emits
 (a helper call with its argument set-up, a map lookup with its null check, ...); they only
@@ -61,6 +71,8 @@ STMT_COST: dict[type, int] = {
     ir.ExprStmt: 0,
 }
 STORE_COST = {ir.MapElem: 20, ir.TaskVarRef: 12}  # a write is a lookup-or-create
+# States are counted up to here: past it the estimate is far over the budget anyway.
+MAX_STATES = 1 << 40
 COMM_LEN = 16  # TASK_COMM_LEN: `t.comm == "..."` compares bytewise
 
 
@@ -77,6 +89,7 @@ class _Part:
 class _Estimate:
     total: int = 0
     parts: list[_Part] = field(default_factory=list)
+    paths: list[int] = field(default_factory=list)  # lines of ifs that multiply states
 
 
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
@@ -160,32 +173,100 @@ def _report_cycle(cycle: list[str], call: ir.FnCall, diags: Diagnostics) -> None
 
 
 # ---------------------------------------------------------------------------- the estimate
+def _reads(stmts: tuple[ir.Stmt, ...]) -> set[str]:
+    """The locals read anywhere in `stmts` (assigning a local is not reading it)."""
+    names: set[str] = set()
+    for s in ir.walk_stmts(stmts):
+        exprs = ir.stmt_exprs(s)
+        if isinstance(s, ir.Assign) and isinstance(s.target, ir.Local):
+            exprs = exprs[1:]
+        for top in exprs:
+            names.update(e.name for e in ir.subexprs(top) if isinstance(e, ir.Local))
+    return names
+
+
+def _writes(stmts: tuple[ir.Stmt, ...]) -> set[str]:
+    """The locals assigned anywhere in `stmts` (a `let` is scoped to its block)."""
+    return {
+        s.target.name
+        for s in ir.walk_stmts(stmts)
+        if isinstance(s, ir.Assign) and isinstance(s.target, ir.Local)
+    }
+
+
+@dataclass
+class _Flow:
+    """What a block costs and how many verifier states leave it.
+
+    `work` is instructions times the states that run them (the verifier checks an
+    instruction once per state reaching it that it cannot prune); `states` is how many
+    distinct states leave the block per state entering it.
+    """
+
+    work: int
+    states: int
+
+
 class _Estimator:
     def __init__(self, prog: ir.Program, recursive: set[str]) -> None:
         self.fns = {f.name: f for f in prog.fns}
         self.max_cpus = prog.max_cpus
         self.recursive = recursive
-        self.fn_cost: dict[str, int] = {}
+        self.fn_cost: dict[str, _Flow] = {}
 
     def callback(self, cb: ir.CallbackDecl) -> _Estimate:
         out = _Estimate()
-        out.total = CALLBACK_OVERHEAD + OP_OVERHEAD.get(cb.op, 0) + self.block(cb.body, out)
+        body = self.block(cb.body, 1, set(), out)
+        out.total = CALLBACK_OVERHEAD + OP_OVERHEAD.get(cb.op, 0) + body.work
         return out
 
-    def fn(self, name: str) -> int:
+    def fn(self, name: str) -> _Flow:
+        """An inlined fn's work, and the states its result can leave: one per path through
+        `if`s that assign a local it reads later, times its `return`s."""
         if name in self.recursive or name not in self.fns:
-            return 0  # reported by the recursion check; any number would be made up
+            return _Flow(0, 1)  # reported by the recursion check; any number would be made up
         if name not in self.fn_cost:
-            self.fn_cost[name] = self.block(self.fns[name].body, None)
+            body = self.fns[name].body
+            flow = self.block(body, 1, set(), None)
+            returns = sum(isinstance(s, ir.Return) for s in ir.walk_stmts(body))
+            self.fn_cost[name] = _Flow(flow.work, min(flow.states * max(1, returns), MAX_STATES))
         return self.fn_cost[name]
 
-    def block(self, stmts: tuple[ir.Stmt, ...], parts: _Estimate | None) -> int:
-        total = 0
-        for s in stmts:  # a loop, not sum(generator): long `else if` chains nest deeply
-            total += self.stmt(s, parts)
-        return total
+    def _results(self, s: ir.Stmt, live_after: set[str]) -> int:
+        """The states leaving `s` when it keeps fn results in a local read later."""
+        match s:
+            case (
+                ir.Let(name=name, value=value) | ir.Assign(target=ir.Local(name=name), value=value)
+            ):
+                if name not in live_after:
+                    return 1
+                n = 1
+                for e in ir.subexprs(value):
+                    if isinstance(e, ir.FnCall):
+                        n = min(n * self.fn(e.name).states, MAX_STATES)
+                return n
+        return 1
 
-    def stmt(self, s: ir.Stmt, parts: _Estimate | None) -> int:
+    def block(
+        self, stmts: tuple[ir.Stmt, ...], states: int, live_out: set[str], parts: _Estimate | None
+    ) -> _Flow:
+        """`stmts` entered by `states` states; `live_out`: locals read after the block."""
+        if not stmts:
+            return _Flow(0, 1)
+        live = [live_out]  # live[k]: locals read after stmts[-1 - k]
+        for s in reversed(stmts[1:]):
+            live.append(live[-1] | _reads((s,)))
+        work, entering = 0, states
+        for s, after in zip(stmts, reversed(live), strict=True):
+            flow = self.stmt(s, states, after, parts)
+            work += flow.work
+            states = min(flow.states * states, MAX_STATES)
+        return _Flow(work, max(1, states // entering))
+
+    def stmt(self, s: ir.Stmt, states: int, live_after: set[str], parts: _Estimate | None) -> _Flow:
+        """The work of `s` entered by `states` states, and the states leaving it per state
+        entering (more than 1 only for an `if` whose branches leave a local read later in
+        different states: the verifier cannot merge them where the branches join)."""
         if type(s) not in STMT_COST:
             raise TypeError(f"termination: no cost for statement {type(s).__name__}")
         cost = STMT_COST[type(s)] + sum(self.expr(e, parts) for e in ir.stmt_exprs(s))
@@ -193,26 +274,46 @@ class _Estimator:
             case ir.Assign(target=target):
                 cost += STORE_COST.get(type(target), 0)
             case ir.If(then=then, orelse=orelse):
-                cost += self.block(then, parts) + self.block(orelse, parts)
+                yes = self.block(then, states, live_after, parts)
+                no = self.block(orelse, states, live_after, parts)
+                work = cost * states + yes.work + no.work
+                if not _writes(then + orelse) & live_after:
+                    return _Flow(work, 1)
+                if parts is not None:
+                    parts.paths.append(s.span.line)
+                return _Flow(work, yes.states + no.states)
             case ir.ForRange(lo=lo, hi=hi, body=body):
                 n = (
                     max(0, hi.value - lo.value)
                     if isinstance(lo, ir.Lit) and isinstance(hi, ir.Lit)
                     else 1
                 )
-                cost += self._loop(s.span, n, body, parts)
+                return self._loop(s.span, n, cost, states, body, live_after, parts)
             case ir.ForCpus(body=body):
-                cost += self._loop(s.span, self.max_cpus, body, parts)
-        return cost
+                return self._loop(s.span, self.max_cpus, cost, states, body, live_after, parts)
+        return _Flow(cost * states, self._results(s, live_after))
 
-    def _loop(self, span: Span, n: int, body: tuple[ir.Stmt, ...], parts: _Estimate | None) -> int:
+    def _loop(
+        self,
+        span: Span,
+        n: int,
+        cost: int,
+        states: int,
+        body: tuple[ir.Stmt, ...],
+        live_after: set[str],
+        parts: _Estimate | None,
+    ) -> _Flow:
+        """n iterations of `body`. The backend's loops are iterators, whose body the verifier
+        checks until its states converge rather than once per iteration: n times the body
+        bounds that work, and the states leaving are those one pass of the body leaves."""
         # Parts inside a loop are not recorded: the loop itself is the part to name.
-        each = self.block(body, None) + 3  # compare, increment, branch
+        inner = self.block(body, 1, live_after | _reads(body), None)
+        each = inner.work + 3  # compare, increment, branch
         if parts is not None:
             parts.parts.append(
                 _Part(f"the loop at line {span.line} ({n} iterations x {each})", span, n * each)
             )
-        return n * each
+        return _Flow(states * (cost + n * each), inner.states)
 
     def expr(self, e: ir.Expr, parts: _Estimate | None) -> int:
         cost = 0
@@ -225,7 +326,7 @@ class _Estimator:
                 case ir.Binary(left=ir.Str() | ir.TaskField(field="comm")):
                     cost += 3 * COMM_LEN
                 case ir.FnCall(name=name):
-                    inlined = self.fn(name)
+                    inlined = self.fn(name).work
                     cost += NODE_COST[ir.FnCall] + inlined
                     if parts is not None and inlined:
                         parts.parts.append(
@@ -243,13 +344,23 @@ def _report_too_complex(cb: ir.CallbackDecl, found: _Estimate, diags: Diagnostic
         f"{INSTRUCTION_BUDGET} (the kernel verifier stops at 1000000)"
     )
     span = cb.span
-    if biggest is not None and biggest.cost * 2 > found.total:
-        message += f"; most of it is {biggest.what}"
-        span = biggest.span
-    diags.error(
-        C.TOO_COMPLEX,
-        span,
-        message,
+    hints = [
         "loop over fewer elements (a smaller `0..N`), or move work out of the loop",
         "keep running totals in a `var` or array so each call does a little work",
-    )
+    ]
+    if len(found.paths) > 1:
+        lines = ", ".join(str(n) for n in found.paths[:6]) + (", ..." if found.paths[6:] else "")
+        message += (
+            f": the {len(found.paths)} `if`s at lines {lines} each leave a local that is "
+            "read later with a different value, so the verifier checks the rest of the "
+            "callback once per combination of their branches"
+        )
+        hints = [
+            "keep what the branches decide in a `var` or an array instead of a local (the "
+            "verifier does not tell memory contents apart, so the paths merge)",
+            "or split the work over several callbacks or `fn`s that return one value",
+        ]
+    elif biggest is not None and biggest.cost * 2 > found.total:
+        message += f"; most of it is {biggest.what}"
+        span = biggest.span
+    diags.error(C.TOO_COMPLEX, span, message, *hints)

@@ -118,3 +118,56 @@ def test_recursive_fns_do_not_hang_the_estimate(check) -> None:
     facts, diags = check(termination.run, policy(fns, "let y = a(1)"))
     assert [d.code for d in diags] == [codes.RECURSION, codes.RECURSION]
     assert isinstance(facts["instructions"], dict)
+
+
+def _branchy(n: int, use_later: bool) -> str:
+    """n independent `if`s, each setting its own local (finding #17's probe)."""
+    lets = "\n".join(f" let a{i}: u64 = 0" for i in range(n))
+    ifs = "\n".join(
+        f" if t.pid & {1 << (i % 32)} != 0 {{ a{i} = 1  stamp = now() as u64 }}" for i in range(n)
+    )
+    uses = "\n".join(f" hist[a{i}] += 1" for i in range(n)) if use_later else ""
+    return policy(
+        "array hist: [u64; 2]\nvar stamp: u64 = 0",
+        f"{lets}\n{ifs}\n{uses}",
+    )
+
+
+def _estimate(check, text: str) -> int:
+    facts, diags = check(termination.run, text)
+    assert diags == []
+    instructions = facts["instructions"]
+    assert isinstance(instructions, dict)
+    return int(instructions["enqueue"])
+
+
+def test_ifs_whose_locals_are_read_later_multiply_the_paths(check) -> None:
+    """The verifier cannot merge states that differ in a local still to be read: each such
+    `if` doubles the states checked after it (finding #17)."""
+    four, eight = _estimate(check, _branchy(4, True)), _estimate(check, _branchy(8, True))
+    assert eight > 12 * four
+
+
+def test_ifs_whose_locals_are_dead_or_in_memory_add_up(check) -> None:
+    """A local not read after the `if`, or a `var`, does not keep states apart: the
+    estimate stays linear in the number of `if`s."""
+    ten, forty = _estimate(check, _branchy(10, False)), _estimate(check, _branchy(40, False))
+    assert forty < 5 * ten
+
+
+def test_too_many_path_combinations_are_too_complex(check) -> None:
+    _, diags = check(termination.run, _branchy(12, True))
+    [d] = diags
+    assert d.code == codes.TOO_COMPLEX and d.line == 4  # the callback
+    assert "the 12 `if`s at lines 17, 18, 19, 20, 21, 22, ... each leave a local" in d.message
+    assert "keep what the branches decide in a `var` or an array" in d.hints[0]
+
+
+def test_fn_results_kept_in_live_locals_multiply_the_paths(check) -> None:
+    """An inlined fn with two `return`s leaves two states in the local that keeps its
+    result: 12 such locals read later are 4096 combinations."""
+    fn = "fn bit(x: u32, b: u32) -> u64 {\n if x & b != 0 { return 1 }\n return 0\n}"
+    lets = "\n".join(f" let a{i} = bit(t.pid, {1 << i})" for i in range(12))
+    uses = "\n".join(f" hist[a{i}] += 1" for i in range(12))
+    _, diags = check(termination.run, policy(f"array hist: [u64; 2]\n{fn}", f"{lets}\n{uses}"))
+    assert [d.code for d in diags] == [codes.TOO_COMPLEX]
