@@ -358,7 +358,8 @@ def _report_too_complex(cb: ir.CallbackDecl, found: _Estimate, diags: Diagnostic
         hints = [
             "keep what the branches decide in a `var` or an array instead of a local (the "
             "verifier does not tell memory contents apart, so the paths merge)",
-            "or split the work over several callbacks or `fn`s that return one value",
+            "or compute the value without a branch (`a = (x >> 3) & 1` instead of "
+            "`if x & 8 != 0 { a = 1 }`)",
         ]
     elif biggest is not None and biggest.cost * 2 > found.total:
         message += f"; most of it is {biggest.what}"
