@@ -30,6 +30,10 @@ INSTALL_HINT = (
 # -fwrapv: signed `+ - *` wrap around, as docs/language.md promises and the checker's constant
 # folding computes; without it an overflow is undefined and clang may assume it never happens.
 CFLAGS = ("-target", "bpf", "-mcpu=v3", "-O2", "-fwrapv", "-g")
+# Generated C only: -fno-builtin, so that clang does not know `index`, `abs` or `printf` as
+# library functions and a policy's `array index` is just a global (cnames keeps the names
+# schedlang itself uses away from policy names; the C library's are clang's doing).
+GENERATED_CFLAGS = ("-fno-builtin",)
 
 CLANG_DIAG = re.compile(
     r"^(?P<file>[^:\s]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): (?P<msg>.*)$"
@@ -128,7 +132,10 @@ def parse_diagnostics(
 
 
 def run_clang(
-    c_path: Path, object_path: Path, include_dirs: tuple[str, ...] = ()
+    c_path: Path,
+    object_path: Path,
+    include_dirs: tuple[str, ...] = (),
+    extra_flags: tuple[str, ...] = (),
 ) -> tuple[Clang, list[str], subprocess.CompletedProcess[str]]:
     """Run clang on `c_path` in its own directory (so line info says `NAME.bpf.c:LINE`).
 
@@ -137,13 +144,13 @@ def run_clang(
     clang = find_clang()
     includes = [arg for d in include_dirs for arg in ("-I", str(Path(d).resolve()))]
     out = object_path.name if object_path.parent == c_path.parent else str(object_path.resolve())
-    cmd = [clang.path, *CFLAGS, *includes, "-c", c_path.name, "-o", out]
+    cmd = [clang.path, *CFLAGS, *extra_flags, *includes, "-c", c_path.name, "-o", out]
     return clang, cmd, subprocess.run(cmd, cwd=c_path.parent, capture_output=True, text=True)
 
 
 def compile_c(c_path: Path, object_path: Path, line_map: tuple[tuple[int, int, int], ...]) -> Clang:
     """Compile `c_path` to `object_path` (same directory); ClangError on failure."""
-    clang, cmd, proc = run_clang(c_path, object_path)
+    clang, cmd, proc = run_clang(c_path, object_path, extra_flags=GENERATED_CFLAGS)
     if proc.returncode != 0:
         diags = [
             d

@@ -6,6 +6,7 @@ declarations and the manifest cannot disagree (e.g. about whether a `cpu` is sig
 
 from __future__ import annotations
 
+from schedlang.callbacks import CALLBACKS
 from schedlang.types import Type
 from schedlang.units import format_duration as format_duration  # comments use policy units
 
@@ -27,15 +28,62 @@ C_TYPE: dict[Type, str] = {
 
 SIGNED_C = frozenset({"s32", "s64"})
 
-# Names the generated C uses for itself; a DSL name equal to one of these (or to a C keyword)
-# gets a trailing underscore so the program still means what it says.
-C_KEYWORDS = frozenset(
+# How policy names become C names. A policy may choose any identifier, and C has one
+# namespace for variables, functions and macros, so every name a policy chooses goes through
+# ident() and every name the generated C makes up is of one of three kinds that ident()
+# never produces:
+#
+# * a name of the C language, of the template's own file scope or one of its macros (WORDS);
+# * a name in a namespace of the kernel, libbpf or schedlang itself (RESERVED_PREFIXES:
+#   `sl_` helpers and locals, `scx_`/`bpf_` kfuncs and helpers, `SCX_`/`BPF_`/`PF_`
+#   constants, `DSQ_` queue ids, `__` compiler names);
+# * a policy name, a double underscore and a word (derived()): `hist__at()` for
+#   `array hist`, `double__fn` for `fn double`, `fair__enqueue` for `on enqueue` in
+#   `scheduler fair`.
+#
+# A policy name that is one of the first two kinds or contains `__` gets the mark `__u`;
+# every other name stays as written (a name without `__` cannot be the third kind), so the C
+# reads with the policy's names. Proof sketch in tests/backends/test_cnames.py.
+WORDS = frozenset(
     """auto break case char const continue default do double else enum extern float for goto
     if inline int long register restrict return short signed sizeof static struct switch
     typedef union unsigned void volatile while bool true false NULL u8 u32 s32 u64 s64
     params stats vars ctx main SEC task_ctx task_ctxs task_ctx_scratch record_wakeup MAX_CPUS
-    WAKEUP_HIST_BUCKETS _license enq_flags""".split()
+    WAKEUP_HIST_BUCKETS _license enq_flags typeof""".split()
 )
+RESERVED_PREFIXES = ("sl_", "SL_", "scx_", "SCX_", "bpf_", "BPF_", "PF_", "DSQ_")
+MARK = "__u"
+# The words derived() appends: accessors of arrays and maps, fns, the queue-slot macro, the
+# ops table and one function per callback (the kernel's ops, `exit` included).
+DERIVED_WORDS = frozenset({"at", "scratch", "get", "set", "fn", "IDX", "ops", "exit", *CALLBACKS})
+
+
+def _reserved(name: str) -> bool:
+    return name in WORDS or name.startswith(RESERVED_PREFIXES) or "__" in name
+
+
+def ident(name: str) -> str:
+    """A policy's name as the C identifier that nothing the generated C declares can be."""
+    return name + MARK if _reserved(name) else name
+
+
+def derived(name: str, word: str) -> str:
+    """The C name of something the generated C makes for the policy's `name` (accessor,
+    fn, callback): distinct from every ident() and from every other derived()."""
+    if word not in DERIVED_WORDS:
+        raise ValueError(f"{word!r} is not a derived word (cnames.DERIVED_WORDS)")
+    return f"{ident(name)}__{word}"
+
+
+def queue_const(name: str) -> str:
+    """The macro of a queue's DSQ id: the name keeps its case, so `fast` and `FAST` stay two
+    queues (finding 16 of docs/adversarial-findings.md: upper-casing merged them)."""
+    return "DSQ_" + ident(name)
+
+
+def queue_slot(name: str) -> str:
+    """The macro of a queue's slot in stats.queue_inserts."""
+    return "DSQ_" + derived(name, "IDX")
 
 
 def c_type(t: Type) -> str:
@@ -47,13 +95,6 @@ def c_type(t: Type) -> str:
 
 def is_signed(t: Type) -> bool:
     return C_TYPE.get(t) in SIGNED_C
-
-
-def ident(name: str) -> str:
-    """A DSL identifier as a C identifier that clashes with nothing the C itself declares."""
-    if name in C_KEYWORDS or name.startswith(("sl_", "SL_", "__")) or name.startswith("scx_"):
-        return name + "_"
-    return name
 
 
 def comment(text: object) -> str:

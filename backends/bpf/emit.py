@@ -14,7 +14,7 @@ from typing import Any
 
 from schedlang import ir, kernel_api
 from schedlang.backends.bpf import cnames, compat, helpers, layout
-from schedlang.backends.bpf.lower import Lowerer, Scope, mark, queue_const
+from schedlang.backends.bpf.lower import Lowerer, Scope, mark
 from schedlang.callbacks import CALLBACKS
 from schedlang.source import Span
 from schedlang.types import Type
@@ -112,6 +112,7 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
     params = layout.param_slots(program, opts.params)
     return {
         "name": program.name,
+        "ops_name": cnames.derived(program.name, "ops"),
         "description": program.description,
         "version": opts.version,
         "source": program.path,
@@ -132,7 +133,8 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
                 "name": q.name,
                 "kind": q.kind,
                 "dsq_id": q.dsq_id,
-                "const": queue_const(q.name),
+                "const": cnames.queue_const(q.name),
+                "slot": cnames.queue_slot(q.name),
                 "index": i,
             }
             for i, q in enumerate(program.queues)
@@ -205,6 +207,8 @@ def _storage(name: str, t: Type, init: int) -> dict[str, str]:
 def _array(a: ir.ArrayDecl, max_cpus: int) -> dict[str, Any]:
     return {
         "name": cnames.ident(a.name),
+        "at": cnames.derived(a.name, "at"),
+        "scratch": cnames.derived(a.name, "scratch"),
         "ctype": cnames.c_type(a.elem),
         "size": "MAX_CPUS" if a.size is None else str(a.size),
         "dsl_type": str(a.elem),
@@ -215,6 +219,8 @@ def _array(a: ir.ArrayDecl, max_cpus: int) -> dict[str, Any]:
 def _map(m: ir.MapDecl) -> dict[str, Any]:
     return {
         "name": cnames.ident(m.name),
+        "getter": cnames.derived(m.name, "get"),
+        "setter": cnames.derived(m.name, "set"),
         "key": cnames.c_type(m.key),
         "value": cnames.c_type(m.value),
         "dsl_key": str(m.key),
@@ -265,7 +271,7 @@ def _kfunc_decls(names: set[str]) -> list[str]:
 def _fn_signature(f: ir.FnDecl) -> str:
     ret = "void" if f.ret is Type.VOID else cnames.c_type(f.ret)
     args = ", ".join(_c_param(t, name) for name, t in f.params) or "void"
-    return f"static __always_inline {ret} {cnames.ident(f.name)}({args})"
+    return f"static __always_inline {ret} {cnames.derived(f.name, 'fn')}({args})"
 
 
 def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
@@ -331,10 +337,11 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     to the statement that happens to precede it in the C file."""
     decl = program.callback(op)
     name = program.name
-    section = f"struct_ops.s/{name}_{op}" if op == "init" else f"struct_ops/{name}_{op}"
+    c_name = cnames.derived(name, op)
+    section = f"struct_ops.s/{c_name}" if op == "init" else f"struct_ops/{c_name}"
     where = mark(decl.span) if decl else mark(Span(header_line, 1, header_line, 1))
     if op == "exit":
-        return _exit_callback(name, section) | {"mark": where}
+        return _exit_callback(c_name, section) | {"mark": where}
     sig = CALLBACKS[op]
     names = [cnames.ident(n) for n, _ in decl.params] if decl else list(_DEFAULT_NAMES[op])
     task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
@@ -363,7 +370,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
         if n and re.search(rf"(?<![\w.>]){re.escape(n)}\b", code)  # not `t->flags`
     ]
     if op == "init" and program.queues:
-        lines.insert(0, "\ts32 ret;")
+        lines.insert(0, "\ts32 sl_err;")
     for block in (prologue, body):
         if lines and block:
             lines.append("")
@@ -375,7 +382,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     ret = "s32" if op in ("select_cpu", "init") else "void"
     return {
         "op": op,
-        "c_name": f"{name}_{op}",
+        "c_name": c_name,
         "section": section,
         "ret": ret,
         "lines": lines,
@@ -412,9 +419,9 @@ def _init_prologue(program: ir.Program, task: str) -> list[str]:
     lines: list[str] = []
     for q in program.queues:
         lines += [
-            f"\tret = scx_bpf_create_dsq({queue_const(q.name)}, -1); {mark(q.span)}",
-            "\tif (ret)",
-            "\t\treturn ret;",
+            f"\tsl_err = scx_bpf_create_dsq({cnames.queue_const(q.name)}, -1); {mark(q.span)}",
+            "\tif (sl_err)",
+            "\t\treturn sl_err;",
         ]
     return lines
 
@@ -427,7 +434,7 @@ _PROLOGUE = {
 }
 
 
-def _exit_callback(name: str, section: str) -> dict[str, Any]:
+def _exit_callback(c_name: str, section: str) -> dict[str, Any]:
     lines = [
         "\tstruct scx_exit_info *ei = (void *)ctx[0];",
         "",
@@ -438,7 +445,7 @@ def _exit_callback(name: str, section: str) -> dict[str, Any]:
     ]
     return {
         "op": "exit",
-        "c_name": f"{name}_exit",
+        "c_name": c_name,
         "section": section,
         "ret": "void",
         "lines": lines,

@@ -92,7 +92,7 @@ class Lowerer:
             return "SCX_DSQ_LOCAL"
         if q.kind == "global":
             return "SCX_DSQ_GLOBAL"
-        return queue_const(q.name)
+        return cnames.queue_const(q.name)
 
     # ------------------------------------------------------------------ statements
     def block(self, stmts: tuple[ir.Stmt, ...], scope: Scope, depth: int) -> list[str]:
@@ -105,10 +105,6 @@ class Lowerer:
                 )
             out += handler(self, s, scope, depth)
         return out
-
-
-def queue_const(name: str) -> str:
-    return "DSQ_" + name.upper()
 
 
 def _strip_parens(text: str) -> str:
@@ -195,11 +191,11 @@ def _task_var(lw: Lowerer, e: ir.TaskVarRef) -> str:
 
 
 def _array_elem(lw: Lowerer, e: ir.ArrayElem) -> str:
-    return f"*{cnames.ident(e.array)}_at({lw.value(e.index)})"
+    return f"*{cnames.derived(e.array, 'at')}({lw.value(e.index)})"
 
 
 def _map_elem(lw: Lowerer, e: ir.MapElem) -> str:
-    return f"{cnames.ident(e.map)}_get({lw.value(e.key)})"
+    return f"{cnames.derived(e.map, 'get')}({lw.value(e.key)})"
 
 
 def _pick_field(lw: Lowerer, e: ir.PickField) -> str:
@@ -218,7 +214,7 @@ def _builtin(lw: Lowerer, e: ir.Builtin) -> str:
 
 
 def _fn_call(lw: Lowerer, e: ir.FnCall) -> str:
-    return f"{cnames.ident(e.name)}({', '.join(lw.value(a) for a in e.args)})"
+    return f"{cnames.derived(e.name, 'fn')}({', '.join(lw.value(a) for a in e.args)})"
 
 
 def _unary(lw: Lowerer, e: ir.Unary) -> str:
@@ -322,7 +318,8 @@ def _assign(lw: Lowerer, s: ir.Assign, scope: Scope, depth: int) -> list[str]:
             value = f"{clamp}({value})"
         return [_line(depth, f"{setter}({lw.value(t.task)}, {value});", s.span)]
     if isinstance(t, ir.MapElem):
-        return [_line(depth, f"{cnames.ident(t.map)}_set({lw.value(t.key)}, {value});", s.span)]
+        setter = cnames.derived(t.map, "set")
+        return [_line(depth, f"{setter}({lw.value(t.key)}, {value});", s.span)]
     if isinstance(t, ir.Local | ir.GlobalRef | ir.TaskVarRef | ir.ArrayElem):
         return [_line(depth, f"{lw.expr(t)} = {value};", s.span)]
     raise NotImplementedError(f"C backend: cannot assign to {type(t).__name__}")
@@ -408,7 +405,7 @@ def _insert(lw: Lowerer, s: ir.Insert, scope: Scope, depth: int) -> list[str]:
         out.append(f"{pad}__sync_fetch_and_add(&stats.nr_direct, 1);")
     if s.queue.name in lw.queue_index and s.queue.kind in ("fifo", "vtime"):
         out.append(
-            f"{pad}__sync_fetch_and_add(&stats.queue_inserts[{queue_const(s.queue.name)}_IDX], 1);"
+            f"{pad}__sync_fetch_and_add(&stats.queue_inserts[{cnames.queue_slot(s.queue.name)}], 1);"
         )
     return out
 

@@ -44,7 +44,7 @@ def build(
         "policy": program.name,
         "description": program.description,
         "source": program.path,
-        "ops_map": f"{program.name}_ops",
+        "ops_map": cnames.derived(program.name, "ops"),
         "timeout_ms": timeout_ms,
         "kernel_api": kernel_api,
         "params_section": PARAMS_SECTION,

@@ -136,9 +136,6 @@ COLLIDING = {
 
 
 @pytest.mark.clang
-@pytest.mark.xfail(
-    strict=True, reason=f"policy names collide with generated C names ({FINDINGS} #3)"
-)
 @pytest.mark.parametrize("decls", COLLIDING.values(), ids=COLLIDING.keys())
 def test_policy_names_never_collide_with_generated_c(
     tmp_path: Path, clang: build.Clang, decls: str
@@ -200,7 +197,6 @@ scheduler qc "two queues that differ only in case" {
 
 
 @pytest.mark.clang
-@pytest.mark.xfail(strict=True, reason=f"queues fast and FAST share one DSQ id ({FINDINGS} #16)")
 def test_queues_whose_names_differ_in_case_are_distinct_queues(
     tmp_path: Path, clang: build.Clang
 ) -> None:

@@ -78,8 +78,8 @@ def test_generated_c_is_self_contained_and_readable() -> None:
     assert not re.search(r"^\s*#\s*include", text, re.M), "no headers: self-contained"
     assert "__attribute__((preserve_access_index))" in text
     assert "enum scx_exit_kind kind;" in text  # the CO-RE enum trap
-    assert 'SEC(".struct_ops.link")' in text and 'SEC("struct_ops.s/fair_init")' in text
+    assert 'SEC(".struct_ops.link")' in text and 'SEC("struct_ops.s/fair__init")' in text
     assert 'SEC(".rodata.params")' in text and 'SEC(".data.stats")' in text
     for op in ("enqueue", "dispatch", "running", "stopping", "enable", "init", "exit"):
-        assert f"void fair_{op}(u64 *ctx)" in text or f"s32 fair_{op}(u64 *ctx)" in text
+        assert f"void fair__{op}(u64 *ctx)" in text or f"s32 fair__{op}(u64 *ctx)" in text
     assert "Weighted virtual-time fairness" in text.splitlines()[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from schedlang.backends.bpf import build, compat
-from schedlang.backends.bpf.cnames import ident
+from schedlang.backends.bpf.cnames import derived, ident
 from schedlang.backends.bpf.compile import compile_source
 from schedlang.backends.bpf.objfile import ObjectFile
 from schedlang.runtime import provision
@@ -51,14 +51,14 @@ def test_policy_compiles_to_a_well_formed_object(
     assert obj.sections[".data.stats"].size == art.manifest["stats"]["size"]
     if art.manifest["params"]:
         params = obj.struct_layout(f"{name}_params")
-        # (a param named like a C keyword has a trailing underscore in C: cnames.ident)
+        # (a param named like a C keyword is marked in C: cnames.ident)
         assert params == {ident(p["name"]): p["offset"] for p in art.manifest["params"]}
 
     # One program per callback in the ops table; init is sleepable (scx_bpf_create_dsq).
     programs = obj.program_sections()
-    assert f"struct_ops.s/{name}_init" in programs
+    assert f"struct_ops.s/{derived(name, 'init')}" in programs
     for op in ("runnable", "running", "exit"):
-        assert f"struct_ops/{name}_{op}" in programs
+        assert f"struct_ops/{derived(name, op)}" in programs
     assert all(n > 0 for n in programs.values())
     assert art.manifest["toolchain"]["clang"] == clang.version
     assert art.manifest["hashes"]["object_sha256"]
@@ -140,7 +140,7 @@ def test_names_that_are_c_keywords_or_backend_names_still_compile(
     assert [p["name"] for p in art.manifest["params"]] == ["long"]
     assert art.manifest["queues"][0]["name"] == "stats"
     text = art.c_path.read_text() if art.c_path else ""
-    assert "params.long_" in text and "vars.int_" in text and "task_ctx_(t)" in text
+    assert "params.long__u" in text and "vars.int__u" in text and "task_ctx__u__fn(t)" in text
 
 
 @pytest.mark.clang
@@ -168,7 +168,7 @@ def test_a_verifier_complaint_maps_to_the_policy_line(tmp_path: Path, clang: bui
             "16: (79) r1 = *(u64 *)(r0 +0)\nR0 invalid mem access 'map_value_or_null'\n"
         )
 
-    insert = next(i for i, t in enumerate(c_lines, 1) if "sl_insert_vtime(t, DSQ_SHARED" in t)
+    insert = next(i for i, t in enumerate(c_lines, 1) if "sl_insert_vtime(t, DSQ_shared" in t)
     position = error_position(log_at(insert), art.manifest)
     assert position is not None and (position.dsl_line, position.dsl_col) == (13, 9)
     # Code the policy did not write maps to its callback, not to a neighbouring statement.

@@ -30,7 +30,7 @@ def c_of(tmp_path: Path, select_cpu: str) -> str:
     )
     art = compile_source(text, outdir=tmp_path, emit="c")
     assert art.c_path is not None
-    body = art.c_path.read_text().split("s32 g_select_cpu(u64 *ctx)")[1]
+    body = art.c_path.read_text().split("s32 g__select_cpu(u64 *ctx)")[1]
     return body.split("\n}\n")[0]
 
 

@@ -36,7 +36,7 @@ def kick_storm(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 @pytest.mark.clang
 def test_every_slice_goes_through_the_clamp(kick_storm: tuple[str, Path]) -> None:
     c, _ = kick_storm
-    assert "sl_insert(t, DSQ_Q, sl_slice(1), enq_flags); /* kick_storm.sched:5 */" in c
+    assert "sl_insert(t, DSQ_q, sl_slice(1), enq_flags); /* kick_storm.sched:5 */" in c
     assert "sl_set_slice(t, sl_slice(0)); /* kick_storm.sched:22 */" in c
     assert "sl_set_slice(t, sl_tick_slice(10000000000ULL)); /* kick_storm.sched:27 */" in c
     assert "\tif (slice < SL_SLICE_MIN_NS) {\n" in c  # 0 too: only tick may yield with 0

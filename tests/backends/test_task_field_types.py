@@ -36,7 +36,7 @@ def test_weight_is_widened_before_it_is_shifted(tmp_path: Path) -> None:
     objdump = shutil.which("llvm-objdump-19") or shutil.which("llvm-objdump")
     if objdump is None:
         pytest.skip("llvm-objdump is not installed (apt-get install llvm-19)")
-    section = "struct_ops/weight_shift_select_cpu"
+    section = "struct_ops/weight_shift__select_cpu"
     done = subprocess.run(
         [objdump, "-d", "--no-show-raw-insn", "-j", section, str(art.object_path)],
         capture_output=True,

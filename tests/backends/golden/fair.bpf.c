@@ -159,9 +159,9 @@ struct fair_stats stats SEC(".data.stats");
 #define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
 #define WAKEUP_HIST_BUCKETS 16
 
-/* Dispatch queues, created in fair_init; *_IDX is the slot in stats.queue_inserts. */
-#define DSQ_SHARED 0 /* queue shared: vtime */
-#define DSQ_SHARED_IDX 0
+/* Dispatch queues, created by the init callback; *__IDX is the slot in stats.queue_inserts. */
+#define DSQ_shared 0 /* queue shared: vtime */
+#define DSQ_shared__IDX 0
 
 /* Global variables (`var`). */
 struct fair_vars {
@@ -320,8 +320,8 @@ static __always_inline void record_wakeup(struct task_struct *p)
  */
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/fair_enqueue")
-void fair_enqueue(u64 *ctx) /* fair.sched:10 */
+SEC("struct_ops/fair__enqueue")
+void fair__enqueue(u64 *ctx) /* fair.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 enq_flags = ctx[1];
@@ -329,20 +329,20 @@ void fair_enqueue(u64 *ctx) /* fair.sched:10 */
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	u64 v = sl_max_u64(t->scx.dsq_vtime, sl_sat_sub(vars.vnow, params.slice)); /* fair.sched:12 */
-	sl_insert_vtime(t, DSQ_SHARED, sl_slice(params.slice), v, enq_flags); /* fair.sched:13 */
-	__sync_fetch_and_add(&stats.queue_inserts[DSQ_SHARED_IDX], 1);
+	sl_insert_vtime(t, DSQ_shared, sl_slice(params.slice), v, enq_flags); /* fair.sched:13 */
+	__sync_fetch_and_add(&stats.queue_inserts[DSQ_shared__IDX], 1);
 }
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */
-SEC("struct_ops/fair_dispatch")
-void fair_dispatch(u64 *ctx) /* fair.sched:16 */
+SEC("struct_ops/fair__dispatch")
+void fair__dispatch(u64 *ctx) /* fair.sched:16 */
 {
-	sl_consume(DSQ_SHARED); /* fair.sched:17 */
+	sl_consume(DSQ_shared); /* fair.sched:17 */
 }
 
 /* a task became runnable */
-SEC("struct_ops/fair_runnable")
-void fair_runnable(u64 *ctx) /* fair.sched:1 */
+SEC("struct_ops/fair__runnable")
+void fair__runnable(u64 *ctx) /* fair.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -350,8 +350,8 @@ void fair_runnable(u64 *ctx) /* fair.sched:1 */
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/fair_running")
-void fair_running(u64 *ctx) /* fair.sched:20 */
+SEC("struct_ops/fair__running")
+void fair__running(u64 *ctx) /* fair.sched:20 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -363,8 +363,8 @@ void fair_running(u64 *ctx) /* fair.sched:20 */
 }
 
 /* a task stops running; runnable says whether it stays runnable */
-SEC("struct_ops/fair_stopping")
-void fair_stopping(u64 *ctx) /* fair.sched:26 */
+SEC("struct_ops/fair__stopping")
+void fair__stopping(u64 *ctx) /* fair.sched:26 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -372,8 +372,8 @@ void fair_stopping(u64 *ctx) /* fair.sched:26 */
 }
 
 /* a task joins this scheduler */
-SEC("struct_ops/fair_enable")
-void fair_enable(u64 *ctx) /* fair.sched:6 */
+SEC("struct_ops/fair__enable")
+void fair__enable(u64 *ctx) /* fair.sched:6 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -381,21 +381,21 @@ void fair_enable(u64 *ctx) /* fair.sched:6 */
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/fair_init")
-s32 fair_init(u64 *ctx) /* fair.sched:1 */
+SEC("struct_ops.s/fair__init")
+s32 fair__init(u64 *ctx) /* fair.sched:1 */
 {
-	s32 ret;
+	s32 sl_err;
 
-	ret = scx_bpf_create_dsq(DSQ_SHARED, -1); /* fair.sched:3 */
-	if (ret)
-		return ret;
+	sl_err = scx_bpf_create_dsq(DSQ_shared, -1); /* fair.sched:3 */
+	if (sl_err)
+		return sl_err;
 
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/fair_exit")
-void fair_exit(u64 *ctx) /* fair.sched:1 */
+SEC("struct_ops/fair__exit")
+void fair__exit(u64 *ctx) /* fair.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 
@@ -406,15 +406,15 @@ void fair_exit(u64 *ctx) /* fair.sched:1 */
 }
 
 SEC(".struct_ops.link")
-struct sched_ext_ops fair_ops = {
-	.enqueue = (void *)fair_enqueue,
-	.dispatch = (void *)fair_dispatch,
-	.runnable = (void *)fair_runnable,
-	.running = (void *)fair_running,
-	.stopping = (void *)fair_stopping,
-	.enable = (void *)fair_enable,
-	.init = (void *)fair_init,
-	.exit = (void *)fair_exit,
+struct sched_ext_ops fair__ops = {
+	.enqueue = (void *)fair__enqueue,
+	.dispatch = (void *)fair__dispatch,
+	.runnable = (void *)fair__runnable,
+	.running = (void *)fair__running,
+	.stopping = (void *)fair__stopping,
+	.enable = (void *)fair__enable,
+	.init = (void *)fair__init,
+	.exit = (void *)fair__exit,
 	.timeout_ms = 5000,
 	.name = "fair",
 };

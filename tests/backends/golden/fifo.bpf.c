@@ -252,8 +252,8 @@ static __always_inline void record_wakeup(struct task_struct *p)
  */
 
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
-SEC("struct_ops/fifo_select_cpu")
-s32 fifo_select_cpu(u64 *ctx) /* fifo.sched:4 */
+SEC("struct_ops/fifo__select_cpu")
+s32 fifo__select_cpu(u64 *ctx) /* fifo.sched:4 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
@@ -268,8 +268,8 @@ s32 fifo_select_cpu(u64 *ctx) /* fifo.sched:4 */
 }
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/fifo_enqueue")
-void fifo_enqueue(u64 *ctx) /* fifo.sched:12 */
+SEC("struct_ops/fifo__enqueue")
+void fifo__enqueue(u64 *ctx) /* fifo.sched:12 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 enq_flags = ctx[1];
@@ -280,8 +280,8 @@ void fifo_enqueue(u64 *ctx) /* fifo.sched:12 */
 }
 
 /* a task became runnable */
-SEC("struct_ops/fifo_runnable")
-void fifo_runnable(u64 *ctx) /* fifo.sched:1 */
+SEC("struct_ops/fifo__runnable")
+void fifo__runnable(u64 *ctx) /* fifo.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -289,8 +289,8 @@ void fifo_runnable(u64 *ctx) /* fifo.sched:1 */
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/fifo_running")
-void fifo_running(u64 *ctx) /* fifo.sched:1 */
+SEC("struct_ops/fifo__running")
+void fifo__running(u64 *ctx) /* fifo.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -298,15 +298,15 @@ void fifo_running(u64 *ctx) /* fifo.sched:1 */
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/fifo_init")
-s32 fifo_init(u64 *ctx) /* fifo.sched:1 */
+SEC("struct_ops.s/fifo__init")
+s32 fifo__init(u64 *ctx) /* fifo.sched:1 */
 {
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/fifo_exit")
-void fifo_exit(u64 *ctx) /* fifo.sched:1 */
+SEC("struct_ops/fifo__exit")
+void fifo__exit(u64 *ctx) /* fifo.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 
@@ -317,13 +317,13 @@ void fifo_exit(u64 *ctx) /* fifo.sched:1 */
 }
 
 SEC(".struct_ops.link")
-struct sched_ext_ops fifo_ops = {
-	.select_cpu = (void *)fifo_select_cpu,
-	.enqueue = (void *)fifo_enqueue,
-	.runnable = (void *)fifo_runnable,
-	.running = (void *)fifo_running,
-	.init = (void *)fifo_init,
-	.exit = (void *)fifo_exit,
+struct sched_ext_ops fifo__ops = {
+	.select_cpu = (void *)fifo__select_cpu,
+	.enqueue = (void *)fifo__enqueue,
+	.runnable = (void *)fifo__runnable,
+	.running = (void *)fifo__running,
+	.init = (void *)fifo__init,
+	.exit = (void *)fifo__exit,
 	.timeout_ms = 5000,
 	.name = "fifo",
 };

@@ -169,11 +169,11 @@ struct latency_first_stats stats SEC(".data.stats");
 #define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
 #define WAKEUP_HIST_BUCKETS 16
 
-/* Dispatch queues, created in latency_first_init; *_IDX is the slot in stats.queue_inserts. */
-#define DSQ_INTERACTIVE 0 /* queue interactive: fifo */
-#define DSQ_INTERACTIVE_IDX 0
-#define DSQ_BATCH 1 /* queue batch: vtime */
-#define DSQ_BATCH_IDX 1
+/* Dispatch queues, created by the init callback; *__IDX is the slot in stats.queue_inserts. */
+#define DSQ_interactive 0 /* queue interactive: fifo */
+#define DSQ_interactive__IDX 0
+#define DSQ_batch 1 /* queue batch: vtime */
+#define DSQ_batch__IDX 1
 
 /* Per-task state (task-local storage, freed with the task): when the task last became
  * runnable, for stats.wakeup_hist, then the policy's task vars. */
@@ -368,8 +368,8 @@ static __always_inline void record_wakeup(struct task_struct *p)
  */
 
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
-SEC("struct_ops/latency_first_select_cpu")
-s32 latency_first_select_cpu(u64 *ctx) /* latency_first.sched:22 */
+SEC("struct_ops/latency_first__select_cpu")
+s32 latency_first__select_cpu(u64 *ctx) /* latency_first.sched:22 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
@@ -384,8 +384,8 @@ s32 latency_first_select_cpu(u64 *ctx) /* latency_first.sched:22 */
 }
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/latency_first_enqueue")
-void latency_first_enqueue(u64 *ctx) /* latency_first.sched:30 */
+SEC("struct_ops/latency_first__enqueue")
+void latency_first__enqueue(u64 *ctx) /* latency_first.sched:30 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 enq_flags = ctx[1];
@@ -393,26 +393,26 @@ void latency_first_enqueue(u64 *ctx) /* latency_first.sched:30 */
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	if (task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:31 */
-		sl_insert(t, DSQ_INTERACTIVE, sl_slice(params.interactive_slice), enq_flags); /* latency_first.sched:32 */
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_INTERACTIVE_IDX], 1);
+		sl_insert(t, DSQ_interactive, sl_slice(params.interactive_slice), enq_flags); /* latency_first.sched:32 */
+		__sync_fetch_and_add(&stats.queue_inserts[DSQ_interactive__IDX], 1);
 	} else {
-		sl_insert_vtime(t, DSQ_BATCH, sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags); /* latency_first.sched:34 */
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_BATCH_IDX], 1);
+		sl_insert_vtime(t, DSQ_batch, sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags); /* latency_first.sched:34 */
+		__sync_fetch_and_add(&stats.queue_inserts[DSQ_batch__IDX], 1);
 	}
 }
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */
-SEC("struct_ops/latency_first_dispatch")
-void latency_first_dispatch(u64 *ctx) /* latency_first.sched:38 */
+SEC("struct_ops/latency_first__dispatch")
+void latency_first__dispatch(u64 *ctx) /* latency_first.sched:38 */
 {
-	if (!sl_consume(DSQ_INTERACTIVE)) { /* latency_first.sched:39 */
-		sl_consume(DSQ_BATCH); /* latency_first.sched:40 */
+	if (!sl_consume(DSQ_interactive)) { /* latency_first.sched:39 */
+		sl_consume(DSQ_batch); /* latency_first.sched:40 */
 	}
 }
 
 /* a task became runnable */
-SEC("struct_ops/latency_first_runnable")
-void latency_first_runnable(u64 *ctx) /* latency_first.sched:1 */
+SEC("struct_ops/latency_first__runnable")
+void latency_first__runnable(u64 *ctx) /* latency_first.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -420,8 +420,8 @@ void latency_first_runnable(u64 *ctx) /* latency_first.sched:1 */
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/latency_first_running")
-void latency_first_running(u64 *ctx) /* latency_first.sched:12 */
+SEC("struct_ops/latency_first__running")
+void latency_first__running(u64 *ctx) /* latency_first.sched:12 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -431,8 +431,8 @@ void latency_first_running(u64 *ctx) /* latency_first.sched:12 */
 }
 
 /* a task stops running; runnable says whether it stays runnable */
-SEC("struct_ops/latency_first_stopping")
-void latency_first_stopping(u64 *ctx) /* latency_first.sched:16 */
+SEC("struct_ops/latency_first__stopping")
+void latency_first__stopping(u64 *ctx) /* latency_first.sched:16 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -442,24 +442,24 @@ void latency_first_stopping(u64 *ctx) /* latency_first.sched:16 */
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/latency_first_init")
-s32 latency_first_init(u64 *ctx) /* latency_first.sched:1 */
+SEC("struct_ops.s/latency_first__init")
+s32 latency_first__init(u64 *ctx) /* latency_first.sched:1 */
 {
-	s32 ret;
+	s32 sl_err;
 
-	ret = scx_bpf_create_dsq(DSQ_INTERACTIVE, -1); /* latency_first.sched:6 */
-	if (ret)
-		return ret;
-	ret = scx_bpf_create_dsq(DSQ_BATCH, -1); /* latency_first.sched:7 */
-	if (ret)
-		return ret;
+	sl_err = scx_bpf_create_dsq(DSQ_interactive, -1); /* latency_first.sched:6 */
+	if (sl_err)
+		return sl_err;
+	sl_err = scx_bpf_create_dsq(DSQ_batch, -1); /* latency_first.sched:7 */
+	if (sl_err)
+		return sl_err;
 
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/latency_first_exit")
-void latency_first_exit(u64 *ctx) /* latency_first.sched:1 */
+SEC("struct_ops/latency_first__exit")
+void latency_first__exit(u64 *ctx) /* latency_first.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 
@@ -470,15 +470,15 @@ void latency_first_exit(u64 *ctx) /* latency_first.sched:1 */
 }
 
 SEC(".struct_ops.link")
-struct sched_ext_ops latency_first_ops = {
-	.select_cpu = (void *)latency_first_select_cpu,
-	.enqueue = (void *)latency_first_enqueue,
-	.dispatch = (void *)latency_first_dispatch,
-	.runnable = (void *)latency_first_runnable,
-	.running = (void *)latency_first_running,
-	.stopping = (void *)latency_first_stopping,
-	.init = (void *)latency_first_init,
-	.exit = (void *)latency_first_exit,
+struct sched_ext_ops latency_first__ops = {
+	.select_cpu = (void *)latency_first__select_cpu,
+	.enqueue = (void *)latency_first__enqueue,
+	.dispatch = (void *)latency_first__dispatch,
+	.runnable = (void *)latency_first__runnable,
+	.running = (void *)latency_first__running,
+	.stopping = (void *)latency_first__stopping,
+	.init = (void *)latency_first__init,
+	.exit = (void *)latency_first__exit,
 	.timeout_ms = 5000,
 	.name = "latency_first",
 };

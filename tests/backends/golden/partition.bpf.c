@@ -143,11 +143,11 @@ struct partition_stats stats SEC(".data.stats");
 #define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
 #define WAKEUP_HIST_BUCKETS 16
 
-/* Dispatch queues, created in partition_init; *_IDX is the slot in stats.queue_inserts. */
-#define DSQ_BUILD 0 /* queue build: fifo */
-#define DSQ_BUILD_IDX 0
-#define DSQ_REST 1 /* queue rest: fifo */
-#define DSQ_REST_IDX 1
+/* Dispatch queues, created by the init callback; *__IDX is the slot in stats.queue_inserts. */
+#define DSQ_build 0 /* queue build: fifo */
+#define DSQ_build__IDX 0
+#define DSQ_rest 1 /* queue rest: fifo */
+#define DSQ_rest__IDX 1
 
 /* Per-task state (task-local storage, freed with the task): when the task last became
  * runnable, for stats.wakeup_hist. */
@@ -267,7 +267,7 @@ static __always_inline void record_wakeup(struct task_struct *p)
 }
 
 /* fn is_build */ /* partition.sched:6 */
-static __always_inline bool is_build(struct task_struct *t)
+static __always_inline bool is_build__fn(struct task_struct *t)
 {
 	return ((t->comm[0] == 'c' && t->comm[1] == 'c' && t->comm[2] == '1') || /* partition.sched:7 */
 		(t->comm[0] == 'l' && t->comm[1] == 'd' && t->comm[2] == '\0')) ||
@@ -283,39 +283,39 @@ static __always_inline bool is_build(struct task_struct *t)
  */
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/partition_enqueue")
-void partition_enqueue(u64 *ctx) /* partition.sched:10 */
+SEC("struct_ops/partition__enqueue")
+void partition__enqueue(u64 *ctx) /* partition.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 enq_flags = ctx[1];
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
-	if (is_build(t) && (((u32)t->nr_cpus_allowed) > 1)) { /* partition.sched:11 */
-		sl_insert(t, DSQ_BUILD, sl_slice(params.slice), enq_flags); /* partition.sched:12 */
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_BUILD_IDX], 1);
+	if (is_build__fn(t) && (((u32)t->nr_cpus_allowed) > 1)) { /* partition.sched:11 */
+		sl_insert(t, DSQ_build, sl_slice(params.slice), enq_flags); /* partition.sched:12 */
+		__sync_fetch_and_add(&stats.queue_inserts[DSQ_build__IDX], 1);
 	} else {
-		sl_insert(t, DSQ_REST, sl_slice(params.slice), enq_flags); /* partition.sched:14 */
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_REST_IDX], 1);
+		sl_insert(t, DSQ_rest, sl_slice(params.slice), enq_flags); /* partition.sched:14 */
+		__sync_fetch_and_add(&stats.queue_inserts[DSQ_rest__IDX], 1);
 	}
 }
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */
-SEC("struct_ops/partition_dispatch")
-void partition_dispatch(u64 *ctx) /* partition.sched:18 */
+SEC("struct_ops/partition__dispatch")
+void partition__dispatch(u64 *ctx) /* partition.sched:18 */
 {
 	s32 c = ctx[0];
 
 	if (c == 0) { /* partition.sched:19 */
-		sl_consume(DSQ_REST); /* partition.sched:20 */
-	} else if (!sl_consume(DSQ_BUILD)) { /* partition.sched:21 */
-		sl_consume(DSQ_REST); /* partition.sched:22 */
+		sl_consume(DSQ_rest); /* partition.sched:20 */
+	} else if (!sl_consume(DSQ_build)) { /* partition.sched:21 */
+		sl_consume(DSQ_rest); /* partition.sched:22 */
 	}
 }
 
 /* a task became runnable */
-SEC("struct_ops/partition_runnable")
-void partition_runnable(u64 *ctx) /* partition.sched:1 */
+SEC("struct_ops/partition__runnable")
+void partition__runnable(u64 *ctx) /* partition.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -323,8 +323,8 @@ void partition_runnable(u64 *ctx) /* partition.sched:1 */
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/partition_running")
-void partition_running(u64 *ctx) /* partition.sched:1 */
+SEC("struct_ops/partition__running")
+void partition__running(u64 *ctx) /* partition.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -332,24 +332,24 @@ void partition_running(u64 *ctx) /* partition.sched:1 */
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/partition_init")
-s32 partition_init(u64 *ctx) /* partition.sched:1 */
+SEC("struct_ops.s/partition__init")
+s32 partition__init(u64 *ctx) /* partition.sched:1 */
 {
-	s32 ret;
+	s32 sl_err;
 
-	ret = scx_bpf_create_dsq(DSQ_BUILD, -1); /* partition.sched:3 */
-	if (ret)
-		return ret;
-	ret = scx_bpf_create_dsq(DSQ_REST, -1); /* partition.sched:4 */
-	if (ret)
-		return ret;
+	sl_err = scx_bpf_create_dsq(DSQ_build, -1); /* partition.sched:3 */
+	if (sl_err)
+		return sl_err;
+	sl_err = scx_bpf_create_dsq(DSQ_rest, -1); /* partition.sched:4 */
+	if (sl_err)
+		return sl_err;
 
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/partition_exit")
-void partition_exit(u64 *ctx) /* partition.sched:1 */
+SEC("struct_ops/partition__exit")
+void partition__exit(u64 *ctx) /* partition.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 
@@ -360,13 +360,13 @@ void partition_exit(u64 *ctx) /* partition.sched:1 */
 }
 
 SEC(".struct_ops.link")
-struct sched_ext_ops partition_ops = {
-	.enqueue = (void *)partition_enqueue,
-	.dispatch = (void *)partition_dispatch,
-	.runnable = (void *)partition_runnable,
-	.running = (void *)partition_running,
-	.init = (void *)partition_init,
-	.exit = (void *)partition_exit,
+struct sched_ext_ops partition__ops = {
+	.enqueue = (void *)partition__enqueue,
+	.dispatch = (void *)partition__dispatch,
+	.runnable = (void *)partition__runnable,
+	.running = (void *)partition__running,
+	.init = (void *)partition__init,
+	.exit = (void *)partition__exit,
 	.timeout_ms = 5000,
 	.name = "partition",
 };

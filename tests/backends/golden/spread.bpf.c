@@ -185,27 +185,28 @@ static __always_inline struct spread_task_ctx *task_ctx(struct task_struct *p)
 	return &task_ctx_scratch;
 }
 
-/* array busy: [duration; cpus]. Every access goes through busy_at(),
+/* array busy: [duration; cpus]. Every access goes through busy__at(),
  * whose bounds check the verifier needs; an index outside the array reads 0 and writes
  * nowhere (counted in stats.nr_index_out_of_range). */
 u64 busy[MAX_CPUS];
-u64 busy_scratch;
+u64 busy__scratch;
 
-static __always_inline u64 *busy_at(u64 i)
+/* The locals are sl_ names: the policy's array may be called anything but those. */
+static __always_inline u64 *busy__at(u64 sl_i)
 {
 	/* Read the index back through a volatile: clang then knows nothing about its value, so
 	 * it neither drops this check (as redundant with a check of the policy's own) nor
 	 * indexes with a copy made before it: the verifier sees the compared value scaled and
 	 * added. (An asm barrier would do the same, but the verify-c gate cannot read asm.) */
-	volatile u64 index = i;
-	u64 at = index;
+	volatile u64 sl_index = sl_i;
+	u64 sl_at = sl_index;
 
-	if (at >= MAX_CPUS) { /* a negative index arrives as a huge one */
+	if (sl_at >= MAX_CPUS) { /* a negative index arrives as a huge one */
 		__sync_fetch_and_add(&stats.nr_index_out_of_range, 1);
-		busy_scratch = 0;
-		return &busy_scratch;
+		busy__scratch = 0;
+		return &busy__scratch;
 	}
-	return &busy[at];
+	return &busy[sl_at];
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -320,8 +321,8 @@ static __always_inline void record_wakeup(struct task_struct *p)
  */
 
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
-SEC("struct_ops/spread_select_cpu")
-s32 spread_select_cpu(u64 *ctx) /* spread.sched:14 */
+SEC("struct_ops/spread__select_cpu")
+s32 spread__select_cpu(u64 *ctx) /* spread.sched:14 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
@@ -333,7 +334,7 @@ s32 spread_select_cpu(u64 *ctx) /* spread.sched:14 */
 		sl_for(c, 0, MAX_CPUS) { /* spread.sched:16 */
 			if (c >= (s32)sl_nr_cpus())
 				break;
-			if (sl_allowed(t, c) && (*busy_at(c) < *busy_at(best))) { /* spread.sched:17 */
+			if (sl_allowed(t, c) && (*busy__at(c) < *busy__at(best))) { /* spread.sched:17 */
 				best = c; /* spread.sched:18 */
 			}
 		}
@@ -342,8 +343,8 @@ s32 spread_select_cpu(u64 *ctx) /* spread.sched:14 */
 }
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/spread_enqueue")
-void spread_enqueue(u64 *ctx) /* spread.sched:24 */
+SEC("struct_ops/spread__enqueue")
+void spread__enqueue(u64 *ctx) /* spread.sched:24 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 enq_flags = ctx[1];
@@ -354,8 +355,8 @@ void spread_enqueue(u64 *ctx) /* spread.sched:24 */
 }
 
 /* a task became runnable */
-SEC("struct_ops/spread_runnable")
-void spread_runnable(u64 *ctx) /* spread.sched:1 */
+SEC("struct_ops/spread__runnable")
+void spread__runnable(u64 *ctx) /* spread.sched:1 */
 {
 	struct task_struct *p = (void *)ctx[0];
 
@@ -363,8 +364,8 @@ void spread_runnable(u64 *ctx) /* spread.sched:1 */
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/spread_running")
-void spread_running(u64 *ctx) /* spread.sched:6 */
+SEC("struct_ops/spread__running")
+void spread__running(u64 *ctx) /* spread.sched:6 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
@@ -374,24 +375,24 @@ void spread_running(u64 *ctx) /* spread.sched:6 */
 }
 
 /* a task stops running; runnable says whether it stays runnable */
-SEC("struct_ops/spread_stopping")
-void spread_stopping(u64 *ctx) /* spread.sched:10 */
+SEC("struct_ops/spread__stopping")
+void spread__stopping(u64 *ctx) /* spread.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
-	*busy_at(scx_bpf_task_cpu(t)) = *busy_at(scx_bpf_task_cpu(t)) + sl_sat_sub(sl_now(), task_ctx(t)->started); /* spread.sched:11 */
+	*busy__at(scx_bpf_task_cpu(t)) = *busy__at(scx_bpf_task_cpu(t)) + sl_sat_sub(sl_now(), task_ctx(t)->started); /* spread.sched:11 */
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/spread_init")
-s32 spread_init(u64 *ctx) /* spread.sched:1 */
+SEC("struct_ops.s/spread__init")
+s32 spread__init(u64 *ctx) /* spread.sched:1 */
 {
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/spread_exit")
-void spread_exit(u64 *ctx) /* spread.sched:1 */
+SEC("struct_ops/spread__exit")
+void spread__exit(u64 *ctx) /* spread.sched:1 */
 {
 	struct scx_exit_info *ei = (void *)ctx[0];
 
@@ -402,14 +403,14 @@ void spread_exit(u64 *ctx) /* spread.sched:1 */
 }
 
 SEC(".struct_ops.link")
-struct sched_ext_ops spread_ops = {
-	.select_cpu = (void *)spread_select_cpu,
-	.enqueue = (void *)spread_enqueue,
-	.runnable = (void *)spread_runnable,
-	.running = (void *)spread_running,
-	.stopping = (void *)spread_stopping,
-	.init = (void *)spread_init,
-	.exit = (void *)spread_exit,
+struct sched_ext_ops spread__ops = {
+	.select_cpu = (void *)spread__select_cpu,
+	.enqueue = (void *)spread__enqueue,
+	.runnable = (void *)spread__runnable,
+	.running = (void *)spread__running,
+	.stopping = (void *)spread__stopping,
+	.init = (void *)spread__init,
+	.exit = (void *)spread__exit,
 	.timeout_ms = 5000,
 	.name = "spread",
 };
