@@ -33,6 +33,7 @@ RUNS = (
     ("kick_storm", "data/kick_storm", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("weight_shift", "data/weight_shift", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("bad_cpus", "data/bad_cpus", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
+    ("vtime_writes", "data/vtime_writes", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
 )
 
 
@@ -127,6 +128,20 @@ def test_a_u64_task_field_shifted_past_32_bits_loads_and_runs(
     before the read was widened (fuzz seed 49)."""
     stats = _ran(guest["weight_shift"], "weight_shift")
     assert guest["weight_shift"]["run"]["rc"] == 0 and stats["nr_enqueued"] > 0
+
+
+@pytest.mark.vm
+def test_vtime_writes_after_a_vtime_insert_run_without_ejection(
+    guest: dict[str, dict[str, Any]],
+) -> None:
+    """docs/adversarial-findings.md #18: `t.vtime` written after the insert (enqueue), before
+    a select_cpu insert is queued (runnable), and on a task that may still be queued
+    (quiescent) only changes the order; the queue is drained and nothing is ejected."""
+    stats = _ran(guest["vtime_writes"], "vtime_writes")
+    assert guest["vtime_writes"]["run"]["rc"] == 0
+    # every enqueue inserts into `shared`, and a third of the wake-ups from select_cpu
+    assert stats["queue_inserts"] > stats["nr_enqueued"] > 0  # one queue: a count
+    assert stats["nr_dispatched"] > 0 and stats["nr_insert_refused"] == 0
 
 
 @pytest.mark.vm
