@@ -7,7 +7,7 @@ The tree is the parser's output and the type checker's input; nothing here knows
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from schedlang.source import Span
 from schedlang.units import UNIT_NS
@@ -266,3 +266,22 @@ class Scheduler(Node):
     description: str
     decls: tuple[Decl, ...]
     name_span: Span = field(compare=False, repr=False)
+
+
+def same(a: object, b: object) -> bool:
+    """`a == b` for trees (spans ignored, as `==` does), walked in a loop: the generated `==`
+    recurses once per `else if` link, and a chain may be longer than the recursion limit."""
+    todo: list[tuple[object, object]] = [(a, b)]
+    while todo:
+        x, y = todo.pop()
+        if isinstance(x, Node):
+            if type(x) is not type(y):
+                return False
+            todo += [(getattr(x, f.name), getattr(y, f.name)) for f in fields(x) if f.compare]
+        elif isinstance(x, tuple):
+            if not isinstance(y, tuple) or len(x) != len(y):
+                return False
+            todo += zip(x, y, strict=True)
+        elif x != y:
+            return False
+    return True

@@ -191,13 +191,17 @@ def _stmt(s: ast.Stmt, depth: int, comments: Comments) -> list[str]:
 
 
 def _if(s: ast.If, depth: int, comments: Comments) -> list[str]:
+    """An `if` and its `else if` links, in a loop: a chain may be longer than the recursion
+    limit (the parser counts a link as no extra depth)."""
     lines = _join_block(f"if {format_expr(s.cond)}", s.then, depth, comments)
-    if isinstance(s.orelse, ast.If):
-        rest = _if(s.orelse, depth, comments)
+    link: ast.Block | ast.If | None = s.orelse
+    while isinstance(link, ast.If):
+        rest = _join_block(f"if {format_expr(link.cond)}", link.then, depth, comments)
         lines[-1] += " else " + rest[0]
         lines += rest[1:]
-    elif isinstance(s.orelse, ast.Block):
-        rest = _join_block("", s.orelse, depth, comments)
+        link = link.orelse
+    if link is not None:
+        rest = _join_block("", link, depth, comments)
         lines[-1] += " else" + rest[0]
         lines += rest[1:]
     return lines

@@ -352,6 +352,16 @@ def seal(program: Program, facts: dict[str, object]) -> CheckedProgram:
     return CheckedProgram(program, facts, _SEAL)
 
 
+def if_chain(s: If) -> tuple[list[If], tuple[Stmt, ...]]:
+    """The links of an `else if` chain starting at `s`, and the final `else` block (empty if
+    none). A chain may be far longer than the recursion limit (the parser counts a link as
+    no extra depth), so a pass that follows `orelse` walks these in a loop instead."""
+    links = [s]
+    while len(links[-1].orelse) == 1 and isinstance(links[-1].orelse[0], If):
+        links.append(links[-1].orelse[0])
+    return links, links[-1].orelse
+
+
 def walk_stmts(stmts: tuple[Stmt, ...]) -> list[Stmt]:
     """All statements, nested ones included, in source order. Iterative: an `else if` chain
     nests one level per link, and a long one must not exhaust the stack."""

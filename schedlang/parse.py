@@ -36,7 +36,8 @@ from schedlang.syntax_errors import describe
 MAX_SOURCE_BYTES = 1_000_000
 MAX_NESTING = 64
 # Depth of the parse tree (blocks and operator chains: `a + b + ... + z` nests one level per
-# `+`). Every later pass walks trees recursively, so a bound here keeps them all safe.
+# `+`; an `else if` link does not nest). Every later pass walks trees recursively, except
+# along `else if` chains, which they walk in a loop, so a bound here keeps them all safe.
 MAX_TREE_DEPTH = 150
 
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -309,6 +310,11 @@ class _Build(Transformer[Token, _Built]):
     def if_stmt(self, c: list[Any]) -> _Built:
         _, cond, then, _, orelse = c
         node = ast.If(_from(c[0], orelse or then), cond.node, then.node, _opt(orelse))
+        if orelse is not None and isinstance(orelse.node, ast.If):
+            # An `else if` link reads as flat, so it adds no level: the chain is as deep as
+            # its deepest link. Every pass walks a chain's links in a loop, not recursively.
+            link = _built(node, cond, then)
+            return link if link.depth >= orelse.depth else link._replace(depth=orelse.depth)
         return _built(node, cond, then, orelse)
 
     def for_range(self, c: list[Any]) -> _Built:

@@ -48,7 +48,7 @@ def _what_would_be_lost(tree: ast.Scheduler, text: str, out: str) -> str | None:
     """What `out` fails to keep of `text`: the program, or a comment's text. Checked before
     anything is written, because bad input (or a bug here) must never lose the user's text."""
     source = SourceFile("<fmt output>", out)
-    if parse_source(source, Diagnostics(source)) != tree:
+    if not ast.same(parse_source(source, Diagnostics(source)), tree):
         return "change the program"
     words = Counter(tuple(c.split()) for _, c in comments(text))
     words.subtract(tuple(c.split()) for _, c in comments(out))

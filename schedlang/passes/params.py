@@ -79,10 +79,10 @@ def _after_insert(stmts: tuple[ir.Stmt, ...], inserted: bool, found: set[int]) -
                 inserted = True
             case ir.Assign() if inserted and _writes_slice(s):
                 found.add(id(s))
-            case ir.If(then=then, orelse=orelse):
-                inserted = _after_insert(then, inserted, found) | _after_insert(
-                    orelse, inserted, found
-                )
+            case ir.If():
+                links, last = ir.if_chain(s)
+                ends = [_after_insert(link.then, inserted, found) for link in links]
+                inserted = any(ends) | _after_insert(last, inserted, found)
             case ir.ForRange(body=body) | ir.ForCpus(body=body):
                 # a second iteration runs after whatever the first inserted
                 inserted = _after_insert(body, _after_insert(body, inserted, found), found)

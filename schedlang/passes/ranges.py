@@ -26,6 +26,7 @@ and `nr_cpus` are refined by the conditions on them like an integer local.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -515,6 +516,33 @@ class _Walk:
                 for a in args:
                     self.expr(a, env)
 
+    def if_chain(self, s: ir.If, env: Env) -> Env | None:
+        """The facts after an `if` and its `else if` links, or None if no arm falls out.
+
+        Walks the links in a loop (a chain may be longer than the recursion limit); each
+        link's condition sees what the earlier conditions decided when false. A constant
+        condition (`if DEBUG` with a const) decides the chain there: the other arm never
+        runs and is not visited."""
+        arms: list[Env] = []
+        links, last = ir.if_chain(s)
+        tail = last
+        for n, link in enumerate(links):
+            if n and self.on_stmt is not None:
+                self.on_stmt(link, env)
+            if isinstance(link.cond, ir.Lit):
+                if link.cond.value:
+                    tail = link.then
+                    break
+                continue
+            when_true, env = self.condition(link.cond, env)
+            t_env, t_falls = self.block(link.then, when_true)
+            if t_falls:
+                arms.append(t_env)
+        e_env, e_falls = self.block(tail, env)
+        if e_falls:
+            arms.append(e_env)
+        return functools.reduce(join, arms) if arms else None
+
     def block(self, stmts: tuple[ir.Stmt, ...], outer: Env) -> tuple[Env, bool]:
         """Returns the facts after the block and whether control can fall out of it."""
         env = dict(outer)
@@ -533,20 +561,11 @@ class _Walk:
                     self.expr(v, env)
                     if isinstance(target, ir.Local):
                         env[target.name] = self.ranges.of(v, env)
-                case ir.If(cond=ir.Lit(value=v), then=then, orelse=orelse):
-                    # a constant condition (`if DEBUG` with a const): the other branch never runs
-                    env, falls = self.block(then if v else orelse, env)
-                    if not falls:
+                case ir.If():
+                    after = self.if_chain(s, env)
+                    if after is None:
                         return env, False
-                case ir.If(cond=c, then=then, orelse=orelse):
-                    when_true, when_false = self.condition(c, env)
-                    t_env, t_falls = self.block(then, when_true)
-                    e_env, e_falls = self.block(orelse, when_false)
-                    if not (t_falls or e_falls):
-                        return env, False
-                    env = (
-                        join(t_env, e_env) if t_falls and e_falls else (t_env if t_falls else e_env)
-                    )
+                    env = after
                 case ir.ForRange(var=var, lo=lo, hi=hi, body=body):
                     self.expr(lo, env)
                     self.expr(hi, env)

@@ -269,19 +269,12 @@ class _Estimator:
         different states: the verifier cannot merge them where the branches join)."""
         if type(s) not in STMT_COST:
             raise TypeError(f"termination: no cost for statement {type(s).__name__}")
+        if isinstance(s, ir.If):
+            return self._if(s, states, live_after, parts)
         cost = STMT_COST[type(s)] + sum(self.expr(e, parts) for e in ir.stmt_exprs(s))
         match s:
             case ir.Assign(target=target):
                 cost += STORE_COST.get(type(target), 0)
-            case ir.If(then=then, orelse=orelse):
-                yes = self.block(then, states, live_after, parts)
-                no = self.block(orelse, states, live_after, parts)
-                work = cost * states + yes.work + no.work
-                if not _writes(then + orelse) & live_after:
-                    return _Flow(work, 1)
-                if parts is not None:
-                    parts.paths.append(s.span.line)
-                return _Flow(work, yes.states + no.states)
             case ir.ForRange(lo=lo, hi=hi, body=body):
                 n = (
                     max(0, hi.value - lo.value)
@@ -292,6 +285,33 @@ class _Estimator:
             case ir.ForCpus(body=body):
                 return self._loop(s.span, self.max_cpus, cost, states, body, live_after, parts)
         return _Flow(cost * states, self._results(s, live_after))
+
+    def _if(self, s: ir.If, states: int, live_after: set[str], parts: _Estimate | None) -> _Flow:
+        """An `if` and its `else if` links, walked in a loop (a chain may be longer than the
+        recursion limit) but costed as the nesting it is: each link's `else` is the rest of
+        the chain. A link splits the states only if its arms write a local read later."""
+        links, last = ir.if_chain(s)
+        arms = [
+            (
+                STMT_COST[ir.If] + self.expr(link.cond, parts),
+                self.block(link.then, states, live_after, parts),
+            )
+            for link in links
+        ]
+        rest = self.block(last, states, live_after, parts)
+        writes = _writes(last)
+        for link, (cost, yes) in zip(reversed(links), reversed(arms), strict=True):
+            writes |= _writes(link.then)
+            work = cost * states + yes.work + rest.work
+            if writes & live_after:
+                if parts is not None:
+                    parts.paths.append(link.span.line)
+                flow = _Flow(work, yes.states + rest.states)
+            else:
+                flow = _Flow(work, 1)
+            # the rest of the chain as the previous link's `else` block holding this link
+            rest = _Flow(flow.work, max(1, min(flow.states * states, MAX_STATES) // states))
+        return flow
 
     def _loop(
         self,

@@ -401,6 +401,21 @@ class _Body:
         finally:
             self.scope.frames.pop()
 
+    def _if(self, s: ast.If) -> ir.If:
+        """An `if` and its `else if` links, checked in source order in a loop: a chain may
+        be far longer than the recursion limit (the parser does not count links as depth)."""
+        links: list[tuple[ast.If, ir.Expr, tuple[ir.Stmt, ...]]] = []
+        link: ast.Block | ast.If | None = s
+        while isinstance(link, ast.If):
+            cond = self.exprs.check_as(link.cond, Type.BOOL, "an `if` condition")
+            links.append((link, cond, self.block(link.then)))
+            link = link.orelse
+        orelse: tuple[ir.Stmt, ...] = () if link is None else self.block(link)
+        for node, cond, then in reversed(links):
+            built = ir.If(node.span, cond, then, orelse)
+            orelse = (built,)
+        return built
+
     def stmt(self, s: ast.Stmt) -> ir.Stmt | None:
         match s:
             case ast.Let():
@@ -408,15 +423,7 @@ class _Body:
             case ast.Assign():
                 return self._assign(s)
             case ast.If():
-                cond = self.exprs.check_as(s.cond, Type.BOOL, "an `if` condition")
-                then = self.block(s.then)
-                orelse: tuple[ir.Stmt, ...] = ()
-                if isinstance(s.orelse, ast.Block):
-                    orelse = self.block(s.orelse)
-                elif isinstance(s.orelse, ast.If):
-                    nested = self.stmt(s.orelse)
-                    orelse = (nested,) if nested else ()
-                return ir.If(s.span, cond, then, orelse)
+                return self._if(s)
             case ast.ForRange():
                 self._shadows_parameter(s.var, s.span, "a loop variable")
                 lo = self.exprs.check(s.lo)
