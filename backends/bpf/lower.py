@@ -327,14 +327,12 @@ def _assign(lw: Lowerer, s: ir.Assign, scope: Scope, depth: int) -> list[str]:
 
 def _if(lw: Lowerer, s: ir.If, scope: Scope, depth: int) -> list[str]:
     pad = "\t" * depth
-    out = [_line(depth, f"if ({lw.value(s.cond)}) {{", s.span)]
-    out += lw.block(s.then, scope, depth + 1)
-    orelse = s.orelse
-    while len(orelse) == 1 and isinstance(orelse[0], ir.If):
-        nested = orelse[0]
-        out.append(f"{pad}}} else if ({lw.value(nested.cond)}) {{ {mark(nested.span)}")
-        out += lw.block(nested.then, scope, depth + 1)
-        orelse = nested.orelse
+    (first, *rest), orelse = ir.if_chain(s)
+    out = [_line(depth, f"if ({lw.value(first.cond)}) {{", first.span)]
+    out += lw.block(first.then, scope, depth + 1)
+    for link in rest:
+        out.append(f"{pad}}} else if ({lw.value(link.cond)}) {{ {mark(link.span)}")
+        out += lw.block(link.then, scope, depth + 1)
     if orelse:
         out.append(pad + "} else {")
         out += lw.block(orelse, scope, depth + 1)
