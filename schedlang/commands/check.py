@@ -93,8 +93,13 @@ def worst(statuses: list[Status]) -> Status:
 
 def run(args: argparse.Namespace) -> int:
     def dump(name: str, output: object) -> None:
-        if name == args.dump_after:
-            print(pprint.pformat(output, width=100), file=sys.stderr)
+        if name != args.dump_after:
+            return
+        try:
+            text = pprint.pformat(output, width=100)
+        except RecursionError:  # pprint recurses once per `else if` link of a long chain
+            text = f"schedlang check: the {name} output nests too deeply to print"
+        print(text, file=sys.stderr)
 
     results = [check_file(path, dump) for path in args.files]
     status = worst([r.status for r in results])

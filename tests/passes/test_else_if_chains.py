@@ -119,3 +119,13 @@ def test_ast_same_ignores_spans_and_sees_differences() -> None:
     assert not ast.same(
         tree(text), tree(text.replace(" else {\n            insert t into global\n        }", ""))
     )
+
+
+def test_dump_of_a_long_chain_says_it_is_too_deep_to_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "chain.sched"
+    path.write_text(_chain(1000, work=False))
+    assert main(["check", "--dump-after", "typecheck", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert err == "schedlang check: the typecheck output nests too deeply to print\n"
