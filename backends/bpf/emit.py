@@ -98,6 +98,9 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
     # recursion), and C needs a declaration before the call.
     if len(fns) > 1:
         fns.insert(0, "\n".join(_fn_signature(f) + ";" for f in program.fns))
+    fallback = _has_dispatch_fallback(program)
+    if fallback:
+        lw.need("sl_move_to_local", "sl_queued")
     callbacks = [
         _callback(lw, program, op, opts.header_line) for op in OPS_ORDER if _has(program, op)
     ]
@@ -144,6 +147,7 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
         "arrays": [_array(a, program.max_cpus) for a in program.arrays],
         "maps": [_map(m) for m in program.maps],
         "helpers": helper_blocks,
+        "fallback_queues": [cnames.queue_const(q.name) for q in program.queues] if fallback else [],
         "fns": fns,
         "callbacks": callbacks,
         "timeout_ms": opts.timeout_ms,
@@ -152,6 +156,12 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
 
 def _has(program: ir.Program, op: str) -> bool:
     return op in ALWAYS or program.callback(op) is not None
+
+
+def _has_dispatch_fallback(program: ir.Program) -> bool:
+    """Whether dispatch ends in sl_dispatch_fallback() (the template's comment says why):
+    only a policy with queues of its own has something to fall back on."""
+    return bool(program.queues) and program.callback("dispatch") is not None
 
 
 def _summary(checked: ir.CheckedProgram, params: tuple[layout.ParamSlot, ...]) -> list[str]:
@@ -347,13 +357,14 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
     prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
     body: list[str] = []
+    fallback = op == "dispatch" and _has_dispatch_fallback(program)
     if decl is not None:
         # The kernel's flags go to every insert by a name of the generated C's own, never by
         # the policy's parameter name (finding 1 of docs/adversarial-findings.md).
         flags = ENQ_FLAGS if op == "enqueue" else "0"
         scope = Scope(
             op=op,
-            bare_return="return 0;" if op == "init" else "return;",
+            bare_return=_bare_return(op, fallback),
             enq_flags=flags,
             task=task if sig.params and sig.params[0] is Type.TASK else None,
         )
@@ -379,6 +390,10 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
         if lines:
             lines.append("")
         lines.append("\treturn 0;")
+    if fallback:
+        assert decl is not None
+        returns = any(isinstance(s, ir.Return) for s in ir.walk_stmts(decl.body))
+        lines += ["", *([f"{FALLBACK_LABEL}:"] if returns else []), "\tsl_dispatch_fallback();"]
     ret = "s32" if op in ("select_cpu", "init") else "void"
     return {
         "op": op,
@@ -389,6 +404,17 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
         "doc": sig.doc,
         "mark": where,
     }
+
+
+# Where `return` in dispatch goes when dispatch ends in sl_dispatch_fallback(): the
+# fallback runs on every way out of the policy's code.
+FALLBACK_LABEL = "sl_fallback"
+
+
+def _bare_return(op: str, fallback: bool) -> str:
+    if fallback:
+        return f"goto {FALLBACK_LABEL};"
+    return "return 0;" if op == "init" else "return;"
 
 
 # What enqueue's body passes to each insert as the kernel's enq_flags: the kernel's own name,

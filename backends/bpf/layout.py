@@ -61,6 +61,7 @@ _STATS: tuple[tuple[str, str, int, str], ...] = (
     ("nr_bad_cpu", "u64", 1, "a computed CPU that is absent, or not allowed for `insert ... on`"),
     ("nr_kick_limited", "u64", 1, "preempting kicks made plain: the CPU was preempted < 1ms ago"),
     ("nr_slice_clamped", "u64", 1, "slices raised to 100us or lowered to timeout/10"),
+    ("nr_dispatch_fallback", "u64", 1, "dispatch left its CPU idle: a queue gave a task"),
 )
 
 

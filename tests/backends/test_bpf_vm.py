@@ -34,6 +34,7 @@ RUNS = (
     ("weight_shift", "data/weight_shift", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("bad_cpus", "data/bad_cpus", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
     ("vtime_writes", "data/vtime_writes", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
+    ("cpu0_drain", "data/cpu0_drain", "compat", {}, "--run 'hackbench -g 2 -l 40'"),
 )
 
 
@@ -258,3 +259,14 @@ def test_compat_objects_load_on_other_kernels(tmp_path: Path) -> None:
             r = json.loads((outdir / f"{example}.json").read_text())
             assert r["ok"] and r["state"] == "enabled", (kernel, example, r.get("verifier_log"))
         assert result.rc == 0, result.output
+
+
+@pytest.mark.vm
+def test_a_queue_drained_only_on_cpu_0_runs_through_the_dispatch_fallback(
+    guest: dict[str, dict[str, Any]],
+) -> None:
+    """Finding #15: unguarded, kworker/1:0 (pinned to CPU 1) waited in `q` until the watchdog
+    ejected the policy (ERROR_STALL); the other CPUs now take it in sl_dispatch_fallback."""
+    stats = _ran(guest["cpu0_drain"], "cpu0_drain")
+    assert guest["cpu0_drain"]["run"]["rc"] == 0
+    assert stats["nr_dispatch_fallback"] > 0 and stats["nr_dispatched"] > 0

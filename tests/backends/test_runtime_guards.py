@@ -1,5 +1,6 @@
 """The run-time guards that keep a checker-accepted policy from being ejected by the kernel
-(docs/verifier.md §5): preempting kicks are rate-limited per CPU, slices are clamped.
+(docs/verifier.md §5): preempting kicks are rate-limited per CPU, slices are clamped, and
+dispatch falls back on the policy's queues when it would leave its CPU idle.
 
 tests/backends/data/kick_storm.sched preempts a CPU from every hot path and asks for a 1ns and
 a 10s slice; without the guards the watchdog ejects it within seconds (the VM test in
@@ -16,10 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from schedlang.backends.bpf import build
+from schedlang.backends.bpf import build, compat, emit, render
 from schedlang.backends.bpf.compile import compile_source
+from schedlang.checker import check_source
+from schedlang.source import SourceFile
 
-KICK_STORM = Path(__file__).parent / "data" / "kick_storm.sched"
+DATA = Path(__file__).parent / "data"
+KICK_STORM = DATA / "kick_storm.sched"
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +80,65 @@ def test_the_kick_table_stays_one_64_slot_array_in_the_object(
     rows = [line.split() for line in table.splitlines() if line.endswith(" sl_kick_preempted_at")]
     assert len(rows) == 1, table
     assert rows[0][1] == "g" and rows[0][3] == ".bss" and int(rows[0][4], 16) == 64 * 8
+
+
+def c_of(text: str) -> str:
+    checked, diags = check_source(SourceFile("case.sched", text))
+    assert checked is not None and not diags.has_errors, [d.message for d in diags]
+    options = emit.Options(params={}, kernel_api=compat.KERNEL_APIS[compat.DEFAULT_KERNEL_API])
+    return render.render(emit.build_context(checked, options)).text
+
+
+def test_a_queue_drained_only_on_cpu_0_is_drained_by_the_fallback_elsewhere() -> None:
+    """Finding #15: tasks pinned to CPU 1 (kworker/1:0) waited in `q` until the watchdog
+    ejected the policy. Every CPU now ends dispatch in the fallback; the VM run is in
+    test_bpf_vm.py."""
+    c = c_of((DATA / "cpu0_drain.sched").read_text())
+    assert (
+        "\tif (c == 0) { /* case.sched:7 */\n"
+        "\t\tsl_consume(DSQ_q); /* case.sched:8 */\n"
+        "\t}\n"
+        "\n"
+        "\tsl_dispatch_fallback();\n"
+        "}\n"
+    ) in c
+    assert (
+        "static __always_inline void sl_dispatch_fallback(void)\n{\n"
+        "\tif (sl_queued(SCX_DSQ_LOCAL))\n\t\treturn;\n"
+        "\tif (sl_move_to_local(DSQ_q))\n"
+        "\t\t__sync_fetch_and_add(&stats.nr_dispatch_fallback, 1);\n}\n"
+    ) in c
+    assert "\tu64 nr_dispatch_fallback; /*" in c
+
+
+def test_a_return_in_dispatch_still_reaches_the_fallback() -> None:
+    c = c_of(
+        'scheduler r "returns early" {\n'
+        "    queue a: fifo\n"
+        "    queue b: fifo\n"
+        "    on enqueue(t, flags) {\n"
+        "        if t.nr_cpus_allowed > 1 { insert t into a } else { insert t into b }\n"
+        "    }\n"
+        "    on dispatch(c) {\n"
+        "        if c != 0 { return }\n"
+        "        if not move_to_local(a) { move_to_local(b) }\n"
+        "    }\n"
+        "}\n"
+    )
+    assert "\t\tgoto sl_fallback; /* case.sched:8 */\n" in c
+    assert "\nsl_fallback:\n\tsl_dispatch_fallback();\n}\n" in c
+    assert "return;" not in c.split("void r__dispatch(u64 *ctx)")[1].split("\n}\n")[0]
+    # the queues are tried in declaration order
+    assert "\tif (sl_move_to_local(DSQ_a) ||\n\t    sl_move_to_local(DSQ_b))\n" in c
+
+
+def test_a_policy_without_queues_has_no_fallback() -> None:
+    c = c_of(
+        'scheduler g "global only" {\n'
+        "    on enqueue(t, flags) {\n"
+        "        insert t into global\n"
+        "    }\n"
+        "}\n"
+    )
+    assert "sl_dispatch_fallback" not in c and "sl_fallback:" not in c
+    assert "\tu64 nr_dispatch_fallback; /*" in c  # the stats contract stays the same

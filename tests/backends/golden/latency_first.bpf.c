@@ -123,6 +123,7 @@ extern bool scx_bpf_consume(u64 dsq_id) __ksym __weak;
 extern bool scx_bpf_dsq_move_to_local(u64 dsq_id) __ksym __weak;
 extern bool scx_bpf_dsq_move_to_local___v2___compat(u64 dsq_id, u64 enq_flags) __ksym __weak;
 extern s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym __weak;
+extern s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __ksym __weak;
 extern s32 scx_bpf_select_cpu_dfl(struct task_struct *p, s32 prev_cpu, u64 wake_flags, bool *is_idle) __ksym __weak;
 extern bool scx_bpf_task_set_dsq_vtime(struct task_struct *p, u64 vtime) __ksym __weak;
 extern u64 scx_bpf_now(void) __ksym __weak;
@@ -159,6 +160,7 @@ struct latency_first_stats {
 	u64 nr_bad_cpu; /* a computed CPU that is absent, or not allowed for `insert ... on` */
 	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
 	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
+	u64 nr_dispatch_fallback; /* dispatch left its CPU idle: a queue gave a task */
 	u64 queue_inserts[2]; /* inserts per declared queue */
 };
 struct latency_first_stats stats SEC(".data.stats");
@@ -308,6 +310,14 @@ static __always_inline bool sl_consume(u64 dsq_id)
 	return true;
 }
 
+/* queued(): tasks waiting in a queue (the kfunc returns a negative errno on a bad id). */
+static __always_inline u64 sl_queued(u64 dsq_id)
+{
+	s32 n = scx_bpf_dsq_nr_queued(dsq_id);
+
+	return n > 0 ? (u64)n : 0;
+}
+
 /* insert ... into Q: FIFO insert; a refusal (6.19+ reports them) is counted. */
 static __always_inline void sl_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
 {
@@ -343,6 +353,23 @@ static __always_inline u64 sl_slice(u64 slice)
 		return SL_SLICE_MAX_NS;
 	}
 	return slice;
+}
+
+/* Runs at the end of dispatch. A policy may leave a CPU without work while its queues still
+ * hold tasks (a queue drained only `if c == 0`, a CPU that skips a queue): move_to_local only
+ * takes tasks allowed on the dispatching CPU, and every CPU has tasks pinned to it (per-CPU
+ * kworkers, ksoftirqd), so those would wait until the watchdog ejects the scheduler. So when
+ * nothing was moved to this CPU's local queue (dispatch runs only while it is empty), the
+ * first queue, in declaration order, with a task that may run here gives one up, counted in
+ * stats.nr_dispatch_fallback. It runs even when the kernel would keep a still-runnable prev
+ * on this CPU instead, as that prev would keep the tasks pinned here waiting behind it. */
+static __always_inline void sl_dispatch_fallback(void)
+{
+	if (sl_queued(SCX_DSQ_LOCAL))
+		return;
+	if (sl_move_to_local(DSQ_interactive) ||
+	    sl_move_to_local(DSQ_batch))
+		__sync_fetch_and_add(&stats.nr_dispatch_fallback, 1);
 }
 
 /* Runnable -> running latency into stats.wakeup_hist: bucket i counts waits up to
@@ -408,6 +435,8 @@ void latency_first__dispatch(u64 *ctx) /* latency_first.sched:38 */
 	if (!sl_consume(DSQ_interactive)) { /* latency_first.sched:39 */
 		sl_consume(DSQ_batch); /* latency_first.sched:40 */
 	}
+
+	sl_dispatch_fallback();
 }
 
 /* a task became runnable */

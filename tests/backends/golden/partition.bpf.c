@@ -104,6 +104,7 @@ extern bool scx_bpf_consume(u64 dsq_id) __ksym __weak;
 extern bool scx_bpf_dsq_move_to_local(u64 dsq_id) __ksym __weak;
 extern bool scx_bpf_dsq_move_to_local___v2___compat(u64 dsq_id, u64 enq_flags) __ksym __weak;
 extern s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym __weak;
+extern s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __ksym __weak;
 
 /* ------------------------------------------------------------------------------------------
  * Tunables: read-only after load. The loader may rewrite them before load (`--param`, or
@@ -133,6 +134,7 @@ struct partition_stats {
 	u64 nr_bad_cpu; /* a computed CPU that is absent, or not allowed for `insert ... on` */
 	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
 	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
+	u64 nr_dispatch_fallback; /* dispatch left its CPU idle: a queue gave a task */
 	u64 queue_inserts[2]; /* inserts per declared queue */
 };
 struct partition_stats stats SEC(".data.stats");
@@ -219,6 +221,14 @@ static __always_inline bool sl_consume(u64 dsq_id)
 	return true;
 }
 
+/* queued(): tasks waiting in a queue (the kfunc returns a negative errno on a bad id). */
+static __always_inline u64 sl_queued(u64 dsq_id)
+{
+	s32 n = scx_bpf_dsq_nr_queued(dsq_id);
+
+	return n > 0 ? (u64)n : 0;
+}
+
 /* insert ... into Q: FIFO insert; a refusal (6.19+ reports them) is counted. */
 static __always_inline void sl_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
 {
@@ -246,6 +256,23 @@ static __always_inline u64 sl_slice(u64 slice)
 		return SL_SLICE_MAX_NS;
 	}
 	return slice;
+}
+
+/* Runs at the end of dispatch. A policy may leave a CPU without work while its queues still
+ * hold tasks (a queue drained only `if c == 0`, a CPU that skips a queue): move_to_local only
+ * takes tasks allowed on the dispatching CPU, and every CPU has tasks pinned to it (per-CPU
+ * kworkers, ksoftirqd), so those would wait until the watchdog ejects the scheduler. So when
+ * nothing was moved to this CPU's local queue (dispatch runs only while it is empty), the
+ * first queue, in declaration order, with a task that may run here gives one up, counted in
+ * stats.nr_dispatch_fallback. It runs even when the kernel would keep a still-runnable prev
+ * on this CPU instead, as that prev would keep the tasks pinned here waiting behind it. */
+static __always_inline void sl_dispatch_fallback(void)
+{
+	if (sl_queued(SCX_DSQ_LOCAL))
+		return;
+	if (sl_move_to_local(DSQ_build) ||
+	    sl_move_to_local(DSQ_rest))
+		__sync_fetch_and_add(&stats.nr_dispatch_fallback, 1);
 }
 
 /* Runnable -> running latency into stats.wakeup_hist: bucket i counts waits up to
@@ -311,6 +338,8 @@ void partition__dispatch(u64 *ctx) /* partition.sched:18 */
 	} else if (!sl_consume(DSQ_build)) { /* partition.sched:21 */
 		sl_consume(DSQ_rest); /* partition.sched:22 */
 	}
+
+	sl_dispatch_fallback();
 }
 
 /* a task became runnable */

@@ -144,6 +144,7 @@ struct spread_stats {
 	u64 nr_bad_cpu; /* a computed CPU that is absent, or not allowed for `insert ... on` */
 	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
 	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
+	u64 nr_dispatch_fallback; /* dispatch left its CPU idle: a queue gave a task */
 };
 struct spread_stats stats SEC(".data.stats");
 
