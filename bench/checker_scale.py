@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from schedlang.diagnostics import Diagnostics
-    from schedlang.parse import parse_source
+    from schedlang.syntax import parse_source
     from schedlang.passes import RULES, typecheck
     from schedlang.source import SourceFile
 

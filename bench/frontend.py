@@ -31,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from schedlang.checker import check_source
-    from schedlang.parse import parser
+    from schedlang.syntax import parser
     from schedlang.source import SourceFile
 
     t0 = time.perf_counter()

@@ -23,7 +23,7 @@ def main() -> None:
 
     from schedlang.checker import DEFAULT_MAX_CPUS
     from schedlang.diagnostics import Diagnostics
-    from schedlang.parse import parse_source
+    from schedlang.syntax import parse_source
     from schedlang.passes import RULES, typecheck
     from schedlang.source import SourceFile
 

@@ -73,7 +73,7 @@ class CheckResult:
 
 def parse(text: str, path: str = "<string>") -> Scheduler:
     """The syntax tree of a policy, or SchedlangError carrying the diagnostics."""
-    from schedlang.parse import parse as parse_text
+    from schedlang.syntax import parse as parse_text
 
     return parse_text(text, path)
 

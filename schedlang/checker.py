@@ -13,7 +13,7 @@ from pathlib import Path
 from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
-from schedlang.parse import parse_source
+from schedlang.syntax import parse_source
 from schedlang.passes import RULES, typecheck
 from schedlang.source import SourceFile
 

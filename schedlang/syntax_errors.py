@@ -216,7 +216,7 @@ def _unclosed(err: UnexpectedInput, text: str) -> tuple[str, str] | None:
 
 
 def describe(err: UnexpectedInput, text: str, parser: Lark) -> tuple[str, tuple[str, ...]]:
-    """A message and hints for an error of `parser` (the one parse.py built) on `text`."""
+    """A message and hints for an error of `parser` (the one syntax.py built) on `text`."""
     special = _glued_keyword(err, parser) if isinstance(err, UnexpectedToken) else None
     special = special or _unclosed(err, text)
     if special is not None:

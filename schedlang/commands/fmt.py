@@ -10,7 +10,7 @@ from pathlib import Path
 from schedlang import ast
 from schedlang.diagnostics import Diagnostics, render_text
 from schedlang.fmt import Comments, format_program
-from schedlang.parse import comments, parse_source
+from schedlang.syntax import comments, parse_source
 from schedlang.source import SourceFile
 
 HELP = "print a policy in canonical form"

@@ -20,7 +20,7 @@ from schedlang.checker import check_source
 from schedlang.diagnostics import Diagnostics
 from schedlang.fmt import format_program
 from schedlang.fuzzgen.choices import Choices
-from schedlang.parse import parse_source
+from schedlang.syntax import parse_source
 from schedlang.passes import paths
 from schedlang.source import NOWHERE, SourceFile
 

@@ -18,7 +18,7 @@ from schedlang.fmt import format_program
 from schedlang.fuzzgen import generate, generate_text
 from schedlang.fuzzgen.mutate import nodes
 from schedlang.fuzzgen.strategy import policies
-from schedlang.parse import parse
+from schedlang.syntax import parse
 from schedlang.source import SourceFile
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]

@@ -9,7 +9,7 @@ import pytest
 
 from schedlang.cli import main
 from schedlang.fmt import Comments, format_program
-from schedlang.parse import comments, parse, parser
+from schedlang.syntax import comments, parse, parser
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = sorted(ROOT.glob("examples/*.sched")) + sorted(ROOT.glob("stdlib/*.sched"))

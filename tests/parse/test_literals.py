@@ -6,7 +6,7 @@ import pytest
 
 from schedlang import ast
 from schedlang.checker import check_source
-from schedlang.parse import parse
+from schedlang.syntax import parse
 from schedlang.source import SourceFile
 
 U64_MAX = 18446744073709551615

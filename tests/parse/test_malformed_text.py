@@ -14,7 +14,7 @@ import schedlang
 from schedlang.checker import check_source
 from schedlang.diagnostics import render_text
 from schedlang.errors import SchedlangError
-from schedlang.parse import parse
+from schedlang.syntax import parse
 from schedlang.source import SourceFile
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from schedlang import ast
 from schedlang.checker import check_path, check_source
 from schedlang.diagnostics import render_text
 from schedlang.errors import SchedlangError
-from schedlang.parse import parse
+from schedlang.syntax import parse
 from schedlang.source import SourceFile
 
 ROOT = Path(__file__).resolve().parents[2]

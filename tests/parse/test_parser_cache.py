@@ -19,7 +19,7 @@ PROBE = """
 import json, sys
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
-from schedlang.parse import parse
+from schedlang.syntax import parse
 tree = parse('scheduler p "d" { }')
 print(json.dumps({"name": tree.name, "opened": opened}))
 """

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from schedlang import ast
 from schedlang.checker import check_source
 from schedlang.fmt import format_program
-from schedlang.parse import parse
+from schedlang.syntax import parse
 from schedlang.source import NOWHERE, SourceFile
 
 S = NOWHERE

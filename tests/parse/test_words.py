@@ -6,7 +6,7 @@ import pytest
 
 from schedlang.checker import check_source
 from schedlang.errors import SchedlangError
-from schedlang.parse import parse
+from schedlang.syntax import parse
 from schedlang.source import SourceFile
 
 

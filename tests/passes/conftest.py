@@ -8,7 +8,7 @@ import pytest
 
 from schedlang import ir
 from schedlang.diagnostics import Diagnostic, Diagnostics
-from schedlang.parse import parse_source
+from schedlang.syntax import parse_source
 from schedlang.passes import typecheck
 from schedlang.source import SourceFile
 

@@ -17,7 +17,7 @@ import pytest
 from schedlang import codes
 from schedlang.checker import check_path, check_source
 from schedlang.diagnostics import render_text
-from schedlang.parse import MAX_SOURCE_BYTES
+from schedlang.syntax import MAX_SOURCE_BYTES
 from schedlang.source import SourceFile
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from schedlang.checker import check_source
 from schedlang.cli import main
 from schedlang.diagnostics import Diagnostics
 from schedlang.fmt import Comments, format_program
-from schedlang.parse import parse_source
+from schedlang.syntax import parse_source
 from schedlang.source import SourceFile
 
 

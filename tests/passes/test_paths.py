@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from schedlang import codes, ir
 from schedlang.diagnostics import Diagnostics
-from schedlang.parse import parse_source
+from schedlang.syntax import parse_source
 from schedlang.passes import liveness, paths, queues, typecheck
 from schedlang.source import SourceFile
 

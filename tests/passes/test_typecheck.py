@@ -7,7 +7,7 @@ import pytest
 from schedlang import ir
 from schedlang.checker import check_source
 from schedlang.diagnostics import Diagnostics
-from schedlang.parse import parse_source
+from schedlang.syntax import parse_source
 from schedlang.passes import typecheck
 from schedlang.source import SourceFile
 from schedlang.types import Type

@@ -10,7 +10,7 @@ import pytest
 from schedlang import ast
 from schedlang.checker import check_path
 from schedlang.fmt import format_program
-from schedlang.parse import parse
+from schedlang.syntax import parse
 
 STDLIB = Path(__file__).resolve().parents[2] / "stdlib"
 POLICIES = sorted(STDLIB.glob("*.sched"))
