@@ -34,9 +34,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from schedlang.diagnostics import Diagnostics
-    from schedlang.syntax import parse_source
     from schedlang.passes import RULES, typecheck
     from schedlang.source import SourceFile
+    from schedlang.syntax import parse_source
 
     out: dict[str, object] = {}
     for n in [int(x) for x in args.sizes.split(",")]:

@@ -31,8 +31,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from schedlang.checker import check_source
-    from schedlang.syntax import parser
     from schedlang.source import SourceFile
+    from schedlang.syntax import parser
 
     t0 = time.perf_counter()
     parser()

@@ -23,9 +23,9 @@ def main() -> None:
 
     from schedlang.checker import DEFAULT_MAX_CPUS
     from schedlang.diagnostics import Diagnostics
-    from schedlang.syntax import parse_source
     from schedlang.passes import RULES, typecheck
     from schedlang.source import SourceFile
+    from schedlang.syntax import parse_source
 
     out: dict[str, object] = {}
     for path in sorted([*ROOT.glob("examples/*.sched"), *ROOT.glob("stdlib/*.sched")]):

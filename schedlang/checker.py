@@ -13,9 +13,9 @@ from pathlib import Path
 from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
-from schedlang.syntax import parse_source
 from schedlang.passes import RULES, typecheck
 from schedlang.source import SourceFile
+from schedlang.syntax import parse_source
 
 # The compile-time CPU limit: `[T; cpus]` arrays have this many slots and `for c in cpus`
 # visits at most this many CPUs.

@@ -10,8 +10,8 @@ from pathlib import Path
 from schedlang import ast
 from schedlang.diagnostics import Diagnostics, render_text
 from schedlang.fmt import Comments, format_program
-from schedlang.syntax import comments, parse_source
 from schedlang.source import SourceFile
+from schedlang.syntax import comments, parse_source
 
 HELP = "print a policy in canonical form"
 

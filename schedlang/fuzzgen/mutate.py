@@ -20,9 +20,9 @@ from schedlang.checker import check_source
 from schedlang.diagnostics import Diagnostics
 from schedlang.fmt import format_program
 from schedlang.fuzzgen.choices import Choices
-from schedlang.syntax import parse_source
 from schedlang.passes import paths
 from schedlang.source import NOWHERE, SourceFile
+from schedlang.syntax import parse_source
 
 S = NOWHERE
 MARK = "zz_mut"

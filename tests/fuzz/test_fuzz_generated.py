@@ -18,8 +18,8 @@ from schedlang.fmt import format_program
 from schedlang.fuzzgen import generate, generate_text
 from schedlang.fuzzgen.mutate import nodes
 from schedlang.fuzzgen.strategy import policies
-from schedlang.syntax import parse
 from schedlang.source import SourceFile
+from schedlang.syntax import parse
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
 

@@ -6,8 +6,8 @@ import pytest
 
 from schedlang import ast
 from schedlang.checker import check_source
-from schedlang.syntax import parse
 from schedlang.source import SourceFile
+from schedlang.syntax import parse
 
 U64_MAX = 18446744073709551615
 FORMS = (

@@ -14,8 +14,8 @@ import schedlang
 from schedlang.checker import check_source
 from schedlang.diagnostics import render_text
 from schedlang.errors import SchedlangError
-from schedlang.syntax import parse
 from schedlang.source import SourceFile
+from schedlang.syntax import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 SURROGATE_MESSAGE = "the text contains a lone surrogate (U+D800): it is not Unicode text"

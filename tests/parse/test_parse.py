@@ -10,8 +10,8 @@ from schedlang import ast
 from schedlang.checker import check_path, check_source
 from schedlang.diagnostics import render_text
 from schedlang.errors import SchedlangError
-from schedlang.syntax import parse
 from schedlang.source import SourceFile
+from schedlang.syntax import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.sched"))

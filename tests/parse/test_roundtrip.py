@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from schedlang import ast
 from schedlang.checker import check_source
 from schedlang.fmt import format_program
-from schedlang.syntax import parse
 from schedlang.source import NOWHERE, SourceFile
+from schedlang.syntax import parse
 
 S = NOWHERE
 # String literals: anything but NUL (the parser rejects NUL bytes as not-text on purpose)

@@ -6,8 +6,8 @@ import pytest
 
 from schedlang.checker import check_source
 from schedlang.errors import SchedlangError
-from schedlang.syntax import parse
 from schedlang.source import SourceFile
+from schedlang.syntax import parse
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import pytest
 
 from schedlang import ir
 from schedlang.diagnostics import Diagnostic, Diagnostics
-from schedlang.syntax import parse_source
 from schedlang.passes import typecheck
 from schedlang.source import SourceFile
+from schedlang.syntax import parse_source
 
 Rule = Callable[[ir.Program, Diagnostics], dict[str, object]]
 RunRule = Callable[..., tuple[dict[str, object], list[Diagnostic]]]

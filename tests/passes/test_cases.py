@@ -17,8 +17,8 @@ import pytest
 from schedlang import codes
 from schedlang.checker import check_path, check_source
 from schedlang.diagnostics import render_text
-from schedlang.syntax import MAX_SOURCE_BYTES
 from schedlang.source import SourceFile
+from schedlang.syntax import MAX_SOURCE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = sorted((ROOT / "tests" / "cases").glob("*.sched"))

@@ -14,8 +14,8 @@ from schedlang.checker import check_source
 from schedlang.cli import main
 from schedlang.diagnostics import Diagnostics
 from schedlang.fmt import Comments, format_program
-from schedlang.syntax import parse_source
 from schedlang.source import SourceFile
+from schedlang.syntax import parse_source
 
 
 def _chain(links: int, work: bool = True) -> str:

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from schedlang import ast, ir
 from schedlang.checker import check_source
 from schedlang.diagnostics import Diagnostics
-from schedlang.syntax import parse_source
 from schedlang.passes import typecheck
 from schedlang.passes.exprs import ExprChecker, Scope
 from schedlang.source import NOWHERE, SourceFile
+from schedlang.syntax import parse_source
 from schedlang.types import RANGE, SIGNED, Type
 
 C_TYPES = {

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 from schedlang import codes, ir
 from schedlang.diagnostics import Diagnostics
-from schedlang.syntax import parse_source
 from schedlang.passes import liveness, paths, queues, typecheck
 from schedlang.source import SourceFile
+from schedlang.syntax import parse_source
 
 TEMPLATE = """scheduler p "d" {
  var hits: u64 = 0

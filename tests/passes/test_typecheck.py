@@ -7,9 +7,9 @@ import pytest
 from schedlang import ir
 from schedlang.checker import check_source
 from schedlang.diagnostics import Diagnostics
-from schedlang.syntax import parse_source
 from schedlang.passes import typecheck
 from schedlang.source import SourceFile
+from schedlang.syntax import parse_source
 from schedlang.types import Type
 
 
