@@ -22,7 +22,7 @@ from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import show
-from schedlang.passes.paths import Path, Walk, Why, entry, turns
+from schedlang.passes.paths import Passive, Path, Walk, Why, entry, turns
 from schedlang.passes.ranges import Ranges
 from schedlang.source import Span
 from schedlang.types import Type
@@ -52,7 +52,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     return {"paths": paths}
 
 
-class _Inserts:
+class _Inserts(Passive):
     """The rule's state on a path: how many times the task was inserted (2: twice or more);
     its note is the line of the first insert."""
 
@@ -74,23 +74,6 @@ class _Inserts:
             else:
                 self._twice(s, f"a path reaching it already inserted at line {path.note}")
         return replace(path, mark=min(count + 1, 2), note=path.note or s.span.line)
-
-    def branch(self, atom: ir.Expr, truth: bool, decided: bool, path: Path) -> Path:
-        return path
-
-    def expr(self, e: ir.Expr, path: Path, maybe: bool) -> None:
-        pass
-
-    def widen(self, path: Path, line: int) -> Path:
-        return path
-
-    def bind(self, name: str, value: ir.Expr | None, path: Path) -> Path:
-        return path
-
-    def leave(
-        self, entering: list[Path], leaving: list[Path], line: int, partly: bool
-    ) -> list[Path]:
-        return leaving
 
     def _twice(self, s: ir.Insert, why: str) -> None:
         if s.span in self.reported:

@@ -448,8 +448,9 @@ def entry(ranges: Ranges, cb: ir.CallbackDecl | ir.FnDecl, mark: Hashable) -> Pa
     return Path(env, mark)
 
 
-class _Nothing:
-    """A rule that keeps no state: the walk alone, for `reached`."""
+class Passive:
+    """A rule that leaves the path as it is at every event: the walk alone (for `reached`),
+    and the base of a rule that tracks only some events (liveness: inserts)."""
 
     merge = True
     sees_exprs = False
@@ -479,6 +480,6 @@ def reached(prog: ir.Program, decl: ir.CallbackDecl | ir.FnDecl) -> set[Span]:
     """The statements of a body that the path rules walk (all others sit behind conditions
     no value satisfies, or after a `return`): where a mutation changes what they see."""
     ranges = Ranges(prog, stores=True)
-    walk = Walk(ranges, _Nothing())
+    walk = Walk(ranges, Passive())
     walk.body(decl.body, entry(ranges, decl, None))
     return walk.reached
