@@ -260,32 +260,14 @@ class _Build(Transformer[Token, _Built]):
         return _built(node, key, value, default, capacity)
 
     def fn(self, c: list[Any]) -> _Built:
-        params, ret, body = _signature(c)
-        node = ast.Fn(
-            _from(c[0], body),
-            str(c[1]),
-            _tok(c[1]),
-            tuple(p.node for p in params),
-            _opt(ret),
-            body.node,
-        )
-        return _built(node, *params, ret, body)
+        return _routine(ast.Fn, c)
 
     def fn_param(self, c: list[Any]) -> _Built:
         name, _, typ = c
         return _built(ast.FnParam(_from(name, typ), str(name), typ.node), typ)
 
     def callback(self, c: list[Any]) -> _Built:
-        params, ret, body = _signature(c)
-        node = ast.Callback(
-            _from(c[0], body),
-            str(c[1]),
-            _tok(c[1]),
-            tuple(p.node for p in params),
-            _opt(ret),
-            body.node,
-        )
-        return _built(node, *params, ret, body)
+        return _routine(ast.Callback, c)
 
     def cb_param(self, c: list[Token]) -> _Built:
         return _leaf(ast.CallbackParam(_tok(c[0]), str(c[0])))
@@ -439,6 +421,20 @@ def _signature(c: list[Any]) -> tuple[list[_Built], _Built | None, _Built]:
     """Parameters, return type and body of `fn`/`on NAME(PARAMS) [-> TYPE] BLOCK`."""
     params = [p for p in c[3:-4] if isinstance(p, _Built)]
     return params, c[-2], c[-1]
+
+
+def _routine(kind: type[ast.Fn] | type[ast.Callback], c: list[Any]) -> _Built:
+    """An `fn` or an `on` callback: the same shape (name, params, result, body)."""
+    params, ret, body = _signature(c)
+    node = kind(
+        _from(c[0], body),
+        str(c[1]),
+        _tok(c[1]),
+        tuple(p.node for p in params),
+        _opt(ret),
+        body.node,
+    )
+    return _built(node, *params, ret, body)
 
 
 def _nesting_too_deep(text: str) -> int | None:
