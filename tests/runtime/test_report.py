@@ -176,8 +176,9 @@ def test_json_round_trip_keeps_runs_and_rows() -> None:
     assert data["policy_stats"]["wakeup"]["p99_ns"] is None
 
 
-def test_load_failure_shows_the_verifier_complaint_and_dsl_line() -> None:
-    job = dict(
+def _load_failed(obj: str, position: dict[str, object]) -> dict[str, object]:
+    """A job whose policy the kernel refused before the first policy run."""
+    return dict(
         JOB,
         runs=[run("baseline", 0, 1.0)],
         events=[
@@ -187,18 +188,24 @@ def test_load_failure_shows_the_verifier_complaint_and_dsl_line() -> None:
                 "index": 0,
                 "exit_kind": None,
                 "reason": "load failed at the load stage",
-                "message": "the kernel rejected reject_c.bpf.o: Permission denied",
+                "message": f"the kernel rejected {obj}: Permission denied",
                 "verifier_log": "...long log...",
-                "position": {
-                    "c_file": "reject_c.bpf.c",
-                    "c_line": 43,
-                    "c_text": "*v += 1;",
-                    "dsl_line": 8,
-                    "dsl_col": 9,
-                    "message": "R0 invalid mem access 'map_value_or_null'",
-                },
+                "position": {"message": "R0 invalid mem access 'map_value_or_null'", **position},
             }
         ],
+    )
+
+
+def test_load_failure_shows_the_verifier_complaint_and_dsl_line() -> None:
+    job = _load_failed(
+        "reject_c.bpf.o",
+        {
+            "c_file": "reject_c.bpf.c",
+            "c_line": 43,
+            "c_text": "*v += 1;",
+            "dsl_line": 8,
+            "dsl_col": 9,
+        },
     )
     report = summarize(policy="reject_c", job_result=job, boot={})
     assert not report.policy_measured
@@ -218,29 +225,16 @@ def test_more_vcpus_than_host_cores_is_noted() -> None:
 
 
 def test_load_failure_of_a_c_policy_shows_the_c_line_and_column() -> None:
-    job = dict(
-        JOB,
-        runs=[run("baseline", 0, 1.0)],
-        events=[
-            {
-                "kind": "load_failed",
-                "workload": "hackbench",
-                "index": 0,
-                "exit_kind": None,
-                "reason": "load failed at the load stage",
-                "message": "the kernel rejected nullmap_c.bpf.o: Permission denied",
-                "verifier_log": "...long log...",
-                "position": {
-                    "c_file": "nullmap_c.bpf.c",
-                    "c_line": 52,
-                    "c_col": 9,
-                    "c_text": "*count += 1;",
-                    "dsl_line": None,
-                    "dsl_col": None,
-                    "message": "R0 invalid mem access 'map_value_or_null'",
-                },
-            }
-        ],
+    job = _load_failed(
+        "nullmap_c.bpf.o",
+        {
+            "c_file": "nullmap_c.bpf.c",
+            "c_line": 52,
+            "c_col": 9,
+            "c_text": "*count += 1;",
+            "dsl_line": None,
+            "dsl_col": None,
+        },
     )
     text = summarize(policy="nullmap_c", job_result=job, boot={}).format_text()
     assert (
