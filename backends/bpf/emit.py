@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schedlang import ir, kernel_api
+from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames, compat, helpers, layout
 from schedlang.backends.bpf.lower import Lowerer, Scope, mark
 from schedlang.callbacks import CALLBACKS
@@ -36,9 +37,6 @@ OPS_MEMBERS: dict[str, str] = {
     "init": "s32 (*init)(void);",
     "exit": "void (*exit)(struct scx_exit_info *ei);",
 }
-# Callbacks every policy gets, whether or not it writes them: runnable/running measure the
-# wakeup latency, init creates the queues, exit records why the scheduler stopped.
-ALWAYS = ("runnable", "running", "init", "exit")
 OPS_ORDER = (*CALLBACKS, "exit")
 
 # task_struct members by access path; the C declaration of each (kernel types, CO-RE).
@@ -98,7 +96,7 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
     # recursion), and C needs a declaration before the call.
     if len(fns) > 1:
         fns.insert(0, "\n".join(_fn_signature(f) + ";" for f in program.fns))
-    fallback = _has_dispatch_fallback(program)
+    fallback = semantics.has_dispatch_fallback(program)
     if fallback:
         lw.need("sl_move_to_local", "sl_queued")
     callbacks = [
@@ -155,13 +153,7 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
 
 
 def _has(program: ir.Program, op: str) -> bool:
-    return op in ALWAYS or program.callback(op) is not None
-
-
-def _has_dispatch_fallback(program: ir.Program) -> bool:
-    """Whether dispatch ends in sl_dispatch_fallback() (the template's comment says why):
-    only a policy with queues of its own has something to fall back on."""
-    return bool(program.queues) and program.callback("dispatch") is not None
+    return op in semantics.ALWAYS_OPS or program.callback(op) is not None
 
 
 def _summary(checked: ir.CheckedProgram, params: tuple[layout.ParamSlot, ...]) -> list[str]:
@@ -297,44 +289,6 @@ def _c_param(t: Type, name: str) -> str:
     return f"{ctype}{sep}{cnames.ident(name)}"
 
 
-def _kernel_given_cpus(decl: ir.CallbackDecl) -> frozenset[str]:
-    """The locals of a callback that only ever hold a CPU the kernel handed out, so need no
-    run-time check on their way back to it: a `cpu` parameter (select_cpu's previous CPU),
-    the variable of `for c in cpus`, and a local every binding of which (`let`, assignment,
-    by name: shadowing lumps bindings together, which only loses precision) is one of those,
-    `t.cpu` or `default_cpu(...).cpu`. `let best = prev` then `best = c` in a scan stays
-    trusted; one `best = (x + 1) as cpu` anywhere makes `best` checked."""
-    kernel = object()  # the value of a parameter or of a `for c in cpus` variable
-    untrusted = object()  # the value of a `for i in LO..HI` variable
-    sources: dict[str, list[object]] = {n: [kernel] for n, t in decl.params if t is Type.CPU}
-    for s in ir.walk_stmts(decl.body):
-        match s:
-            case ir.Let(name=name, value=v) | ir.Assign(target=ir.Local(name=name), value=v):
-                sources.setdefault(name, []).append(v)
-            case ir.ForCpus(var=var):
-                sources.setdefault(var, []).append(kernel)
-            case ir.ForRange(var=var):
-                sources.setdefault(var, []).append(untrusted)
-    trusted = set(sources)  # shrink to the greatest set that only feeds on itself
-
-    def given(v: object) -> bool:
-        match v:
-            case ir.TaskField(field="cpu") | ir.PickField(field="cpu"):
-                return True
-            case ir.Local(name=name):
-                return name in trusted
-        return v is kernel
-
-    changed = True
-    while changed:
-        changed = False
-        for name in list(trusted):
-            if not all(given(v) for v in sources[name]):
-                trusted.discard(name)
-                changed = True
-    return frozenset(trusted)
-
-
 def _unpack(t: Type, name: str, i: int) -> str:
     if t is Type.TASK:
         return f"\tstruct task_struct *{name} = (void *)ctx[{i}];"
@@ -357,7 +311,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
     prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
     body: list[str] = []
-    fallback = op == "dispatch" and _has_dispatch_fallback(program)
+    fallback = op == "dispatch" and semantics.has_dispatch_fallback(program)
     if decl is not None:
         # The kernel's flags go to every insert by a name of the generated C's own, never by
         # the policy's parameter name (finding 1 of docs/adversarial-findings.md).
@@ -368,7 +322,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
             enq_flags=flags,
             task=task if sig.params and sig.params[0] is Type.TASK else None,
         )
-        lw.trusted_cpus = _kernel_given_cpus(decl)
+        lw.trusted_cpus = semantics.kernel_given_cpus(decl)
         body = lw.block(decl.body, scope, 1)
         lw.trusted_cpus = frozenset()
     code = "\n".join(prologue + body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schedlang.backends import semantics
 from schedlang.backends.bpf import compat
 
 
@@ -171,7 +172,7 @@ _FIXED: tuple[Helper, ...] = (
         " * the scheduler. So C is preempted at most once per SL_KICK_PREEMPT_GAP_NS: a kick\n"
         " * within that time of the last one only asks C to reschedule (counted in\n"
         " * stats.nr_kick_limited). */\n"
-        "#define SL_KICK_PREEMPT_GAP_NS 1000000ULL\n"
+        f"#define SL_KICK_PREEMPT_GAP_NS {semantics.KICK_PREEMPT_GAP_NS}ULL\n"
         "/* Not static: clang would split a static array indexed only by constants into\n"
         " * scalars whose BTF no longer matches, and the kernel refuses the object. */\n"
         "u64 sl_kick_preempted_at[MAX_CPUS];\n\n"
@@ -207,7 +208,7 @@ _FIXED: tuple[Helper, ...] = (
         " * every task out as it started); a longer one lets each task ahead in a queue hold the\n"
         " * CPU so long that the one behind waits past the watchdog, which ejects the scheduler.\n"
         " * Each clamp is counted in stats.nr_slice_clamped. */\n"
-        "#define SL_SLICE_MIN_NS 100000ULL\n"
+        f"#define SL_SLICE_MIN_NS {semantics.SLICE_MIN_NS}ULL\n"
         "#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)\n\n"
         "static __always_inline u64 sl_slice(u64 slice)\n{\n"
         "\tif (slice < SL_SLICE_MIN_NS) {\n"

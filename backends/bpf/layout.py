@@ -11,16 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schedlang import ir
+from schedlang.backends import semantics
 from schedlang.types import SIGNED
 
-WAKEUP_HIST_BUCKETS = 16
-WAKEUP_HIST_FIRST_NS = 1000  # bucket i holds latencies <= 1000 << i ns; the last, the rest
-U64_MAX = 2**64 - 1
-EXIT_REASON_LEN = 128
-EXIT_MSG_LEN = 1024
+WAKEUP_HIST_BUCKETS = semantics.WAKEUP_HIST_BUCKETS
+WAKEUP_HIST_FIRST_NS = semantics.WAKEUP_HIST_FIRST_NS
 
 _SIZE = {"u64": 8, "s64": 8, "char": 1}
-_ARRAYS = frozenset({"wakeup_hist", "queue_inserts"})  # arrays even with a single element
+# arrays even with a single element
+_ARRAYS = frozenset({semantics.WAKEUP_HIST, semantics.QUEUE_INSERTS})
 
 
 @dataclass(frozen=True)
@@ -44,36 +43,13 @@ class Field:
         return {"name": self.name, "offset": self.offset, "type": self.type, "count": self.count}
 
 
-# (name, type, count, doc): the always-present fields first, in the contract's order.
-_STATS: tuple[tuple[str, str, int, str], ...] = (
-    ("nr_enqueued", "u64", 1, "calls of enqueue"),
-    ("nr_dispatched", "u64", 1, "successful move_to_local() in dispatch"),
-    ("nr_direct", "u64", 1, "inserts into a local queue from select_cpu"),
-    ("wakeup_hist", "u64", WAKEUP_HIST_BUCKETS, "runnable -> running latency, log2 buckets"),
-    ("exit_kind", "u64", 1, "enum scx_exit_kind, filled by ops.exit"),
-    ("exit_code", "s64", 1, "exit code, filled by ops.exit"),
-    ("exit_reason", "char", EXIT_REASON_LEN, "exit reason, filled by ops.exit"),
-    ("exit_msg", "char", EXIT_MSG_LEN, "exit message, filled by ops.exit"),
-    ("nr_insert_refused", "u64", 1, "inserts the kernel refused (reported from 6.19 on)"),
-    ("nr_task_ctx_missing", "u64", 1, "task storage unavailable: a scratch copy was used"),
-    ("nr_index_out_of_range", "u64", 1, "array index outside the array: a scratch slot was used"),
-    ("nr_map_full", "u64", 1, "map writes that failed (map full)"),
-    ("nr_bad_cpu", "u64", 1, "a computed CPU that is absent, or not allowed for `insert ... on`"),
-    ("nr_kick_limited", "u64", 1, "preempting kicks made plain: the CPU was preempted < 1ms ago"),
-    ("nr_slice_clamped", "u64", 1, "slices raised to 100us or lowered to timeout/10"),
-    ("nr_dispatch_fallback", "u64", 1, "dispatch left its CPU idle: a queue gave a task"),
-)
-
-
 def stats_fields(nr_queues: int) -> tuple[Field, ...]:
-    """The stats struct; `queue_inserts` (one u64 per declared queue) ends it when present."""
-    rows = list(_STATS)
-    if nr_queues:
-        rows.append(("queue_inserts", "u64", nr_queues, "inserts per declared queue"))
+    """The stats struct: the fields of the stats contract (`semantics.stats_fields`), laid
+    out one after the other."""
     out: list[Field] = []
     offset = 0
-    for name, type_, count, doc in rows:
-        field = Field(name, type_, count, offset, doc)
+    for f in semantics.stats_fields(nr_queues):
+        field = Field(f.name, f.type, f.count, offset, f.doc)
         out.append(field)
         offset += field.size
     return tuple(out)
@@ -83,10 +59,7 @@ def stats_size(fields: tuple[Field, ...]) -> int:
     return fields[-1].offset + fields[-1].size
 
 
-def wakeup_hist_bounds() -> list[int]:
-    """Upper bound (ns) of each histogram bucket; the last bucket is unbounded."""
-    bounds = [WAKEUP_HIST_FIRST_NS << i for i in range(WAKEUP_HIST_BUCKETS - 1)]
-    return bounds + [U64_MAX]
+wakeup_hist_bounds = semantics.wakeup_hist_bounds
 
 
 @dataclass(frozen=True)

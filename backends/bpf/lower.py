@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from schedlang import ir
+from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames
 from schedlang.backends.bpf.builtins_c import BUILTIN_C
 from schedlang.source import Span
@@ -54,7 +55,7 @@ class Lowerer:
         self.needs = Needs()
         self.queue_index = {q.name: i for i, q in enumerate(program.queues)}
         # locals of the callback being lowered that always hold a CPU the kernel handed out
-        # (select_cpu's previous CPU, unless a `let` reuses its name): see kernel_cpu()
+        # (semantics.kernel_given_cpus): see kernel_cpu()
         self.trusted_cpus: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ expressions
@@ -72,11 +73,8 @@ class Lowerer:
         """A CPU number about to be handed to the kernel, which ejects the policy for one
         that does not exist: as it is when the kernel gave it out (`prev`, `t.cpu`,
         `default_cpu(...).cpu`), else through the run-time check `sl_checked_cpu`."""
-        match e:
-            case ir.TaskField(field="cpu") | ir.PickField(field="cpu"):
-                return self.value(e)
-            case ir.Local(name=name) if name in self.trusted_cpus:
-                return self.value(e)
+        if semantics.is_kernel_cpu(e, self.trusted_cpus):
+            return self.value(e)
         self.need("sl_checked_cpu")
         return f"sl_checked_cpu({task}, {self.value(e)})"
 
