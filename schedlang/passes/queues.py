@@ -239,31 +239,60 @@ class _Moves:
     ) -> list[Path]:
         """Inside a loop a condition may come out differently in each iteration, so the
         walk marked every unknown outcome there unsure. But some way out of the loop is
-        taken: with one path entering, the paths leaving are the choices of an unknown that
-        picks one of them (a `return` inside is another way out, and moves after the loop
-        do not run on it)."""
-        marks = {p.mark for p in entering}
-        if len(marks) != 1 or not leaving or self.walk.loops:
+        taken: for the runs that entered with one mark (the same assumptions), the paths
+        leaving are the choices of an unknown that picks one of them (a `return` inside is
+        another way out, and moves after the loop do not run on it).
+
+        Paths entering with different marks (an unknown before the loop went both ways) are
+        kept apart: each mark has its own unknown, since which way out a run takes may
+        depend on the earlier outcome. Inside a loop no path gains an assumption (`branch`
+        marks it unsure instead), so a leaving path's assumptions name the mark it entered
+        with; only when two entering marks share their assumptions (one of them unsure or
+        forgetful) is that ambiguous, and then their paths are left as they are."""
+        if not leaving or self.walk.loops:
             return leaving  # (inside another loop, each of its iterations leaves anew)
-        if any(isinstance(p.mark, _Mark) and p.mark.forgot for p in leaving):
-            return leaving  # facts were forgotten: a way out may not exist
-        (mark,) = marks
-        assert isinstance(mark, _Mark)
+        origins: dict[frozenset[Literal], list[_Mark]] = {}
+        for p in entering:
+            assert isinstance(p.mark, _Mark)
+            if p.mark not in origins.setdefault(p.mark.assumed, []):
+                origins[p.mark.assumed].append(p.mark)
+        by_origin: dict[frozenset[Literal], list[Path]] = {}
+        for p in leaving:
+            assert isinstance(p.mark, _Mark)
+            by_origin.setdefault(p.mark.assumed, []).append(p)
+        out: list[Path] = []
+        for n, (assumed, paths) in enumerate(by_origin.items()):
+            marks = origins.get(assumed, [])
+            if len(marks) == 1:
+                paths = self._ways_out(marks[0], paths, (line, -1 - n), partly)
+            out += paths
+        return out
+
+    def _ways_out(
+        self, mark: _Mark, leaving: list[Path], where: tuple[int, int], partly: bool
+    ) -> list[Path]:
+        """The paths leaving a loop that runs entering with `mark` entered, each marked with
+        the way out it takes (one unknown, at `where`, whose outcomes are the ways)."""
         if mark.unsure is not None or mark.forgot:
             return leaving
+        if any(isinstance(p.mark, _Mark) and p.mark.forgot for p in leaving):
+            return leaving  # facts were forgotten: a way out may not exist
         ways: dict[frozenset[tuple[str, ranges.Range]], int] = {}
         for p in leaving:
             ways.setdefault(frozenset(p.env.items()), len(ways))
-        where = (line, -1)
         # one more way when runs may leave otherwise: no path here covers it
         self.domains[where] = len(ways) + partly
         if len(ways) == 1 and not partly:
             return [replace(p, mark=mark) for p in leaving]
-        out = []
-        for p in leaving:
-            way = ways[frozenset(p.env.items())]
-            out.append(replace(p, mark=replace(mark, assumed=mark.assumed | {(where, way)})))
-        return out
+        return [
+            replace(
+                p,
+                mark=replace(
+                    mark, assumed=mark.assumed | {(where, ways[frozenset(p.env.items())])}
+                ),
+            )
+            for p in leaving
+        ]
 
     def bind(self, name: str, value: ir.Expr | None, path: Path) -> Path:
         if value is None:  # a condition's outcome, known on this path: it does occur
@@ -349,7 +378,8 @@ class _Moves:
             return ""
         reached = self.reached.get(q.name, [])
         cover = [m.assumed for m, _ in reached if m.unsure is None and not m.forgot]
-        if _covers(list(dict.fromkeys(cover)), self.domains, [10_000]):
+        gap = _gap(list(dict.fromkeys(cover)), self.domains, [10_000])
+        if gap is None:
             return None
         line = sources[0].line
         lost = self.walk.lost_track or next((m.forgot for m, _ in reached if m.forgot), None)
@@ -386,23 +416,31 @@ class _Moves:
                 "show that it ever is"
             )
         else:
-            why = self._assumption(q.name, cover)
+            why = self._assumption(q.name, cover, gap)
         return start + why + tail
 
-    def _assumption(self, queue: str, cover: list[frozenset[Literal]]) -> str:
-        """Name one unknown the moves of a queue depend on."""
-        found = [(w, v) for c in cover for w, v in c if w in self.conditions]
-        if not found:
-            loop = next((w[0] for c in cover for w, _ in c), 0)
+    def _assumption(
+        self, queue: str, cover: list[frozenset[Literal]], gap: tuple[Literal, ...]
+    ) -> str:
+        """Name the unknown whose outcome leaves the moves of a queue uncovered (the last of
+        `gap`, see `_gap`), or else one of those they depend on (a condition first)."""
+        assumed = [(w, v) for c in cover for w, v in c]
+        assumed.sort(key=lambda wv: wv[0] not in self.conditions)
+        if gap:
+            where, missing = gap[-1]
+        elif assumed:
+            where, missing = assumed[0][0], not assumed[0][1]
+        else:
+            where, missing = (0, -1), None
+        if where not in self.conditions:
             return (
                 f": `move_to_local({queue})` runs only on some of the ways out of the loop at "
-                f"line {loop}, and the checker cannot show which one a run takes"
+                f"line {where[0]}, and the checker cannot show which one a run takes"
             )
-        where, truth = found[0]
         return (
             f": `move_to_local({queue})` runs only when {self._show(self.conditions[where])} "
-            f"(line {where[0]}) is {'true' if truth else 'false'}, and the checker cannot show "
-            "that it ever is, nor that it is reached otherwise"
+            f"(line {where[0]}) is {'false' if missing else 'true'}, and the checker cannot "
+            "show that it ever is, nor that it is reached otherwise"
         )
 
     def _show(self, e: ir.Expr) -> str:
@@ -430,27 +468,27 @@ def _moved(e: ir.Expr) -> str | None:
     return None
 
 
-def _covers(
+def _gap(
     cover: list[frozenset[Literal]], domains: dict[tuple[int, int], int], budget: list[int]
-) -> bool:
-    """Whatever the unknowns do, one of the assumption sets holds (it is a tautology): split
-    on one unknown and require each of its outcomes covered (a condition's two, a loop's ways
-    out). Gives up (False) after `budget` splits."""
+) -> tuple[Literal, ...] | None:
+    """None when, whatever the unknowns do, one of the assumption sets holds (it is a
+    tautology); otherwise outcomes of the unknowns under which none holds, the last one the
+    unknown nothing covers (empty when there is none to name, or after `budget` splits).
+    Splits on one unknown and requires each of its outcomes covered (a condition's two, a
+    loop's ways out)."""
     if any(not c for c in cover):
-        return True
+        return None
     if not cover or budget[0] <= 0:
-        return False
+        return ()
     budget[0] -= 1
     where = min(w for c in cover for w, _ in c)
     values: list[object] = [True, False] if where not in domains else list(range(domains[where]))
-    return all(
-        _covers(
-            [c - {(where, v)} for c in cover if all(w != where or x == v for w, x in c)],
-            domains,
-            budget,
-        )
-        for v in values
-    )
+    for v in values:
+        rest = [c - {(where, v)} for c in cover if all(w != where or x == v for w, x in c)]
+        gap = _gap(rest, domains, budget)
+        if gap is not None:
+            return ((where, v), *gap)
+    return None
 
 
 def _for_every(x: ranges.Range, y: ranges.Range, op: str) -> bool:
