@@ -6,6 +6,22 @@ docs/errors.md, and a rejected test program under tests/cases/.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "note"]
+
+
+@dataclass(frozen=True)
+class Code:
+    """A stable diagnostic code: its one-line summary, its how-to-fix, its severity."""
+
+    name: str
+    summary: str
+    fix: str
+    severity: Severity = "error"
+
+
 # syntax and input
 SYNTAX = "syntax"
 EMPTY_FILE = "empty-file"

@@ -1,32 +1,46 @@
-"""Diagnostics: what passes report instead of printing or raising.
+"""Diagnostics: what the checker and the C gate report instead of printing or raising.
 
 A diagnostic is the prompt of an agent's next repair attempt, so each carries a stable code,
-a span, a one-line message and hints that say how to fix it. Passes only append to a
-`Diagnostics` sink; rendering (text for people, JSON for agents) happens in one place here.
+a span, a one-line message and hints that say how to fix it. The DSL checker, the syntax-error
+table and the C gate (`verify-c`) all produce this one `Diagnostic`; passes append to a
+`Diagnostics` sink, the gate returns a list. Rendering happens here and only here: one text
+form for people (`render_text`), one JSON form for agents (`render_json`, schema in
+docs/cli.md). The wording itself lives with the codes (codes.py, cgate/findings.py).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
+from schedlang.codes import Severity
 from schedlang.source import SourceFile, Span
 
-Severity = Literal["error", "warning", "note"]
 _SURROGATE = re.compile("[\ud800-\udfff]")
+TAB_STOP = 8
+
+
+@dataclass(frozen=True)
+class Note:
+    """A second place that explains the first (where a name was declared before, ...)."""
+
+    span: Span
+    message: str
 
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One problem at one place of one file (a .sched policy, a C file or one of its headers)."""
+
     code: str
     severity: Severity
-    path: str
+    file: str
     span: Span
     message: str
     hints: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
     @property
     def line(self) -> int:
@@ -37,17 +51,20 @@ class Diagnostic:
         return self.span.col
 
     def to_dict(self) -> dict[str, object]:
+        """The JSON object of docs/cli.md ("Diagnostics")."""
         return {
             "code": self.code,
             "severity": self.severity,
-            "file": self.path,
-            "line": self.span.line,
-            "col": self.span.col,
-            "end_line": self.span.end_line,
-            "end_col": self.span.end_col,
+            "file": self.file,
+            **_position(self.span),
             "message": self.message,
             "hints": list(self.hints),
+            "notes": [{**_position(n.span), "message": n.message} for n in self.notes],
         }
+
+
+def _position(span: Span) -> dict[str, int]:
+    return {"line": span.line, "col": span.col, "end_line": span.end_line, "end_col": span.end_col}
 
 
 @dataclass
@@ -59,9 +76,6 @@ class Diagnostics:
 
     def error(self, code: str, span: Span, message: str, *hints: str) -> None:
         self.items.append(Diagnostic(code, "error", self.source.path, span, message, hints))
-
-    def warning(self, code: str, span: Span, message: str, *hints: str) -> None:
-        self.items.append(Diagnostic(code, "warning", self.source.path, span, message, hints))
 
     @property
     def has_errors(self) -> bool:
@@ -75,32 +89,48 @@ class Diagnostics:
 
 
 def render_text(diag: Diagnostic, source: SourceFile | None = None) -> str:
-    """`file:line:col: error[CODE]: message`, the source line with a caret, then the hints."""
-    out = [f"{diag.path}:{diag.line}:{diag.col}: {diag.severity}[{diag.code}]: {diag.message}"]
+    """`file:line:col: error[CODE]: message`, the source line with a caret under the span,
+    then one `help:` line per hint and one `note:` per related place.
+
+    `source` is the text of `diag.file`; without it (a header nobody read) the source line
+    is left out. Tabs are expanded to every 8th column for display and the caret follows
+    them, so kernel-style C lines up as in an editor; `col` itself counts a tab as one.
+    """
+    out = [f"{diag.file}:{diag.line}:{diag.col}: {diag.severity}[{diag.code}]: {diag.message}"]
     if source is not None:
-        # One character for one column: a tab and a (zero-width) byte-order mark show as a
-        # space, a lone surrogate (no output can encode it; `not-text` points at one) as U+FFFD.
-        text = source.line_text(diag.line).replace("\t", " ").replace("\ufeff", " ")
-        text = _SURROGATE.sub("\ufffd", text)
-        if text or diag.line <= source.line_count:
-            gutter = f"{diag.line:>4} | "
-            out.append(gutter + text)
-            width = 1
-            if diag.span.end_line == diag.line and diag.span.end_col > diag.col:
-                width = diag.span.end_col - diag.col
-            width = max(1, min(width, max(1, len(text) - diag.col + 1)))
-            out.append(" " * (len(gutter) - 2) + "| " + " " * (diag.col - 1) + "^" * width)
-    for hint in diag.hints:
-        out.append(f"  help: {hint}")
+        out += _excerpt(diag.span, source)
+    out += [f"  help: {hint}" for hint in diag.hints]
+    out += [f"  note: {diag.file}:{n.span.line}:{n.span.col}: {n.message}" for n in diag.notes]
     return "\n".join(out)
+
+
+def _excerpt(span: Span, source: SourceFile) -> list[str]:
+    # One character for one column: a (zero-width) byte-order mark shows as a space, a lone
+    # surrogate (no output can encode it; `not-text` points at one) as U+FFFD.
+    text = source.line_text(span.line).replace("\ufeff", " ")
+    text = _SURROGATE.sub("\ufffd", text)
+    if not text and span.line > source.line_count:
+        return []
+    end = span.end_col if span.end_line == span.line and span.end_col > span.col else span.col + 1
+    start_at = len(text[: span.col - 1].expandtabs(TAB_STOP))
+    end_at = len(text[: end - 1].expandtabs(TAB_STOP))
+    shown = text.expandtabs(TAB_STOP)
+    width = max(1, min(end_at - start_at, len(shown) - start_at))
+    gutter = f"{span.line:>4} | "
+    return [gutter + shown, " " * (len(gutter) - 2) + "| " + " " * start_at + "^" * width]
+
+
+def render_all(diags: Iterable[Diagnostic], sources: Mapping[str, SourceFile]) -> str:
+    """Several diagnostics, each shown with the line of its own file when `sources` has it."""
+    return "\n".join(render_text(d, sources.get(d.file)) for d in diags)
 
 
 def render_json(data: object) -> str:
     """JSON for agents: a list of diagnostics, or a command's result document holding them.
 
-    Diagnostics anywhere inside `data` become objects with `code`, `severity`, `file`,
-    `line`, `col`, `end_line`, `end_col`, `message` and `hints`; other iterables (a
-    `Diagnostics` sink, a generator) become arrays. The one place that fixes the JSON form.
+    Diagnostics anywhere inside `data` become the objects of `Diagnostic.to_dict`; other
+    iterables (a `Diagnostics` sink, a generator) become arrays. The one place that fixes
+    the JSON form.
     """
     return json.dumps(data, indent=2, default=_jsonable)
 

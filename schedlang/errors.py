@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schedlang.diagnostics import Diagnostic, render_text
+from schedlang.diagnostics import Diagnostic, render_all
 from schedlang.source import SourceFile
 
 
@@ -13,8 +13,4 @@ class SchedlangError(Exception):
         self.source = source
         self.diagnostics = diagnostics
         # A diagnostic in another file (a header of a C policy) is shown without source text.
-        super().__init__(
-            "\n".join(
-                render_text(d, source if d.path == source.path else None) for d in diagnostics
-            )
-        )
+        super().__init__(render_all(diagnostics, {source.path: source}))

@@ -24,11 +24,11 @@ from schedlang.backends.bpf import build, cmanifest
 from schedlang.backends.bpf.compile import manifest_json
 from schedlang.backends.bpf.manifest import sha256_bytes
 from schedlang.backends.bpf.objfile import ObjectFile, ObjectFormatError
-from schedlang.cgate import Finding, verify
+from schedlang.cgate import verify
 from schedlang.cgate.findings import finding
-from schedlang.diagnostics import Diagnostic, Severity
+from schedlang.diagnostics import Diagnostic
 from schedlang.errors import SchedlangError
-from schedlang.source import SourceFile, Span
+from schedlang.source import SourceFile
 from schedlang.version import __version__
 
 
@@ -145,7 +145,7 @@ def _declaration(text: str, name: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _clang_findings(c_path: Path, stderr: str, cmd: list[str]) -> list[Finding]:
+def _clang_findings(c_path: Path, stderr: str, cmd: list[str]) -> list[Diagnostic]:
     """clang's errors as C010 findings at their own file:line:col (headers included)."""
     out = []
     for text in stderr.splitlines():
@@ -161,12 +161,5 @@ def _clang_findings(c_path: Path, stderr: str, cmd: list[str]) -> list[Finding]:
     return out
 
 
-def _error(source: SourceFile, findings: list[Finding]) -> SchedlangError:
-    return SchedlangError(source, [_diagnostic(f) for f in findings])
-
-
-def _diagnostic(f: Finding) -> Diagnostic:
-    """A gate finding in the DSL checker's diagnostic shape (same text and JSON rendering)."""
-    severity: Severity = "error" if f.severity == "error" else "warning"
-    span = Span(f.line, f.col, f.line, f.col + 1)
-    return Diagnostic(f.code, severity, f.file, span, f.message, (f.hint,) if f.hint else ())
+def _error(source: SourceFile, findings: list[Diagnostic]) -> SchedlangError:
+    return SchedlangError(source, findings)

@@ -1,13 +1,14 @@
-"""The gate for hand-written sched_ext C: `verify(path_or_text) -> list[Finding]`.
+"""The gate for hand-written sched_ext C: `verify(path_or_text) -> list[Diagnostic]`.
 
 Pipeline (one module per idea): source → preprocess (real cpp, prelude.py) → extensions
 (blank attributes/asm/typeof, read sections) → parse (pycparser) → program (AST + facts) →
-rules/ (one module per rule family) → render. docs/verify-c.md documents every code.
+rules/ (one module per rule family). Findings are the shared `Diagnostic`, rendered by
+schedlang.diagnostics like the DSL checker's. docs/verify-c.md documents every code.
 """
 
 from __future__ import annotations
 
-from schedlang.cgate.findings import CODES, Finding
+from schedlang.cgate.findings import CODES
 from schedlang.cgate.gate import verify
 
-__all__ = ["CODES", "Finding", "verify"]
+__all__ = ["CODES", "verify"]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 
 from schedlang.cgate import extensions, preprocess, program
-from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.findings import finding
 from schedlang.cgate.parse import ParseFailure, parse
 from schedlang.cgate.rules import RULES
 from schedlang.cgate.source import Source, load
+from schedlang.diagnostics import Diagnostic
 
 
 def verify(
@@ -22,10 +23,10 @@ def verify(
     *,
     name: str | None = None,
     include_dirs: tuple[str, ...] = (),
-) -> list[Finding]:
+) -> list[Diagnostic]:
     """All findings for a C file (path) or C text; an empty list means the gate passes."""
     source = load(path_or_text, name)
-    if isinstance(source, Finding):
+    if isinstance(source, Diagnostic):
         return [source]
     pre = preprocess.run(source, include_dirs)
     if isinstance(pre, list):
@@ -38,7 +39,7 @@ def verify(
     return sorted(findings, key=lambda x: (x.file != source.name, x.file, x.line, x.col, x.code))
 
 
-def _analyse(source: Source, pre: preprocess.Preprocessed) -> list[Finding]:
+def _analyse(source: Source, pre: preprocess.Preprocessed) -> list[Diagnostic]:
     stripped = extensions.strip(pre.text)
     located = program.locator(source.name, source.text, stripped, pre.origins)
     findings = []

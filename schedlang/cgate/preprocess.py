@@ -15,9 +15,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
-from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.findings import finding
 from schedlang.cgate.prelude import PRELUDE
 from schedlang.cgate.source import Source
+from schedlang.diagnostics import Diagnostic
 
 STDIN_NAMES = ("<stdin>", "-")
 PRELUDE_NAME = "<gate-prelude>"
@@ -46,7 +47,7 @@ def find_preprocessor() -> list[str] | None:
     return [cpp, "-x", "c", "-std=gnu11", "-D__bpf__", "-D__BPF__"] if cpp else None
 
 
-def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | list[Finding]:
+def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | list[Diagnostic]:
     """Preprocess `source`; on failure return C101 findings located in the original file."""
     command = find_preprocessor()
     if command is None:
@@ -84,7 +85,7 @@ def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | li
         return _with_origins(proc.stdout, source.name, prelude)
 
 
-def _errors(stderr: str, name: str) -> list[Finding]:
+def _errors(stderr: str, name: str) -> list[Diagnostic]:
     out = []
     for line in stderr.splitlines():
         m = _CPP_DIAG.match(line)

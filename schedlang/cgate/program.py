@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pycparser import c_ast
 
 from schedlang.cgate.extensions import Stripped
-from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.findings import finding
 from schedlang.cgate.locate import Locator
+from schedlang.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Program:
     def section_of(self, node: c_ast.Node) -> tuple[str, ...]:
         return self.sections.get(id(node), ())
 
-    def at(self, node: c_ast.Node | None, code: str, detail: str, hint: str = "") -> Finding:
+    def at(self, node: c_ast.Node | None, code: str, detail: str, hint: str = "") -> Diagnostic:
         coord = getattr(node, "coord", None)
         if coord is None or not coord.line:
             return finding(code, self.name, 1, 1, detail, hint)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.findings import finding
+from schedlang.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Source:
         return os.path.dirname(os.path.abspath(self.path)) if self.path else None
 
 
-def load(path_or_text: str | os.PathLike[str], name: str | None = None) -> Source | Finding:
+def load(path_or_text: str | os.PathLike[str], name: str | None = None) -> Source | Diagnostic:
     """Read a path (if it names an existing file) or take the string as C text.
 
     A string containing a newline is always text; a one-line string that names no file is
@@ -52,7 +53,7 @@ def _looks_like_path(text: str) -> bool:
     return "\n" not in word and " " not in word and word.endswith((".c", ".h"))
 
 
-def _decode(raw: bytes, name: str, path: str | None) -> Source | Finding:
+def _decode(raw: bytes, name: str, path: str | None) -> Source | Diagnostic:
     if not raw.strip():
         return finding("C100", name, 1, 1, "the input is empty")
     nul = raw.find(b"\0")

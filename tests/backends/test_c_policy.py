@@ -140,7 +140,7 @@ def test_gate_finding_is_a_diagnostic_and_builds_nothing(tmp_path: Path) -> None
         schedlang.compile(UNBOUNDED, outdir=tmp_path)
     (d,) = err.value.diagnostics
     line = _line_of(UNBOUNDED, "for (i = 0; i < batch; i++)")
-    assert (d.code, d.path, d.line, d.col) == ("C001", str(UNBOUNDED), line, 2)
+    assert (d.code, d.file, d.line, d.col) == ("C001", str(UNBOUNDED), line, 2)
     assert d.hints and "compile-time constant" in d.hints[0]
     assert list(tmp_path.iterdir()) == []
 
@@ -164,7 +164,7 @@ def test_clang_error_is_a_diagnostic_at_its_line(tmp_path: Path, clang: build.Cl
     with pytest.raises(SchedlangError) as err:
         schedlang.compile(broken, outdir=tmp_path / "out")
     (d,) = err.value.diagnostics
-    assert (d.code, d.path) == ("C010", str(broken))
+    assert (d.code, d.file) == ("C010", str(broken))
     assert (d.line, d.col) == (_line_of(broken, "return cpu_;"), 9)
     assert "undeclared identifier 'cpu_'" in d.message
 

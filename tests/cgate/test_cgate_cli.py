@@ -19,24 +19,49 @@ def test_findings_exit_1_with_location_caret_and_help(capsys) -> None:
     path = os.path.join(DATA, "bad_task_writes.bpf.c")
     assert main(["verify-c", path]) == 1
     out = capsys.readouterr().out
-    first = out.splitlines()[0]
-    assert first.startswith(f"{path}:17:2: error[C007]: ")
-    assert "p->pid = pid + 1;" in out and "\n    | " in out and "^" in out
-    assert "help: a sched_ext program may write only" in out
+    # The DSL checker's form (diagnostics.render_text): the tab before `p` shows as 8 columns
+    # and the caret follows it.
+    assert out.splitlines()[:4] == [
+        f"{path}:17:2: error[C007]: write to a task_struct field the kernel does not allow: "
+        "writes `pid` of a task_struct",
+        "  17 |         p->pid = pid + 1;                               // E[C007]",
+        "     |         ^",
+        "  help: a sched_ext program may write only p->scx.slice, p->scx.dsq_vtime and "
+        "p->scx.disallow; keep other per-task state in a task-storage map",
+    ]
+    assert out.endswith("\n\n8 finding(s): 8 error(s), 0 not analysed\n")
 
 
 def test_json_format(capsys) -> None:
     path = os.path.join(DATA, "bad_recursion.bpf.c")
     assert main(["verify-c", "--format", "json", path]) == 1
-    data = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "diagnostics"
+    [entry] = doc["files"]
+    assert (entry["file"], entry["status"]) == (path, "diagnostics")
+    data = entry["diagnostics"]
     assert [d["code"] for d in data] == ["C002", "C002"]
-    assert set(data[0]) == {"code", "severity", "file", "line", "col", "message", "hint"}
-    assert data[0]["severity"] == "error" and data[0]["line"] == 8
+    assert data[0] == {
+        "code": "C002",
+        "severity": "error",
+        "file": path,
+        "line": 8,
+        "col": 26,
+        "end_line": 8,
+        "end_col": 27,
+        "message": "recursion: `fact` calls itself",
+        "hints": ["BPF has no recursion: rewrite the cycle as a loop with a constant bound"],
+        "notes": [],
+    }
 
 
-def test_json_for_clean_file_is_an_empty_list(capsys) -> None:
-    assert main(["verify-c", "--format", "json", os.path.join(DATA, "good_iter.bpf.c")]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+def test_json_for_clean_file_has_no_diagnostics(capsys) -> None:
+    path = os.path.join(DATA, "good_iter.bpf.c")
+    assert main(["verify-c", "--format", "json", path]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "status": "ok",
+        "files": [{"file": path, "status": "ok", "diagnostics": []}],
+    }
 
 
 def test_not_analysed_is_a_warning_that_still_fails(capsys) -> None:

@@ -42,7 +42,9 @@ def _shape(doc: dict[str, Any]) -> dict[str, Any]:
     for entry in doc["files"]:
         if "facts" in entry:
             entry["facts"] = sorted(entry["facts"])
-        entry["diagnostics"] = [(d["code"], d["line"], d["col"]) for d in entry["diagnostics"]]
+        entry["diagnostics"] = [
+            (d["code"], d["line"], d["col"], sorted(d)) for d in entry["diagnostics"]
+        ]
     return doc
 
 
@@ -80,3 +82,21 @@ def test_the_text_example(workdir: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert [line.partition(":")[0] for line in real] == [
         line.partition(":")[0] for line in documented
     ]
+
+
+def test_the_diagnostic_text_example(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "bad.sched"]) == 1
+    documented = next(b for b in _blocks("") if b.startswith("bad.sched:3:5:"))
+    assert capsys.readouterr().out == documented
+
+
+def test_the_diagnostic_keys_are_the_documented_ones(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = DOC.split("## Diagnostics", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        k for row in re.findall(r"^\| (`.*?) \|", table, re.M) for k in re.findall(r"`(\w+)`", row)
+    }
+    assert main(["check", "bad.sched", "--format", "json"]) == 1
+    [entry] = json.loads(capsys.readouterr().out)["files"]
+    assert set(entry["diagnostics"][0]) == documented

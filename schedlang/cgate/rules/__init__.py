@@ -1,6 +1,6 @@
 """The gate's rules, in the order their findings are most useful to read.
 
-Each rule is a module with `run(prog: Program) -> list[Finding]`; none depends on another,
+Each rule is a module with `run(prog: Program) -> list[Diagnostic]`; none depends on another,
 so the order only decides how findings on the same line are listed.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
 from schedlang.cgate.rules import calls, license, loops, ops, recursion, sleepable, task_writes
+from schedlang.diagnostics import Diagnostic
 
-RULES: tuple[Callable[[Program], list[Finding]], ...] = (
+RULES: tuple[Callable[[Program], list[Diagnostic]], ...] = (
     ops.run,  # the file is a scheduler at all (C004, C005, C008)
     license.run,  # C006
     loops.run,  # C001, C105

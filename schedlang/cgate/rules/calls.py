@@ -15,8 +15,9 @@ from pycparser import c_ast
 
 from schedlang import kernel_api
 from schedlang.cgate.astutil import callee_name, declarations, walk
-from schedlang.cgate.findings import CODES, Finding
+from schedlang.cgate.findings import CODES
 from schedlang.cgate.program import Program
+from schedlang.diagnostics import Diagnostic
 
 # Names pycparser leaves as calls but that are not calls: `offsetof(type, member)`.
 _PSEUDO_CALLS = frozenset({"offsetof"})
@@ -27,7 +28,7 @@ _KNOWN = sorted(
 )
 
 
-def run(prog: Program) -> list[Finding]:
+def run(prog: Program) -> list[Diagnostic]:
     global_vars = {
         ext.name
         for ext in prog.ast.ext
@@ -55,7 +56,7 @@ def _known(name: str, prog: Program) -> bool:
     return name in prog.functions or name in _PSEUDO_CALLS or kernel_api.kind_of(name) is not None
 
 
-def _unknown(prog: Program, node: c_ast.FuncCall, name: str, is_pointer_var: bool) -> Finding:
+def _unknown(prog: Program, node: c_ast.FuncCall, name: str, is_pointer_var: bool) -> Diagnostic:
     if is_pointer_var:
         detail = f"`{name}` is a function pointer that is not an allowed BPF helper"
     else:
@@ -66,4 +67,4 @@ def _unknown(prog: Program, node: c_ast.FuncCall, name: str, is_pointer_var: boo
     hint = f"did you mean `{close[0]}`? " if close else ""
     if name.isupper():
         hint += f"`{name}` looks like a macro the gate could not see: define it in the file. "
-    return prog.at(node, "C003", detail, hint + CODES["C003"].hint)
+    return prog.at(node, "C003", detail, hint + CODES["C003"].fix)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
-from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.findings import finding
 from schedlang.cgate.program import Program
+from schedlang.diagnostics import Diagnostic
 
 GPL_COMPATIBLE = frozenset(
     {
@@ -24,7 +25,7 @@ GPL_COMPATIBLE = frozenset(
 )
 
 
-def run(prog: Program) -> list[Finding]:
+def run(prog: Program) -> list[Diagnostic]:
     licensed = [
         ext
         for ext in prog.ast.ext

@@ -27,17 +27,17 @@ from schedlang.cgate.astutil import (
     is_constant,
     walk,
 )
-from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
+from schedlang.diagnostics import Diagnostic
 
 _INCREASING = {"<": True, "<=": True, ">": False, ">=": False}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def run(prog: Program) -> list[Finding]:
+def run(prog: Program) -> list[Diagnostic]:
     constants = enum_constants(prog.ast)
     constants = constants | const_globals(prog.ast, constants)
-    findings: list[Finding] = []
+    findings: list[Diagnostic] = []
     for func in prog.functions.values():
         for node in walk(func.body):
             if isinstance(node, LOOPS):
@@ -190,7 +190,7 @@ def _iterator_problem(loop: c_ast.Node, constants: frozenset[str]) -> str | None
     return None
 
 
-def _backward_gotos(prog: Program, func: c_ast.FuncDef) -> list[Finding]:
+def _backward_gotos(prog: Program, func: c_ast.FuncDef) -> list[Diagnostic]:
     seen_labels: set[str] = set()
     findings = []
     for node in walk(func.body):

@@ -13,15 +13,16 @@ import re
 from pycparser import c_ast
 
 from schedlang.cgate.astutil import enum_constants, struct_name
-from schedlang.cgate.findings import Finding, finding
+from schedlang.cgate.findings import finding
 from schedlang.cgate.program import Program
+from schedlang.diagnostics import Diagnostic
 
 OPS_STRUCTS = frozenset({"sched_ext_ops"})
 OPS_SECTIONS = (".struct_ops", ".struct_ops.link")
 _NAME = re.compile(r"^[A-Za-z0-9_.]{1,127}$")
 
 
-def run(prog: Program) -> list[Finding]:
+def run(prog: Program) -> list[Diagnostic]:
     tables = [
         ext
         for ext in prog.ast.ext
@@ -62,7 +63,7 @@ def _members(table: c_ast.Decl) -> list[tuple[str, c_ast.Node]]:
     return out
 
 
-def _name_findings(prog: Program, table: c_ast.Decl) -> list[Finding]:
+def _name_findings(prog: Program, table: c_ast.Decl) -> list[Diagnostic]:
     names = [expr for member, expr in _members(table) if member == "name"]
     if not names:
         return [prog.at(table, "C005", f"`{table.name}` has no `.name`")]
@@ -82,7 +83,7 @@ def _name_findings(prog: Program, table: c_ast.Decl) -> list[Finding]:
     return []
 
 
-def _callback_findings(prog: Program, table: c_ast.Decl) -> list[Finding]:
+def _callback_findings(prog: Program, table: c_ast.Decl) -> list[Diagnostic]:
     scalars = enum_constants(prog.ast) | {
         e.name
         for e in prog.ast.ext

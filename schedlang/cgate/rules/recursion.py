@@ -11,11 +11,11 @@ from __future__ import annotations
 from pycparser import c_ast
 
 from schedlang.cgate.astutil import callee_name, walk
-from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
+from schedlang.diagnostics import Diagnostic
 
 
-def run(prog: Program) -> list[Finding]:
+def run(prog: Program) -> list[Diagnostic]:
     calls: dict[str, list[tuple[str, c_ast.FuncCall]]] = {}
     for name, func in prog.functions.items():
         calls[name] = [

@@ -13,12 +13,12 @@ from pycparser import c_ast
 
 from schedlang import kernel_api
 from schedlang.cgate.astutil import callee_name, walk
-from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
+from schedlang.diagnostics import Diagnostic
 
 
-def run(prog: Program) -> list[Finding]:
-    findings: list[Finding] = []
+def run(prog: Program) -> list[Diagnostic]:
+    findings: list[Diagnostic] = []
     reported: set[int] = set()
     for name, func in prog.functions.items():
         if not any(s.startswith("struct_ops/") for s in prog.section_of(func)):

@@ -18,8 +18,8 @@ from __future__ import annotations
 from pycparser import c_ast
 
 from schedlang.cgate.astutil import callee_name, declarations, struct_pointer_name, walk
-from schedlang.cgate.findings import Finding
 from schedlang.cgate.program import Program
+from schedlang.diagnostics import Diagnostic
 from schedlang.kernel_api import WRITABLE_TASK_FIELDS
 
 _ROOT_PREFIX = {"task_struct": (), "sched_ext_entity": ("scx",)}
@@ -34,7 +34,7 @@ _DEST_FIRST = frozenset(
 )
 
 
-def run(prog: Program) -> list[Finding]:
+def run(prog: Program) -> list[Diagnostic]:
     global_roots = {
         ext.name: struct_pointer_name(ext.type)
         for ext in prog.ast.ext
