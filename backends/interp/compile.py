@@ -21,7 +21,7 @@ from typing import Any
 
 from schedlang import arith, ir, sim_abi
 from schedlang.backends import semantics as sem
-from schedlang.backends.interp.state import State
+from schedlang.backends.interp.state import State, converter, same, wrapper
 from schedlang.types import SIGNED, Type
 
 Frame = list[Any]
@@ -50,17 +50,6 @@ class Routine:
     params: tuple[tuple[str, Type], ...]
     nslots: int
     body: Exec
-
-
-def wrapper(t: Type) -> Callable[[int], int]:
-    """The fastest function that stores a value at t's width (arith.wrap)."""
-    bits = arith.BITS.get(t)
-    if bits is None:
-        return lambda v: v
-    if t in SIGNED or t is Type.CPU:
-        return lambda v: arith.wrap(v, t)
-    mask = (1 << bits) - 1
-    return lambda v: v & mask
 
 
 class _Scope:
@@ -97,12 +86,13 @@ class Compiler:
         self.op: str | None = None
         self.task_slot: int | None = None  # the callback's task parameter
         self.trusted: frozenset[str] = frozenset()
+        self.ret = Type.VOID
 
     def compile_all(self) -> dict[str, Routine]:
         for f in self.program.fns:
-            self.fns[f.name] = self.routine(f.name, f.params, f.body, None, frozenset())
+            self.fns[f.name] = self.routine(f.name, f.params, f.ret, f.body, None, frozenset())
         return {
-            cb.op: self.routine(cb.op, cb.params, cb.body, cb.op, sem.kernel_given_cpus(cb))
+            cb.op: self.routine(cb.op, cb.params, cb.ret, cb.body, cb.op, sem.kernel_given_cpus(cb))
             for cb in self.program.callbacks
         }
 
@@ -110,11 +100,12 @@ class Compiler:
         self,
         name: str,
         params: tuple[tuple[str, Type], ...],
+        ret: Type,
         body: tuple[ir.Stmt, ...],
         op: str | None,
         trusted: frozenset[str],
     ) -> Routine:
-        self.scope, self.op, self.trusted = _Scope(), op, trusted
+        self.scope, self.op, self.trusted, self.ret = _Scope(), op, trusted, ret
         slots = [self.scope.bind(p) for p, _ in params]
         self.task_slot = slots[0] if params and params[0][1] is Type.TASK else None
         code = self.block(body)
@@ -144,29 +135,28 @@ class Compiler:
         return handler(self, s)
 
     def _let(self, s: ir.Let) -> Exec:
-        value, w = self.expr(s.value), wrapper(s.type)
+        value = self.converted(s.value, s.type)
         slot = self.scope.bind(s.name)  # after the value: `let x = x + 1` reads the outer x
 
         def run(fr: Frame) -> None:
-            fr[slot] = w(value(fr))
+            fr[slot] = value(fr)
 
         return run
 
     def _assign(self, s: ir.Assign) -> Exec:
-        t, value = s.target, self.expr(s.value)
-        w = wrapper(t.type)
+        t, value = s.target, self.converted(s.value, s.target.type)
         match t:
             case ir.Local(name=name):
                 slot = self.scope.lookup(name)
 
                 def local(fr: Frame) -> None:
-                    fr[slot] = w(value(fr))
+                    fr[slot] = value(fr)
 
                 return local
             case ir.GlobalRef(name=name):
 
                 def global_(fr: Frame) -> None:
-                    fr[0].state.vars[name] = w(value(fr))
+                    fr[0].state.vars[name] = value(fr)
 
                 return global_
             case ir.TaskField(task=task_e, field="vtime"):
@@ -193,7 +183,7 @@ class Compiler:
 
                 def task_var(fr: Frame) -> None:
                     rec = fr[0].state.task(task(fr).pid)
-                    rec[name] = w(value(fr))
+                    rec[name] = value(fr)
 
                 return task_var
             case ir.ArrayElem(array=array, index=index_e):
@@ -202,17 +192,17 @@ class Compiler:
                 def elem(fr: Frame) -> None:
                     st = fr[0].state
                     at = st.array_slot(array, index(fr))
-                    v = w(value(fr))
+                    v = value(fr)
                     if at >= 0:
                         st.arrays[array].slots[at] = v
 
                 return elem
             case ir.MapElem(map=map_, key=key_e):
-                key, wk = self.expr(key_e), wrapper(self._map(map_).key)
+                key, wk = self.expr(key_e), converter(key_e.type, self._map(map_).key)
 
                 def entry(fr: Frame) -> None:
                     k = wk(key(fr))
-                    fr[0].state.map_set(map_, k, w(value(fr)))
+                    fr[0].state.map_set(map_, k, value(fr))
 
                 return entry
         raise NotImplementedError(f"interpreter: cannot assign to {type(t).__name__}")
@@ -271,7 +261,7 @@ class Compiler:
             slot = self.task_slot
             value = self.kernel_cpu(lambda fr: fr[slot], s.value)
         else:
-            value = self.expr(s.value)
+            value = self.converted(s.value, self.ret)  # as C's `return` converts
         return lambda fr: (value(fr),)
 
     def _insert(self, s: ir.Insert) -> Exec:
@@ -323,6 +313,11 @@ class Compiler:
         if handler is None:
             raise NotImplementedError(f"interpreter: no rule for expression {type(e).__name__}")
         return handler(self, e)
+
+    def converted(self, e: ir.Expr, target: Type) -> Eval:
+        """`e` evaluated and stored as a `target` (state.converter)."""
+        value, w = self.expr(e), converter(e.type, target)
+        return value if w is same else (lambda fr: w(value(fr)))
 
     def kernel_cpu(self, task: Eval, e: ir.Expr) -> Eval:
         """A CPU on its way to the kernel: as it is when the kernel handed it out (the
@@ -398,7 +393,7 @@ class Compiler:
 
     def _map_elem(self, e: ir.MapElem) -> Eval:
         key, name = self.expr(e.key), e.map
-        wk, default = wrapper(self._map(name).key), self._map(name).default
+        wk, default = converter(e.key.type, self._map(name).key), self._map(name).default
 
         def read(fr: Frame) -> int:
             return fr[0].state.maps[name].entries.get(wk(key(fr)), default)
@@ -421,7 +416,9 @@ class Compiler:
         return make(self, e)
 
     def _fn_call(self, e: ir.FnCall) -> Eval:
-        args = tuple(self.expr(a) for a in e.args)
+        decl = next(f for f in self.program.fns if f.name == e.name)
+        # each argument converted to its parameter's type, as a C call does
+        args = tuple(self.converted(a, t) for a, (_, t) in zip(e.args, decl.params, strict=True))
         fns, name = self.fns, e.name
 
         def call(fr: Frame) -> Any:
@@ -458,8 +455,7 @@ class Compiler:
         return test if e.op == "==" else (lambda fr: not test(fr))
 
     def _cast(self, e: ir.Cast) -> Eval:
-        value, w = self.expr(e.expr), wrapper(e.type)
-        return lambda fr: w(int(value(fr)))
+        return self.converted(e.expr, e.type)
 
 
 def comm_test(task: Eval, text: str, *, whole: bool) -> Eval:

@@ -14,11 +14,39 @@ dropped by `free_task`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from schedlang import arith, ir, sim_abi
 from schedlang.backends import semantics as sem
-from schedlang.types import Type
+from schedlang.types import SIGNED, Type
 
 RUNNABLE_AT = " runnable_at"  # the task record's hidden field (no policy name has a space)
+
+
+def wrapper(t: Type) -> Callable[[int], int]:
+    """The fastest function that stores a value at t's width: `arith.wrap(v, t)`, with
+    the width and signedness looked up once (tests/backends/interp checks they agree)."""
+    bits = arith.BITS.get(t)
+    if bits is None:
+        return same
+    mask = (1 << bits) - 1
+    if t in SIGNED or t is Type.CPU:
+        half = 1 << (bits - 1)
+        return lambda v: ((v + half) & mask) - half
+    return lambda v: v & mask
+
+
+def converter(source: Type, target: Type) -> Callable[[int], int]:
+    """How a value of `source` is stored into `target`: nothing to do when the types are
+    equal (every value of a type is already within its width), else `wrapper(target)`."""
+    return same if source is target else wrapper(target)
+
+
+def same(v: int) -> int:
+    return v
+
+
+_to_cpu = wrapper(Type.CPU)  # what the C's `s32 cpu` parameters do to a CPU argument
 
 
 class Array:
@@ -91,17 +119,17 @@ class State:
 
     # ------------------------------------------------------------------ guards
     def checked_cpu(self, host: sim_abi.Host, task: sim_abi.SimTask, cpu: int) -> int:
-        cpu, bad = sem.checked_cpu(arith.wrap(cpu, Type.CPU), host.nr_cpus, task.cpu)
+        cpu, bad = sem.checked_cpu(_to_cpu(cpu), host.nr_cpus, task.cpu)
         if bad:
             self.counters[sem.NR_BAD_CPU] += 1
         return cpu
 
     def allowed(self, host: sim_abi.Host, task: sim_abi.SimTask, cpu: int) -> bool:
-        cpu = arith.wrap(cpu, Type.CPU)
+        cpu = _to_cpu(cpu)
         return cpu >= 0 and sem.allowed(cpu, host.cpu_allowed(task, cpu))
 
     def local_on(self, host: sim_abi.Host, task: sim_abi.SimTask, cpu: int) -> int:
-        cpu = arith.wrap(cpu, Type.CPU)
+        cpu = _to_cpu(cpu)
         ok = sem.cpu_exists(cpu, host.nr_cpus) and self.allowed(host, task, cpu)
         dsq = sem.local_on(cpu, host.nr_cpus, ok)
         if dsq == sim_abi.DSQ_GLOBAL:
@@ -116,7 +144,7 @@ class State:
         return value
 
     def kick(self, host: sim_abi.Host, cpu: int, mode: str | None) -> None:
-        cpu = arith.wrap(cpu, Type.CPU)
+        cpu = _to_cpu(cpu)
         if not sem.kick_target(cpu, host.nr_cpus):
             self.counters[sem.NR_BAD_CPU] += 1
             return

@@ -7,14 +7,16 @@ from __future__ import annotations
 import pytest
 from simhost import ToyHost
 
-from schedlang import ir
+from schedlang import arith, ir
 from schedlang.backends.interp import compile_for_sim
 from schedlang.backends.interp.policy import InterpPolicy
+from schedlang.backends.interp.state import converter, same, wrapper
 from schedlang.backends.interp.trace import traced
 from schedlang.checker import check_source
 from schedlang.errors import SchedlangError
 from schedlang.sim_abi import DSQ_GLOBAL, DSQ_LOCAL, DSQ_LOCAL_ON, SLICE_DFL_NS, SimTask
 from schedlang.source import SourceFile
+from schedlang.types import Type
 
 
 def checked(body: str, *, max_cpus: int = 64) -> ir.CheckedProgram:
@@ -535,3 +537,13 @@ def test_the_local_queue_id_in_enqueue() -> None:
     assert [e for e in events if e[1] == "insert"] == [
         ("host", "insert", (7, DSQ_LOCAL, 1_000_000, None, 3), 1)
     ]
+
+
+@pytest.mark.parametrize("t", [Type.U32, Type.U64, Type.I32, Type.I64, Type.CPU, Type.DURATION])
+def test_the_fast_store_is_arith_wrap(t: Type) -> None:
+    w = wrapper(t)
+    for v in (0, 1, -1, 2**31 - 1, 2**31, -(2**31) - 1, 2**32, 2**63, -(2**63) - 5, 2**64 + 3):
+        assert w(v) == arith.wrap(v, t), v
+    assert converter(t, t) is same and converter(Type.BOOL, t)(2**64 + 3) == arith.wrap(
+        2**64 + 3, t
+    )
