@@ -334,7 +334,7 @@ def _num(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _cell(s: Spread | None) -> str:
+def cell(s: Spread | None) -> str:
     if s is None:
         return "-"
     return f"{_num(s.median)} [{_num(s.min)}-{_num(s.max)}]"
@@ -423,8 +423,8 @@ def format_text(report: Report) -> str:
                 row.metric,
                 row.unit,
                 row.better,
-                _cell(row.baseline),
-                _cell(row.policy),
+                cell(row.baseline),
+                cell(row.policy),
                 f"{row.ratio:.3f}" if row.ratio is not None else "-",
                 row.verdict,
                 n,

@@ -1,0 +1,198 @@
+"""A policy against the default model on one workload: the simulator's report.
+
+Shaped like the VM's same-boot report (`runtime/report.py`): one row per metric with the
+baseline and policy as median [min-max] over the runs, the ratio of medians and a verdict
+that says "better"/"worse" only when the two ranges do not overlap. The runs of a side
+differ by seed (start times and run lengths jitter), so the spread says how much a figure
+depends on luck; the same seeds are used on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from schedlang.runtime.report import MetricRow, PolicyEvent, cell, spread, verdict
+from schedlang.runtime.sim.baseline import DefaultPolicy
+from schedlang.runtime.sim.machine import Machine
+from schedlang.runtime.sim.metrics import RunMetrics, summarize
+from schedlang.runtime.sim.rtapp import Workload
+from schedlang.runtime.workloads import MetricSpec
+from schedlang.sim_abi import SimPolicy
+
+# The figures compared, in table order: (RunMetrics field, spec).
+_RUN_METRICS = (
+    ("makespan_s", MetricSpec("makespan_s", "s", "lower", "when the last thread ended")),
+    ("throughput", MetricSpec("throughput", "CPUs", "higher", "CPU time granted per second")),
+    ("wakeup_p50_us", MetricSpec("wakeup_p50_us", "us", "lower", "median wakeup latency")),
+    ("wakeup_p99_us", MetricSpec("wakeup_p99_us", "us", "lower", "99th pct wakeup latency")),
+    ("wakeup_max_us", MetricSpec("wakeup_max_us", "us", "lower", "worst wakeup latency")),
+    ("fairness", MetricSpec("fairness", "jain", "higher", "CPU time per weight, Jain")),
+    ("deadline_misses", MetricSpec("deadline_misses", "periods", "lower", "timer overruns")),
+    ("migrations", MetricSpec("migrations", "", "lower", "runs on another CPU than before")),
+    ("context_switches", MetricSpec("context_switches", "", "lower", "times a task got a CPU")),
+)
+_TASK_METRICS = (
+    ("wakeup_p99_us", MetricSpec("wakeup_p99_us", "us", "lower", "99th pct wakeup latency")),
+)
+
+
+@dataclass(frozen=True)
+class SimReport:
+    policy: str
+    workload: str
+    source: str
+    cpus: int
+    seconds: float
+    seeds: tuple[int, ...]
+    params: dict[str, int]
+    rows: tuple[MetricRow, ...]
+    policy_runs: tuple[RunMetrics, ...]
+    baseline_runs: tuple[RunMetrics, ...]
+    events: tuple[PolicyEvent, ...]  # the policy's ejections (stall, runtime error)
+
+    @property
+    def ejected(self) -> bool:
+        return bool(self.events)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def format_text(self) -> str:
+        return format_text(self)
+
+
+def _value(run: RunMetrics, field: str, task: str | None) -> float | None:
+    if task is None:
+        value = getattr(run, field)
+    else:
+        found = next(t for t in run.tasks if t.task == task)
+        value = getattr(found, field)
+    return None if value is None else float(value)
+
+
+def _rows(workload: str, base: list[RunMetrics], pol: list[RunMetrics]) -> list[MetricRow]:
+    wanted: list[tuple[str, MetricSpec, str | None]] = [(f, s, None) for f, s in _RUN_METRICS]
+    if len(base[0].tasks) > 1:  # per-task latency, when there is more than one kind
+        wanted += [(f, s, t.task) for t in base[0].tasks for f, s in _TASK_METRICS]
+    rows = []
+    for field, spec, task in wanted:
+        sides = []
+        for runs in (base, pol):
+            values = [v for v in (_value(r, field, task) for r in runs) if v is not None]
+            sides.append(spread(values))
+        b, p = sides
+        if b is None and p is None:
+            continue
+        ratio = p.median / b.median if b and p and b.median != 0 else None
+        name = spec.name if task is None else f"{spec.name}[{task}]"
+        rows.append(
+            MetricRow(
+                workload=workload,
+                metric=name,
+                unit=spec.unit,
+                better=spec.better,
+                baseline=b,
+                policy=p,
+                ratio=ratio,
+                verdict=verdict(spec, b, p),
+                noisy=False,
+            )
+        )
+    return rows
+
+
+def compare(
+    make_policy: Callable[[], SimPolicy],
+    workload: Workload,
+    *,
+    cpus: int,
+    seconds: float | None = None,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    params: dict[str, int] | None = None,
+) -> SimReport:
+    """Run `workload` under a fresh policy and a fresh default model for each seed."""
+    policy_runs, baseline_runs, events = [], [], []
+    for seed in seeds:
+        base = Machine(DefaultPolicy(cpus), workload, cpus, seconds=seconds, seed=seed).run()
+        baseline_runs.append(summarize(base))
+        result = Machine(make_policy(), workload, cpus, seconds=seconds, seed=seed).run()
+        run = summarize(result)
+        policy_runs.append(run)
+        if result.exit.ejected:
+            events.append(
+                PolicyEvent(
+                    kind="ejected",
+                    workload=workload.name,
+                    index=seed,
+                    exit_kind=result.exit.kind_name,
+                    reason=result.exit.reason,
+                    message=result.exit.message,
+                    kernel_log="\n".join(result.exit.kernel_log_lines),
+                )
+            )
+    name = policy_runs[0].policy if policy_runs else "?"
+    return SimReport(
+        policy=name,
+        workload=workload.name,
+        source=workload.source,
+        cpus=cpus,
+        seconds=policy_runs[0].elapsed_s if policy_runs else 0.0,
+        seeds=seeds,
+        params=dict(params or {}),
+        rows=tuple(_rows(workload.name, baseline_runs, policy_runs)),
+        policy_runs=tuple(policy_runs),
+        baseline_runs=tuple(baseline_runs),
+        events=tuple(events),
+    )
+
+
+def format_text(report: SimReport) -> str:
+    seeds = report.seeds
+    lines = [
+        f"policy {report.policy} vs default model, simulated: workload {report.workload} "
+        f"({report.source}), {report.cpus} CPUs",
+        f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} runs a side); cells: median [min-max]",
+    ]
+    if report.params:
+        lines.append("params: " + ", ".join(f"{k}={v}" for k, v in report.params.items()))
+    lines.append("")
+    header = ("metric", "unit", "better", "default", "policy", "ratio", "verdict")
+    table = [header]
+    for row in report.rows:
+        table.append(
+            (
+                row.metric,
+                row.unit,
+                row.better,
+                cell(row.baseline),
+                cell(row.policy),
+                f"{row.ratio:.3f}" if row.ratio is not None else "-",
+                row.verdict,
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    lines.append("")
+    if report.policy_runs:
+        first = report.policy_runs[0]
+        stats = {k: v for k, v in first.policy_stats.items() if isinstance(v, int) and v}
+        lines.append(
+            f"policy ops run (seed {first.seed}): {first.ops_calls}; "
+            f"simulated {first.elapsed_s:.3f}s"
+        )
+        if stats:
+            lines.append("policy stats: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+    for event in report.events:
+        lines.append(
+            f"POLICY EJECTED (seed {event.index}): {event.exit_kind}: {event.reason}"
+            + (f" ({event.message})" if event.message else "")
+        )
+        lines.extend("  kernel: " + line for line in event.kernel_log.splitlines())
+    return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""The simulated machine on small hand-computed schedules: who runs where and when.
+
+Every scenario runs with no jitter and no context-switch cost, so the times below follow
+from the rules in runtime/sim/machine.py's docstring alone (ticks every 4 ms).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sim_policies import Fifo, Hoarder, PyPolicy, Vtime
+
+from schedlang.runtime.exitinfo import from_kernel_log
+from schedlang.runtime.sim import rtapp
+from schedlang.runtime.sim.machine import (
+    ENQ_HEAD,
+    Machine,
+    MachineResult,
+    scx_weight,
+)
+from schedlang.runtime.sim.metrics import summarize
+from schedlang.sim_abi import DSQ_LOCAL_ON, Host, SimPolicy, SimTask
+
+MS = 1_000_000
+
+
+def workload(tasks: dict[str, Any], duration: int | None = None) -> rtapp.Workload:
+    doc: dict[str, Any] = {"tasks": tasks}
+    if duration is not None:
+        doc["global"] = {"duration": duration}
+    return rtapp.parse(json.dumps(doc), "test.json")
+
+
+def run(policy: SimPolicy, tasks: dict[str, Any], cpus: int = 2, **kw: Any) -> MachineResult:
+    kw.setdefault("jitter", 0.0)
+    kw.setdefault("switch_ns", 0)
+    return Machine(policy, workload(tasks), cpus, trace=True, **kw).run()
+
+
+def runs(result: MachineResult) -> list[tuple[float, int, str]]:
+    """(ms, cpu, comm) of every time a task got a CPU."""
+    assert result.trace is not None
+    comm = {th.t.pid: th.t.comm for th in result.threads}
+    return [(e.ns / MS, e.cpu, comm[e.pid]) for e in result.trace if e.what == "run"]
+
+
+def thread(result: MachineResult, comm: str) -> Any:
+    return next(th for th in result.threads if th.t.comm == comm)
+
+
+def test_slices_expire_on_the_tick_and_fifo_rotates_three_tasks_on_one_allowed_cpu() -> None:
+    # a, b, c may use CPU 0 only: one FIFO queue, 3 ms slices, each task needs 10 ms.
+    # A slice ends at the first tick (every 4 ms) after it ran out; the task goes to the tail.
+    tasks = {n: {"loop": 1, "cpus": [0], "run": 10000} for n in ("a", "b", "c")}
+    result = run(Fifo(slice_ns=3 * MS), tasks)
+    assert runs(result) == [
+        (0.0, 0, "a-0"),
+        (4.0, 0, "b-0"),
+        (8.0, 0, "c-0"),
+        (12.0, 0, "a-0"),
+        (16.0, 0, "b-0"),
+        (20.0, 0, "c-0"),
+        (24.0, 0, "a-0"),  # a has 2 ms left and ends at 26
+        (26.0, 0, "b-0"),
+        (28.0, 0, "c-0"),
+    ]
+    assert [thread(result, n).ended_at / MS for n in ("a-0", "b-0", "c-0")] == [26, 28, 30]
+    assert result.cpu_busy_ns == [30 * MS, 0]  # affinity: CPU 1 never ran anything
+    assert [thread(result, n).latencies for n in ("a-0", "b-0", "c-0")] == [[0], [4 * MS], [8 * MS]]
+    assert summarize(result).makespan_s == 0.030
+
+
+def test_default_select_cpu_claims_idle_cpus_and_a_freed_cpu_dispatches_the_queue() -> None:
+    # No select_cpu in the policy: default_cpu puts a on CPU 0 and b on CPU 1 (their prev
+    # CPUs, idle) straight into the local queues; c finds no idle CPU and is enqueued.
+    tasks = {
+        "a": {"loop": 1, "run": 10000},
+        "b": {"loop": 1, "run": 6000},
+        "c": {"loop": 1, "run": 10000},
+    }
+    policy = Fifo(slice_ns=5 * MS)
+    result = run(policy, tasks)
+    assert runs(result) == [(0.0, 0, "a-0"), (0.0, 1, "b-0"), (6.0, 1, "c-0")]
+    assert thread(result, "c-0").ended_at == 16 * MS
+    enqueued = [args[0] for op, _, args in policy.calls if op == "enqueue"]
+    assert enqueued == [102]  # only c: a and b were inserted by the default
+    assert policy.calls[-1][0] == "dispatch"  # CPUs with nothing to do ask the policy
+
+
+class Urgent(Fifo):
+    """Puts 'urgent' tasks at the head of the queue and kicks CPU 0 with `mode`."""
+
+    def __init__(self, mode: str | None) -> None:
+        super().__init__(slice_ns=5 * MS)
+        self.mode = mode
+
+    def on_enqueue(self, host: Host, t: SimTask, flags: int) -> None:
+        if t.comm.startswith("urgent"):
+            host.insert(t, 0, self.slice_ns, None, ENQ_HEAD)
+            host.kick(0, self.mode)
+        else:
+            super().on_enqueue(host, t, flags)
+
+
+def test_kick_preempt_takes_the_cpu_at_once_and_a_plain_kick_waits_for_the_slice() -> None:
+    tasks = {
+        "hog": {"loop": 1, "cpus": [0], "run": 20000},
+        "urgent": {"loop": 1, "cpus": [0], "delay": 1000, "run": 1000},
+    }
+    preempt = run(Urgent("preempt"), tasks)
+    assert runs(preempt) == [(0.0, 0, "hog-0"), (1.0, 0, "urgent-0"), (2.0, 0, "hog-0")]
+    assert thread(preempt, "urgent-0").latencies == [0]
+    assert thread(preempt, "hog-0").ended_at == 21 * MS
+    # Without preempt the hog keeps its 5 ms slice; it ends at the tick at 8 ms.
+    polite = run(Urgent(None), tasks)
+    assert runs(polite) == [(0.0, 0, "hog-0"), (8.0, 0, "urgent-0"), (9.0, 0, "hog-0")]
+    assert thread(polite, "urgent-0").latencies == [7 * MS]
+
+
+class Stubborn(Fifo):
+    """Sends every task to CPU 1's local queue, allowed or not."""
+
+    def on_enqueue(self, host: Host, t: SimTask, flags: int) -> None:
+        host.insert(t, DSQ_LOCAL_ON | 1, self.slice_ns, None, 0)
+
+
+def test_a_local_insert_on_a_cpu_the_task_may_not_use_ejects_the_policy() -> None:
+    result = run(Stubborn(), {"pinned": {"loop": 1, "cpus": [0], "run": 1000}})
+    assert (result.exit.kind_name, result.exit.reason) == ("ERROR", "runtime error")
+    assert result.exit.message == "SCX_DSQ_LOCAL[_ON] target CPU 1 not allowed for pinned-0[100]"
+    assert result.exit.ejected
+    assert result.end_ns == 0
+
+
+def test_the_watchdog_ends_a_run_whose_policy_never_dispatches_its_queue() -> None:
+    # timeout 5 s, checked every 2.5 s: at 5.0 s the task has waited exactly 5 s (not past
+    # it), so the 7.5 s check is the one that finds it, as the kernel's time_after would.
+    result = run(Hoarder(), {"starved": {"loop": 1, "run": 1000}}, seconds=10)
+    info = result.exit
+    assert (info.kind, info.kind_name, info.reason) == (1026, "ERROR_STALL", "runnable task stall")
+    assert info.message == "starved-0[100] failed to run for 7.500s"
+    assert info.ejected
+    assert result.end_ns == 7_500 * MS
+    # The same two kernel log lines the VM's loader reads back.
+    assert from_kernel_log(list(info.kernel_log_lines), "hoarder") == (
+        1026,
+        "runnable task stall",
+        "starved-0[100] failed to run for 7.500s",
+    )
+    metrics = summarize(result)
+    assert metrics.exit["kind"] == "ERROR_STALL"
+    assert metrics.work_s == 0
+
+
+class Bare(PyPolicy):
+    """Only select_cpu, which inserts nothing: sched_ext's defaults do the rest."""
+
+    name = "bare"
+
+    def on_select_cpu(self, host: Host, t: SimTask, prev: int, flags: int) -> int:
+        return prev
+
+
+def test_without_enqueue_and_dispatch_tasks_go_to_the_global_queue_with_the_default_slice() -> None:
+    tasks = {n: {"loop": 1, "run": 10000} for n in ("a", "b", "c")}
+    result = run(Bare(), tasks)
+    # a and b land on their idle prev CPUs; c's prev (CPU 0) is busy and nothing wakes CPU 1.
+    assert runs(result) == [(0.0, 0, "a-0"), (0.0, 1, "b-0"), (10.0, 0, "c-0")]
+    assert thread(result, "c-0").t.slice == 20 * MS - 10 * MS  # SCX_SLICE_DFL, 10 ms used
+
+
+def test_weights_follow_the_kernel_table_scaled_to_100() -> None:
+    assert [scx_weight(n) for n in (-20, -1, 0, 1, 5, 19)] == [8668, 125, 100, 80, 33, 1]
+    assert scx_weight(0, idle_policy=True) == 1
+
+
+def test_dispatch_runs_before_the_expired_task_is_requeued() -> None:
+    # balance_one asks ops.dispatch before put_prev_task re-enqueues the task whose slice
+    # ended, so on one CPU a vtime policy cannot give the heavy task two slices in a row:
+    # with two light tasks (weight 33) it gets 1/2 of the CPU, not its 100/166 share.
+    tasks = {
+        "heavy": {"cpus": [0], "run": 100000},
+        "light": {"cpus": [0], "instance": 2, "priority": 5, "run": 100000},
+    }
+    result = Machine(Vtime(slice_ns=3 * MS), workload(tasks, duration=2), 2, jitter=0).run()
+    heavy, light0, light1 = result.threads
+    assert [th.switches for th in result.threads] == [250, 126, 125]
+    assert heavy.run_ns == 1000 * MS - 250 * 1000  # half the CPU, less 1 µs per switch
+    assert light0.run_ns == light1.run_ns == 500 * MS - 125 * 1000
+
+
+def test_timer_slack_and_missed_periods() -> None:
+    tasks = {
+        "fits": {"loop": 3, "run": 200, "timer": {"ref": "unique", "period": 1000}},
+        "overruns": {
+            "loop": 3,
+            "cpus": [1],
+            "run": 1500,
+            "timer": {"ref": "unique", "period": 1000},
+        },
+    }
+    result = run(Fifo(), tasks)
+    fits, overruns = thread(result, "fits-0"), thread(result, "overruns-0")
+    assert fits.slack_ns == [800_000, 800_000, 800_000]
+    assert (fits.misses, fits.ended_at) == (0, 3 * MS)
+    # Relative mode: a missed period restarts the timer from now, so each overrun is 500 µs.
+    assert overruns.slack_ns == [-500_000, -500_000, -500_000]
+    assert (overruns.misses, overruns.ended_at) == (3, 4_500_000)
+    assert summarize(result).deadline_misses == 3
+
+
+def test_suspend_and_resume_hand_over_and_a_barrier_releases_all_at_the_last_arrival() -> None:
+    tasks = {
+        "waiter": {"loop": 1, "cpus": [0], "suspend": "", "run": 1000},
+        "waker": {"loop": 1, "cpus": [1], "run": 2000, "resume": "waiter"},
+    }
+    result = run(Fifo(), tasks)
+    assert thread(result, "waiter-0").ended_at == 3 * MS
+    barrier = {
+        "early": {"loop": 1, "cpus": [0], "barrier": "b", "run": 1000},
+        "late": {"loop": 1, "cpus": [1], "run": 5000, "barrier": "b"},
+    }
+    result = run(Fifo(), barrier)
+    assert thread(result, "early-0").ended_at == 6 * MS
+    assert thread(result, "late-0").ended_at == 5 * MS
+
+
+def test_same_seed_same_trace_and_another_seed_another() -> None:
+    model = rtapp.load("hackbench")
+
+    def trace(seed: int) -> list[Any]:
+        result = Machine(Vtime(), model, 2, seed=seed, seconds=0.01, trace=True).run()
+        assert result.trace is not None and len(result.trace) > 500
+        return result.trace
+
+    assert trace(3) == trace(3)
+    assert trace(3) != trace(4)
