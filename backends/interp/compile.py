@@ -31,7 +31,7 @@ Exec = Callable[[Frame], "tuple[Any] | None"]
 _KIND_DSQ = {"local": sim_abi.DSQ_LOCAL, "global": sim_abi.DSQ_GLOBAL}
 
 
-@dataclass
+@dataclass(slots=True)
 class Ctx:
     """What one call of the policy runs with (slot 0 of every frame in the call)."""
 

@@ -6,7 +6,8 @@ into a queue that does not exist, vtime into a FIFO queue, a CPU that does not e
 not allowed...). `drive()` runs a policy through a random but seeded life of tasks (wake,
 select_cpu, enqueue, dispatch, running, tick, stopping, quiescent, exit) and checks what the
 checker promises at every step: each enqueue inserts its task exactly once, select_cpu
-returns a CPU that exists, only select_cpu/enqueue insert, no insert is refused.
+returns a CPU that exists, only select_cpu/enqueue insert, every slice is clamped, no
+insert is refused.
 
 It is not the simulator (runtime/sim): no timing model, just enough of the contract to run
 every callback in a plausible order. The interpreter's tests and the JIT's differential test
@@ -41,6 +42,7 @@ class ToyHost:
         self.inserts: list[tuple[str, int, int]] = []  # (op, pid, dsq) of the current call
         self.kicks: list[tuple[int, str | None]] = []
         self.errors: list[str] = []
+        self.slice_max = 2**64 - 1  # drive() sets the policy's: timeout / 10
         self._seq = 0
 
     @property
@@ -78,6 +80,8 @@ class ToyHost:
         if not 0 <= slice_ns < 2**64 or (vtime is not None and not 0 <= vtime < 2**64):
             self.errors.append(f"insert: slice {slice_ns} / vtime {vtime} not a u64")
             return False
+        if slice_ns != sim_abi.SLICE_DFL_NS and not 100_000 <= slice_ns <= self.slice_max:
+            self.errors.append(f"insert: slice {slice_ns} ns escaped the clamp")
         target = self._target(task, dsq_id, vtime)
         if target is None:
             return False
@@ -178,6 +182,7 @@ def drive(
     """Run `policy` through `steps` random events; Run.problems lists every broken promise."""
     rng = random.Random(seed)
     host = ToyHost(nr_cpus)
+    host.slice_max = policy.timeout_ms * 1_000_000 // 10
     run = Run(host)
     next_pid = [100]
     running: list[SimTask | None] = [None] * nr_cpus
