@@ -1,0 +1,246 @@
+"""A checked policy as native code: `compile_for_sim` → a `sim_abi.SimPolicy`.
+
+The module codegen.py builds is optimised (LLVM's O2 pipeline) and compiled in-process by
+MCJIT; each callback then is a C function called through ctypes. The machine is reached the
+other way round: each host call is a ctypes callback into this object, which forwards it to
+the `Host` of the current `call` with the current `SimTask`. An exception in such a callback
+cannot unwind through native frames, so it is kept and raised when the native call returns.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llvmlite import binding as llvm
+
+from schedlang import ir
+from schedlang.backends.bpf import overrides
+from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
+from schedlang.backends.llvm.codegen import (
+    HOST_CALLS,
+    KICK_IDLE,
+    KICK_PREEMPT,
+    ModuleGen,
+    callback_ops,
+)
+from schedlang.backends.llvm.memory import Storage
+from schedlang.callbacks import CALLBACKS
+from schedlang.diagnostics import Diagnostics
+from schedlang.errors import SchedlangError
+from schedlang.sim_abi import Host, SimTask
+from schedlang.source import SourceFile
+from schedlang.types import Type
+
+_CTYPE: dict[str, Any] = {
+    "i64": ctypes.c_uint64,
+    "i32": ctypes.c_int32,
+    "ptr": ctypes.c_void_p,
+    "void": None,
+}
+_ARG_CTYPE = {
+    Type.TASK: ctypes.c_void_p,
+    Type.CPU: ctypes.c_int32,
+    Type.U64: ctypes.c_uint64,
+    Type.BOOL: ctypes.c_int32,
+}
+
+
+@functools.cache
+def _target() -> llvm.Target:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return llvm.Target.from_default_triple()
+
+
+def _target_machine() -> llvm.TargetMachine:
+    """A new one per engine: an MCJIT engine takes ownership of its target machine and frees
+    it with itself (a shared one crashed the second engine's disposal)."""
+    return _target().create_target_machine(opt=2, jit=True)
+
+
+def _optimise(module: llvm.ModuleRef, tm: llvm.TargetMachine) -> None:
+    options = llvm.create_pipeline_tuning_options(speed_level=2)
+    builder = llvm.create_pass_builder(tm, options)
+    builder.getModulePassManager().run(module, builder)
+
+
+class JitPolicy:
+    """One compiled policy with its own memory (compile again for a fresh state)."""
+
+    def __init__(self, checked: ir.CheckedProgram, params: dict[str, int], timeout_ms: int) -> None:
+        program = checked.program
+        self._program = program
+        self._timeout_ms = timeout_ms
+        self._storage = Storage(program, params)
+        self._records: dict[int, ctypes.Structure] = {}
+        self._by_address: dict[int, SimTask] = {}
+        self._host: Host | None = None
+        self._error: BaseException | None = None
+        self._trampolines = {name: self._trampoline(name) for name in HOST_CALLS}
+        addresses = {
+            name: ctypes.cast(t, ctypes.c_void_p).value or 0
+            for name, t in self._trampolines.items()
+        }
+        gen = ModuleGen(program, self._storage, addresses, timeout_ms)
+        self.llvm_ir = str(gen.build())
+        tm = _target_machine()
+        module = llvm.parse_assembly(self.llvm_ir)
+        module.verify()
+        _optimise(module, tm)
+        self._engine = llvm.create_mcjit_compiler(module, tm)
+        self._engine.finalize_object()
+        self._ops = callback_ops(program)
+        self._natives: dict[str, tuple[Callable[..., Any], tuple[Type, ...]]] = {}
+        for op in self._ops:
+            sig = CALLBACKS[op]
+            restype = ctypes.c_int32 if op == "select_cpu" else None
+            proto = ctypes.CFUNCTYPE(restype, *(_ARG_CTYPE[t] for t in sig.params))
+            self._natives[op] = (proto(self._engine.get_function_address(f"on.{op}")), sig.params)
+
+    # ------------------------------------------------------------------ SimPolicy
+    @property
+    def name(self) -> str:
+        return self._program.name
+
+    @property
+    def ops(self) -> frozenset[str]:
+        return frozenset(self._ops)
+
+    @property
+    def timeout_ms(self) -> int:
+        return self._timeout_ms
+
+    def call(self, op: str, host: Host, *args: int | bool | SimTask) -> int | None:
+        native = self._natives.get(op)
+        if native is None:  # the machine asks `ops` first, as the kernel reads the ops table
+            known = "an operation" if op in CALLBACKS else "not a sched_ext operation"
+            raise ValueError(f"{self.name}: {op!r} is {known} this policy does not implement")
+        fn, types = native
+        nr_cpus = host.nr_cpus
+        self._storage.nr_cpus.value = nr_cpus
+        self._host = host
+        cargs: list[int] = []
+        tasks: list[tuple[ctypes.Structure, SimTask]] = []
+        for t, arg in zip(types, args, strict=True):
+            if t is Type.TASK:
+                assert isinstance(arg, SimTask)
+                rec = self._record(arg)
+                Storage.sync_in(rec, arg, nr_cpus)
+                tasks.append((rec, arg))
+                cargs.append(ctypes.addressof(rec))
+            else:
+                assert not isinstance(arg, SimTask)
+                cargs.append(int(arg))
+        try:
+            result = fn(*cargs)
+        finally:
+            self._host = None
+            for rec, task in tasks:
+                task.vtime = rec.head.vtime
+                task.slice = rec.head.slice
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return int(result) if op == "select_cpu" else None
+
+    def task_exit(self, task: SimTask) -> None:
+        rec = self._records.pop(task.pid, None)
+        if rec is not None:
+            self._by_address.pop(ctypes.addressof(rec), None)
+
+    def stats(self) -> dict[str, int | list[int]]:
+        return self._storage.read_stats()
+
+    def snapshot(self) -> dict[str, dict[str, object]]:
+        """The policy's vars, arrays and maps now (`Storage.snapshot`)."""
+        return self._storage.snapshot()
+
+    # ------------------------------------------------------------------ the native side's view
+    def _record(self, task: SimTask) -> ctypes.Structure:
+        rec = self._records.get(task.pid)
+        if rec is None:
+            rec = self._records[task.pid] = self._storage.new_record()
+        self._by_address[ctypes.addressof(rec)] = task
+        return rec
+
+    def _task(self, address: int) -> SimTask:
+        task = self._by_address[address]
+        rec = self._records[task.pid]
+        task.vtime, task.slice = rec.head.vtime, rec.head.slice  # the policy's writes so far
+        return task
+
+    def _trampoline(self, name: str) -> Any:
+        ret, kinds = HOST_CALLS[name]
+        proto = ctypes.CFUNCTYPE(_CTYPE[ret], *(_CTYPE[k] for k in kinds))
+        impl = getattr(self, f"_host_{name}")
+        zero = None if ret == "void" else 0
+
+        def call(*args: Any) -> Any:
+            try:
+                return impl(*args)
+            except BaseException as exc:  # raised again when the native call returns
+                if self._error is None:
+                    self._error = exc
+                return zero
+
+        return proto(call)
+
+    def _host_now(self) -> int:
+        assert self._host is not None
+        return self._host.now()
+
+    def _host_default_cpu(self, task: int, prev: int, flags: int, idle: int) -> int:
+        assert self._host is not None
+        cpu, was_idle = self._host.default_cpu(self._task(task), prev, flags)
+        ctypes.c_uint8.from_address(idle).value = bool(was_idle)
+        return cpu
+
+    def _host_insert(
+        self, task: int, dsq: int, slice_ns: int, vtime: int, has_vtime: int, flags: int
+    ) -> int:
+        assert self._host is not None
+        done = self._host.insert(
+            self._task(task), dsq, slice_ns, vtime if has_vtime else None, flags
+        )
+        return int(bool(done))
+
+    def _host_move_to_local(self, dsq: int, cpu: int) -> int:
+        assert self._host is not None
+        return int(bool(self._host.move_to_local(dsq, cpu)))
+
+    def _host_queued(self, dsq: int) -> int:
+        assert self._host is not None
+        return max(0, self._host.queued(dsq))
+
+    def _host_kick(self, cpu: int, flags: int) -> None:
+        assert self._host is not None
+        mode = "preempt" if flags & KICK_PREEMPT else "idle" if flags & KICK_IDLE else None
+        self._host.kick(cpu, mode)
+
+    def _host_cpu_allowed(self, task: int, cpu: int) -> int:
+        assert self._host is not None
+        return int(bool(self._host.cpu_allowed(self._task(task), cpu)))
+
+    def _host_create_dsq(self, dsq: int, vtime_ordered: int) -> None:
+        assert self._host is not None
+        self._host.create_dsq(dsq, bool(vtime_ordered))
+
+
+def compile_for_sim(
+    checked: ir.CheckedProgram,
+    params: Mapping[str, int | str] | None = None,
+    *,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> JitPolicy:
+    """The policy as native code for the simulator; `params` override tunables as
+    `--param` does (SchedlangError, with the diagnostics, for a bad one)."""
+    program = checked.program
+    source = SourceFile(program.path, "")
+    diags = Diagnostics(source)
+    values = overrides.resolve(program, params or {}, diags)
+    if diags.has_errors:
+        raise SchedlangError(source, list(diags))
+    return JitPolicy(checked, values, timeout_ms)
