@@ -922,30 +922,33 @@ def _let(r: Routine, s: ir.Let) -> None:
 
 
 def _assign(r: Routine, s: ir.Assign) -> None:
+    """The target's own parts (task, index, key) first, then the value (docs/semantics.md)."""
     b, g, t = r.b, r.gen, s.target
-    value = r.typed(s.value, t.type)  # the value first, then where it goes
     match t:
         case ir.Local(name=name):
             slot, _ = r.lookup(name)
-            b.store(value, slot)
+            b.store(r.typed(s.value, t.type), slot)
         case ir.GlobalRef(name=name):
-            b.store(
-                to_slot(b, value, t.type), g.slot_ptr(b, g.storage.vars, g.storage.var_slot[name])
-            )
+            slot = g.slot_ptr(b, g.storage.vars, g.storage.var_slot[name])
+            b.store(to_slot(b, r.typed(s.value, t.type), t.type), slot)
         case ir.TaskField(task=task, field="vtime"):
-            b.store(value, r.field_ptr(r.task_ptr(task), "vtime"))
+            slot = r.field_ptr(r.task_ptr(task), "vtime")
+            b.store(r.typed(s.value, t.type), slot)
         case ir.TaskField(task=task, field="slice"):
+            slot = r.field_ptr(r.task_ptr(task), "slice")
             clamp = g.helper("tick_slice" if r.op == "tick" else "slice")
-            b.store(b.call(clamp, [value]), r.field_ptr(r.task_ptr(task), "slice"))
+            b.store(b.call(clamp, [r.typed(s.value, t.type)]), slot)
         case ir.TaskVarRef(task=task, name=name):
             slot = r.storage_ptr(r.task_ptr(task), g.storage.task_var_slot[name])
-            b.store(to_slot(b, value, t.type), slot)
+            b.store(to_slot(b, r.typed(s.value, t.type), t.type), slot)
         case ir.ArrayElem():
-            b.store(to_slot(b, value, t.type), r.array_slot(t))
+            slot = r.array_slot(t)
+            b.store(to_slot(b, r.typed(s.value, t.type), t.type), slot)
         case ir.MapElem(map=name, key=key):
             decl = _map_decl(r, name)
             k = to_slot(b, r.typed(key, decl.key), decl.key)
-            b.call(g.map_set(decl), [k, to_slot(b, value, t.type)])
+            value = to_slot(b, r.typed(s.value, t.type), t.type)
+            b.call(g.map_set(decl), [k, value])
         case _:
             raise NotImplementedError(f"LLVM backend: cannot assign to {type(t).__name__}")
 

@@ -166,21 +166,26 @@ class JitPolicy:
         self._by_address[ctypes.addressof(rec)] = task
         return rec
 
-    def _task(self, address: int) -> SimTask:
-        task = self._by_address[address]
-        rec = self._records[task.pid]
-        task.vtime, task.slice = rec.head.vtime, rec.head.slice  # the policy's writes so far
-        return task
-
     def _trampoline(self, name: str) -> Any:
+        """The ctypes callback for host call `name`. A call that takes a task hands the Host
+        the SimTask with the policy's writes so far, and takes back what the Host changed
+        (an insert sets the task's slice, and its vtime for a vtime insert)."""
         ret, kinds = HOST_CALLS[name]
         proto = ctypes.CFUNCTYPE(_CTYPE[ret], *(_CTYPE[k] for k in kinds))
         impl = getattr(self, f"_host_{name}")
+        takes_task = kinds[:1] == ("ptr",)
         zero = None if ret == "void" else 0
 
         def call(*args: Any) -> Any:
             try:
-                return impl(*args)
+                if not takes_task:
+                    return impl(*args)
+                task = self._by_address[args[0]]
+                head = self._records[task.pid].head
+                task.vtime, task.slice = head.vtime, head.slice
+                result = impl(task, *args[1:])
+                head.vtime, head.slice = task.vtime, task.slice
+                return result
             except BaseException as exc:  # raised again when the native call returns
                 if self._error is None:
                     self._error = exc
@@ -192,19 +197,17 @@ class JitPolicy:
         assert self._host is not None
         return self._host.now()
 
-    def _host_default_cpu(self, task: int, prev: int, flags: int, idle: int) -> int:
+    def _host_default_cpu(self, task: SimTask, prev: int, flags: int, idle: int) -> int:
         assert self._host is not None
-        cpu, was_idle = self._host.default_cpu(self._task(task), prev, flags)
+        cpu, was_idle = self._host.default_cpu(task, prev, flags)
         ctypes.c_uint8.from_address(idle).value = bool(was_idle)
         return cpu
 
     def _host_insert(
-        self, task: int, dsq: int, slice_ns: int, vtime: int, has_vtime: int, flags: int
+        self, task: SimTask, dsq: int, slice_ns: int, vtime: int, has_vtime: int, flags: int
     ) -> int:
         assert self._host is not None
-        done = self._host.insert(
-            self._task(task), dsq, slice_ns, vtime if has_vtime else None, flags
-        )
+        done = self._host.insert(task, dsq, slice_ns, vtime if has_vtime else None, flags)
         return int(bool(done))
 
     def _host_move_to_local(self, dsq: int, cpu: int) -> int:
@@ -220,9 +223,9 @@ class JitPolicy:
         mode = "preempt" if flags & KICK_PREEMPT else "idle" if flags & KICK_IDLE else None
         self._host.kick(cpu, mode)
 
-    def _host_cpu_allowed(self, task: int, cpu: int) -> int:
+    def _host_cpu_allowed(self, task: SimTask, cpu: int) -> int:
         assert self._host is not None
-        return int(bool(self._host.cpu_allowed(self._task(task), cpu)))
+        return int(bool(self._host.cpu_allowed(task, cpu)))
 
     def _host_create_dsq(self, dsq: int, vtime_ordered: int) -> None:
         assert self._host is not None

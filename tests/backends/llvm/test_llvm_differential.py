@@ -1,0 +1,96 @@
+"""The JIT against the interpreter (the reference semantics): same policy, same event
+stream, identical traces.
+
+Each run drives a policy through `simhost.drive` (a seeded random life of tasks on a small
+real Host) twice, once per backend, each wrapped in the interpreter's trace recorder
+(`traced`: every callback, every host call with its arguments and result, the task fields
+after each call). The two runs must give equal traces, equal stats and equal `var`s at the
+end. Policies: every example and library policy, the first seeds of `schedlang fuzz`, and
+hypothesis's generated policies (`schedlang.fuzzgen.strategy`, which shrink on failure).
+"""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from simhost import drive
+
+from schedlang import ast, ir
+from schedlang.backends.interp import compile_for_sim as interpret
+from schedlang.backends.interp.trace import traced
+from schedlang.checker import check_source
+from schedlang.fmt import format_program
+from schedlang.fuzzgen import generate_text
+from schedlang.fuzzgen.strategy import policies
+from schedlang.source import SourceFile
+
+llvm = pytest.importorskip("schedlang.backends.llvm", reason="llvmlite is not installed")
+
+ROOT = Path(__file__).resolve().parents[3]
+LIBRARY = sorted((ROOT / "examples").glob("*.sched")) + sorted((ROOT / "stdlib").glob("*.sched"))
+SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
+def _check(text: str, path: str = "generated.sched") -> ir.CheckedProgram | None:
+    checked, _ = check_source(SourceFile(path, text))
+    return checked
+
+
+def _first_difference(a: list[object], b: list[object]) -> str:
+    for i, (x, y) in enumerate(zip_longest(a, b)):
+        if x != y:
+            context = "\n".join(f"  {e}" for e in a[max(0, i - 4) : i])
+            return f"event {i}:\n{context}\n  interpreter: {x}\n  jit:         {y}"
+    return "none"
+
+
+def assert_same_run(
+    checked: ir.CheckedProgram, seed: int, text: str, *, steps: int = 150, nr_cpus: int = 4
+) -> int:
+    """Run both backends on one event stream; returns the number of events compared."""
+    ref, ref_events = traced(interpret(checked))
+    jit, jit_events = traced(llvm.compile_for_sim(checked))
+    ref_run = drive(ref, seed, steps=steps, nr_cpus=nr_cpus)
+    jit_run = drive(jit, seed, steps=steps, nr_cpus=nr_cpus)
+    where = f"seed {seed}\n--- policy:\n{text}"
+    assert ref_events == jit_events, f"{_first_difference(ref_events, jit_events)}\n{where}"
+    assert ref.stats() == jit.stats(), where
+    assert ref_run.problems == jit_run.problems, where
+    interp_vars = {k: int(v) for k, v in ref._policy.state.vars.items()}  # type: ignore[attr-defined]
+    assert interp_vars == jit._policy.snapshot()["vars"], where  # type: ignore[attr-defined]
+    return len(ref_events)
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_library_policies_agree(path: Path) -> None:
+    text = path.read_text()
+    checked = _check(text, str(path))
+    assert checked is not None
+    events = sum(assert_same_run(checked, seed, path.name, steps=300) for seed in (1, 2))
+    assert events > 600
+
+
+def test_seeded_fuzz_policies_agree() -> None:
+    """The first 30 seeds of `schedlang fuzz`, each on its own event stream."""
+    compared = 0
+    for seed in range(30):
+        text = generate_text(seed)
+        checked = _check(text)
+        if checked is not None:
+            assert_same_run(checked, seed, text)
+            compared += 1
+    assert compared >= 27
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=SLOW)
+@given(policies(), st.integers(0, 2**32 - 1), st.integers(1, 6))
+def test_generated_policies_agree(tree: ast.Scheduler, seed: int, nr_cpus: int) -> None:
+    text = format_program(tree)
+    checked = _check(text)
+    if checked is None:  # the generator's rare rejections are the fuzz tests' business
+        return
+    assert_same_run(checked, seed, text, nr_cpus=nr_cpus)
