@@ -98,7 +98,7 @@ def spread(values: list[float]) -> Spread | None:
     )
 
 
-Verdict = Literal["better", "worse", "overlap", "few runs", "n/a"]
+Verdict = Literal["better", "worse", "overlap", "few runs", "n/a", "same"]
 
 
 def verdict(spec: MetricSpec, baseline: Spread | None, policy: Spread | None) -> Verdict:

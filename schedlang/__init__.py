@@ -8,6 +8,7 @@ The public API, one function per stage of the pipeline
     result = schedlang.check_program(text)       # CheckResult: .program (CheckedProgram) + .diagnostics
     artifact = schedlang.compile("fair.sched")   # NAME.bpf.c, NAME.bpf.o, NAME.json
     report = schedlang.run(artifact, workloads=["hackbench"], repeat=5)
+    report = schedlang.simulate("fair.sched", "mix")  # simulated machine, vs a default model
 
 Imports of the backend and the runtime happen on first use, so checking stays fast.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from schedlang.diagnostics import Diagnostic
     from schedlang.errors import SchedlangError
     from schedlang.ir import CheckedProgram
+    from schedlang.runtime.sim.compare import SimReport
 
 # Names re-exported lazily (PEP 562): `import schedlang` stays cheap, which matters for every
 # `python3 -m schedlang.runtime.*` the sandbox runs inside the guest, where lark and the
@@ -56,6 +58,7 @@ __all__ = [
     "compile",
     "parse",
     "run",
+    "simulate",
 ]
 
 
@@ -121,3 +124,41 @@ def run(artifact: Artifact | str | Path, **options: Any) -> Any:
     if not isinstance(artifact, Artifact) and is_c_policy(artifact):
         artifact = compile(artifact)
     return measure_run(artifact, **options)
+
+
+def simulate(
+    source_or_path: str | Path,
+    workload: str = "hackbench",
+    *,
+    cpus: int = 2,
+    seconds: float | None = None,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    params: dict[str, Any] | None = None,
+) -> SimReport:
+    """Check a policy and run it on the simulated sched_ext machine against the model of the
+    kernel's default scheduler, once per seed (docs/simulator.md).
+
+    `workload` names a shipped model (as the VM workload it stands for: hackbench, pipe, mix,
+    build, stress-cpu, cyclictest) or is an rt-app .json file. SchedlangError if the policy
+    does not check or a param is wrong; WorkloadError if the workload cannot be read."""
+    from schedlang.backends.bpf.compile import load_source
+    from schedlang.backends.interp import compile_for_sim
+    from schedlang.checker import check_source
+    from schedlang.errors import SchedlangError
+    from schedlang.runtime.sim import rtapp
+    from schedlang.runtime.sim.compare import compare
+
+    source = load_source(source_or_path)
+    checked, diags = check_source(source)
+    if checked is None or diags.has_errors:
+        raise SchedlangError(source, [d for d in diags if d.severity == "error"])
+    model = rtapp.load(workload)
+    compile_for_sim(checked, params)  # wrong params are reported before anything runs
+    return compare(
+        lambda: compile_for_sim(checked, params),
+        model,
+        cpus=cpus,
+        seconds=seconds,
+        seeds=seeds,
+        params=dict(params or {}),
+    )

@@ -30,6 +30,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "check hand-written sched_ext C before it is loaded",
     ),
     "run": ("schedlang.commands.run", "load a policy in a sched_ext kernel and measure it"),
+    "sim": (
+        "schedlang.commands.sim",
+        "run a policy on a simulated sched_ext machine against a model of the default",
+    ),
     "fuzz": (
         "schedlang.commands.fuzz",
         "run generated policies through the checker, the compiler and (--vm) the kernel",

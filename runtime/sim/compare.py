@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from schedlang.runtime.report import MetricRow, PolicyEvent, cell, spread, verdict
+from schedlang.runtime.report import (
+    MetricRow,
+    PolicyEvent,
+    Spread,
+    Verdict,
+    cell,
+    spread,
+    verdict,
+)
 from schedlang.runtime.sim.baseline import DefaultPolicy
 from schedlang.runtime.sim.machine import Machine
 from schedlang.runtime.sim.metrics import RunMetrics, summarize
@@ -47,7 +55,7 @@ class SimReport:
     cpus: int
     seconds: float
     seeds: tuple[int, ...]
-    params: dict[str, int]
+    params: dict[str, int | str]
     rows: tuple[MetricRow, ...]
     policy_runs: tuple[RunMetrics, ...]
     baseline_runs: tuple[RunMetrics, ...]
@@ -100,11 +108,24 @@ def _rows(workload: str, base: list[RunMetrics], pol: list[RunMetrics]) -> list[
                 baseline=b,
                 policy=p,
                 ratio=ratio,
-                verdict=verdict(spec, b, p),
+                verdict=_verdict(spec, b, p, ratio),
                 noisy=False,
             )
         )
     return rows
+
+
+SAME_WITHIN = 0.01  # medians closer than 1% are "same": a model's rounding, not a finding
+
+
+def _verdict(spec: MetricSpec, b: Spread | None, p: Spread | None, ratio: float | None) -> Verdict:
+    """The VM report's rule (better/worse only when the ranges do not overlap), except that
+    medians within SAME_WITHIN of each other are "same": deterministic runs can have ranges
+    a hair apart that the VM's noise would always cover."""
+    if b is not None and p is not None:
+        if b.median == p.median or (ratio is not None and abs(ratio - 1) < SAME_WITHIN):
+            return "same"
+    return verdict(spec, b, p)
 
 
 def compare(
@@ -114,7 +135,7 @@ def compare(
     cpus: int,
     seconds: float | None = None,
     seeds: tuple[int, ...] = (0, 1, 2),
-    params: dict[str, int] | None = None,
+    params: dict[str, int | str] | None = None,
 ) -> SimReport:
     """Run `workload` under a fresh policy and a fresh default model for each seed."""
     policy_runs, baseline_runs, events = [], [], []

@@ -30,7 +30,7 @@ def test_fifo_against_the_default_on_mix_loses_the_interactive_pair() -> None:
     ping = rows["wakeup_p99_us[ping]"]
     assert ping.baseline is not None and ping.policy is not None
     assert ping.policy.min > 1000 * ping.baseline.max and ping.verdict == "worse"
-    assert rows["throughput"].verdict in ("overlap", "better", "worse")
+    assert rows["throughput"].verdict == "same"  # the hogs keep both CPUs busy either way
     assert not report.ejected
     text = report.format_text()
     assert text.splitlines()[0] == (
