@@ -1,0 +1,176 @@
+"""The interpreter computes what the generated C computes, on random typed expressions.
+
+A seeded generator writes expressions over locals holding each type's edge values (wrapping
+`+ - *`, `sat-`, signed and unsigned `/ %` with provably non-zero divisors, shifts by any
+run-time amount, casts between every integer type, `cpu` and `bool`, `min max clamp abs`,
+unary minus, comparisons as integers). The checker types them (inserting its casts); the
+interpreter runs them; the BPF backend's own lowering turns the same checked expressions
+into C, which the host's clang compiles with the backend's flags (-O2 -fwrapv) and runs.
+Every value must agree: docs/semantics.md is what both compute. Shifts by the width or more
+are undefined in C but executed by BPF (and x86) with the amount masked, which is the rule.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+from simhost import ToyHost
+
+from schedlang import ir
+from schedlang.backends.bpf import build, cnames, compat, helpers
+from schedlang.backends.bpf.lower import Lowerer
+from schedlang.backends.interp import compile_for_sim
+from schedlang.backends.interp.policy import InterpPolicy
+from schedlang.checker import check_source
+from schedlang.source import SourceFile
+from schedlang.types import RANGE, Type
+
+INTS = ("u32", "u64", "i32", "i64")
+SAMPLES = 400
+
+# Locals of each type, with the values at the edges of the type and a few ordinary ones.
+LOCALS: dict[str, list[int]] = {
+    "u32": [0, 1, 7, 2**31, 2**32 - 1, 123456789],
+    "u64": [0, 1, 9, 2**63, 2**64 - 1, 2**32 + 5],
+    "i32": [0, -1, 5, -(2**31), 2**31 - 1, -77],
+    "i64": [0, -1, 3, -(2**63), 2**63 - 1, -(2**40)],
+}
+SHIFTS = [0, 1, 31, 32, 33, 63, 64, 65, 200]  # u32 amounts, many past the width
+
+
+def _local(rng: random.Random, t: str) -> str:
+    return f"{t}_{rng.randrange(len(LOCALS[t]))}"
+
+
+def _expr(rng: random.Random, t: str, depth: int) -> str:
+    """A random expression of DSL type t (u32 u64 i32 i64)."""
+    if depth <= 0 or rng.random() < 0.2:
+        return _local(rng, t)
+    signed = t.startswith("i")
+    a = lambda: _expr(rng, t, depth - 1)  # noqa: E731
+    pick = rng.randrange(12)
+    if pick < 3:
+        op = rng.choice(["+", "-", "*", "&", "|", "^"])
+        return f"({a()} {op} {a()})"
+    if pick == 3:
+        op = rng.choice(["/", "%"])
+        floor = rng.choice(["max({d}, 1)", "min({d}, -1)"]) if signed else "max({d}, 1)"
+        return f"({a()} {op} {floor.format(d=a())})"
+    if pick == 4:
+        op = rng.choice(["<<", ">>"])
+        return f"({a()} {op} shift_{rng.randrange(len(SHIFTS))})"
+    if pick == 5:
+        other = rng.choice(INTS)
+        return f"({_expr(rng, other, depth - 1)} as {t})"
+    if pick == 6:
+        name = rng.choice(["min", "max"])
+        return f"{name}({a()}, {a()})"
+    if pick == 7:
+        return f"clamp({a()}, {a()}, {a()})"
+    if pick == 8 and signed:
+        return rng.choice([f"(-{a()})", f"abs({a()})"])
+    if pick == 9:
+        cmp = rng.choice(["<", "<=", "==", "!=", ">", ">="])
+        other = rng.choice(INTS)
+        x, y = _expr(rng, other, depth - 1), _expr(rng, other, depth - 1)
+        return f"(({x} {cmp} {y}) as {t})"
+    if pick == 10:
+        # through a cpu: `as cpu` keeps 32 bits, signed (the kernel's s32)
+        return f"(({a()} as cpu) as {t})"
+    if pick == 11 and not signed:
+        return f"({a()} - {a()})"  # saturating
+    return _local(rng, t)
+
+
+def _policy(rng: random.Random) -> str:
+    lets = [f"let {t}_{i}: {t} = {v}" for t, values in LOCALS.items() for i, v in enumerate(values)]
+    lets += [f"let shift_{i}: u32 = {v}" for i, v in enumerate(SHIFTS)]
+    decls, body = [], []
+    for i in range(SAMPLES):
+        t = rng.choice(INTS)
+        decls.append(f"var r{i}: {t} = 0")
+        body.append(f"r{i} = {_expr(rng, t, rng.randint(1, 4))}")
+    text = (
+        'scheduler exprs "random expressions" {\n'
+        + "\n".join(decls)
+        + "\non init() {\n"
+        + "\n".join(lets + body)
+        + "\n}\n}\n"
+    )
+    return text
+
+
+def _c_program(checked: ir.CheckedProgram) -> str:
+    """main() declares the locals (read through volatiles: computed at run time, as in a
+    policy) and prints each r_i's expression, lowered by the BPF backend."""
+    init = checked.program.callbacks[0]
+    lw = Lowerer(checked.program)
+    lines = []
+    for s in init.body:
+        if isinstance(s, ir.Let):
+            ctype, name = cnames.c_type(s.type), cnames.ident(s.name)
+            lines.append(
+                f"\tvolatile {ctype} v_{name} = {lw.expr(s.value)}; {ctype} {name} = v_{name};"
+            )
+        elif isinstance(s, ir.Assign) and isinstance(s.target, ir.GlobalRef):
+            value = lw.expr(s.value)
+            ctype = cnames.c_type(s.target.type)
+            lines.append(
+                f'\t{{ {ctype} r = {value}; printf("{s.target.name} %llu\\n", '
+                "(unsigned long long)r); }"
+            )
+    api = compat.KERNEL_APIS[compat.DEFAULT_KERNEL_API]
+    blocks = [h.text for h in helpers.resolve(api, lw.needs.helpers)]
+    return (
+        "#include <stdio.h>\n#include <stdbool.h>\n"
+        "typedef unsigned int u32;\ntypedef int s32;\ntypedef unsigned long long u64;\n"
+        "typedef long long s64;\n\n"
+        + "\n\n".join(blocks)
+        + "\n\nint main(void)\n{\n"
+        + "\n".join(lines)
+        + "\n\treturn 0;\n}\n"
+    )
+
+
+@pytest.mark.clang
+@pytest.mark.parametrize("seed", [1, 2])
+def test_interpreter_and_generated_c_agree_on_random_expressions(
+    clang: build.Clang, tmp_path: Path, seed: int
+) -> None:
+    text = _policy(random.Random(seed))
+    checked, diags = check_source(SourceFile("exprs.sched", text))
+    assert checked is not None, "\n".join(str(d) for d in diags)
+
+    policy = compile_for_sim(checked)
+    assert isinstance(policy, InterpPolicy)
+    policy.call("init", ToyHost(1))
+
+    c_file, exe = tmp_path / "exprs.c", tmp_path / "exprs"
+    c_file.write_text(_c_program(checked))
+    flags = [f for f in build.CFLAGS if f not in ("-target", "bpf") and not f.startswith("-mcpu")]
+    done = subprocess.run(
+        [clang.path, *flags, "-w", str(c_file), "-o", str(exe)], capture_output=True, text=True
+    )
+    if done.returncode != 0 and "stdio.h" in done.stderr:
+        pytest.skip(f"no C library headers for the host: {done.stderr.strip()[:200]}")
+    assert done.returncode == 0, done.stderr
+    ran = subprocess.run([str(exe)], capture_output=True, text=True, check=True)
+    c_values = {name: int(v) for name, v in (line.split() for line in ran.stdout.splitlines())}
+
+    assert len(c_values) == SAMPLES
+    wrong = []
+    for name, c_value in c_values.items():
+        mine = policy.state.vars[name] & (2**64 - 1)
+        if mine != c_value:
+            wrong.append((name, mine, c_value))
+    lines = {line.split(" = ", 1)[0]: line for line in text.splitlines() if line.startswith("r")}
+    assert not wrong, "\n".join(f"{lines[n]}\n  interp {m}, C {c}" for n, m, c in wrong[:10])
+
+
+def test_the_generated_locals_cover_every_types_edges() -> None:
+    for t, values in LOCALS.items():
+        lo, hi = RANGE[Type(t)]
+        assert lo in values and hi in values
