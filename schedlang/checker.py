@@ -60,11 +60,6 @@ def check_path(
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         diags = Diagnostics(SourceFile(str(path), data.decode("utf-8", errors="replace")))
-        diags.error(
-            C.NOT_TEXT,
-            diags.source.span_at(len(data[: err.start].decode("utf-8"))),
-            "file is not UTF-8 text",
-            "save the policy as UTF-8",
-        )
+        diags.error(C.NOT_UTF8, diags.source.span_at(len(data[: err.start].decode("utf-8"))))
         return None, diags
     return check_source(SourceFile(str(path), text), max_cpus=max_cpus, dump=dump)

@@ -1,11 +1,18 @@
-"""Every diagnostic code, with the one-line summary that docs/errors.md expands.
+"""Every diagnostic code, with its wording: the summary docs/errors.md expands, the how-to-fix,
+and the message templates call sites fill in.
 
 Codes are stable: agents match on them. Each has a wrong and a right example in
-docs/errors.md, and a rejected test program under tests/cases/.
+docs/errors.md (whose "Fix:" starts with the code's `fix`), and a rejected test program
+under tests/cases/. Why the wording lives here and not at the call sites: one place to read
+and review what users are told, one style, and a pass says only what it found (the code and
+the fields: names, lines, values). Add a code with `_code`, a wording with `_says`, right
+under the code it belongs to. The C gate's codes use the same `Code` (cgate/findings.py).
 """
 
 from __future__ import annotations
 
+import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,84 +29,405 @@ class Code:
     severity: Severity = "error"
 
 
-# syntax and input
-SYNTAX = "syntax"
-EMPTY_FILE = "empty-file"
-NOT_TEXT = "not-text"
-FILE_TOO_LARGE = "file-too-large"
-TOO_DEEP = "too-deep"
-# names
-UNKNOWN_NAME = "unknown-name"
-UNKNOWN_FIELD = "unknown-field"
-UNKNOWN_TYPE = "unknown-type"
-UNKNOWN_CALLBACK = "unknown-callback"
-UNKNOWN_FUNCTION = "unknown-function"
-DUPLICATE_NAME = "duplicate-name"
-NAME_TOO_LONG = "name-too-long"
-# types
-TYPE_MISMATCH = "type-mismatch"
-NEEDS_UNIT = "needs-unit"
-SIGN_MIX = "sign-mix"
-BAD_OPERAND = "bad-operand"
-BAD_CALL = "bad-call"
-BAD_TARGET = "bad-target"
-READ_ONLY = "read-only"
-BAD_RETURN = "bad-return"
-BAD_CALLBACK = "bad-callback"
-NOT_CONSTANT = "not-constant"
-WRONG_CALLBACK = "wrong-callback"
-# safety rules
-UNBOUNDED_LOOP = "unbounded-loop"
-RECURSION = "recursion"
-TOO_COMPLEX = "too-complex"
-INDEX_UNPROVEN = "index-unproven"
-MEMORY_BUDGET = "memory-budget"
-DIV_BY_ZERO = "div-by-zero"
-LOST_TASK = "lost-task"
-STARVING_QUEUE = "starving-queue"
-QUEUE_KIND = "queue-kind"
-PARAM_RANGE = "param-range"
-MISSING_RETURN = "missing-return"
-DOUBLE_INSERT = "double-insert"
-BAD_SIZE = "bad-size"
-CPU_RANGE = "cpu-range"
+@dataclass(frozen=True)
+class Message:
+    """One wording of a code. `text` and each of `fixes` are `str.format` templates over the
+    named fields the call site passes (`{name}`; a literal brace is doubled)."""
 
-SUMMARY: dict[str, str] = {
-    SYNTAX: "the text does not follow the grammar",
-    EMPTY_FILE: "the file has no policy in it",
-    NOT_TEXT: "the file is not text",
-    FILE_TOO_LARGE: "the file is larger than any policy should be",
-    TOO_DEEP: "brackets nest too deeply",
-    UNKNOWN_NAME: "a name that is not declared",
-    UNKNOWN_FIELD: "a field that the value does not have",
-    UNKNOWN_TYPE: "a type name that does not exist",
-    UNKNOWN_CALLBACK: "`on NAME` where NAME is not a sched_ext operation",
-    UNKNOWN_FUNCTION: "a call to something that is neither a built-in nor an `fn`",
-    DUPLICATE_NAME: "two declarations with one name",
-    NAME_TOO_LONG: "a scheduler name longer than the kernel keeps",
-    TYPE_MISMATCH: "a value of the wrong type",
-    NEEDS_UNIT: "a bare number where a duration is needed",
-    SIGN_MIX: "signed and unsigned mixed without `as`",
-    BAD_OPERAND: "an operator applied to types it does not take",
-    BAD_CALL: "a call with the wrong number or kind of arguments",
-    BAD_TARGET: "an assignment to something that cannot be assigned",
-    READ_ONLY: "an assignment to a read-only value",
-    BAD_RETURN: "a `return` whose value does not fit the callback or fn",
-    BAD_CALLBACK: "a callback with the wrong parameters or result",
-    NOT_CONSTANT: "a value that must be known at compile time is not",
-    WRONG_CALLBACK: "a statement or built-in used where the kernel does not allow it",
-    UNBOUNDED_LOOP: "a loop whose bound is not a compile-time constant",
-    RECURSION: "an `fn` that calls itself, directly or through others",
-    TOO_COMPLEX: "a callback whose estimated size exceeds the instruction budget",
-    INDEX_UNPROVEN: "an array index not proven in range",
-    MEMORY_BUDGET: "maps and arrays together exceed the memory budget",
-    DIV_BY_ZERO: "a divisor that may be zero",
-    LOST_TASK: "a path through `enqueue` that does not insert the task",
-    STARVING_QUEUE: "a queue that `dispatch` never moves from",
-    QUEUE_KIND: "vtime used with a FIFO or built-in queue, or a vtime queue filled FIFO",
-    PARAM_RANGE: "a param whose range is empty, whose default is outside it, or a zero slice",
-    MISSING_RETURN: "a path through `select_cpu` or an `fn` that returns no value",
-    DOUBLE_INSERT: "a path that inserts the task more than once",
-    BAD_SIZE: "an array or map with no slots, or more slots than one object may have",
-    CPU_RANGE: "a value stored as a `cpu` that is not proven below the CPU limit",
-}
+    code: str
+    text: str
+    fixes: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> set[str]:
+        return {
+            name
+            for template in (self.text, *self.fixes)
+            for _, name, _, _ in string.Formatter().parse(template)
+            if name
+        }
+
+    def format(
+        self, fields: Mapping[str, object], suggest: Iterable[str] = ()
+    ) -> tuple[str, tuple[str, ...]]:
+        """The message and its hints: the call's own suggestions ("did you mean"), then this
+        wording's fixes, or the code's general fix when it has none."""
+        fixes = tuple(f.format_map(fields) for f in self.fixes) or (CODES[self.code].fix,)
+        return self.text.format_map(fields), (*suggest, *fixes)
+
+
+CODES: dict[str, Code] = {}
+MESSAGES: list[Message] = []
+
+
+def _code(name: str, summary: str, *, fix: str) -> str:
+    CODES[name] = Code(name, summary, fix)
+    return name
+
+
+def _says(code: str, text: str, *fixes: str) -> Message:
+    message = Message(code, text, fixes)
+    MESSAGES.append(message)
+    return message
+
+
+# ---------- syntax and input
+SYNTAX = _code(
+    "syntax",
+    "the text does not follow the grammar",
+    fix="complete or reorder the construct the message names; `return` must be the last statement "
+    "of its block",
+)
+# The fallback: what came, and what could have come instead.
+UNEXPECTED = _says(SYNTAX, "{got}", "expected {expected}")
+UNEXPECTED_HERE = _says(SYNTAX, "{got}")
+# syntax_errors.EXAMPLES: a typical mistake is recognised by the parser state it fails in.
+MISSING_HEADER = _says(
+    SYNTAX,
+    '{got}: a policy starts with `scheduler NAME "description" {{`',
+    'write: scheduler my_policy "one-line description" {{ ... }}',
+)
+MISSING_DESCRIPTION = _says(
+    SYNTAX,
+    "{got}: the scheduler needs a one-line description in double quotes after its name",
+    'write: scheduler NAME "what this policy does" {{',
+)
+SEMICOLON = _says(
+    SYNTAX,
+    "{got}: schedlang statements are not terminated by `;`",
+    "remove the `;` (one statement per line)",
+)
+RETURN_NOT_LAST = _says(
+    SYNTAX,
+    "{got}: `return` must be the last statement of its block",
+    "move the code after `return` before it, or into an `else` branch",
+)
+PARAM_NEEDS_RANGE = _says(
+    SYNTAX,
+    "{got}: a `param` needs a default and a range: `param NAME: TYPE = DEFAULT in LO..HI`",
+    "add the range, e.g. `param slice: duration = 5ms in 1ms..50ms`",
+)
+DECL_NEEDS_TYPE = _says(
+    SYNTAX,
+    "{got}: a declaration needs an explicit type: `NAME: TYPE`",
+    "write the type after a colon, e.g. `var total: u64 = 0`",
+)
+ASSIGN_IN_CONDITION = _says(
+    SYNTAX, "{got}: `=` assigns; to compare use `==`", "write `if a == b {{`"
+)
+C_LOGICAL_OP = _says(
+    SYNTAX,
+    "{got}: schedlang spells boolean operators `and`, `or`, `not`",
+    "replace `&&` with `and`, `||` with `or`, `!x` with `not x`",
+)
+MISSING_BRACE = _says(
+    SYNTAX,
+    "{got}: the block is not closed: a `}}` is missing",
+    "add `}}` at the end of the block that is still open",
+)
+IF_NEEDS_BLOCK = _says(
+    SYNTAX,
+    "{got}: the body of `if`, `else` and `for` must be a `{{ ... }}` block",
+    "wrap the statement in braces",
+)
+STATEMENT_OUTSIDE_CALLBACK = _says(
+    SYNTAX,
+    "{got}: statements belong inside a callback (`on NAME(...) {{ }}`) or an `fn`",
+    "move the statement into a callback body",
+)
+INSERT_SYNTAX = _says(
+    SYNTAX,
+    "{got}: insert is written `insert TASK into QUEUE [on CPU] [slice EXPR] [vtime EXPR]`",
+    "e.g. `insert t into shared slice slice vtime t.vtime`",
+)
+CALLBACK_PARAM_TYPE = _says(
+    SYNTAX,
+    "{got}: callback parameters take their types from the callback: write only the names",
+    "e.g. `on enqueue(t, flags) {{`",
+)
+BAD_DURATION = _says(
+    SYNTAX,
+    "{got}: a duration literal is an integer followed directly by ns, us, ms or s",
+    "write `5ms`, `250us`, `100ns` or `1s` (no space, no decimals)",
+)
+# Mistakes recognised from the text itself.
+GLUED_KEYWORD = _says(
+    SYNTAX,
+    "unexpected `{word}`: a keyword is a whole word; `{keyword}` needs a space after it",
+    "write `{keyword} {rest}`",
+)
+UNCLOSED_COMMENT = _says(
+    SYNTAX, "this `/*` comment is never closed", "add `*/` where the comment ends"
+)
+UNCLOSED_STRING = _says(
+    SYNTAX,
+    "this string is not closed on its line",
+    'add the closing `"`; a string cannot span lines (write a line break as \\n)',
+)
+# A malformed number, duration or string: literals.py words it, as it does for `--param`.
+BAD_LITERAL = _says(SYNTAX, "{problem}", "{fix}")
+
+EMPTY_FILE = _code(
+    "empty-file",
+    "the file has no policy in it",
+    fix='start with `scheduler NAME "description" { ... }`',
+)
+FILE_IS_EMPTY = _says(
+    EMPTY_FILE,
+    'file is empty: expected `scheduler NAME "description" {{ ... }}`',
+    'start with: scheduler my_policy "what it does" {{ }}',
+)
+
+NOT_TEXT = _code(
+    "not-text",
+    "the file is not text",
+    fix="pass the `.sched` source, saved as UTF-8",
+)
+NUL_BYTE = _says(
+    NOT_TEXT, "file contains a NUL byte: this is not schedlang source text", "pass a .sched file"
+)
+NOT_UTF8 = _says(NOT_TEXT, "file is not UTF-8 text", "save the policy as UTF-8")
+LONE_SURROGATE = _says(
+    NOT_TEXT,
+    "the text contains a lone surrogate (U+{codepoint:04X}): it is not Unicode text",
+    "pass the policy as valid Unicode (a .sched file saved as UTF-8)",
+)
+
+FILE_TOO_LARGE = _code(
+    "file-too-large",
+    "the file is larger than any policy should be",
+    fix="remove generated content or split the policy",
+)
+LARGER_THAN_LIMIT = _says(
+    FILE_TOO_LARGE,
+    "file is larger than {kb} kB; a policy is a few hundred lines",
+    "split the policy or remove generated content",
+)
+
+TOO_DEEP = _code(
+    "too-deep",
+    "brackets nest too deeply",
+    fix="name parts of the expression with `let` or move them into an `fn`",
+)
+BRACKETS_TOO_DEEP = _says(
+    TOO_DEEP,
+    "brackets nest more than {limit} deep",
+    "move parts of the expression into `let` bindings or an `fn` helper",
+)
+TREE_TOO_DEEP = _says(
+    TOO_DEEP,
+    "the program nests more than {limit} levels deep here",
+    "split long operator chains and deep nesting into `let` bindings or `fn` helpers",
+)
+
+# ---------- names
+UNKNOWN_NAME = _code(
+    "unknown-name",
+    "a name that is not declared",
+    fix='use the suggested name ("did you mean"), or declare it',
+)
+
+UNKNOWN_FIELD = _code(
+    "unknown-field",
+    "a field that the value does not have",
+    fix="task fields are `pid tgid comm weight vtime slice cpu nr_cpus_allowed is_kthread` plus "
+    "every `task var`; a `default_cpu` result has `.cpu` and `.idle`",
+)
+
+UNKNOWN_TYPE = _code(
+    "unknown-type",
+    "a type name that does not exist",
+    fix="types are `bool u32 u64 i32 i64 duration time cpu task`",
+)
+
+UNKNOWN_CALLBACK = _code(
+    "unknown-callback",
+    "`on NAME` where NAME is not a sched_ext operation",
+    fix="operations are `select_cpu enqueue dispatch runnable running stopping quiescent tick "
+    "enable init`",
+)
+
+UNKNOWN_FUNCTION = _code(
+    "unknown-function",
+    "a call to something that is neither a built-in nor an `fn`",
+    fix="use a built-in (`now default_cpu move_to_local queued allowed min max clamp abs "
+    "startswith`) or declare `fn NAME(...)`",
+)
+
+DUPLICATE_NAME = _code(
+    "duplicate-name",
+    "two declarations with one name",
+    fix="rename one of them",
+)
+
+NAME_TOO_LONG = _code(
+    "name-too-long",
+    "a scheduler name longer than the kernel keeps",
+    fix="shorten the name to 127 characters or fewer; the description has room for the rest",
+)
+
+# ---------- types
+TYPE_MISMATCH = _code(
+    "type-mismatch",
+    "a value of the wrong type",
+    fix="change the declaration, or convert explicitly with `as`",
+)
+
+NEEDS_UNIT = _code(
+    "needs-unit",
+    "a bare number where a duration is needed",
+    fix="write the unit: `ns`, `us`, `ms` or `s`",
+)
+
+SIGN_MIX = _code(
+    "sign-mix",
+    "signed and unsigned mixed without `as`",
+    fix="convert one side with `as`",
+)
+
+BAD_OPERAND = _code(
+    "bad-operand",
+    "an operator applied to types it does not take",
+    fix="`t.comm` only compares with `==` or `startswith`; `not` takes a bool; arithmetic takes "
+    "numbers and durations by the unit rules",
+)
+
+BAD_CALL = _code(
+    "bad-call",
+    "a call with the wrong number or kind of arguments",
+    fix="match the signature shown in the message",
+)
+
+BAD_TARGET = _code(
+    "bad-target",
+    "an assignment to something that cannot be assigned",
+    fix="assign to a `let`, a `var`, a task var, a writable task field (`t.vtime`, `t.slice`), an "
+    "array element or a map slot",
+)
+
+READ_ONLY = _code(
+    "read-only",
+    "an assignment to a read-only value",
+    fix="declare a `var` for state that changes, or copy the value: `let my_limit = limit`",
+)
+
+BAD_RETURN = _code(
+    "bad-return",
+    "a `return` whose value does not fit the callback or fn",
+    fix="callbacks without a result take a bare `return`; `select_cpu` returns a `cpu`; an fn "
+    "returns its declared type",
+)
+
+BAD_CALLBACK = _code(
+    "bad-callback",
+    "a callback with the wrong parameters or result",
+    fix="write the parameters the operation has, e.g. `on select_cpu(t, prev, flags) -> cpu`",
+)
+
+NOT_CONSTANT = _code(
+    "not-constant",
+    "a value that must be known at compile time is not",
+    fix="use literals and other `const`s; params change at load time",
+)
+
+WRONG_CALLBACK = _code(
+    "wrong-callback",
+    "a statement or built-in used where the kernel does not allow it",
+    fix="move the statement into the callback the message names",
+)
+
+# ---------- safety rules
+UNBOUNDED_LOOP = _code(
+    "unbounded-loop",
+    "a loop whose bound is not a compile-time constant",
+    fix="use a literal or a `const` (the largest value you need); to visit CPUs write `for c in "
+    "cpus`",
+)
+
+RECURSION = _code(
+    "recursion",
+    "an `fn` that calls itself, directly or through others",
+    fix="turn the repetition into a bounded loop",
+)
+
+TOO_COMPLEX = _code(
+    "too-complex",
+    "a callback whose estimated size exceeds the instruction budget",
+    fix="loop over fewer elements, move work out of loops, or keep running totals in a `var` or "
+    "array so each call does a little work",
+)
+
+INDEX_UNPROVEN = _code(
+    "index-unproven",
+    "an array index not proven in range",
+    fix="guard the index (`if i < N { ... }`) or wrap it (`a[i % N]`) as the hint shows",
+)
+
+MEMORY_BUDGET = _code(
+    "memory-budget",
+    "maps and arrays together exceed the memory budget",
+    fix="lower map capacities or array sizes; the message names the largest",
+)
+
+DIV_BY_ZERO = _code(
+    "div-by-zero",
+    "a divisor that may be zero",
+    fix="give the divisor a floor (`max(d, 1)`) or guard it (`if d != 0 { ... }`) as the hint "
+    "shows; for a param, raise its lower bound above 0",
+)
+
+LOST_TASK = _code(
+    "lost-task",
+    "a path through `enqueue` that does not insert the task",
+    fix="add an `else` branch that inserts `t`, or insert before an early `return`",
+)
+
+STARVING_QUEUE = _code(
+    "starving-queue",
+    "a queue that `dispatch` never moves from",
+    fix="call `move_to_local(NAME)` in `on dispatch` on a path that runs (e.g. when the other "
+    "queues are empty), or remove the queue",
+)
+
+QUEUE_KIND = _code(
+    "queue-kind",
+    "vtime used with a FIFO or built-in queue, or a vtime queue filled FIFO",
+    fix="give vtime queues a `vtime`, declare `queue NAME: vtime` for vtime ordering, keep `on "
+    "CPU` for `local`, and move only from declared queues (`global` is drained by the kernel)",
+)
+
+PARAM_RANGE = _code(
+    "param-range",
+    "a param whose range is empty, whose default is outside it, or a zero slice",
+    fix="put the default inside the range, write the smaller bound first, give slices a floor "
+    "(`t.slice = max(t.slice - used, 100us)`), or move a `t.slice` write before the insert",
+)
+
+MISSING_RETURN = _code(
+    "missing-return",
+    "a path through `select_cpu` or an `fn` that returns no value",
+    fix="end every path with `return VALUE`",
+)
+
+DOUBLE_INSERT = _code(
+    "double-insert",
+    "a path that inserts the task more than once",
+    fix="choose the queue first, then insert exactly once per path",
+)
+
+BAD_SIZE = _code(
+    "bad-size",
+    "an array or map with no slots, or more slots than one object may have",
+    fix="give it between 1 and 1048576 slots",
+)
+
+CPU_RANGE = _code(
+    "cpu-range",
+    "a value stored as a `cpu` that is not proven below the CPU limit",
+    fix="prove the value below the CPU limit (64 by default) as for an index (a signed value also "
+    "above 0: `if n >= 0 and n < 64`, or `((n as u64) % 64) as cpu`), or take the CPU from "
+    "the kernel",
+)
+
+
+SUMMARY: dict[str, str] = {name: code.summary for name, code in CODES.items()}

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from schedlang.codes import Severity
+from schedlang.codes import CODES, Message, Severity
 from schedlang.source import SourceFile, Span
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -74,8 +74,40 @@ class Diagnostics:
     source: SourceFile
     items: list[Diagnostic] = field(default_factory=list)
 
-    def error(self, code: str, span: Span, message: str, *hints: str) -> None:
-        self.items.append(Diagnostic(code, "error", self.source.path, span, message, hints))
+    def error(
+        self,
+        what: Message | str,
+        span: Span,
+        /,
+        *texts: str,
+        suggest: Iterable[str] = (),
+        notes: Iterable[Note] = (),
+        **fields: object,
+    ) -> None:
+        """Report `what` (a wording from codes.py) at `span`, filled in with `fields`;
+        `suggest` are hints computed for this case ("did you mean `x`?"), shown first.
+        (A code with an inline message and hints, `texts`, is the form being retired.)"""
+        if isinstance(what, Message):
+            self.report(what, span, fields, suggest, notes)
+        else:
+            self.items.append(
+                Diagnostic(what, "error", self.source.path, span, texts[0], texts[1:])
+            )
+
+    def report(
+        self,
+        what: Message,
+        span: Span,
+        fields: Mapping[str, object],
+        suggest: Iterable[str] = (),
+        notes: Iterable[Note] = (),
+    ) -> None:
+        """`error` with the fields as one mapping (for fields gathered before the call)."""
+        message, hints = what.format(fields, suggest)
+        severity = CODES[what.code].severity
+        self.items.append(
+            Diagnostic(what.code, severity, self.source.path, span, message, hints, tuple(notes))
+        )
 
     @property
     def has_errors(self) -> bool:

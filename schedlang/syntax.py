@@ -141,9 +141,9 @@ class _Built(NamedTuple):
 class _Reject(Exception):
     """A diagnostic found while the tree is built; it ends the parse."""
 
-    def __init__(self, code: str, span: Span, message: str, *hints: str) -> None:
-        super().__init__(message)
-        self.code, self.span, self.message, self.hints = code, span, message, hints
+    def __init__(self, message: C.Message, span: Span, **fields: object) -> None:
+        super().__init__(message.text)
+        self.message, self.span, self.fields = message, span, fields
 
 
 def _tok(t: Any) -> Span:
@@ -168,12 +168,7 @@ def _built(node: ast.Node, *parts: _Built | None) -> _Built:
     """`node` on the value stack, one level above the deepest of its parts."""
     depth = 1 + max([p.depth for p in parts if p is not None], default=0)
     if depth > MAX_TREE_DEPTH:
-        raise _Reject(
-            C.TOO_DEEP,
-            node.span,
-            f"the program nests more than {MAX_TREE_DEPTH} levels deep here",
-            "split long operator chains and deep nesting into `let` bindings or `fn` helpers",
-        )
+        raise _Reject(C.TREE_TOO_DEEP, node.span, limit=MAX_TREE_DEPTH)
     return _Built(node, depth, node.span)
 
 
@@ -413,7 +408,7 @@ def _literal(token: Token) -> Token:
             at = span.start + err.offset
             col = span.col + err.offset
             span = Span(span.line, col, span.line, col + 2, at, at + 2)
-        raise _Reject(C.SYNTAX, span, err.message, err.hint) from None
+        raise _Reject(C.BAD_LITERAL, span, problem=err.message, fix=err.hint) from None
     return token
 
 
@@ -475,62 +470,38 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
         len(text) > MAX_SOURCE_BYTES
         or len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES
     ):
-        diags.error(
-            C.FILE_TOO_LARGE,
-            source.span_at(0),
-            f"file is larger than {MAX_SOURCE_BYTES // 1000} kB; a policy is a few hundred lines",
-            "split the policy or remove generated content",
-        )
+        diags.error(C.LARGER_THAN_LIMIT, source.span_at(0), kb=MAX_SOURCE_BYTES // 1000)
         return None
     if "\x00" in text:
-        diags.error(
-            C.NOT_TEXT,
-            source.span_at(text.index("\x00")),
-            "file contains a NUL byte: this is not schedlang source text",
-            "pass a .sched file",
-        )
+        diags.error(C.NUL_BYTE, source.span_at(text.index("\x00")))
         return None
     surrogate = _SURROGATE.search(text)
     if surrogate is not None:  # only a str made in Python has one; no UTF-8 file decodes to it
         diags.error(
-            C.NOT_TEXT,
-            source.span_at(surrogate.start()),
-            f"the text contains a lone surrogate (U+{ord(surrogate.group()):04X}): "
-            "it is not Unicode text",
-            "pass the policy as valid Unicode (a .sched file saved as UTF-8)",
+            C.LONE_SURROGATE, source.span_at(surrogate.start()), codepoint=ord(surrogate.group())
         )
         return None
     if not text.removeprefix("\ufeff").strip(" \t\f\r\n"):  # the lexer's whitespace
-        diags.error(
-            C.EMPTY_FILE,
-            source.span_at(0),
-            'file is empty: expected `scheduler NAME "description" { ... }`',
-            'start with: scheduler my_policy "what it does" { }',
-        )
+        diags.error(C.FILE_IS_EMPTY, source.span_at(0))
         return None
     deep = _nesting_too_deep(text)
     if deep is not None:
-        diags.error(
-            C.TOO_DEEP,
-            source.span_at(deep),
-            f"brackets nest more than {MAX_NESTING} deep",
-            "move parts of the expression into `let` bindings or an `fn` helper",
-        )
+        diags.error(C.BRACKETS_TOO_DEEP, source.span_at(deep), limit=MAX_NESTING)
         return None
     try:
         built = cast(_Built, parser().parse(_for_lexer(text)))
     except UnexpectedInput as err:
-        message, hints = describe(err, text, parser())
+        message, fields = describe(err, text, parser())
         token = getattr(err, "token", None)
         pos = getattr(err, "pos_in_stream", None)
         if isinstance(token, Token) and token.type != "$END" and token.end_pos is not None:
             span = _tok(token)
         else:
             span = source.span_at(pos) if isinstance(pos, int) else _error_span(err, source)
-        diags.error(C.SYNTAX, span, message, *hints)
+        diags.report(message, span, fields)
         return None
     except _Reject as err:
-        diags.error(err.code, err.span, err.message, *err.hints)
+        diags.report(err.message, err.span, err.fields)
         return None
     node: ast.Scheduler = built.node
     return node

@@ -2,8 +2,9 @@
 
 Lark reports a parse error as a parser state plus the unexpected token. `match_examples`
 re-parses each example below and remembers the state it fails in; a real error that fails in
-the same state gets that example's message. Each label's message says what is wrong and how
-to fix it; the fallback names the unexpected token and what could come instead.
+the same state gets that example's message. Each label's message (its wording is in codes.py
+with the other `syntax` messages) says what is wrong and how to fix it; the fallback names
+the unexpected token and what could come instead.
 """
 
 from __future__ import annotations
@@ -11,64 +12,27 @@ from __future__ import annotations
 from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-# label -> (message, hint)
-MESSAGES: dict[str, tuple[str, str]] = {
-    "missing-header": (
-        'a policy starts with `scheduler NAME "description" {`',
-        'write: scheduler my_policy "one-line description" { ... }',
-    ),
-    "missing-description": (
-        "the scheduler needs a one-line description in double quotes after its name",
-        'write: scheduler NAME "what this policy does" {',
-    ),
-    "semicolon": (
-        "schedlang statements are not terminated by `;`",
-        "remove the `;` (one statement per line)",
-    ),
-    "return-not-last": (
-        "`return` must be the last statement of its block",
-        "move the code after `return` before it, or into an `else` branch",
-    ),
-    "param-range": (
-        "a `param` needs a default and a range: `param NAME: TYPE = DEFAULT in LO..HI`",
-        "add the range, e.g. `param slice: duration = 5ms in 1ms..50ms`",
-    ),
-    "decl-needs-type": (
-        "a declaration needs an explicit type: `NAME: TYPE`",
-        "write the type after a colon, e.g. `var total: u64 = 0`",
-    ),
-    "assign-in-condition": (
-        "`=` assigns; to compare use `==`",
-        "write `if a == b {`",
-    ),
-    "c-logical-op": (
-        "schedlang spells boolean operators `and`, `or`, `not`",
-        "replace `&&` with `and`, `||` with `or`, `!x` with `not x`",
-    ),
-    "missing-brace": (
-        "the block is not closed: a `}` is missing",
-        "add `}` at the end of the block that is still open",
-    ),
-    "if-needs-block": (
-        "the body of `if`, `else` and `for` must be a `{ ... }` block",
-        "wrap the statement in braces",
-    ),
-    "statement-outside-callback": (
-        "statements belong inside a callback (`on NAME(...) { }`) or an `fn`",
-        "move the statement into a callback body",
-    ),
-    "insert-syntax": (
-        "insert is written `insert TASK into QUEUE [on CPU] [slice EXPR] [vtime EXPR]`",
-        "e.g. `insert t into shared slice slice vtime t.vtime`",
-    ),
-    "callback-param-type": (
-        "callback parameters take their types from the callback: write only the names",
-        "e.g. `on enqueue(t, flags) {`",
-    ),
-    "bad-duration": (
-        "a duration literal is an integer followed directly by ns, us, ms or s",
-        "write `5ms`, `250us`, `100ns` or `1s` (no space, no decimals)",
-    ),
+from schedlang import codes as C
+
+# A wording and the fields that fill it in.
+Described = tuple[C.Message, dict[str, object]]
+
+# label -> its wording (codes.py); each label's examples are below.
+MESSAGES: dict[str, C.Message] = {
+    "missing-header": C.MISSING_HEADER,
+    "missing-description": C.MISSING_DESCRIPTION,
+    "semicolon": C.SEMICOLON,
+    "return-not-last": C.RETURN_NOT_LAST,
+    "param-range": C.PARAM_NEEDS_RANGE,
+    "decl-needs-type": C.DECL_NEEDS_TYPE,
+    "assign-in-condition": C.ASSIGN_IN_CONDITION,
+    "c-logical-op": C.C_LOGICAL_OP,
+    "missing-brace": C.MISSING_BRACE,
+    "if-needs-block": C.IF_NEEDS_BLOCK,
+    "statement-outside-callback": C.STATEMENT_OUTSIDE_CALLBACK,
+    "insert-syntax": C.INSERT_SYNTAX,
+    "callback-param-type": C.CALLBACK_PARAM_TYPE,
+    "bad-duration": C.BAD_DURATION,
 }
 
 EXAMPLES: dict[str, list[str]] = {
@@ -170,7 +134,7 @@ def _words(names: set[str]) -> str:
     return ", ".join(words)
 
 
-def _glued_keyword(err: UnexpectedToken, parser: Lark) -> tuple[str, str] | None:
+def _glued_keyword(err: UnexpectedToken, parser: Lark) -> Described | None:
     """`onenqueue` where `on` was expected: the keyword and the next word lack a space."""
     word = str(err.token)
     if err.token.type != "NAME":
@@ -182,10 +146,7 @@ def _glued_keyword(err: UnexpectedToken, parser: Lark) -> tuple[str, str] | None
     }
     for kw in sorted(keywords, key=len, reverse=True):
         if kw.isidentifier() and word.startswith(kw) and len(word) > len(kw):
-            return (
-                f"unexpected `{word}`: a keyword is a whole word; `{kw}` needs a space after it",
-                f"write `{kw} {word[len(kw) :]}`",
-            )
+            return C.GLUED_KEYWORD, {"word": word, "keyword": kw, "rest": word[len(kw) :]}
     return None
 
 
@@ -199,28 +160,25 @@ def _parser_accepts(err: UnexpectedCharacters) -> set[str]:
         return set()
 
 
-def _unclosed(err: UnexpectedInput, text: str) -> tuple[str, str] | None:
+def _unclosed(err: UnexpectedInput, text: str) -> Described | None:
     """A `/*` or `"` the lexer could not end: the error is at the opener, which says little.
     (A closed comment is never a token, so a `/` token before `*` is an unclosed one too.)"""
     pos = getattr(err, "pos_in_stream", None)
     if not isinstance(pos, int) or isinstance(err, UnexpectedEOF):
         return None
     if text.startswith("/*", pos):
-        return "this `/*` comment is never closed", "add `*/` where the comment ends"
+        return C.UNCLOSED_COMMENT, {}
     if text.startswith('"', pos) and isinstance(err, UnexpectedCharacters):  # not a STRING
-        return (
-            "this string is not closed on its line",
-            'add the closing `"`; a string cannot span lines (write a line break as \\n)',
-        )
+        return C.UNCLOSED_STRING, {}
     return None
 
 
-def describe(err: UnexpectedInput, text: str, parser: Lark) -> tuple[str, tuple[str, ...]]:
-    """A message and hints for an error of `parser` (the one syntax.py built) on `text`."""
+def describe(err: UnexpectedInput, text: str, parser: Lark) -> Described:
+    """The wording and its fields for an error of `parser` (the one syntax.py built) on `text`."""
     special = _glued_keyword(err, parser) if isinstance(err, UnexpectedToken) else None
     special = special or _unclosed(err, text)
     if special is not None:
-        return special[0], (special[1],)
+        return special
     label = None
     try:
         label = err.match_examples(parser.parse, EXAMPLES, use_accepts=True)
@@ -242,7 +200,7 @@ def describe(err: UnexpectedInput, text: str, parser: Lark) -> tuple[str, tuple[
     else:
         got, expected = "syntax error", set()
     if label is not None and isinstance(label, str) and label in MESSAGES:
-        message, hint = MESSAGES[label]
-        return f"{got}: {message}", (hint,)
-    hints = (f"expected {_words(expected)}",) if expected else ()
-    return got, hints
+        return MESSAGES[label], {"got": got}
+    if expected:
+        return C.UNEXPECTED, {"got": got, "expected": _words(expected)}
+    return C.UNEXPECTED_HERE, {"got": got}
