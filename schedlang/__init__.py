@@ -134,20 +134,29 @@ def simulate(
     seconds: float | None = None,
     seeds: tuple[int, ...] = (0, 1, 2),
     params: dict[str, Any] | None = None,
+    engine: str = "interp",
 ) -> SimReport:
     """Check a policy and run it on the simulated sched_ext machine against the model of the
     kernel's default scheduler, once per seed (docs/simulator.md).
 
     `workload` names a shipped model (as the VM workload it stands for: hackbench, pipe, mix,
-    build, stress-cpu, cyclictest) or is an rt-app .json file. SchedlangError if the policy
-    does not check or a param is wrong; WorkloadError if the workload cannot be read."""
+    build, stress-cpu, cyclictest) or is an rt-app .json file. `engine` compiles the policy
+    with the IR interpreter ("interp", the reference semantics) or to native code with
+    llvmlite ("jit"; each run compiles afresh, so every seed starts from the same state).
+    SchedlangError if the policy does not check or a param is wrong; WorkloadError if the
+    workload cannot be read; ValueError for an unknown engine."""
     from schedlang.backends.bpf.compile import load_source
-    from schedlang.backends.interp import compile_for_sim
     from schedlang.checker import check_source
     from schedlang.errors import SchedlangError
     from schedlang.runtime.sim import rtapp
     from schedlang.runtime.sim.compare import compare
 
+    if engine == "interp":
+        from schedlang.backends.interp import compile_for_sim
+    elif engine == "jit":
+        from schedlang.backends.llvm import compile_for_sim
+    else:
+        raise ValueError(f"engine must be 'interp' or 'jit', not {engine!r}")
     source = load_source(source_or_path)
     checked, diags = check_source(source)
     if checked is None or diags.has_errors:

@@ -10,6 +10,7 @@ depends on luck; the same seeds are used on both sides.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from schedlang.runtime.report import (
     verdict,
 )
 from schedlang.runtime.sim.baseline import DefaultPolicy
-from schedlang.runtime.sim.machine import Machine
+from schedlang.runtime.sim.machine import Machine, MachineResult
 from schedlang.runtime.sim.metrics import RunMetrics, summarize
 from schedlang.runtime.sim.rtapp import Workload
 from schedlang.runtime.workloads import MetricSpec
@@ -140,10 +141,8 @@ def compare(
     """Run `workload` under a fresh policy and a fresh default model for each seed."""
     policy_runs, baseline_runs, events = [], [], []
     for seed in seeds:
-        base = Machine(DefaultPolicy(cpus), workload, cpus, seconds=seconds, seed=seed).run()
-        baseline_runs.append(summarize(base))
-        result = Machine(make_policy(), workload, cpus, seconds=seconds, seed=seed).run()
-        run = summarize(result)
+        baseline_runs.append(_run(DefaultPolicy(cpus), workload, cpus, seconds, seed)[1])
+        result, run = _run(make_policy(), workload, cpus, seconds, seed)
         policy_runs.append(run)
         if result.exit.ejected:
             events.append(
@@ -171,6 +170,14 @@ def compare(
         baseline_runs=tuple(baseline_runs),
         events=tuple(events),
     )
+
+
+def _run(
+    policy: SimPolicy, workload: Workload, cpus: int, seconds: float | None, seed: int
+) -> tuple[MachineResult, RunMetrics]:
+    started = time.perf_counter()
+    result = Machine(policy, workload, cpus, seconds=seconds, seed=seed).run()
+    return result, summarize(result, host_s=time.perf_counter() - started)
 
 
 def format_text(report: SimReport) -> str:
@@ -204,9 +211,10 @@ def format_text(report: SimReport) -> str:
     if report.policy_runs:
         first = report.policy_runs[0]
         stats = {k: v for k, v in first.policy_stats.items() if isinstance(v, int) and v}
+        host = f" in {first.host_s:.2f}s on this host" if first.host_s is not None else ""
         lines.append(
             f"policy ops run (seed {first.seed}): {first.ops_calls}; "
-            f"simulated {first.elapsed_s:.3f}s"
+            f"simulated {first.elapsed_s:.3f}s{host}"
         )
         if stats:
             lines.append("policy stats: " + ", ".join(f"{k}={v}" for k, v in stats.items()))

@@ -80,6 +80,7 @@ class RunMetrics:
     ops_calls: int
     machine_events: int
     tasks: tuple[TaskMetrics, ...]
+    host_s: float | None = None  # wall time the run took on this host (not simulated time)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,7 +104,7 @@ def _task(name: str, threads: list[Thread]) -> TaskMetrics:
     )
 
 
-def summarize(result: MachineResult) -> RunMetrics:
+def summarize(result: MachineResult, host_s: float | None = None) -> RunMetrics:
     threads = result.threads
     elapsed = max(result.end_ns, 1)
     lat = sorted(v for th in threads for v in th.latencies)
@@ -145,4 +146,5 @@ def summarize(result: MachineResult) -> RunMetrics:
         ops_calls=result.ops_calls,
         machine_events=result.machine_events,
         tasks=tuple(_task(name, group) for name, group in by_task.items()),
+        host_s=host_s,
     )

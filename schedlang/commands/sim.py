@@ -51,6 +51,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="K=V",
         help="override a policy tunable, written as in a policy: 42, 0x2a, 5ms, true",
     )
+    p.add_argument(
+        "--engine",
+        choices=("interp", "jit"),
+        default="interp",
+        help="run the policy in the IR interpreter (default, the reference semantics) or as "
+        "native code compiled with llvmlite",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
 
@@ -84,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             seeds=tuple(range(args.seed, args.seed + args.repeat)),
             params=dict(params),
+            engine=args.engine,
         )
     except SchedlangError as exc:
         print(str(exc), file=sys.stderr)
