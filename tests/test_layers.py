@@ -57,6 +57,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("bench.fuzz", "*"): "generates, checks and compiles programs",
     ("bench.rules", "*"): "times each rule alone",
     ("bench.runtime", "*"): "times the measurement stages",
+    ("bench.sim_backends", "*"): "times the interpreter's and the JIT's compile and calls",
 }
 
 # Import cycles still in the tree, as the import that closes each (the one made inside a

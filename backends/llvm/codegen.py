@@ -114,6 +114,7 @@ class ModuleGen:
                 self.module, ll.FunctionType(ret, [lltype(t) for _, t in f.params]), f"fn.{f.name}"
             )
             fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
             self.fns[f.name] = fn
 
     def build(self) -> ll.Module:
@@ -167,6 +168,7 @@ class ModuleGen:
             build, ret, args = _HELPERS[name]
             fn = ll.Function(self.module, ll.FunctionType(ret, args), f"sl.{name}")
             fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
             self.helpers[name] = fn
             b = ll.IRBuilder(fn.append_basic_block("entry"))
             build(self, fn, b)
@@ -312,6 +314,7 @@ class ModuleGen:
         if name not in self.helpers:
             fn = ll.Function(self.module, ll.FunctionType(I64, [I64]), f"sl.{name}")
             fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
             self.helpers[name] = fn
             b = ll.IRBuilder(fn.append_basic_block("entry"))
             table = self.storage.maps[decl.name]
@@ -325,6 +328,7 @@ class ModuleGen:
         if name not in self.helpers:
             fn = ll.Function(self.module, ll.FunctionType(VOID, [I64, I64]), f"sl.{name}")
             fn.linkage = "internal"
+            fn.attributes.add("alwaysinline")
             self.helpers[name] = fn
             b = ll.IRBuilder(fn.append_basic_block("entry"))
             table = self.storage.maps[decl.name]

@@ -16,6 +16,7 @@ fields it writes), followed by its task-local storage: the time it last became r
 from __future__ import annotations
 
 import ctypes
+import struct
 from dataclasses import dataclass
 
 from schedlang import arith, ir
@@ -46,6 +47,13 @@ FIELD_OFFSET: dict[str, int] = {
     name: getattr(TaskHead, name).offset for name, *_ in TaskHead._fields_
 }
 STORAGE_OFFSET = (ctypes.sizeof(TaskHead) + 7) // 8 * 8
+# The same head as one struct.pack: Python writes a task in one call, not nine.
+HEAD = struct.Struct("<IIiIQQQB16s")
+# The fields a policy writes, vtime then slice, read back (and written) together.
+WRITABLE = struct.Struct("<QQ")
+WRITABLE_OFFSET = FIELD_OFFSET["vtime"]
+assert HEAD.size == FIELD_OFFSET["comm"] + sem.COMM_LEN
+assert FIELD_OFFSET["slice"] == WRITABLE_OFFSET + 8
 
 
 def record_type(nr_task_vars: int) -> type[ctypes.Structure]:
@@ -144,17 +152,21 @@ class Storage:
         return rec
 
     @staticmethod
-    def sync_in(rec: ctypes.Structure, task: SimTask, nr_cpus: int) -> None:
-        head = rec.head
-        head.pid = task.pid
-        head.tgid = task.tgid
-        head.cpu = task.cpu
-        head.nr_cpus_allowed = task.nr_cpus_allowed(nr_cpus)
-        head.weight = task.weight
-        head.vtime = task.vtime
-        head.slice = task.slice
-        head.is_kthread = task.is_kthread
-        head.comm = sem.comm_buffer(task.comm)
+    def sync_in(rec: ctypes.Structure, task: SimTask, nr_cpus: int, comm: bytes) -> None:
+        """Copy the task into its record (`comm` is `sem.comm_buffer(task.comm)`)."""
+        HEAD.pack_into(
+            rec,
+            0,
+            task.pid,
+            task.tgid,
+            task.cpu,
+            task.nr_cpus_allowed(nr_cpus),
+            task.weight,
+            task.vtime,
+            task.slice,
+            task.is_kthread,
+            comm,
+        )
 
     def read_stats(self) -> dict[str, int | list[int]]:
         out: dict[str, int | list[int]] = {}

@@ -17,6 +17,7 @@ from typing import Any
 from llvmlite import binding as llvm
 
 from schedlang import ir
+from schedlang.backends import semantics as sem
 from schedlang.backends.bpf import overrides
 from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
 from schedlang.backends.llvm.codegen import (
@@ -26,7 +27,7 @@ from schedlang.backends.llvm.codegen import (
     ModuleGen,
     callback_ops,
 )
-from schedlang.backends.llvm.memory import Storage
+from schedlang.backends.llvm.memory import WRITABLE, WRITABLE_OFFSET, Storage
 from schedlang.callbacks import CALLBACKS
 from schedlang.diagnostics import Diagnostics
 from schedlang.errors import SchedlangError
@@ -57,14 +58,22 @@ def _target() -> llvm.Target:
 
 def _target_machine() -> llvm.TargetMachine:
     """A new one per engine: an MCJIT engine takes ownership of its target machine and frees
-    it with itself (a shared one crashed the second engine's disposal)."""
-    return _target().create_target_machine(opt=2, jit=True)
+    it with itself (a shared one crashed the second engine's disposal). Code generation at
+    -O0 (fast instruction selection): the callbacks are short and their cost is the calls
+    into the machine, while -O2 code generation took 3-5 times longer to compile."""
+    return _target().create_target_machine(opt=0, jit=True)
 
 
 def _optimise(module: llvm.ModuleRef, tm: llvm.TargetMachine) -> None:
-    options = llvm.create_pipeline_tuning_options(speed_level=2)
-    builder = llvm.create_pass_builder(tm, options)
-    builder.getModulePassManager().run(module, builder)
+    """A short pipeline instead of -O2's (which alone took 70-160 ms a policy): inline the
+    guard helpers, locals from allocas into registers, fold, straighten branches."""
+    builder = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=0))
+    passes = llvm.create_new_module_pass_manager()
+    passes.add_always_inliner_pass()
+    passes.add_sroa_pass()
+    passes.add_instruction_combine_pass()
+    passes.add_simplify_cfg_pass()
+    passes.run(module, builder)
 
 
 class JitPolicy:
@@ -75,7 +84,7 @@ class JitPolicy:
         self._program = program
         self._timeout_ms = timeout_ms
         self._storage = Storage(program, params)
-        self._records: dict[int, ctypes.Structure] = {}
+        self._records: dict[int, tuple[ctypes.Structure, int]] = {}
         self._by_address: dict[int, SimTask] = {}
         self._host: Host | None = None
         self._error: BaseException | None = None
@@ -93,12 +102,15 @@ class JitPolicy:
         self._engine = llvm.create_mcjit_compiler(module, tm)
         self._engine.finalize_object()
         self._ops = callback_ops(program)
-        self._natives: dict[str, tuple[Callable[..., Any], tuple[Type, ...]]] = {}
+        # PYFUNCTYPE: the native code runs holding the GIL, so each host call it makes (a
+        # ctypes callback) need not take the GIL back from another thread first.
+        self._natives: dict[str, tuple[Callable[..., Any], bool]] = {}
         for op in self._ops:
-            sig = CALLBACKS[op]
+            types = CALLBACKS[op].params
             restype = ctypes.c_int32 if op == "select_cpu" else None
-            proto = ctypes.CFUNCTYPE(restype, *(_ARG_CTYPE[t] for t in sig.params))
-            self._natives[op] = (proto(self._engine.get_function_address(f"on.{op}")), sig.params)
+            proto = ctypes.PYFUNCTYPE(restype, *(_ARG_CTYPE[t] for t in types))
+            fn = proto(self._engine.get_function_address(f"on.{op}"))
+            self._natives[op] = (fn, types[:1] == (Type.TASK,))
 
     # ------------------------------------------------------------------ SimPolicy
     @property
@@ -118,38 +130,33 @@ class JitPolicy:
         if native is None:  # the machine asks `ops` first, as the kernel reads the ops table
             known = "an operation" if op in CALLBACKS else "not a sched_ext operation"
             raise ValueError(f"{self.name}: {op!r} is {known} this policy does not implement")
-        fn, types = native
+        fn, takes_task = native
         nr_cpus = host.nr_cpus
         self._storage.nr_cpus.value = nr_cpus
         self._host = host
-        cargs: list[int] = []
-        tasks: list[tuple[ctypes.Structure, SimTask]] = []
-        for t, arg in zip(types, args, strict=True):
-            if t is Type.TASK:
-                assert isinstance(arg, SimTask)
-                rec = self._record(arg)
-                Storage.sync_in(rec, arg, nr_cpus)
-                tasks.append((rec, arg))
-                cargs.append(ctypes.addressof(rec))
-            else:
-                assert not isinstance(arg, SimTask)
-                cargs.append(int(arg))
         try:
-            result = fn(*cargs)
+            if takes_task:  # a task comes first, whenever an operation has one
+                task = args[0]
+                assert isinstance(task, SimTask)
+                rec, address = self._record(task)
+                Storage.sync_in(rec, task, nr_cpus, self._comm(task.comm))
+                try:
+                    result = fn(address, *args[1:])
+                finally:
+                    task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
+            else:
+                result = fn(*args)
         finally:
             self._host = None
-            for rec, task in tasks:
-                task.vtime = rec.head.vtime
-                task.slice = rec.head.slice
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        return int(result) if op == "select_cpu" else None
+        return result if op == "select_cpu" else None
 
     def task_exit(self, task: SimTask) -> None:
-        rec = self._records.pop(task.pid, None)
-        if rec is not None:
-            self._by_address.pop(ctypes.addressof(rec), None)
+        found = self._records.pop(task.pid, None)
+        if found is not None:
+            self._by_address.pop(found[1], None)
 
     def stats(self) -> dict[str, int | list[int]]:
         return self._storage.read_stats()
@@ -159,12 +166,19 @@ class JitPolicy:
         return self._storage.snapshot()
 
     # ------------------------------------------------------------------ the native side's view
-    def _record(self, task: SimTask) -> ctypes.Structure:
-        rec = self._records.get(task.pid)
-        if rec is None:
-            rec = self._records[task.pid] = self._storage.new_record()
-        self._by_address[ctypes.addressof(rec)] = task
-        return rec
+    def _record(self, task: SimTask) -> tuple[ctypes.Structure, int]:
+        """The task's record and its address (made with the task vars' initial values the
+        first time the task is seen)."""
+        found = self._records.get(task.pid)
+        if found is None:
+            rec = self._storage.new_record()
+            found = self._records[task.pid] = (rec, ctypes.addressof(rec))
+        self._by_address[found[1]] = task
+        return found
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 (one cache per policy is the point)
+    def _comm(self, comm: str) -> bytes:
+        return sem.comm_buffer(comm)
 
     def _trampoline(self, name: str) -> Any:
         """The ctypes callback for host call `name`. A call that takes a task hands the Host
@@ -181,10 +195,10 @@ class JitPolicy:
                 if not takes_task:
                     return impl(*args)
                 task = self._by_address[args[0]]
-                head = self._records[task.pid].head
-                task.vtime, task.slice = head.vtime, head.slice
+                rec = self._records[task.pid][0]
+                task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
                 result = impl(task, *args[1:])
-                head.vtime, head.slice = task.vtime, task.slice
+                WRITABLE.pack_into(rec, WRITABLE_OFFSET, task.vtime, task.slice)
                 return result
             except BaseException as exc:  # raised again when the native call returns
                 if self._error is None:
