@@ -226,6 +226,11 @@ UNKNOWN_NAME = _code(
     "a name that is not declared",
     fix='use the suggested name ("did you mean"), or declare it',
 )
+NOT_A_QUEUE = _says(UNKNOWN_NAME, "`{name}` is not a queue", "declare it: `queue NAME: fifo`")
+NAME_NOT_DECLARED = _says(UNKNOWN_NAME, "unknown name `{name}`")
+TASK_VAR_BY_NAME = _says(
+    UNKNOWN_NAME, "unknown name `{name}`", "`{name}` is a task var: write `t.{name}` for a task `t`"
+)
 
 UNKNOWN_FIELD = _code(
     "unknown-field",
@@ -233,18 +238,27 @@ UNKNOWN_FIELD = _code(
     fix="task fields are `pid tgid comm weight vtime slice cpu nr_cpus_allowed is_kthread` plus "
     "every `task var`; a `default_cpu` result has `.cpu` and `.idle`",
 )
+NO_TASK_FIELD = _says(UNKNOWN_FIELD, "a task has no field `{name}`", "fields: {fields}")
+NO_PICK_FIELD = _says(
+    UNKNOWN_FIELD, "a default_cpu result has no field `{name}`", "it has `.cpu` and `.idle`"
+)
+NO_FIELDS = _says(UNKNOWN_FIELD, "a {type} has no fields")
 
 UNKNOWN_TYPE = _code(
     "unknown-type",
     "a type name that does not exist",
     fix="types are `bool u32 u64 i32 i64 duration time cpu task`",
 )
+UNKNOWN_TYPE_NAME = _says(UNKNOWN_TYPE, "unknown type `{name}`", "types: {types}")
 
 UNKNOWN_CALLBACK = _code(
     "unknown-callback",
     "`on NAME` where NAME is not a sched_ext operation",
     fix="operations are `select_cpu enqueue dispatch runnable running stopping quiescent tick "
     "enable init`",
+)
+NOT_AN_OPERATION = _says(
+    UNKNOWN_CALLBACK, "`{name}` is not a sched_ext operation", "operations: {operations}"
 )
 
 UNKNOWN_FUNCTION = _code(
@@ -259,11 +273,35 @@ DUPLICATE_NAME = _code(
     "two declarations with one name",
     fix="rename one of them",
 )
+BUILTIN_NAME = _says(DUPLICATE_NAME, "`{name}` is a built-in name", "choose another name")
+ALREADY_DECLARED = _says(
+    DUPLICATE_NAME, "`{name}` is already declared (line {line})", "rename one of them"
+)
+BUILTIN_TASK_FIELD = _says(
+    DUPLICATE_NAME, "`{name}` is a built-in task field", "choose another name for the task var"
+)
+PARAMETER_IS_BUILTIN = _says(DUPLICATE_NAME, "`{name}` is a built-in name", "rename it")
+PARAMETER_TWICE = _says(DUPLICATE_NAME, "`{name}` is already a parameter", "rename it")
+CALLBACK_TWICE = _says(
+    DUPLICATE_NAME, "`on {op}` is already defined (line {line})", "merge the two bodies"
+)
+SHADOWS_PARAMETER = _says(
+    DUPLICATE_NAME,
+    "`{name}` is a parameter of {owner}; {what} cannot reuse its name",
+    "use another name (a parameter cannot be shadowed)",
+)
+LOCAL_TWICE = _says(DUPLICATE_NAME, "`{name}` is already defined here", "use another name")
 
 NAME_TOO_LONG = _code(
     "name-too-long",
     "a scheduler name longer than the kernel keeps",
     fix="shorten the name to 127 characters or fewer; the description has room for the rest",
+)
+SCHEDULER_NAME_TOO_LONG = _says(
+    NAME_TOO_LONG,
+    "the scheduler name is {length} characters long; the kernel keeps at most {limit} "
+    "(sched_ext_ops.name is 128 bytes with its NUL)",
+    "shorten it to {limit} characters or fewer",
 )
 
 # ---------- types
@@ -272,11 +310,91 @@ TYPE_MISMATCH = _code(
     "a value of the wrong type",
     fix="change the declaration, or convert explicitly with `as`",
 )
+PARAM_TYPE = _says(
+    TYPE_MISMATCH,
+    "a param is a number, a duration or a bool, not {type}",
+    "tunables are set at load time, so they must be plain values",
+)
+CANNOT_HOLD_TASK = _says(
+    TYPE_MISMATCH, "a {kind} cannot hold a {type}", "store the task's pid instead (`t.pid`)"
+)
+ARRAY_ELEMENT_TYPE = _says(TYPE_MISMATCH, "an array cannot hold {type}")
+MAP_KEY_TYPE = _says(TYPE_MISMATCH, "a map cannot hold {type}", "use `t.pid` as a key")
+# A `let` keeps a number, a bool, a duration, a time or a cpu; liveness follows a task by
+# its parameter's name, so a task is only ever a callback's or fn's parameter.
+TASK_IN_LET = _says(
+    TYPE_MISMATCH,
+    "a {type} cannot be stored in a `let`",
+    "use the task's own name; a task is only ever a callback's or fn's parameter",
+    "to remember which task it was, store its pid: `let pid = t.pid`",
+)
+COMM_IN_LET = _says(
+    TYPE_MISMATCH,
+    "a {type} cannot be stored in a `let`",
+    'compare it where it is: `t.comm == "make"` or `startswith(t.comm, "ma")`',
+)
+VALUE_IN_LET = _says(TYPE_MISMATCH, "a {type} cannot be stored in a `let`")
+# What the context wants against what it got (`what` names the context: "the returned value").
+WRONG_TYPE = _says(TYPE_MISMATCH, "{what} must be {want}, not {have}")
+WRONG_TYPE_CASTABLE = _says(
+    TYPE_MISMATCH, "{what} must be {want}, not {have}", "convert explicitly: `(...) as {want}`"
+)
+NUMBER_NOT_WANTED = _says(TYPE_MISMATCH, "{what} must be {want}, not a number")
+DOES_NOT_FIT = _says(
+    TYPE_MISMATCH,
+    "{value} does not fit in {want} ({lo}..{hi})",
+    "use a wider type or a smaller value",
+)
+CONSTANT_TOO_LARGE = _says(
+    TYPE_MISMATCH,
+    "this constant does not fit in 64 bits ({magnitude})",
+    "a constant must stay within {lo}..{hi} at every step",
+)
+CONTAINER_AS_VALUE = _says(
+    TYPE_MISMATCH, "`{name}` is {kind}; read one element", "index it: `{name}[...]`"
+)
+NOT_A_VALUE = _says(TYPE_MISMATCH, "`{name}` is a {kind}, not a value")
+NOT_INDEXABLE = _says(TYPE_MISMATCH, "`{name}` is not an array or a map")
+INDEX_TYPE = _says(TYPE_MISMATCH, "an array index must be an integer or a cpu, not {type}")
+CANNOT_CONVERT = _says(TYPE_MISMATCH, "cannot convert {have} to {want}")
 
 NEEDS_UNIT = _code(
     "needs-unit",
     "a bare number where a duration is needed",
     fix="write the unit: `ns`, `us`, `ms` or `s`",
+)
+COUNT_AS_DURATION = _says(NEEDS_UNIT, "{what} must be a duration, not a bare {have}")
+COUNT_AS_DURATION_CASTABLE = _says(
+    NEEDS_UNIT,
+    "{what} must be a duration, not a bare {have}",
+    "convert explicitly: `(...) as {want}`",
+)
+# A literal number where a duration goes: every unit for a small number; for a large one
+# (most likely nanoseconds), the nanoseconds and the same length in its largest unit.
+BARE_SMALL_DURATION = _says(
+    NEEDS_UNIT,
+    "a bare number is never a duration ({what})",
+    "write the unit: `{value}us`, `{value}ms`, `{value}ns` or `{value}s`",
+)
+BARE_ROUND_DURATION = _says(
+    NEEDS_UNIT,
+    "a bare number is never a duration ({what})",
+    "write the unit: `{value}ns` if that count is in nanoseconds (= `{scaled}{unit}`)",
+)
+BARE_DURATION = _says(
+    NEEDS_UNIT,
+    "a bare number is never a duration ({what})",
+    "write the unit: `{value}ns` if that count is in nanoseconds",
+)
+BARE_TIME = _says(
+    NEEDS_UNIT,
+    'a bare number is never a time ({what}); `0` alone means "never"',
+    "take a time from `now()`, and move it by a duration: `now() + 5ms`",
+)
+BARE_NUMBER_IN_UNITS = _says(
+    NEEDS_UNIT,
+    "`{op}` does not take {left} and {right}",
+    "a bare number is never a duration: write a unit (`5us`), or scale with * and /",
 )
 
 SIGN_MIX = _code(
@@ -284,12 +402,61 @@ SIGN_MIX = _code(
     "signed and unsigned mixed without `as`",
     fix="convert one side with `as`",
 )
+SIGNS_DIFFER = _says(SIGN_MIX, "{what}: {have} is not {want}")
+SIGNS_DIFFER_CASTABLE = _says(
+    SIGN_MIX, "{what}: {have} is not {want}", "convert explicitly: `(...) as {want}`"
+)
+SIGNED_SCALE = _says(
+    SIGN_MIX,
+    "a duration is scaled by an unsigned number, not {type}",
+    "convert: `(x as u64)`",
+)
+SIGNS_MIXED = _says(
+    SIGN_MIX,
+    "{left} and {right} mixed: signed and unsigned never mix implicitly",
+    "convert one side with `as`, e.g. `(x as {left})`",
+)
 
 BAD_OPERAND = _code(
     "bad-operand",
     "an operator applied to types it does not take",
     fix="`t.comm` only compares with `==` or `startswith`; `not` takes a bool; arithmetic takes "
     "numbers and durations by the unit rules",
+)
+OPERAND_TYPES = _says(BAD_OPERAND, "`{op}` does not take {left} and {right}")
+TIME_NOT_SCALED = _says(
+    BAD_OPERAND,
+    "`{op}` does not take {left} and {right}",
+    "a time is a point in time and cannot be scaled: subtract two times first",
+)
+UNIT_ALGEBRA = _says(
+    BAD_OPERAND,
+    "`{op}` does not take {left} and {right}",
+    "time - time is a duration; time + duration is a time; duration / duration is a u64",
+)
+NOT_NEEDS_BOOL = _says(
+    BAD_OPERAND, "`not` needs a bool, not {type}", "compare first, e.g. `not (x == 0)`"
+)
+LOGIC_NEEDS_BOOLS = _says(BAD_OPERAND, "`{op}` needs bools, not {type}")
+CANNOT_NEGATE = _says(
+    BAD_OPERAND,
+    "cannot negate a {type}: only i32 and i64 have negative values",
+    "convert first: `(x as i64)`",
+)
+SHIFT_PAST_32_BITS = _says(
+    BAD_OPERAND,
+    "a shift by {amount} is not below the {bits} bits of a {type}",
+    "shift by 0 to {top}; to shift further, convert first: `(x as u64)`",
+)
+SHIFT_PAST_64_BITS = _says(
+    BAD_OPERAND,
+    "a shift by {amount} is not below the {bits} bits of a {type}",
+    "shift by 0 to {top}",
+)
+COMM_WITH_COMM = _says(
+    BAD_OPERAND,
+    "`{op}` does not take {left} and {right}",
+    "compare a task's comm with a string literal",
 )
 
 BAD_CALL = _code(
@@ -304,11 +471,25 @@ BAD_TARGET = _code(
     fix="assign to a `let`, a `var`, a task var, a writable task field (`t.vtime`, `t.slice`), an "
     "array element or a map slot",
 )
+NOT_ASSIGNABLE = _says(BAD_TARGET, "this cannot be assigned to")
 
 READ_ONLY = _code(
     "read-only",
     "an assignment to a read-only value",
     fix="declare a `var` for state that changes, or copy the value: `let my_limit = limit`",
+)
+PARAMETER_ASSIGNED = _says(
+    READ_ONLY,
+    "`{name}` is a parameter or loop variable and cannot be assigned",
+    "copy it first: `let my_{name} = {name}`",
+)
+CONSTANT_ASSIGNED = _says(
+    READ_ONLY,
+    "`{name}` is a {kind} and cannot be assigned",
+    "declare a `var` for state that changes",
+)
+READ_ONLY_FIELD = _says(
+    READ_ONLY, "task field `{field}` is read-only", "writable fields: {writable} and task vars"
 )
 
 BAD_RETURN = _code(
@@ -317,23 +498,41 @@ BAD_RETURN = _code(
     fix="callbacks without a result take a bare `return`; `select_cpu` returns a `cpu`; an fn "
     "returns its declared type",
 )
+RETURN_NEEDS_VALUE = _says(BAD_RETURN, "this must return a {type}")
+RETURNS_NOTHING = _says(BAD_RETURN, "{where} returns nothing", "write a bare `return`")
 
 BAD_CALLBACK = _code(
     "bad-callback",
     "a callback with the wrong parameters or result",
     fix="write the parameters the operation has, e.g. `on select_cpu(t, prev, flags) -> cpu`",
 )
+CALLBACK_ARITY = _says(
+    BAD_CALLBACK,
+    "`on {op}` takes {want} parameter(s), not {got}",
+    "write `on {op}{signature}`",
+)
+CALLBACK_RESULT = _says(BAD_CALLBACK, "`on {op}` has {want}", "write `on {op}{signature}`")
 
 NOT_CONSTANT = _code(
     "not-constant",
     "a value that must be known at compile time is not",
     fix="use literals and other `const`s; params change at load time",
 )
+NOT_KNOWN_AT_COMPILE_TIME = _says(
+    NOT_CONSTANT,
+    "{what} must be known at compile time",
+    "use literals and `const`s here (params can change at load time)",
+)
 
 WRONG_CALLBACK = _code(
     "wrong-callback",
     "a statement or built-in used where the kernel does not allow it",
     fix="move the statement into the callback the message names",
+)
+INSERT_OUTSIDE = _says(
+    WRONG_CALLBACK,
+    "`insert` is allowed only in `on select_cpu` and `on enqueue`, not in {here}",
+    "the kernel hands a task to the scheduler only there",
 )
 
 # ---------- safety rules

@@ -100,50 +100,33 @@ class ExprChecker:
             return self._literal_as(x, want, what)
         if (have, want) in ((Type.U32, Type.U64), (Type.I32, Type.I64)):
             return ir.Cast(want, x.span, x)
-        hints: tuple[str, ...] = ()
-        if _castable(have, want):
-            hints = (f"convert explicitly: `(...) as {want}`",)
+        castable = _castable(have, want)
         if want is Type.DURATION and is_integer(have):
-            self.diags.error(
-                C.NEEDS_UNIT, x.span, f"{what} must be a duration, not a bare {have}", *hints
-            )
+            message = C.COUNT_AS_DURATION_CASTABLE if castable else C.COUNT_AS_DURATION
         elif {have, want} <= INTEGERS and (have in SIGNED) != (want in SIGNED):
-            self.diags.error(C.SIGN_MIX, x.span, f"{what}: {have} is not {want}", *hints)
+            message = C.SIGNS_DIFFER_CASTABLE if castable else C.SIGNS_DIFFER
         else:
-            self.diags.error(C.TYPE_MISMATCH, x.span, f"{what} must be {want}, not {have}", *hints)
+            message = C.WRONG_TYPE_CASTABLE if castable else C.WRONG_TYPE
+        self.diags.error(message, x.span, what=what, have=have, want=want)
         return poison(x.span)
 
     def _literal_as(self, x: ir.Lit, want: Type, what: str) -> ir.Expr:
         if want is Type.DURATION:
-            self.diags.error(
-                C.NEEDS_UNIT,
-                x.span,
-                f"a bare number is never a duration ({what})",
-                _unit_hint(x.value),
-            )
+            message, fields = _bare_duration(x.value)
+            self.diags.report(message, x.span, {**fields, "what": what})
             return poison(x.span)
         if want is Type.TIME and x.value == 0:
             return ir.Lit(Type.TIME, x.span, 0)
         if want is Type.TIME:
-            self.diags.error(
-                C.NEEDS_UNIT,
-                x.span,
-                f'a bare number is never a time ({what}); `0` alone means "never"',
-                "take a time from `now()`, and move it by a duration: `now() + 5ms`",
-            )
+            self.diags.error(C.BARE_TIME, x.span, what=what)
             return poison(x.span)
         if want in INTEGERS or want is Type.CPU:
             lo, hi = RANGE[want]
             if not lo <= x.value <= hi:
-                self.diags.error(
-                    C.TYPE_MISMATCH,
-                    x.span,
-                    f"{x.value} does not fit in {want} ({lo}..{hi})",
-                    "use a wider type or a smaller value",
-                )
+                self.diags.error(C.DOES_NOT_FIT, x.span, value=x.value, want=want, lo=lo, hi=hi)
                 return poison(x.span)
             return ir.Lit(want, x.span, x.value)
-        self.diags.error(C.TYPE_MISMATCH, x.span, f"{what} must be {want}, not a number")
+        self.diags.error(C.NUMBER_NOT_WANTED, x.span, what=what, want=want)
         return poison(x.span)
 
     def settle(self, x: ir.Expr) -> ir.Expr:
@@ -175,10 +158,11 @@ class ExprChecker:
             return ir.QueueRef(Type.QUEUE, e.span, e.ident, e.ident)
         sym = self.scope.globals.get(e.ident)
         if sym is None:
-            hints = did_you_mean(e.ident, self.scope.visible())
             if e.ident in self.task_vars:
-                hints = (f"`{e.ident}` is a task var: write `t.{e.ident}` for a task `t`",)
-            self.diags.error(C.UNKNOWN_NAME, e.span, f"unknown name `{e.ident}`", *hints)
+                self.diags.error(C.TASK_VAR_BY_NAME, e.span, name=e.ident)
+            else:
+                suggest = did_you_mean(e.ident, self.scope.visible())
+                self.diags.error(C.NAME_NOT_DECLARED, e.span, suggest=suggest, name=e.ident)
             return poison(e.span)
         match sym.kind:
             case "param":
@@ -191,17 +175,10 @@ class ExprChecker:
                 assert isinstance(sym.detail, ir.QueueDecl)
                 return ir.QueueRef(Type.QUEUE, e.span, e.ident, sym.detail.kind)
             case "array" | "map":
-                self.diags.error(
-                    C.TYPE_MISMATCH,
-                    e.span,
-                    f"`{e.ident}` is {'an' if sym.kind == 'array' else 'a'} {sym.kind}; "
-                    "read one element",
-                    f"index it: `{e.ident}[...]`",
-                )
+                kind = "an array" if sym.kind == "array" else "a map"
+                self.diags.error(C.CONTAINER_AS_VALUE, e.span, name=e.ident, kind=kind)
             case _:
-                self.diags.error(
-                    C.TYPE_MISMATCH, e.span, f"`{e.ident}` is a {sym.kind}, not a value"
-                )
+                self.diags.error(C.NOT_A_VALUE, e.span, name=e.ident, kind=sym.kind)
         return poison(e.span)
 
     # ------------------------------------------------------------------ fields and indexing
@@ -216,10 +193,11 @@ class ExprChecker:
                 return ir.TaskVarRef(self.task_vars[e.name].type, e.span, obj, e.name)
             names = sorted(ir.TASK_FIELDS) + sorted(self.task_vars)
             self.diags.error(
-                C.UNKNOWN_FIELD,
+                C.NO_TASK_FIELD,
                 e.name_span,
-                f"a task has no field `{e.name}`",
-                *(did_you_mean(e.name, names) or (f"fields: {', '.join(names)}",)),
+                suggest=did_you_mean(e.name, names),
+                name=e.name,
+                fields=", ".join(names),
             )
             return poison(e.span)
         if obj.type is Type.PICK:
@@ -227,37 +205,26 @@ class ExprChecker:
                 return ir.PickField(Type.CPU, e.span, obj, "cpu")
             if e.name == "idle":
                 return ir.PickField(Type.BOOL, e.span, obj, "idle")
-            self.diags.error(
-                C.UNKNOWN_FIELD,
-                e.name_span,
-                f"a default_cpu result has no field `{e.name}`",
-                "it has `.cpu` and `.idle`",
-            )
+            self.diags.error(C.NO_PICK_FIELD, e.name_span, name=e.name)
             return poison(e.span)
-        self.diags.error(C.UNKNOWN_FIELD, e.name_span, f"a {obj.type} has no fields")
+        self.diags.error(C.NO_FIELDS, e.name_span, type=obj.type)
         return poison(e.span)
 
     def _Index(self, e: ast.Index) -> ir.Expr:
         sym = self.scope.globals.get(e.base.ident) if isinstance(e.base, ast.Name) else None
         if sym is None or sym.kind not in ("array", "map"):
             base = e.base.ident if isinstance(e.base, ast.Name) else "this value"
-            hints = did_you_mean(
+            suggest = did_you_mean(
                 base, [n for n, s in self.scope.globals.items() if s.kind in ("array", "map")]
             )
-            self.diags.error(
-                C.TYPE_MISMATCH, e.base.span, f"`{base}` is not an array or a map", *hints
-            )
+            self.diags.error(C.NOT_INDEXABLE, e.base.span, suggest=suggest, name=base)
             return poison(e.span)
         if isinstance(sym.detail, ir.ArrayDecl):
             index = self.check(e.index)
             if index.type is Type.INT:
                 index = self.coerce(index, Type.U32, "an array index")
             if index.type not in (ERROR, Type.CPU) and index.type not in INTEGERS:
-                self.diags.error(
-                    C.TYPE_MISMATCH,
-                    e.index.span,
-                    f"an array index must be an integer or a cpu, not {index.type}",
-                )
+                self.diags.error(C.INDEX_TYPE, e.index.span, type=index.type)
                 index = poison(e.index.span)
             return ir.ArrayElem(sym.type, e.span, sym.detail.name, index)
         assert isinstance(sym.detail, ir.MapDecl)
@@ -282,7 +249,7 @@ class ExprChecker:
         if isinstance(x, ir.Lit) and x.type is Type.U64 and (want in INTEGERS or want is Type.CPU):
             return self.coerce(ir.Lit(Type.INT, x.span, x.value), want, "the cast value")
         if not _castable(x.type, want):
-            self.diags.error(C.TYPE_MISMATCH, e.span, f"cannot convert {x.type} to {want}")
+            self.diags.error(C.CANNOT_CONVERT, e.span, have=x.type, want=want)
             return poison(e.span)
         return ir.Cast(want, e.span, x)
 
@@ -292,12 +259,7 @@ class ExprChecker:
             return poison(e.span)
         if e.op == "not":
             if x.type is not Type.BOOL:
-                self.diags.error(
-                    C.BAD_OPERAND,
-                    e.span,
-                    f"`not` needs a bool, not {x.type}",
-                    "compare first, e.g. `not (x == 0)`",
-                )
+                self.diags.error(C.NOT_NEEDS_BOOL, e.span, type=x.type)
                 return poison(e.span)
             if isinstance(x, ir.Lit):
                 return ir.Lit(Type.BOOL, e.span, 1 - x.value)
@@ -305,12 +267,7 @@ class ExprChecker:
         if x.type is Type.INT and isinstance(x, ir.Lit):
             return self._constant(ir.Lit(Type.INT, e.span, -x.value))
         if x.type not in SIGNED:
-            self.diags.error(
-                C.BAD_OPERAND,
-                e.span,
-                f"cannot negate a {x.type}: only i32 and i64 have negative values",
-                "convert first: `(x as i64)`",
-            )
+            self.diags.error(C.CANNOT_NEGATE, e.span, type=x.type)
             return poison(e.span)
         return ir.Unary(x.type, e.span, "neg", x)
 
@@ -321,9 +278,7 @@ class ExprChecker:
         if e.op in ("and", "or"):
             for side in (left, right):
                 if side.type is not Type.BOOL:
-                    self.diags.error(
-                        C.BAD_OPERAND, side.span, f"`{e.op}` needs bools, not {side.type}"
-                    )
+                    self.diags.error(C.LOGIC_NEEDS_BOOLS, side.span, op=e.op, type=side.type)
                     return poison(e.span)
             if isinstance(left, ir.Lit) and isinstance(right, ir.Lit):  # a constant condition
                 both = (
@@ -360,12 +315,12 @@ class ExprChecker:
         bits = fold.BITS.get(left.type, 64)
         if isinstance(right, ir.Lit) and not 0 <= right.value < bits:
             self.diags.error(
-                C.BAD_OPERAND,
+                C.SHIFT_PAST_32_BITS if bits == 32 else C.SHIFT_PAST_64_BITS,
                 right.span,
-                f"a shift by {right.value} is not below the {bits} bits of a {left.type}",
-                f"shift by 0 to {bits - 1}; to shift further, convert first: `(x as u64)`"
-                if bits == 32
-                else f"shift by 0 to {bits - 1}",
+                amount=right.value,
+                bits=bits,
+                type=left.type,
+                top=bits - 1,
             )
             return False
         return True
@@ -375,10 +330,11 @@ class ExprChecker:
         must be a value some 64-bit type holds, as it would be in C."""
         if x.type is Type.INT and not fold.CONST_MIN <= x.value <= fold.CONST_MAX:
             self.diags.error(
-                C.TYPE_MISMATCH,
+                C.CONSTANT_TOO_LARGE,
                 x.span,
-                f"this constant does not fit in 64 bits ({_magnitude(x.value)})",
-                f"a constant must stay within {fold.CONST_MIN}..{fold.CONST_MAX} at every step",
+                magnitude=_magnitude(x.value),
+                lo=fold.CONST_MIN,
+                hi=fold.CONST_MAX,
             )
             return poison(x.span)
         return x
@@ -390,7 +346,7 @@ class ExprChecker:
         units = {Type.DURATION, Type.TIME}
         if op in ("==", "!=") and {lt, rt} <= {Type.COMM, Type.STR}:
             if lt is rt:
-                return self._bad(op, lt, rt, span, "compare a task's comm with a string literal")
+                return self._bad(op, lt, rt, span, C.COMM_WITH_COMM)
             return Type.BOOL, left, right
         if lt in units or rt in units:
             return self._unit_binary(op, left, right, span)
@@ -467,12 +423,7 @@ class ExprChecker:
         if scaled:
             count = right if lt is D else left
             if count.type in SIGNED:
-                self.diags.error(
-                    C.SIGN_MIX,
-                    count.span,
-                    f"a duration is scaled by an unsigned number, not {count.type}",
-                    "convert: `(x as u64)`",
-                )
+                self.diags.error(C.SIGNED_SCALE, count.span, type=count.type)
                 return None
             if isinstance(count, ir.Lit) and count.type is Type.INT:
                 count = self.coerce(count, Type.U64, "the factor")
@@ -480,12 +431,12 @@ class ExprChecker:
         return self._bad(op, lt, rt, span, self._unit_hint(op, lt, rt))
 
     @staticmethod
-    def _unit_hint(op: str, lt: Type, rt: Type) -> str:
+    def _unit_hint(op: str, lt: Type, rt: Type) -> C.Message:
         if Type.TIME in (lt, rt) and op in ("*", "/", "%"):
-            return "a time is a point in time and cannot be scaled: subtract two times first"
+            return C.TIME_NOT_SCALED
         if op in ("+", "-", *ir.COMPARE_OPS) and (Type.INT in (lt, rt) or INTEGERS & {lt, rt}):
-            return "a bare number is never a duration: write a unit (`5us`), or scale with * and /"
-        return "time - time is a duration; time + duration is a time; duration / duration is a u64"
+            return C.BARE_NUMBER_IN_UNITS
+        return C.UNIT_ALGEBRA
 
     def _unify(self, left: ir.Expr, right: ir.Expr, span: Span, *, allow_cpu: bool) -> Type | None:
         lt, rt = left.type, right.type
@@ -502,23 +453,15 @@ class ExprChecker:
         if {lt, rt} <= SIGNED:
             return Type.I64
         if {lt, rt} <= INTEGERS:
-            self.diags.error(
-                C.SIGN_MIX,
-                span,
-                f"{lt} and {rt} mixed: signed and unsigned never mix implicitly",
-                f"convert one side with `as`, e.g. `(x as {lt})`",
-            )
+            self.diags.error(C.SIGNS_MIXED, span, left=lt, right=rt)
             return None
         self._bad("combine", lt, rt, span)
         return None
 
     def _bad(
-        self, op: str, lt: Type, rt: Type, span: Span, hint: str | None = None
+        self, op: str, lt: Type, rt: Type, span: Span, message: C.Message = C.OPERAND_TYPES
     ) -> tuple[Type, ir.Expr, ir.Expr] | None:
-        code = C.NEEDS_UNIT if hint and hint.startswith("a bare number") else C.BAD_OPERAND
-        self.diags.error(
-            code, span, f"`{op}` does not take {lt} and {rt}", *((hint,) if hint else ())
-        )
+        self.diags.error(message, span, op=op, left=lt, right=rt)
         return None
 
     # ------------------------------------------------------------------ calls
@@ -547,12 +490,12 @@ def _magnitude(value: int) -> str:
     return str(value) if digits <= 40 else f"a {digits}-digit number"
 
 
-def _unit_hint(value: int) -> str:
+def _bare_duration(value: int) -> tuple[C.Message, dict[str, object]]:
     """How to write `value` as a duration: every unit for a small number; for a large one
     (most likely nanoseconds), the nanoseconds and the same length in its largest unit."""
     if abs(value) < 1000:
-        return f"write the unit: `{value}us`, `{value}ms`, `{value}ns` or `{value}s`"
+        return C.BARE_SMALL_DURATION, {"value": value}
     for unit, scale in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
         if value % scale == 0:
-            return f"write the unit: `{value}ns` if that count is in nanoseconds (= `{value // scale}{unit}`)"
-    return f"write the unit: `{value}ns` if that count is in nanoseconds"
+            return C.BARE_ROUND_DURATION, {"value": value, "scaled": value // scale, "unit": unit}
+    return C.BARE_DURATION, {"value": value}

@@ -31,14 +31,8 @@ from schedlang.types import DECLARABLE, INTEGERS, STORABLE, Type
 # the scheduler (select_cpu, enqueue).
 INSERT_CALLBACKS = frozenset({"select_cpu", "enqueue"})
 # Why a value cannot be kept in a `let`, where there is more to say than its type.
-_NOT_STORED: dict[Type, tuple[str, ...]] = {
-    # the kernel hands a task to one callback; liveness follows it by its parameter's name
-    Type.TASK: (
-        "use the task's own name; a task is only ever a callback's or fn's parameter",
-        "to remember which task it was, store its pid: `let pid = t.pid`",
-    ),
-    Type.COMM: ('compare it where it is: `t.comm == "make"` or `startswith(t.comm, "ma")`',),
-}
+# Values a `let` cannot keep, with what to do instead.
+_NOT_STORED: dict[Type, C.Message] = {Type.TASK: C.TASK_IN_LET, Type.COMM: C.COMM_IN_LET}
 RESERVED = frozenset({NR_CPUS, *BUILTIN_QUEUES, *BUILTINS, "cpus", "true", "false"})
 # The kernel keeps the scheduler's name in `char name[SCX_OPS_NAME_LEN]` (128) with its NUL
 # and refuses to load a name that does not fit; it also names the output files.
@@ -49,10 +43,11 @@ def resolve_type(t: ast.TypeName, diags: Diagnostics) -> Type | None:
     found = DECLARABLE.get(t.name)
     if found is None:
         diags.error(
-            C.UNKNOWN_TYPE,
+            C.UNKNOWN_TYPE_NAME,
             t.span,
-            f"unknown type `{t.name}`",
-            *(did_you_mean(t.name, list(DECLARABLE)) or (f"types: {', '.join(DECLARABLE)}",)),
+            suggest=did_you_mean(t.name, list(DECLARABLE)),
+            name=t.name,
+            types=", ".join(DECLARABLE),
         )
     return found
 
@@ -76,11 +71,10 @@ class _Typecheck:
     def program(self, tree: ast.Scheduler, path: str) -> ir.Program:
         if len(tree.name) > MAX_SCHEDULER_NAME:
             self.diags.error(
-                C.NAME_TOO_LONG,
+                C.SCHEDULER_NAME_TOO_LONG,
                 tree.name_span,
-                f"the scheduler name is {len(tree.name)} characters long; the kernel keeps at "
-                f"most {MAX_SCHEDULER_NAME} (sched_ext_ops.name is 128 bytes with its NUL)",
-                f"shorten it to {MAX_SCHEDULER_NAME} characters or fewer",
+                length=len(tree.name),
+                limit=MAX_SCHEDULER_NAME,
             )
         params: list[ir.ParamDecl] = []
         queues: list[ir.QueueDecl] = []
@@ -145,23 +139,13 @@ class _Typecheck:
 
     def _declare_name(self, d: ast.Decl) -> bool:
         if d.name in RESERVED:
-            self.diags.error(
-                C.DUPLICATE_NAME,
-                d.name_span,
-                f"`{d.name}` is a built-in name",
-                "choose another name",
-            )
+            self.diags.error(C.BUILTIN_NAME, d.name_span, name=d.name)
             return False
         if d.name in self.globals or d.name in self.task_vars:
             first = (
                 self.globals[d.name].span if d.name in self.globals else self.task_vars[d.name].span
             )
-            self.diags.error(
-                C.DUPLICATE_NAME,
-                d.name_span,
-                f"`{d.name}` is already declared (line {first.line})",
-                "rename one of them",
-            )
+            self.diags.error(C.ALREADY_DECLARED, d.name_span, name=d.name, line=first.line)
             return False
         return True
 
@@ -172,12 +156,7 @@ class _Typecheck:
         if x.type is ERROR:
             return None
         if not isinstance(x, ir.Lit):
-            self.diags.error(
-                C.NOT_CONSTANT,
-                e.span,
-                f"{what} must be known at compile time",
-                "use literals and `const`s here (params can change at load time)",
-            )
+            self.diags.error(C.NOT_KNOWN_AT_COMPILE_TIME, e.span, what=what)
             return None
         return x.value
 
@@ -186,12 +165,7 @@ class _Typecheck:
         if typ is None:
             return None
         if typ not in INTEGERS | {Type.DURATION, Type.BOOL}:
-            self.diags.error(
-                C.TYPE_MISMATCH,
-                d.type.span,
-                f"a param is a number, a duration or a bool, not {typ}",
-                "tunables are set at load time, so they must be plain values",
-            )
+            self.diags.error(C.PARAM_TYPE, d.type.span, type=typ)
             return None
         values = [
             self._constant(x, typ, f"the {w} of param `{d.name}`")
@@ -222,12 +196,7 @@ class _Typecheck:
         if typ is None:
             return None
         if typ not in STORABLE:
-            self.diags.error(
-                C.TYPE_MISMATCH,
-                t.span,
-                f"a {kind} cannot hold a {typ}",
-                "store the task's pid instead (`t.pid`)",
-            )
+            self.diags.error(C.CANNOT_HOLD_TASK, t.span, kind=kind, type=typ)
             return None
         value = self._constant(init, typ, f"the initial value of {kind} `{d.name}`")
         return None if value is None else (typ, value)
@@ -236,12 +205,7 @@ class _Typecheck:
         if not self._declare_name(d):
             return
         if d.name in ir.TASK_FIELDS:
-            self.diags.error(
-                C.DUPLICATE_NAME,
-                d.name_span,
-                f"`{d.name}` is a built-in task field",
-                "choose another name for the task var",
-            )
+            self.diags.error(C.BUILTIN_TASK_FIELD, d.name_span, name=d.name)
             return
         v = self._storage(d, d.type, d.init, "task var")
         if v:
@@ -252,7 +216,7 @@ class _Typecheck:
         if elem is None:
             return None
         if elem not in STORABLE or elem is Type.BOOL:
-            self.diags.error(C.TYPE_MISMATCH, d.elem.span, f"an array cannot hold {elem}")
+            self.diags.error(C.ARRAY_ELEMENT_TYPE, d.elem.span, type=elem)
             return None
         size = None
         if d.size is not None:
@@ -267,9 +231,7 @@ class _Typecheck:
             return None
         for t, span in ((key, d.key.span), (value, d.value.span)):
             if t not in STORABLE:
-                self.diags.error(
-                    C.TYPE_MISMATCH, span, f"a map cannot hold {t}", "use `t.pid` as a key"
-                )
+                self.diags.error(C.MAP_KEY_TYPE, span, type=t)
                 return None
         default = self._constant(d.default, value, f"the default of map `{d.name}`")
         capacity = self._constant(d.capacity, Type.U32, f"the capacity of map `{d.name}`")
@@ -285,8 +247,8 @@ class _Typecheck:
         ok = True
         for p in params:
             if p.name in RESERVED or p.name in seen:
-                what = "a built-in name" if p.name in RESERVED else "already a parameter"
-                self.diags.error(C.DUPLICATE_NAME, p.span, f"`{p.name}` is {what}", "rename it")
+                what = C.PARAMETER_IS_BUILTIN if p.name in RESERVED else C.PARAMETER_TWICE
+                self.diags.error(what, p.span, name=p.name)
                 ok = False
             seen.add(p.name)
         return ok
@@ -315,41 +277,39 @@ class _Typecheck:
             sig = CALLBACKS.get(d.name)
             if sig is None:
                 self.diags.error(
-                    C.UNKNOWN_CALLBACK,
+                    C.NOT_AN_OPERATION,
                     d.name_span,
-                    f"`{d.name}` is not a sched_ext operation",
-                    *(
-                        did_you_mean(d.name, list(CALLBACKS))
-                        or (f"operations: {', '.join(CALLBACKS)}",)
-                    ),
+                    suggest=did_you_mean(d.name, list(CALLBACKS)),
+                    name=d.name,
+                    operations=", ".join(CALLBACKS),
                 )
                 continue
             if d.name in seen:
                 self.diags.error(
-                    C.DUPLICATE_NAME,
-                    d.name_span,
-                    f"`on {d.name}` is already defined (line {seen[d.name].span.line})",
-                    "merge the two bodies",
+                    C.CALLBACK_TWICE, d.name_span, op=d.name, line=seen[d.name].span.line
                 )
                 continue
             seen[d.name] = d
             ok = self._param_names_ok(d.params)
             if len(d.params) != len(sig.params):
                 self.diags.error(
-                    C.BAD_CALLBACK,
+                    C.CALLBACK_ARITY,
                     d.span.to(d.name_span),
-                    f"`on {d.name}` takes {len(sig.params)} parameter(s), not {len(d.params)}",
-                    f"write `on {d.name}{sig.param_hint}`",
+                    op=d.name,
+                    want=len(sig.params),
+                    got=len(d.params),
+                    signature=sig.param_hint,
                 )
                 ok = False
             ret = resolve_type(d.ret, self.diags) if d.ret else Type.VOID
             if ret is not None and ret is not sig.ret:
                 want = f"`-> {sig.ret}`" if sig.ret is not Type.VOID else "no result"
                 self.diags.error(
-                    C.BAD_CALLBACK,
+                    C.CALLBACK_RESULT,
                     d.ret.span if d.ret else d.name_span,
-                    f"`on {d.name}` has {want}",
-                    f"write `on {d.name}{sig.param_hint}`",
+                    op=d.name,
+                    want=want,
+                    signature=sig.param_hint,
                 )
                 ok = False
             if not ok:
@@ -384,12 +344,7 @@ class _Body:
         if name not in self.params:
             return False
         owner = f"`on {self.callback}`" if self.callback else "this fn"
-        self.diags.error(
-            C.DUPLICATE_NAME,
-            span,
-            f"`{name}` is a parameter of {owner}; {what} cannot reuse its name",
-            "use another name (a parameter cannot be shadowed)",
-        )
+        self.diags.error(C.SHADOWS_PARAMETER, span, name=name, owner=owner, what=what)
         return True
 
     def block(
@@ -458,9 +413,7 @@ class _Body:
             return None
         frame = self.scope.frames[-1]
         if s.name in frame or s.name in RESERVED:
-            self.diags.error(
-                C.DUPLICATE_NAME, s.span, f"`{s.name}` is already defined here", "use another name"
-            )
+            self.diags.error(C.LOCAL_TWICE, s.span, name=s.name)
             return None
         if s.type is not None:
             want = resolve_type(s.type, self.diags)
@@ -472,10 +425,7 @@ class _Body:
             return None
         if value.type in (Type.QUEUE, Type.STR, Type.COMM, Type.VOID, Type.TASK):
             self.diags.error(
-                C.TYPE_MISMATCH,
-                s.value.span,
-                f"a {value.type} cannot be stored in a `let`",
-                *_NOT_STORED.get(value.type, ()),
+                _NOT_STORED.get(value.type, C.VALUE_IN_LET), s.value.span, type=value.type
             )
             frame[s.name] = (ERROR, True)
             return None
@@ -501,21 +451,11 @@ class _Body:
         if isinstance(e, ast.Name):
             local = self.scope.lookup_local(e.ident)
             if local is not None and not local[1]:
-                self.diags.error(
-                    C.READ_ONLY,
-                    e.span,
-                    f"`{e.ident}` is a parameter or loop variable and cannot be assigned",
-                    f"copy it first: `let my_{e.ident} = {e.ident}`",
-                )
+                self.diags.error(C.PARAMETER_ASSIGNED, e.span, name=e.ident)
                 return None
             sym = self.scope.globals.get(e.ident)
             if local is None and sym is not None and sym.kind in ("param", "const"):
-                self.diags.error(
-                    C.READ_ONLY,
-                    e.span,
-                    f"`{e.ident}` is a {sym.kind} and cannot be assigned",
-                    "declare a `var` for state that changes",
-                )
+                self.diags.error(C.CONSTANT_ASSIGNED, e.span, name=e.ident, kind=sym.kind)
                 return None
         x = self.exprs.check(e)
         if x.type is ERROR:
@@ -524,29 +464,24 @@ class _Body:
             if not ir.TASK_FIELDS[x.field][1]:
                 writable = [f for f, (_, w) in ir.TASK_FIELDS.items() if w]
                 self.diags.error(
-                    C.READ_ONLY,
-                    e.span,
-                    f"task field `{x.field}` is read-only",
-                    f"writable fields: {', '.join(writable)} and task vars",
+                    C.READ_ONLY_FIELD, e.span, field=x.field, writable=", ".join(writable)
                 )
                 return None
             return x
         if isinstance(x, ir.Local | ir.GlobalRef | ir.TaskVarRef | ir.ArrayElem | ir.MapElem):
             return x
-        self.diags.error(C.BAD_TARGET, e.span, "this cannot be assigned to")
+        self.diags.error(C.NOT_ASSIGNABLE, e.span)
         return None
 
     def _return(self, s: ast.Return) -> ir.Stmt | None:
         if s.value is None:
             if self.ret is not Type.VOID:
-                self.diags.error(C.BAD_RETURN, s.span, f"this must return a {self.ret}")
+                self.diags.error(C.RETURN_NEEDS_VALUE, s.span, type=self.ret)
                 return None
             return ir.Return(s.span, None)
         if self.ret is Type.VOID:
             where = f"`on {self.callback}`" if self.callback else "this fn"
-            self.diags.error(
-                C.BAD_RETURN, s.value.span, f"{where} returns nothing", "write a bare `return`"
-            )
+            self.diags.error(C.RETURNS_NOTHING, s.value.span, where=where)
             return None
         value = self.exprs.check_as(s.value, self.ret, "the returned value")
         return None if value.type is ERROR else ir.Return(s.span, value)
@@ -554,12 +489,7 @@ class _Body:
     def _insert(self, s: ast.Insert) -> ir.Stmt | None:
         if self.callback not in INSERT_CALLBACKS:
             here = f"`on {self.callback}`" if self.callback else "an fn"
-            self.diags.error(
-                C.WRONG_CALLBACK,
-                s.span,
-                f"`insert` is allowed only in `on select_cpu` and `on enqueue`, not in {here}",
-                "the kernel hands a task to the scheduler only there",
-            )
+            self.diags.error(C.INSERT_OUTSIDE, s.span, here=here)
             return None
         task = self.exprs.check_as(s.task, Type.TASK, "the inserted task")
         queue = self._queue(s)
@@ -578,13 +508,10 @@ class _Body:
         if sym is None or sym.kind != "queue":
             queues = [n for n, v in self.scope.globals.items() if v.kind == "queue"]
             self.diags.error(
-                C.UNKNOWN_NAME,
+                C.NOT_A_QUEUE,
                 s.queue_span,
-                f"`{s.queue}` is not a queue",
-                *(
-                    did_you_mean(s.queue, queues + list(BUILTIN_QUEUES))
-                    or ("declare it: `queue NAME: fifo`",)
-                ),
+                suggest=did_you_mean(s.queue, queues + list(BUILTIN_QUEUES)),
+                name=s.queue,
             )
             return None
         assert isinstance(sym.detail, ir.QueueDecl)
