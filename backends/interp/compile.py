@@ -37,7 +37,6 @@ class Ctx:
 
     host: sim_abi.Host
     state: State
-    op: str
     enq_flags: int = 0  # the flags the kernel passed to enqueue (0 in other operations)
     cpu: int = -1  # the dispatching CPU, for move_to_local
 
@@ -47,7 +46,6 @@ class Routine:
     """A compiled callback or fn: the number of frame slots and the body."""
 
     name: str
-    params: tuple[tuple[str, Type], ...]
     nslots: int
     body: Exec
 
@@ -109,7 +107,7 @@ class Compiler:
         slots = [self.scope.bind(p) for p, _ in params]
         self.task_slot = slots[0] if params and params[0][1] is Type.TASK else None
         code = self.block(body)
-        return Routine(name, params, self.scope.nslots, code)
+        return Routine(name, self.scope.nslots, code)
 
     # ------------------------------------------------------------------ statements
     def block(self, stmts: tuple[ir.Stmt, ...]) -> Exec:
@@ -164,7 +162,7 @@ class Compiler:
 
                 def vtime(fr: Frame) -> None:
                     p = task(fr)
-                    p.vtime = arith.wrap(value(fr), Type.U64)
+                    p.vtime = value(fr)  # a duration: already a u64
 
                 return vtime
             case ir.TaskField(task=task_e, field="slice"):

@@ -62,7 +62,7 @@ class InterpPolicy:
             known = "an operation" if op in CALLBACKS else "not a sched_ext operation"
             raise ValueError(f"{self.name}: {op!r} is {known} this policy does not implement")
         st = self._state
-        cx = Ctx(host, st, op)
+        cx = Ctx(host, st)
         if op == "enqueue":
             st.counters[sem.NR_ENQUEUED] += 1
             cx.enq_flags = _int(args[1])
