@@ -135,6 +135,7 @@ def simulate(
     seeds: tuple[int, ...] = (0, 1, 2),
     params: dict[str, Any] | None = None,
     engine: str = "interp",
+    trace: bool = False,
 ) -> SimReport:
     """Check a policy and run it on the simulated sched_ext machine against the model of the
     kernel's default scheduler, once per seed (docs/simulator.md).
@@ -143,6 +144,7 @@ def simulate(
     build, stress-cpu, cyclictest) or is an rt-app .json file. `engine` compiles the policy
     with the IR interpreter ("interp", the reference semantics) or to native code with
     llvmlite ("jit"; each run compiles afresh, so every seed starts from the same state).
+    `trace` keeps the first seed's policy run as Chrome trace-event JSON (`report.trace`).
     SchedlangError if the policy does not check or a param is wrong; WorkloadError if the
     workload cannot be read; ValueError for an unknown engine."""
     from schedlang.backends.bpf.compile import load_source
@@ -170,4 +172,5 @@ def simulate(
         seconds=seconds,
         seeds=seeds,
         params=dict(params or {}),
+        trace=trace,
     )

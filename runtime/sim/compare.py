@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from schedlang.runtime.report import (
@@ -25,6 +25,7 @@ from schedlang.runtime.report import (
     verdict,
 )
 from schedlang.runtime.sim.baseline import DefaultPolicy
+from schedlang.runtime.sim.chrome_trace import chrome_trace
 from schedlang.runtime.sim.machine import Machine, MachineResult
 from schedlang.runtime.sim.metrics import RunMetrics, summarize
 from schedlang.runtime.sim.rtapp import Workload
@@ -61,13 +62,17 @@ class SimReport:
     policy_runs: tuple[RunMetrics, ...]
     baseline_runs: tuple[RunMetrics, ...]
     events: tuple[PolicyEvent, ...]  # the policy's ejections (stall, runtime error)
+    # The first seed's policy run as Chrome trace-event JSON, when asked for (not in to_dict).
+    trace: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def ejected(self) -> bool:
         return bool(self.events)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["trace"]
+        return data
 
     def to_json(self, indent: int = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -76,12 +81,12 @@ class SimReport:
         return format_text(self)
 
 
-def _value(run: RunMetrics, field: str, task: str | None) -> float | None:
+def _value(run: RunMetrics, name: str, task: str | None) -> float | None:
     if task is None:
-        value = getattr(run, field)
+        value = getattr(run, name)
     else:
         found = next(t for t in run.tasks if t.task == task)
-        value = getattr(found, field)
+        value = getattr(found, name)
     return None if value is None else float(value)
 
 
@@ -90,20 +95,20 @@ def _rows(workload: str, base: list[RunMetrics], pol: list[RunMetrics]) -> list[
     if len(base[0].tasks) > 1:  # per-task latency, when there is more than one kind
         wanted += [(f, s, t.task) for t in base[0].tasks for f, s in _TASK_METRICS]
     rows = []
-    for field, spec, task in wanted:
+    for name, spec, task in wanted:
         sides = []
         for runs in (base, pol):
-            values = [v for v in (_value(r, field, task) for r in runs) if v is not None]
+            values = [v for v in (_value(r, name, task) for r in runs) if v is not None]
             sides.append(spread(values))
         b, p = sides
         if b is None and p is None:
             continue
         ratio = p.median / b.median if b and p and b.median != 0 else None
-        name = spec.name if task is None else f"{spec.name}[{task}]"
+        metric = spec.name if task is None else f"{spec.name}[{task}]"
         rows.append(
             MetricRow(
                 workload=workload,
-                metric=name,
+                metric=metric,
                 unit=spec.unit,
                 better=spec.better,
                 baseline=b,
@@ -137,12 +142,19 @@ def compare(
     seconds: float | None = None,
     seeds: tuple[int, ...] = (0, 1, 2),
     params: dict[str, int | str] | None = None,
+    trace: bool = False,
 ) -> SimReport:
-    """Run `workload` under a fresh policy and a fresh default model for each seed."""
+    """Run `workload` under a fresh policy and a fresh default model for each seed; `trace`
+    keeps the first seed's policy run as a Chrome trace."""
     policy_runs, baseline_runs, events = [], [], []
+    chrome = None
     for seed in seeds:
         baseline_runs.append(_run(DefaultPolicy(cpus), workload, cpus, seconds, seed)[1])
-        result, run = _run(make_policy(), workload, cpus, seconds, seed)
+        keep = trace and chrome is None
+        result, run = _run(make_policy(), workload, cpus, seconds, seed, keep)
+        if keep and result.trace is not None:
+            comms = {th.t.pid: th.t.comm for th in result.threads}
+            chrome = chrome_trace(result.trace, comms, cpus)
         policy_runs.append(run)
         if result.exit.ejected:
             events.append(
@@ -169,14 +181,20 @@ def compare(
         policy_runs=tuple(policy_runs),
         baseline_runs=tuple(baseline_runs),
         events=tuple(events),
+        trace=chrome,
     )
 
 
 def _run(
-    policy: SimPolicy, workload: Workload, cpus: int, seconds: float | None, seed: int
+    policy: SimPolicy,
+    workload: Workload,
+    cpus: int,
+    seconds: float | None,
+    seed: int,
+    trace: bool = False,
 ) -> tuple[MachineResult, RunMetrics]:
     started = time.perf_counter()
-    result = Machine(policy, workload, cpus, seconds=seconds, seed=seed).run()
+    result = Machine(policy, workload, cpus, seconds=seconds, seed=seed, trace=trace).run()
     return result, summarize(result, host_s=time.perf_counter() - started)
 
 

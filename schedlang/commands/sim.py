@@ -12,6 +12,7 @@ error), 2 usage or unreadable input (a bad option, policy file or workload file)
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -60,6 +61,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
+    p.add_argument(
+        "--trace",
+        metavar="OUT.json",
+        help="write the first seed's policy run as Chrome/Perfetto trace-event JSON (one "
+        "track per CPU; open it in ui.perfetto.dev or chrome://tracing)",
+    )
 
 
 def _fail(message: str, code: int) -> int:
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             seeds=tuple(range(args.seed, args.seed + args.repeat)),
             params=dict(params),
             engine=args.engine,
+            trace=args.trace is not None,
         )
     except SchedlangError as exc:
         print(str(exc), file=sys.stderr)
@@ -103,4 +111,6 @@ def run(args: argparse.Namespace) -> int:
     print(report.to_json() if args.format == "json" else report.format_text())
     if args.json:
         Path(args.json).write_text(report.to_json() + "\n")
+    if args.trace and report.trace is not None:
+        Path(args.trace).write_text(json.dumps(report.trace) + "\n")
     return 1 if report.ejected else 0

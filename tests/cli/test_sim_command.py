@@ -71,3 +71,11 @@ def test_a_param_the_policy_does_not_have_is_exit_1(capsys: pytest.CaptureFixtur
 def test_a_missing_policy_file_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "nowhere.sched"]) == 2
     assert capsys.readouterr().err == "schedlang sim: nowhere.sched: no such file\n"
+
+
+def test_trace_writes_chrome_trace_events(tmp_path: Path) -> None:
+    out = tmp_path / "trace.json"
+    assert main(["sim", FIFO, "-w", "pipe", "-n", "1", "--trace", str(out)]) == 0
+    events = json.loads(out.read_text())["traceEvents"]
+    assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["CPU 0", "CPU 1"]
+    assert {e["name"] for e in events if e["ph"] == "X"} == {"ping-0", "pong-0"}

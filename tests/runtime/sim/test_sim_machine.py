@@ -13,6 +13,7 @@ from sim_policies import Fifo, Hoarder, PyPolicy, Vtime
 
 from schedlang.runtime.exitinfo import from_kernel_log
 from schedlang.runtime.sim import rtapp
+from schedlang.runtime.sim.chrome_trace import chrome_trace
 from schedlang.runtime.sim.machine import (
     ENQ_HEAD,
     Machine,
@@ -236,3 +237,102 @@ def test_same_seed_same_trace_and_another_seed_another() -> None:
 
     assert trace(3) == trace(3)
     assert trace(3) != trace(4)
+
+
+def test_the_chrome_trace_has_one_track_per_cpu_and_a_slice_per_run() -> None:
+    tasks = {n: {"loop": 1, "cpus": [0], "run": 6000} for n in ("a", "b")}
+    result = run(Fifo(slice_ns=3 * MS), tasks)
+    assert result.trace is not None
+    comms = {th.t.pid: th.t.comm for th in result.threads}
+    doc = chrome_trace(result.trace, comms, 2)
+    names = [e["args"]["name"] for e in doc["traceEvents"] if e["ph"] == "M"]
+    assert names == ["CPU 0", "CPU 1"]
+    slices = [
+        (e["tid"], e["name"], e["ts"], e["dur"]) for e in doc["traceEvents"] if e["ph"] == "X"
+    ]
+    # a and b alternate at the ticks (4 ms), a's 2 ms remainder ends at 10 ms, b's at 12 ms.
+    assert slices == [
+        (0, "a-0", 0.0, 4000.0),
+        (0, "b-0", 4000.0, 4000.0),
+        (0, "a-0", 8000.0, 2000.0),
+        (0, "b-0", 10000.0, 2000.0),
+    ]
+    wakes = [(e["name"], e["ts"]) for e in doc["traceEvents"] if e["ph"] == "i"]
+    assert wakes == [("wake a-0", 0.0), ("wake b-0", 0.0)]
+
+
+class Direct(Fifo):
+    """select_cpu inserts into the local queue of CPU 1 for every task: a direct dispatch,
+    after which enqueue is not called."""
+
+    def on_select_cpu(self, host: Host, t: SimTask, prev: int, flags: int) -> int:
+        host.insert(t, DSQ_LOCAL_ON | 1, 2 * MS, None, 0)
+        return 1
+
+
+def test_an_insert_from_select_cpu_replaces_enqueue() -> None:
+    policy = Direct()
+    result = run(policy, {"a": {"loop": 1, "run": 1000}, "b": {"loop": 1, "run": 1000}})
+    assert runs(result) == [(0.0, 1, "a-0"), (1.0, 1, "b-0")]
+    assert [op for op, _, _ in policy.calls if op in ("select_cpu", "enqueue")] == [
+        "select_cpu",
+        "select_cpu",
+    ]
+
+
+class Mixed(Fifo):
+    """Inserts c by vtime into the queue where b waits, inserted FIFO."""
+
+    def on_enqueue(self, host: Host, t: SimTask, flags: int) -> None:
+        vtime = 5 if t.comm == "c-0" else None
+        host.insert(t, 0, self.slice_ns, vtime, 0)
+
+
+def test_fifo_and_vtime_inserts_into_one_queue_eject_the_policy() -> None:
+    tasks = {n: {"loop": 1, "cpus": [0], "run": 1000} for n in ("a", "b", "c")}
+    result = run(Mixed(), tasks)
+    assert result.exit.kind_name == "ERROR"
+    assert result.exit.message == "DSQ 0x0 already had FIFO-enqueued tasks"
+
+
+class Kicker(Fifo):
+    """Keeps every wakeup on its prev CPU and enqueues it (then kicks idle CPUs)."""
+
+    def on_select_cpu(self, host: Host, t: SimTask, prev: int, flags: int) -> int:
+        return prev
+
+
+class NoKick(Kicker):
+    def on_enqueue(self, host: Host, t: SimTask, flags: int) -> None:
+        host.insert(t, 0, self.slice_ns, None, 0)
+
+
+def test_an_idle_cpu_sleeps_through_a_shared_insert_unless_kicked() -> None:
+    # c's prev CPU (0) is busy running a; CPU 1 went idle when b ended at 1.1 ms and nothing
+    # tells it about c unless the policy kicks it.
+    tasks = {
+        "a": {"loop": 1, "run": 10000},
+        "b": {"loop": 1, "delay": 100, "run": 1000},
+        "c": {"loop": 1, "delay": 2000, "run": 1000},
+    }
+    kicked = run(Kicker(), tasks)
+    assert runs(kicked)[-1] == (2.0, 1, "c-0")  # Fifo kicks the idle CPU 1 at once
+    asleep = run(NoKick(), tasks)
+    # c waits on CPU 0 until a's 5 ms slice ends at the 8 ms tick; CPU 1 stays idle.
+    assert runs(asleep)[2:] == [(8.0, 0, "c-0"), (9.0, 0, "a-0")]
+
+
+def test_a_sync_wakeup_goes_to_the_wakers_cpu_when_another_is_idle() -> None:
+    # waker on CPU 1 resumes the sleeper whose prev is CPU 0; CPU 0 is idle, so the default
+    # sends the wakee to the waker's CPU (its local queue is empty), as wake_affine does.
+    tasks = {
+        "sleeper": {"loop": 1, "suspend": "", "run": 1000},
+        "waker": {"loop": 1, "run": 500, "resume": "sleeper", "sleep": 1000},
+    }
+    result = run(Fifo(), tasks)
+    assert runs(result) == [
+        (0.0, 0, "sleeper-0"),
+        (0.0, 1, "waker-0"),
+        (0.5, 1, "sleeper-0"),
+        (1.5, 0, "waker-0"),  # its prev CPU 1 is still busy: the idle CPU 0 is claimed
+    ]
