@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simhost import drive
 
+import schedlang
 from schedlang import ast, ir
 from schedlang.backends.interp import compile_for_sim as interpret
 from schedlang.backends.interp.trace import traced
@@ -94,3 +95,23 @@ def test_generated_policies_agree(tree: ast.Scheduler, seed: int, nr_cpus: int) 
     if checked is None:  # the generator's rare rejections are the fuzz tests' business
         return
     assert_same_run(checked, seed, text, nr_cpus=nr_cpus)
+
+
+def _without_host_times(report: dict[str, object]) -> dict[str, object]:
+    for run in report["policy_runs"] + report["baseline_runs"]:  # type: ignore[operator]
+        run["host_s"] = None
+    return report
+
+
+@pytest.mark.parametrize("name", ["examples/fair", "stdlib/central", "stdlib/latency_boost"])
+def test_the_simulated_machine_reports_alike_with_either_engine(name: str) -> None:
+    """The whole route (runtime/sim's machine, metrics, the comparison with the default
+    model): the JIT's report equals the interpreter's, figure for figure."""
+    path = ROOT / f"{name}.sched"
+    reports = [
+        schedlang.simulate(path, "hackbench", cpus=4, seconds=0.05, seeds=(0,), engine=engine)
+        for engine in ("interp", "jit")
+    ]
+    interp_report, jit_report = (_without_host_times(r.to_dict()) for r in reports)
+    assert jit_report == interp_report
+    assert reports[1].policy_runs[0].ops_calls > 1000
