@@ -2,54 +2,53 @@
 
 One entry per built-in (a test checks the keys equal `schedlang.builtins.BUILTINS`), so the
 checker's signatures and this backend cannot drift apart. Each entry turns a checked call into
-a C expression and records the helpers/kfuncs it relies on.
+a C expression and records the helpers/kfuncs it relies on. The lowering it needs for the
+arguments is the `ExprLowering` protocol, which lower.py's `Lowerer` implements, so this
+module does not import lower.py (lower.py imports this table).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from schedlang import ir
+from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames
-
-if TYPE_CHECKING:
-    from schedlang.backends.bpf.lower import Lowerer
-
-Lowering = Callable[["Lowerer", ir.Builtin], str]
+from schedlang.backends.bpf import csyntax as c
 
 
-def _args(lw: Lowerer, e: ir.Builtin) -> list[str]:
-    return [lw.value(a) for a in e.args]
+class ExprLowering(Protocol):
+    """What a built-in's lowering may ask of the expression lowering."""
+
+    def expr(self, e: ir.Expr) -> c.Expr: ...
+
+    def need(self, *helpers: str) -> None: ...
+
+    def need_task_field(self, path: str) -> None: ...
+
+    def kernel_cpu(self, task: c.Expr, e: ir.Expr) -> c.Expr: ...
 
 
-def _now(lw: Lowerer, e: ir.Builtin) -> str:
-    lw.need("sl_now")
-    return "sl_now()"
+Lowering = Callable[[ExprLowering, ir.Builtin], c.Expr]
 
 
-def _default_cpu(lw: Lowerer, e: ir.Builtin) -> str:
+def _call(lw: ExprLowering, helper: str, e: ir.Builtin) -> c.Expr:
+    """`helper(args...)`, a helper taking the built-in's arguments as they are."""
+    lw.need(helper)
+    return c.Call(helper, tuple(lw.expr(a) for a in e.args))
+
+
+def _default_cpu(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
     lw.need("sl_default_cpu")
     task, prev, flags = e.args
-    p = lw.value(task)
-    return f"sl_default_cpu({p}, {lw.kernel_cpu(p, prev)}, {lw.value(flags)})"
+    p = lw.expr(task)
+    return c.Call("sl_default_cpu", (p, lw.kernel_cpu(p, prev), lw.expr(flags)))
 
 
-def _move_to_local(lw: Lowerer, e: ir.Builtin) -> str:
-    lw.need("sl_consume")
-    return f"sl_consume({_args(lw, e)[0]})"
-
-
-def _queued(lw: Lowerer, e: ir.Builtin) -> str:
-    lw.need("sl_queued")
-    return f"sl_queued({_args(lw, e)[0]})"
-
-
-def _allowed(lw: Lowerer, e: ir.Builtin) -> str:
-    lw.need("sl_allowed")
-    lw.needs.task_fields.add("cpus_ptr")
-    task, cpu = _args(lw, e)
-    return f"sl_allowed({task}, {cpu})"
+def _allowed(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
+    lw.need_task_field("cpus_ptr")
+    return _call(lw, "sl_allowed", e)
 
 
 def _suffix(e: ir.Builtin) -> str:
@@ -59,33 +58,49 @@ def _suffix(e: ir.Builtin) -> str:
 def _fold(name: str) -> Lowering:
     """min/max of any number of arguments: nested two-argument helpers, left to right."""
 
-    def lower(lw: Lowerer, e: ir.Builtin) -> str:
+    def lower(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
         helper = f"sl_{name}_{_suffix(e)}"
         lw.need(helper)
-        args = _args(lw, e)
-        text = args[0]
-        for arg in args[1:]:
-            text = f"{helper}({text}, {arg})"
-        return text
+        out, *rest = (lw.expr(a) for a in e.args)
+        for arg in rest:
+            out = c.Call(helper, (out, arg))
+        return out
 
     return lower
 
 
-def _clamp(lw: Lowerer, e: ir.Builtin) -> str:
+def _clamp(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
+    """semantics.clamp: min(max(x, lo), hi)."""
     suffix = _suffix(e)
     lw.need(f"sl_min_{suffix}", f"sl_max_{suffix}")
-    x, lo, hi = _args(lw, e)
-    return f"sl_min_{suffix}(sl_max_{suffix}({x}, {lo}), {hi})"
+    x, lo, hi = (lw.expr(a) for a in e.args)
+    return c.Call(f"sl_min_{suffix}", (c.Call(f"sl_max_{suffix}", (x, lo)), hi))
 
 
-def _abs(lw: Lowerer, e: ir.Builtin) -> str:
-    lw.need("sl_abs")
-    return f"sl_abs({_args(lw, e)[0]})"
+def comm_test(lw: ExprLowering, task: ir.Expr, text: str, *, whole: bool) -> c.Expr:
+    """`t.comm == text` (whole) or `startswith(t.comm, text)`, as semantics.comm_equals and
+    comm_startswith say: an unrolled byte compare (the verifier needs no loop, no string
+    map), the NUL included for a whole compare."""
+    data = text.encode("utf-8")
+    if whole:
+        if len(data) >= semantics.COMM_LEN:
+            return c.Atom("false")
+        data += b"\0"
+    data = data[: semantics.COMM_LEN]
+    if not data:
+        return c.Atom("true")
+    lw.need_task_field("comm")
+    comm = c.Member(lw.expr(task), "comm", arrow=True)
+    return c.conj(
+        "&&",
+        [
+            c.Binary("==", c.Index(comm, c.Atom(str(i))), c.Atom(cnames.char_lit(chr(b))))
+            for i, b in enumerate(data)
+        ],
+    )
 
 
-def _startswith(lw: Lowerer, e: ir.Builtin) -> str:
-    from schedlang.backends.bpf.lower import comm_test
-
+def _startswith(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
     field_, prefix = e.args
     if not (isinstance(field_, ir.TaskField) and isinstance(prefix, ir.Str)):
         raise NotImplementedError("C backend: startswith() takes t.comm and a string literal")
@@ -93,14 +108,14 @@ def _startswith(lw: Lowerer, e: ir.Builtin) -> str:
 
 
 BUILTIN_C: dict[str, Lowering] = {
-    "now": _now,
+    "now": lambda lw, e: _call(lw, "sl_now", e),
     "default_cpu": _default_cpu,
-    "move_to_local": _move_to_local,
-    "queued": _queued,
+    "move_to_local": lambda lw, e: _call(lw, "sl_consume", e),
+    "queued": lambda lw, e: _call(lw, "sl_queued", e),
     "allowed": _allowed,
     "min": _fold("min"),
     "max": _fold("max"),
     "clamp": _clamp,
-    "abs": _abs,
+    "abs": lambda lw, e: _call(lw, "sl_abs", e),
     "startswith": _startswith,
 }

@@ -15,6 +15,7 @@ from typing import Any
 from schedlang import ir, kernel_api
 from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames, compat, helpers, layout
+from schedlang.backends.bpf import csyntax as c
 from schedlang.backends.bpf.lower import Lowerer, Scope, mark
 from schedlang.callbacks import CALLBACKS
 from schedlang.source import Span
@@ -277,8 +278,9 @@ def _fn_signature(f: ir.FnDecl) -> str:
 
 
 def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
-    scope = Scope(op=None, bare_return="return;", enq_flags="0")
-    body = lw.block(f.body, scope, 1)
+    scope = Scope(op=None, bare_return=c.Return(), enq_flags="0")
+    decls, stmts = lw.body(f.body, scope)
+    body = decls + ([""] if decls and stmts else []) + stmts
     head = f"/* fn {cnames.comment(f.name)} */ {mark(f.span)}"
     return "\n".join([head, _fn_signature(f), "{", *body, "}"])
 
@@ -310,6 +312,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     names = [cnames.ident(n) for n, _ in decl.params] if decl else list(_DEFAULT_NAMES[op])
     task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
     prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
+    decls: list[str] = []
     body: list[str] = []
     fallback = op == "dispatch" and semantics.has_dispatch_fallback(program)
     if decl is not None:
@@ -321,11 +324,12 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
             bare_return=_bare_return(op, fallback),
             enq_flags=flags,
             task=task if sig.params and sig.params[0] is Type.TASK else None,
+            prologue=bool(prologue),
         )
         lw.trusted_cpus = semantics.kernel_given_cpus(decl)
-        body = lw.block(decl.body, scope, 1)
+        decls, body = lw.body(decl.body, scope)
         lw.trusted_cpus = frozenset()
-    code = "\n".join(prologue + body)
+    code = "\n".join(prologue + decls + body)
     # Unpack only the arguments the code uses (no unused variables in the C).
     kernel_names = [ENQ_FLAGS if (op, i) == ("enqueue", 1) else None for i in range(len(names))]
     lines = [
@@ -336,6 +340,7 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
     ]
     if op == "init" and program.queues:
         lines.insert(0, "\ts32 sl_err;")
+    lines += decls
     for block in (prologue, body):
         if lines and block:
             lines.append("")
@@ -365,10 +370,10 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
 FALLBACK_LABEL = "sl_fallback"
 
 
-def _bare_return(op: str, fallback: bool) -> str:
+def _bare_return(op: str, fallback: bool) -> c.Stmt:
     if fallback:
-        return f"goto {FALLBACK_LABEL};"
-    return "return 0;" if op == "init" else "return;"
+        return c.Jump(f"goto {FALLBACK_LABEL}")
+    return c.Return(c.Atom("0")) if op == "init" else c.Return()
 
 
 # What enqueue's body passes to each insert as the kernel's enq_flags: the kernel's own name,

@@ -1,12 +1,21 @@
-"""Lower checked-IR expressions and statements to C text, through dispatch tables.
+"""Lower checked-IR expressions and statements to C syntax (csyntax.py), through tables.
 
 Each IR node class maps to one small function; an unknown node raises (a backend must never
-silently drop what it cannot express). Statement lines end with a position marker that
-`render.py` turns into the `/* file.sched:LINE */` comment and a `line_map` row, so the
-mapping from C back to the policy is recorded at the moment each line is made.
+silently drop what it cannot express). Statements carry their span into the C syntax, whose
+printer ends each statement's first line with a position marker that `render.py` turns into
+the `/* file.sched:LINE */` comment and a `line_map` row, so the mapping from C back to the
+policy is recorded at the moment each line is made.
 
-What the lowering needs beyond text — which helpers, kernel fields and kfuncs the C must
-declare — is collected in `Needs`, so the prelude holds only what the policy uses.
+What the IR means beyond its statements (the guards, the counters) is
+`backends/semantics.py`; this module says how the C spells it. What the lowering needs
+beyond text — which helpers, kernel fields and kfuncs the C must declare — is collected in
+`Needs`, so the prelude holds only what the policy uses.
+
+Declarations come first in every C block, as a person writes C: a `let` is declared at the
+top of its block (with its value when nothing runs before it), a loop variable at the top of
+the loop's enclosing block. Where that would change which binding a name means (a `let`
+shadowing an outer local that the block used before it, a loop variable whose name the
+block uses outside the loop), the declaration stays where it was, in a block of its own.
 """
 
 from __future__ import annotations
@@ -17,15 +26,12 @@ from dataclasses import dataclass, field
 from schedlang import ir
 from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames
-from schedlang.backends.bpf.builtins_c import BUILTIN_C
+from schedlang.backends.bpf import csyntax as c
+from schedlang.backends.bpf.builtins_c import BUILTIN_C, comm_test
 from schedlang.source import Span
 from schedlang.types import Type
 
-MARK = "/*@@{line}:{col}@@*/"
-
-
-def mark(span: Span) -> str:
-    return MARK.format(line=span.line, col=span.col)
+mark = c.mark
 
 
 @dataclass
@@ -42,9 +48,37 @@ class Scope:
     """Facts about the function being lowered that change how statements read."""
 
     op: str | None  # callback op, or None inside an `fn`
-    bare_return: str  # what `return` with no value becomes ("return;" or "return 0;")
+    bare_return: c.Stmt  # what `return` with no value becomes
     enq_flags: str  # C expression passed as enq_flags by `insert` ("0" outside enqueue)
     task: str | None = None  # the C name of the callback's task, if it has one
+    # Whether generated code runs before the policy's first statement (emit.py's
+    # prologues): a `let` whose value calls something is then not moved before it.
+    prologue: bool = False
+
+
+def _locals(stmts: tuple[ir.Stmt, ...] | list[ir.Stmt]) -> set[str]:
+    """The local names statements mention (read, write or bind), nested ones included."""
+    out: set[str] = set()
+    for s in ir.walk_stmts(tuple(stmts)):
+        match s:
+            case ir.Let(name=name) | ir.ForRange(var=name) | ir.ForCpus(var=name):
+                out.add(name)
+        for e in ir.stmt_exprs(s):
+            out.update(x.name for x in ir.subexprs(e) if isinstance(x, ir.Local))
+    return out
+
+
+# Built-ins whose value depends on what ran before them in the same callback (init's
+# prologue creates the queues they read) or that change the machine's state.
+_EFFECTS = frozenset({"default_cpu", "move_to_local", "queued"})
+
+
+def _calls(e: ir.Expr) -> bool:
+    """Whether e calls an fn or a built-in with effects (see _EFFECTS)."""
+    return any(
+        isinstance(x, ir.FnCall) or (isinstance(x, ir.Builtin) and x.name in _EFFECTS)
+        for x in ir.subexprs(e)
+    )
 
 
 class Lowerer:
@@ -57,97 +91,125 @@ class Lowerer:
         # locals of the callback being lowered that always hold a CPU the kernel handed out
         # (semantics.kernel_given_cpus): see kernel_cpu()
         self.trusted_cpus: frozenset[str] = frozenset()
+        source = cnames.comment(program.path.rsplit("/", 1)[-1])
+        self.printer = c.Printer(lambda span: len(f" /* {source}:{span.line} */"))
 
     # ------------------------------------------------------------------ expressions
-    def expr(self, e: ir.Expr) -> str:
+    def expr(self, e: ir.Expr) -> c.Expr:
         handler = _EXPR.get(type(e))
         if handler is None:
             raise NotImplementedError(f"C backend: no lowering for expression {type(e).__name__}")
         return handler(self, e)
 
-    def value(self, e: ir.Expr) -> str:
-        """An expression in a position where its outermost parentheses are noise."""
-        return _strip_parens(self.expr(e))
-
-    def kernel_cpu(self, task: str, e: ir.Expr) -> str:
+    def kernel_cpu(self, task: c.Expr, e: ir.Expr) -> c.Expr:
         """A CPU number about to be handed to the kernel, which ejects the policy for one
-        that does not exist: as it is when the kernel gave it out (`prev`, `t.cpu`,
-        `default_cpu(...).cpu`), else through the run-time check `sl_checked_cpu`."""
+        that does not exist: as it is when the kernel gave it out, else through the
+        run-time check `sl_checked_cpu` (semantics.checked_cpu)."""
         if semantics.is_kernel_cpu(e, self.trusted_cpus):
-            return self.value(e)
+            return self.expr(e)
         self.need("sl_checked_cpu")
-        return f"sl_checked_cpu({task}, {self.value(e)})"
+        return c.Call("sl_checked_cpu", (task, self.expr(e)))
 
     def need(self, *helpers: str) -> None:
         self.needs.helpers.update(helpers)
 
-    def task_field(self, task: ir.Expr, path: str) -> str:
+    def need_task_field(self, path: str) -> None:
         self.needs.task_fields.add(path)
-        return f"{self.expr(task)}->{path}"
 
-    def queue_id(self, q: ir.QueueRef) -> str:
+    def task_field(self, task: ir.Expr, path: str) -> c.Expr:
+        self.need_task_field(path)
+        return c.Member(self.expr(task), path, arrow=True)
+
+    def queue_id(self, q: ir.QueueRef) -> c.Expr:
         if q.kind == "local":
-            return "SCX_DSQ_LOCAL"
+            return c.Atom("SCX_DSQ_LOCAL")
         if q.kind == "global":
-            return "SCX_DSQ_GLOBAL"
-        return cnames.queue_const(q.name)
+            return c.Atom("SCX_DSQ_GLOBAL")
+        return c.Atom(cnames.queue_const(q.name))
 
     # ------------------------------------------------------------------ statements
-    def block(self, stmts: tuple[ir.Stmt, ...], scope: Scope, depth: int) -> list[str]:
-        out: list[str] = []
-        for s in stmts:
+    def body(self, stmts: tuple[ir.Stmt, ...], scope: Scope) -> tuple[list[str], list[str]]:
+        """A function body at one tab: (its declaration lines, its statement lines), for the
+        caller to put its own declarations and prologue between."""
+        block = self.block(stmts, scope, top=True)
+        decls = self.printer.block(c.Block(decls=block.decls), 1)
+        return decls, self.printer.block(c.Block(stmts=block.stmts), 1)
+
+    def block(self, stmts: tuple[ir.Stmt, ...], scope: Scope, top: bool = False) -> c.Block:
+        out = _BlockLowering(self, scope, stmts, top)
+        for i, s in enumerate(stmts):
             handler = _STMT.get(type(s))
             if handler is None:
                 raise NotImplementedError(
                     f"C backend: no lowering for statement {type(s).__name__}"
                 )
-            out += handler(self, s, scope, depth)
-        return out
+            out.at = i
+            handler(self, s, out)
+        return out.block
 
 
-def _strip_parens(text: str) -> str:
-    if not (text.startswith("(") and text.endswith(")")):
-        return text
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth == 0 and i != len(text) - 1:
-            return text
-    return text[1:-1]
+class _BlockLowering:
+    """One C block being filled: where each declaration may go (see the module docstring)."""
 
+    def __init__(self, lw: Lowerer, scope: Scope, stmts: tuple[ir.Stmt, ...], top: bool) -> None:
+        self.lw, self.scope, self.stmts, self.top = lw, scope, stmts, top
+        self.block = c.Block()
+        self.at = 0  # index in stmts of the statement being lowered
+        self.declared: set[str] = set()
+        self.slots: dict[str, str] = {}  # sl_slot pointers declared here -> element C type
 
-def _line(depth: int, text: str, span: Span) -> str:
-    return "\t" * depth + text + " " + mark(span)
+    def add(self, s: c.Stmt, span: Span | None = None) -> None:
+        self.block.add(s, span)
+
+    def hoistable(self, name: str, outside: list[ir.Stmt]) -> bool:
+        """Whether `name` may be declared at the top of this block: not declared here yet,
+        and not mentioned by `outside`, the statements of this block that must keep seeing
+        an outer binding of that name."""
+        return name not in self.declared and name not in _locals(outside)
+
+    def declare(self, ctype: str, name: str, init: c.Expr | None, span: Span | None) -> None:
+        self.declared.add(name)
+        self.block.declare(c.Decl(ctype, name, init), span)
+
+    def slot(self, ctype: str) -> str:
+        """A pointer local of this block for an element updated in place: `sl_slot`, or
+        `sl_slot2`, ... when the block already has one of another type."""
+        for name, t in self.slots.items():
+            if t == ctype:
+                return name
+        name = "sl_slot" if not self.slots else f"sl_slot{len(self.slots) + 1}"
+        self.slots[name] = ctype
+        self.declare(ctype + " *", name, None, None)
+        return name
 
 
 # ---------------------------------------------------------------------- expression table
-def _lit(lw: Lowerer, e: ir.Lit) -> str:
-    return cnames.int_lit(e.value, e.type)
+def _lit(lw: Lowerer, e: ir.Lit) -> c.Expr:
+    return c.number(cnames.int_lit(e.value, e.type))
 
 
-def _str(lw: Lowerer, e: ir.Str) -> str:
+def _str(lw: Lowerer, e: ir.Str) -> c.Expr:
     raise NotImplementedError("C backend: a string is only valid compared with t.comm")
 
 
-def _local(lw: Lowerer, e: ir.Local) -> str:
-    return cnames.ident(e.name)
+def _local(lw: Lowerer, e: ir.Local) -> c.Expr:
+    return c.Atom(cnames.ident(e.name))
 
 
-def _param(lw: Lowerer, e: ir.ParamRef) -> str:
+def _param(lw: Lowerer, e: ir.ParamRef) -> c.Expr:
     # Every tunable is stored in 8 bytes; narrower types read back through a cast.
     ctype = cnames.c_type(e.type)
-    field_ = cnames.ident(e.name)
-    return f"params.{field_}" if ctype in ("u64", "s64") else f"(({ctype})params.{field_})"
+    member = c.Member(c.Atom("params"), cnames.ident(e.name))
+    return member if ctype in ("u64", "s64") else c.Cast(ctype, member)
 
 
-def _global(lw: Lowerer, e: ir.GlobalRef) -> str:
-    return f"vars.{cnames.ident(e.name)}"
+def _global(lw: Lowerer, e: ir.GlobalRef) -> c.Expr:
+    return c.Member(c.Atom("vars"), cnames.ident(e.name))
 
 
-def _nr_cpus(lw: Lowerer, e: ir.NrCpus) -> str:
+def _nr_cpus(lw: Lowerer, e: ir.NrCpus) -> c.Expr:
     lw.need("sl_nr_cpus")
-    return "sl_nr_cpus()"
+    return c.Call("sl_nr_cpus")
 
 
 # Task fields: the kernel member each reads (see ir.TASK_FIELDS).
@@ -169,111 +231,99 @@ _TASK_MEMBER = {
 _CAST_READ = frozenset({"pid", "tgid", "nr_cpus_allowed", "weight"})
 
 
-def _task_field(lw: Lowerer, e: ir.TaskField) -> str:
+def _task_field(lw: Lowerer, e: ir.TaskField) -> c.Expr:
     if e.field in _CAST_READ:
-        return f"(({cnames.c_type(e.type)}){lw.task_field(e.task, _TASK_MEMBER[e.field])})"
+        return c.Cast(cnames.c_type(e.type), lw.task_field(e.task, _TASK_MEMBER[e.field]))
     if e.field in _TASK_MEMBER:
         return lw.task_field(e.task, _TASK_MEMBER[e.field])
     if e.field == "cpu":
         lw.needs.kfuncs.add("scx_bpf_task_cpu")
-        return f"scx_bpf_task_cpu({lw.value(e.task)})"
+        return c.Call("scx_bpf_task_cpu", (lw.expr(e.task),))
     if e.field == "is_kthread":
-        return f"(({lw.task_field(e.task, 'flags')} & PF_KTHREAD) != 0)"
+        flags = c.Binary("&", lw.task_field(e.task, "flags"), c.Atom("PF_KTHREAD"))
+        return c.Binary("!=", flags, c.Atom("0"))
     raise NotImplementedError(
         f"C backend: task field {e.field} is only valid compared with a string"
     )
 
 
-def _task_var(lw: Lowerer, e: ir.TaskVarRef) -> str:
-    return f"task_ctx({lw.value(e.task)})->{cnames.ident(e.name)}"
+def _task_var(lw: Lowerer, e: ir.TaskVarRef) -> c.Expr:
+    ctx = c.Call("task_ctx", (lw.expr(e.task),))
+    return c.Member(ctx, cnames.ident(e.name), arrow=True)
 
 
-def _array_elem(lw: Lowerer, e: ir.ArrayElem) -> str:
-    return f"*{cnames.derived(e.array, 'at')}({lw.value(e.index)})"
+def _array_elem(lw: Lowerer, e: ir.ArrayElem) -> c.Expr:
+    return c.Unary("*", c.Call(cnames.derived(e.array, "at"), (lw.expr(e.index),)))
 
 
-def _map_elem(lw: Lowerer, e: ir.MapElem) -> str:
-    return f"{cnames.derived(e.map, 'get')}({lw.value(e.key)})"
+def _map_elem(lw: Lowerer, e: ir.MapElem) -> c.Expr:
+    return c.Call(cnames.derived(e.map, "get"), (lw.expr(e.key),))
 
 
-def _pick_field(lw: Lowerer, e: ir.PickField) -> str:
-    return f"{lw.expr(e.pick)}.{e.field}"
+def _pick_field(lw: Lowerer, e: ir.PickField) -> c.Expr:
+    return c.Member(lw.expr(e.pick), e.field)
 
 
-def _queue(lw: Lowerer, e: ir.QueueRef) -> str:
+def _queue(lw: Lowerer, e: ir.QueueRef) -> c.Expr:
     return lw.queue_id(e)
 
 
-def _builtin(lw: Lowerer, e: ir.Builtin) -> str:
+def _builtin(lw: Lowerer, e: ir.Builtin) -> c.Expr:
     lowering = BUILTIN_C.get(e.name)
     if lowering is None:
         raise NotImplementedError(f"C backend: no lowering for built-in {e.name}()")
     return lowering(lw, e)
 
 
-def _fn_call(lw: Lowerer, e: ir.FnCall) -> str:
-    return f"{cnames.derived(e.name, 'fn')}({', '.join(lw.value(a) for a in e.args)})"
+def _fn_call(lw: Lowerer, e: ir.FnCall) -> c.Expr:
+    return c.Call(cnames.derived(e.name, "fn"), tuple(lw.expr(a) for a in e.args))
 
 
-def _unary(lw: Lowerer, e: ir.Unary) -> str:
-    op = {"neg": "-", "not": "!"}[e.op]
-    operand = lw.expr(e.operand)
-    if operand.startswith(("-", "!")):  # `- -72` must not become the decrement `--72`
-        operand = f"({operand})"
-    return f"({op}{operand})"
+def _unary(lw: Lowerer, e: ir.Unary) -> c.Expr:
+    return c.Unary({"neg": "-", "not": "!"}[e.op], lw.expr(e.operand))
 
 
-def _comm_compare(lw: Lowerer, e: ir.Binary) -> str:
+def _comm_compare(lw: Lowerer, e: ir.Binary) -> c.Expr:
     """`t.comm == "ld"`: an unrolled byte compare (the verifier needs no loop, no string map)."""
     field_, text = (e.left, e.right) if isinstance(e.left, ir.TaskField) else (e.right, e.left)
     assert isinstance(field_, ir.TaskField) and isinstance(text, ir.Str)
     test = comm_test(lw, field_.task, text.value, whole=True)
-    return test if e.op == "==" else f"(!{test})"
-
-
-def comm_test(lw: Lowerer, task: ir.Expr, text: str, *, whole: bool) -> str:
-    """Compare a task's comm with `text` (whole string, or as a prefix), byte by byte."""
-    data = text.encode("utf-8")
-    if whole:
-        if len(data) >= 16:  # comm holds at most 15 bytes and a NUL
-            return "false"
-        data += b"\0"
-    data = data[:16]
-    if not data:
-        return "true"
-    comm = lw.task_field(task, "comm")
-    tests = [f"{comm}[{i}] == {cnames.char_lit(chr(b))}" for i, b in enumerate(data)]
-    return "(" + " && ".join(tests) + ")"
+    return test if e.op == "==" else c.Unary("!", test)
 
 
 _C_OP = {"and": "&&", "or": "||"}
 
 
-def _binary(lw: Lowerer, e: ir.Binary) -> str:
+def _binary(lw: Lowerer, e: ir.Binary) -> c.Expr:
     if Type.COMM in (e.left.type, e.right.type) or Type.STR in (e.left.type, e.right.type):
         return _comm_compare(lw, e)
-    a, b = lw.expr(e.left), lw.expr(e.right)
-    if e.op == "sat-":
-        lw.need("sl_sat_sub")
-        return f"sl_sat_sub({_strip_parens(a)}, {_strip_parens(b)})"
-    if e.op in ("/", "%") and cnames.is_signed(e.type):
-        # BPF before ISA v4 has no signed division: do it on magnitudes. The helpers work
-        # in 64 bits; an i32 result is narrowed so `MIN / -1` wraps as it does in 32 bits.
-        helper = "sl_sdiv" if e.op == "/" else "sl_smod"
-        lw.need(helper)
-        call = f"{helper}({_strip_parens(a)}, {_strip_parens(b)})"
-        return f"((s32){call})" if e.type is Type.I32 else call
+    a = lw.expr(e.left)
     if e.op in ("<<", ">>") and isinstance(e.left, ir.Lit):
         # a shift has the type of its left side: `1 << n` would shift an int, not a u64
-        a = f"(({cnames.c_type(e.type)}){a})"
-    return f"({a} {_C_OP.get(e.op, e.op)} {b})"
+        a = c.Cast(cnames.c_type(e.type), a)
+    return _operator(lw, e.op, e.type, a, lw.expr(e.right))
 
 
-def _cast(lw: Lowerer, e: ir.Cast) -> str:
-    return f"(({cnames.c_type(e.type)}){lw.expr(e.expr)})"
+def _operator(lw: Lowerer, op: str, t: Type, a: c.Expr, b: c.Expr) -> c.Expr:
+    """`a op b` in C, for operands already lowered, with a result of type t."""
+    if op == "sat-":
+        lw.need("sl_sat_sub")
+        return c.Call("sl_sat_sub", (a, b))
+    if op in ("/", "%") and cnames.is_signed(t):
+        # BPF before ISA v4 has no signed division: do it on magnitudes. The helpers work
+        # in 64 bits; an i32 result is narrowed so `MIN / -1` wraps as it does in 32 bits.
+        helper = "sl_sdiv" if op == "/" else "sl_smod"
+        lw.need(helper)
+        call = c.Call(helper, (a, b))
+        return c.Cast("s32", call) if t is Type.I32 else call
+    return c.Binary(_C_OP.get(op, op), a, b)
 
 
-_EXPR: dict[type, Callable[..., str]] = {
+def _cast(lw: Lowerer, e: ir.Cast) -> c.Expr:
+    return c.Cast(cnames.c_type(e.type), lw.expr(e.expr))
+
+
+_EXPR: dict[type, Callable[..., c.Expr]] = {
     ir.Lit: _lit,
     ir.Str: _str,
     ir.Local: _local,
@@ -295,130 +345,168 @@ _EXPR: dict[type, Callable[..., str]] = {
 
 
 # ---------------------------------------------------------------------- statement table
-def _let(lw: Lowerer, s: ir.Let, scope: Scope, depth: int) -> list[str]:
-    decl = f"{cnames.c_type(s.type)} {cnames.ident(s.name)}"
-    if decl.endswith("* " + cnames.ident(s.name)):
-        decl = decl.replace("* ", "*")
-    return [_line(depth, f"{decl} = {lw.value(s.value)};", s.span)]
+def _let(lw: Lowerer, s: ir.Let, out: _BlockLowering) -> None:
+    ctype, name, value = cnames.c_type(s.type), cnames.ident(s.name), lw.expr(s.value)
+    if not out.hoistable(s.name, list(out.stmts[: out.at])):
+        # it shadows an outer local this block used before it: declared where it binds
+        out.declared.add(s.name)
+        out.add(c.Decl(ctype, name, value), s.span)
+        return
+    leading = not out.block.stmts and not (out.top and out.scope.prologue and _calls(s.value))
+    if leading:
+        out.declare(ctype, name, value, s.span)
+    else:
+        out.declare(ctype, name, None, None)
+        out.add(c.Assign(c.Atom(name), value), s.span)
 
 
 _SETTER = {"vtime": "sl_set_vtime", "slice": "sl_set_slice"}
+# IR operators a C compound assignment computes identically (`x op= y` is `x = x op y`):
+# not `sat-` (a helper), and `/`, `%` only where the C operator is the IR's (unsigned).
+_COMPOUND = frozenset({"+", "-", "*", "&", "|", "^", "<<", ">>"})
 
 
-def _assign(lw: Lowerer, s: ir.Assign, scope: Scope, depth: int) -> list[str]:
-    t, value = s.target, lw.value(s.value)
+def _assign(lw: Lowerer, s: ir.Assign, out: _BlockLowering) -> None:
+    t = s.target
     if isinstance(t, ir.TaskField):
         setter = _SETTER[t.field]
         lw.need(setter)
-        if t.field == "slice":  # only tick may write 0: a yield at this tick (sl_tick_slice)
-            clamp = "sl_tick_slice" if scope.op == "tick" else "sl_slice"
+        value = lw.expr(s.value)
+        if t.field == "slice":  # semantics.clamp_slice / tick_slice
+            clamp = "sl_tick_slice" if out.scope.op == "tick" else "sl_slice"
             lw.need(clamp)
-            value = f"{clamp}({value})"
-        return [_line(depth, f"{setter}({lw.value(t.task)}, {value});", s.span)]
+            value = c.Call(clamp, (value,))
+        out.add(c.ExprStmt(c.Call(setter, (lw.expr(t.task), value))), s.span)
+        return
     if isinstance(t, ir.MapElem):
         setter = cnames.derived(t.map, "set")
-        return [_line(depth, f"{setter}({lw.value(t.key)}, {value});", s.span)]
-    if isinstance(t, ir.Local | ir.GlobalRef | ir.TaskVarRef | ir.ArrayElem):
-        return [_line(depth, f"{lw.expr(t)} = {value};", s.span)]
-    raise NotImplementedError(f"C backend: cannot assign to {type(t).__name__}")
+        out.add(c.ExprStmt(c.Call(setter, (lw.expr(t.key), lw.expr(s.value)))), s.span)
+        return
+    if not isinstance(t, ir.Local | ir.GlobalRef | ir.TaskVarRef | ir.ArrayElem):
+        raise NotImplementedError(f"C backend: cannot assign to {type(t).__name__}")
+    v = s.value
+    if isinstance(v, ir.Binary) and v.left == t and not _calls(t):
+        # `x = x op y` (a compound assignment, expanded by the checker): compute the place once
+        compound = v.op in _COMPOUND or (v.op in ("/", "%") and not cnames.is_signed(v.type))
+        if compound:
+            out.add(c.Assign(lw.expr(t), lw.expr(v.right), v.op + "="), s.span)
+            return
+        if isinstance(t, ir.ArrayElem | ir.TaskVarRef):
+            place = lw.expr(t)
+            pointer = place.operand if isinstance(place, c.Unary) else c.Unary("&", place)
+            slot = out.slot(cnames.c_type(t.type))
+            out.add(c.Assign(c.Atom(slot), pointer), s.span)
+            deref = c.Unary("*", c.Atom(slot))
+            value = _operator(lw, v.op, v.type, deref, lw.expr(v.right))
+            out.add(c.Assign(deref, value))
+            return
+    out.add(c.Assign(lw.expr(t), lw.expr(v)), s.span)
 
 
-def _if(lw: Lowerer, s: ir.If, scope: Scope, depth: int) -> list[str]:
-    pad = "\t" * depth
+def _if(lw: Lowerer, s: ir.If, out: _BlockLowering) -> None:
     (first, *rest), orelse = ir.if_chain(s)
-    out = [_line(depth, f"if ({lw.value(first.cond)}) {{", first.span)]
-    out += lw.block(first.then, scope, depth + 1)
-    for link in rest:
-        out.append(f"{pad}}} else if ({lw.value(link.cond)}) {{ {mark(link.span)}")
-        out += lw.block(link.then, scope, depth + 1)
-    if orelse:
-        out.append(pad + "} else {")
-        out += lw.block(orelse, scope, depth + 1)
-    out.append(pad + "}")
-    return out
+    arms = tuple(
+        (lw.expr(link.cond), lw.block(link.then, out.scope), link.span) for link in [first, *rest]
+    )
+    out.add(c.If(arms, lw.block(orelse, out.scope) if orelse else None))
 
 
-def _for_range(lw: Lowerer, s: ir.ForRange, scope: Scope, depth: int) -> list[str]:
+def _loop(
+    lw: Lowerer, out: _BlockLowering, var: str, ctype: str, head: c.Call, body: c.Block, span: Span
+) -> None:
+    """A loop whose variable is declared at the top of the enclosing block, unless the block
+    mentions that name outside the loop: then in a block of its own, as C's `for (T v ...)`
+    scopes it."""
+    others = [x for i, x in enumerate(out.stmts) if i != out.at]
+    name = cnames.ident(var)
+    if out.hoistable(var, others):
+        if name not in out.declared:
+            out.declare(ctype, name, None, None)
+        out.add(c.Loop(head, body), span)
+        return
+    inner = c.Block(decls=[(c.Decl(ctype, name), None)])
+    inner.add(c.Loop(head, body), span)
+    out.add(c.Compound(inner))
+
+
+def _for_range(lw: Lowerer, s: ir.ForRange, out: _BlockLowering) -> None:
     lw.need("sl_for")
-    v, pad = cnames.ident(s.var), "\t" * depth
-    head = f"sl_for({v}, {lw.value(s.lo)}, {lw.value(s.hi)}) {{"
-    return [
-        pad + "{",
-        f"{pad}\t{cnames.c_type(s.var_type)} {v};",
-        "",
-        _line(depth + 1, head, s.span),
-        *lw.block(s.body, scope, depth + 2),
-        pad + "\t}",
-        pad + "}",
-    ]
+    v = c.Atom(cnames.ident(s.var))
+    head = c.Call("sl_for", (v, lw.expr(s.lo), lw.expr(s.hi)))
+    _loop(lw, out, s.var, cnames.c_type(s.var_type), head, lw.block(s.body, out.scope), s.span)
 
 
-def _for_cpus(lw: Lowerer, s: ir.ForCpus, scope: Scope, depth: int) -> list[str]:
+def _for_cpus(lw: Lowerer, s: ir.ForCpus, out: _BlockLowering) -> None:
     # The constant bound is what the verifier needs; the run-time CPU count ends it early.
     lw.need("sl_for", "sl_nr_cpus")
-    v, pad = cnames.ident(s.var), "\t" * depth
-    return [
-        pad + "{",
-        f"{pad}\ts32 {v};",
-        "",
-        _line(depth + 1, f"sl_for({v}, 0, MAX_CPUS) {{", s.span),
-        f"{pad}\t\tif ({v} >= (s32)sl_nr_cpus())",
-        f"{pad}\t\t\tbreak;",
-        *lw.block(s.body, scope, depth + 2),
-        pad + "\t}",
-        pad + "}",
-    ]
+    v = c.Atom(cnames.ident(s.var))
+    body = lw.block(s.body, out.scope)
+    end = c.Binary(">=", v, c.Cast("s32", c.Call("sl_nr_cpus")))
+    stop = c.Block()
+    stop.add(c.Jump("break"))
+    body.stmts.insert(0, (c.If(((end, stop, None),)), None))
+    head = c.Call("sl_for", (v, c.Atom("0"), c.Atom("MAX_CPUS")))
+    _loop(lw, out, s.var, "s32", head, body, s.span)
 
 
-def _return(lw: Lowerer, s: ir.Return, scope: Scope, depth: int) -> list[str]:
+def _return(lw: Lowerer, s: ir.Return, out: _BlockLowering) -> None:
+    scope = out.scope
     if s.value is None:
-        return [_line(depth, scope.bare_return, s.span)]
-    if scope.op == "select_cpu" and scope.task is not None:
-        return [_line(depth, f"return {lw.kernel_cpu(scope.task, s.value)};", s.span)]
-    return [_line(depth, f"return {lw.value(s.value)};", s.span)]
+        out.add(scope.bare_return, s.span)
+    elif scope.op == "select_cpu" and scope.task is not None:
+        out.add(c.Return(lw.kernel_cpu(c.Atom(scope.task), s.value)), s.span)
+    else:
+        out.add(c.Return(lw.expr(s.value)), s.span)
 
 
-def _insert(lw: Lowerer, s: ir.Insert, scope: Scope, depth: int) -> list[str]:
-    task = lw.value(s.task)
+def _count(counter: c.Expr) -> c.Stmt:
+    return c.ExprStmt(c.Call("__sync_fetch_and_add", (c.Unary("&", counter), c.Atom("1"))))
+
+
+def stat(name: str) -> c.Expr:
+    return c.Member(c.Atom("stats"), name)
+
+
+def _insert(lw: Lowerer, s: ir.Insert, out: _BlockLowering) -> None:
+    task = lw.expr(s.task)
     dsq = lw.queue_id(s.queue)
     if s.on_cpu is not None:
         lw.need("sl_local_on")
-        dsq = f"sl_local_on({task}, {lw.value(s.on_cpu)})"
-    slice_ = "SCX_SLICE_DFL"
+        dsq = c.Call("sl_local_on", (task, lw.expr(s.on_cpu)))
+    slice_: c.Expr = c.Atom("SCX_SLICE_DFL")
     if s.slice is not None:
         lw.need("sl_slice")
-        slice_ = f"sl_slice({lw.value(s.slice)})"
-    flags = scope.enq_flags
+        slice_ = c.Call("sl_slice", (lw.expr(s.slice),))
+    flags = c.Atom(out.scope.enq_flags)
     if s.vtime is not None:
         lw.need("sl_insert_vtime")
-        call = f"sl_insert_vtime({task}, {dsq}, {slice_}, {lw.value(s.vtime)}, {flags});"
+        call = c.Call("sl_insert_vtime", (task, dsq, slice_, lw.expr(s.vtime), flags))
     else:
         lw.need("sl_insert")
-        call = f"sl_insert({task}, {dsq}, {slice_}, {flags});"
-    out = [_line(depth, call, s.span)]
-    pad = "\t" * depth
-    if s.queue.kind == "local" and scope.op == "select_cpu":
-        out.append(f"{pad}__sync_fetch_and_add(&stats.nr_direct, 1);")
+        call = c.Call("sl_insert", (task, dsq, slice_, flags))
+    out.add(c.ExprStmt(call), s.span)
+    # the counters of semantics.stats_fields
+    if s.queue.kind == "local" and out.scope.op == "select_cpu":
+        out.add(_count(stat(semantics.NR_DIRECT)))
     if s.queue.name in lw.queue_index and s.queue.kind in ("fifo", "vtime"):
-        out.append(
-            f"{pad}__sync_fetch_and_add(&stats.queue_inserts[{cnames.queue_slot(s.queue.name)}], 1);"
-        )
-    return out
+        slot = c.Atom(cnames.queue_slot(s.queue.name))
+        out.add(_count(c.Index(stat(semantics.QUEUE_INSERTS), slot)))
 
 
 _KICK_FLAGS = {None: "0", "preempt": "SCX_KICK_PREEMPT", "idle": "SCX_KICK_IDLE"}
 
 
-def _kick(lw: Lowerer, s: ir.Kick, scope: Scope, depth: int) -> list[str]:
+def _kick(lw: Lowerer, s: ir.Kick, out: _BlockLowering) -> None:
     lw.need("sl_kick")
-    return [_line(depth, f"sl_kick({lw.value(s.cpu)}, {_KICK_FLAGS[s.mode]});", s.span)]
+    call = c.Call("sl_kick", (lw.expr(s.cpu), c.Atom(_KICK_FLAGS[s.mode])))
+    out.add(c.ExprStmt(call), s.span)
 
 
-def _expr_stmt(lw: Lowerer, s: ir.ExprStmt, scope: Scope, depth: int) -> list[str]:
-    return [_line(depth, f"{lw.value(s.expr)};", s.span)]
+def _expr_stmt(lw: Lowerer, s: ir.ExprStmt, out: _BlockLowering) -> None:
+    out.add(c.ExprStmt(lw.expr(s.expr)), s.span)
 
 
-_STMT: dict[type, Callable[..., list[str]]] = {
+_STMT: dict[type, Callable[..., None]] = {
     ir.Let: _let,
     ir.Assign: _assign,
     ir.If: _if,

@@ -191,8 +191,8 @@ def test_names_the_generated_c_uses_compile_as_the_policys_own(
         "DSQ_fast__IDX__u",
     ]
     assert "static __always_inline u64 t__fn(u64 x)" in c
-    assert "u64 sl_err__u = t__fn(enq_flags__u);" in c
-    assert "u64 printf__at__u = a__enqueue__u__fn(1);" in c
+    assert "\tsl_err__u = t__fn(enq_flags__u);" in c and "\tu64 sl_err__u;" in c
+    assert "\tprintf__at__u = a__enqueue__u__fn(1);" in c
     assert "*index__at(2) = memcpy__get(3) + *at__at(0);" in c
     assert art.manifest["ops_map"] == "a__ops" and "struct sched_ext_ops a__ops = {" in c
     assert "vars.a__ops__u = ret;" in c

@@ -52,7 +52,7 @@ def test_cpus_from_the_kernel_go_back_unchecked(tmp_path: Path, select_cpu: str)
 @pytest.mark.parametrize(
     ("select_cpu", "checked"),
     [
-        ("return (prev + 1) as cpu", "return sl_checked_cpu(t, (s32)(((u32)prev) + 1));"),
+        ("return (prev + 1) as cpu", "return sl_checked_cpu(t, (s32)((u32)prev + 1));"),
         ("return 3 as cpu", "return sl_checked_cpu(t, 3);"),
         # one computed binding makes the local suspect wherever it is returned
         (
@@ -62,7 +62,7 @@ def test_cpus_from_the_kernel_go_back_unchecked(tmp_path: Path, select_cpu: str)
         # (a `let` cannot take the parameter's name: tests/cases/shadow_parameter.sched)
         (
             "let pick = default_cpu(t, (t.pid % 8) as cpu, flags)\nreturn pick.cpu",
-            "sl_default_cpu(t, sl_checked_cpu(t, (s32)(((u32)t->pid) % 8)), flags)",
+            "sl_checked_cpu(t, (s32)((u32)t->pid % 8)), flags)",
         ),
     ],
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from schedlang import ir
-from schedlang.backends.bpf import build, cnames, compat, helpers
+from schedlang.backends.bpf import build, cnames, compat, csyntax, helpers
 from schedlang.backends.bpf.lower import Lowerer
 from schedlang.passes import fold
 from schedlang.source import NOWHERE
@@ -69,7 +69,9 @@ def test_folding_agrees_with_the_generated_c(clang: build.Clang, tmp_path: Path)
     lines = []
     for i, (op, a, b, t) in enumerate(samples):
         side = ("a", "b", None)[i % 3]
-        c = lw.expr(_ir(op, t, None if side is None else (side, a if side == "a" else b)))
+        c = csyntax.expr(
+            lw.expr(_ir(op, t, None if side is None else (side, a if side == "a" else b)))
+        )
         right = Type.U32 if op in ("<<", ">>") else t
         ta, tb = cnames.c_type(t), cnames.c_type(right)
         # volatile operands: clang must compute at run time, as in the policy

@@ -62,8 +62,8 @@ def test_preempting_kicks_go_through_the_rate_limit(kick_storm: tuple[str, Path]
     assert "\t\tvolatile u64 slot = (u32)cpu;\n\t\tu64 at = slot;\n" in c
     assert "\t\tif (at >= MAX_CPUS)" in c and "&sl_kick_preempted_at[at];" in c
     assert (
-        "sl_kick(sl_min_s64(c, scx_bpf_task_cpu(t)), SCX_KICK_PREEMPT); /* kick_storm.sched:29 */"
-        in c
+        "sl_kick(sl_min_s64(c, scx_bpf_task_cpu(t)), /* kick_storm.sched:29 */\n"
+        "\t\t\tSCX_KICK_PREEMPT);" in c
     )
 
 
@@ -95,9 +95,8 @@ def test_a_queue_drained_only_on_cpu_0_is_drained_by_the_fallback_elsewhere() ->
     test_bpf_vm.py."""
     c = c_of((DATA / "cpu0_drain.sched").read_text())
     assert (
-        "\tif (c == 0) { /* case.sched:7 */\n"
+        "\tif (c == 0) /* case.sched:7 */\n"
         "\t\tsl_consume(DSQ_q); /* case.sched:8 */\n"
-        "\t}\n"
         "\n"
         "\tsl_dispatch_fallback();\n"
         "}\n"

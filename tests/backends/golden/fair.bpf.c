@@ -351,10 +351,11 @@ void fair__enqueue(u64 *ctx) /* fair.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 enq_flags = ctx[1];
+	u64 v = sl_max_u64(t->scx.dsq_vtime, /* fair.sched:12 */
+		sl_sat_sub(vars.vnow, params.slice));
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
-	u64 v = sl_max_u64(t->scx.dsq_vtime, sl_sat_sub(vars.vnow, params.slice)); /* fair.sched:12 */
 	sl_insert_vtime(t, DSQ_shared, sl_slice(params.slice), v, enq_flags); /* fair.sched:13 */
 	__sync_fetch_and_add(&stats.queue_inserts[DSQ_shared__IDX], 1);
 }
@@ -385,9 +386,8 @@ void fair__running(u64 *ctx) /* fair.sched:20 */
 
 	record_wakeup(t);
 
-	if (t->scx.dsq_vtime > vars.vnow) { /* fair.sched:21 */
+	if (t->scx.dsq_vtime > vars.vnow) /* fair.sched:21 */
 		vars.vnow = t->scx.dsq_vtime; /* fair.sched:22 */
-	}
 }
 
 /* a task stops running; runnable says whether it stays runnable */
@@ -396,7 +396,8 @@ void fair__stopping(u64 *ctx) /* fair.sched:26 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
-	sl_set_vtime(t, t->scx.dsq_vtime + ((sl_sat_sub(params.slice, t->scx.slice) * 100) / ((u64)t->scx.weight))); /* fair.sched:27 */
+	sl_set_vtime(t, t->scx.dsq_vtime + /* fair.sched:27 */
+		sl_sat_sub(params.slice, t->scx.slice) * 100 / (u64)t->scx.weight);
 }
 
 /* a task joins this scheduler */

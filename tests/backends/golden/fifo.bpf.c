@@ -259,8 +259,8 @@ s32 fifo__select_cpu(u64 *ctx) /* fifo.sched:4 */
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
 	u64 flags = ctx[2];
-
 	struct sl_pick pick = sl_default_cpu(t, prev, flags); /* fifo.sched:5 */
+
 	if (pick.idle) { /* fifo.sched:6 */
 		sl_insert(t, SCX_DSQ_LOCAL, sl_slice(params.slice), 0); /* fifo.sched:7 */
 		__sync_fetch_and_add(&stats.nr_direct, 1);

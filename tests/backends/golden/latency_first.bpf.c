@@ -401,10 +401,11 @@ s32 latency_first__select_cpu(u64 *ctx) /* latency_first.sched:22 */
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
 	u64 flags = ctx[2];
-
 	struct sl_pick pick = sl_default_cpu(t, prev, flags); /* latency_first.sched:23 */
-	if (pick.idle && (task_ctx(t)->avg_run < params.burst_limit)) { /* latency_first.sched:24 */
-		sl_insert(t, SCX_DSQ_LOCAL, sl_slice(params.interactive_slice), 0); /* latency_first.sched:25 */
+
+	if (pick.idle && task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:24 */
+		sl_insert(t, SCX_DSQ_LOCAL, /* latency_first.sched:25 */
+			sl_slice(params.interactive_slice), 0);
 		__sync_fetch_and_add(&stats.nr_direct, 1);
 	}
 	return pick.cpu; /* latency_first.sched:27 */
@@ -420,10 +421,12 @@ void latency_first__enqueue(u64 *ctx) /* latency_first.sched:30 */
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
 	if (task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:31 */
-		sl_insert(t, DSQ_interactive, sl_slice(params.interactive_slice), enq_flags); /* latency_first.sched:32 */
+		sl_insert(t, DSQ_interactive, /* latency_first.sched:32 */
+			sl_slice(params.interactive_slice), enq_flags);
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_interactive__IDX], 1);
 	} else {
-		sl_insert_vtime(t, DSQ_batch, sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags); /* latency_first.sched:34 */
+		sl_insert_vtime(t, DSQ_batch, /* latency_first.sched:34 */
+			sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags);
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_batch__IDX], 1);
 	}
 }
@@ -432,9 +435,8 @@ void latency_first__enqueue(u64 *ctx) /* latency_first.sched:30 */
 SEC("struct_ops/latency_first__dispatch")
 void latency_first__dispatch(u64 *ctx) /* latency_first.sched:38 */
 {
-	if (!sl_consume(DSQ_interactive)) { /* latency_first.sched:39 */
+	if (!sl_consume(DSQ_interactive)) /* latency_first.sched:39 */
 		sl_consume(DSQ_batch); /* latency_first.sched:40 */
-	}
 
 	sl_dispatch_fallback();
 }
@@ -464,10 +466,11 @@ SEC("struct_ops/latency_first__stopping")
 void latency_first__stopping(u64 *ctx) /* latency_first.sched:16 */
 {
 	struct task_struct *t = (void *)ctx[0];
-
 	u64 ran = sl_sat_sub(sl_now(), task_ctx(t)->started); /* latency_first.sched:17 */
-	task_ctx(t)->avg_run = ((task_ctx(t)->avg_run * 3) + ran) / 4; /* latency_first.sched:18 */
-	sl_set_vtime(t, t->scx.dsq_vtime + ((ran * 100) / ((u64)t->scx.weight))); /* latency_first.sched:19 */
+
+	task_ctx(t)->avg_run = (task_ctx(t)->avg_run * 3 + ran) / 4; /* latency_first.sched:18 */
+	sl_set_vtime(t, /* latency_first.sched:19 */
+		t->scx.dsq_vtime + ran * 100 / (u64)t->scx.weight);
 }
 
 /* the scheduler is being loaded */

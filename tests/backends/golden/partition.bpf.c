@@ -296,13 +296,11 @@ static __always_inline void record_wakeup(struct task_struct *p)
 /* fn is_build */ /* partition.sched:6 */
 static __always_inline bool is_build__fn(struct task_struct *t)
 {
-	return ((t->comm[0] == 'c' && t->comm[1] == 'c' && t->comm[2] == '1') || /* partition.sched:7 */
-		(t->comm[0] == 'l' && t->comm[1] == 'd' && t->comm[2] == '\0')) ||
-		(t->comm[0] == 'm' &&
-			t->comm[1] == 'a' &&
-			t->comm[2] == 'k' &&
-			t->comm[3] == 'e' &&
-			t->comm[4] == '\0');
+	return (t->comm[0] == 'c' && t->comm[1] == 'c' && /* partition.sched:7 */
+		t->comm[2] == '1') ||
+		(t->comm[0] == 'l' && t->comm[1] == 'd' && t->comm[2] == '\0') ||
+		(t->comm[0] == 'm' && t->comm[1] == 'a' && t->comm[2] == 'k' && t->comm[3] == 'e' &&
+		t->comm[4] == '\0');
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -318,7 +316,7 @@ void partition__enqueue(u64 *ctx) /* partition.sched:10 */
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
-	if (is_build__fn(t) && (((u32)t->nr_cpus_allowed) > 1)) { /* partition.sched:11 */
+	if (is_build__fn(t) && (u32)t->nr_cpus_allowed > 1) { /* partition.sched:11 */
 		sl_insert(t, DSQ_build, sl_slice(params.slice), enq_flags); /* partition.sched:12 */
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_build__IDX], 1);
 	} else {
@@ -333,11 +331,10 @@ void partition__dispatch(u64 *ctx) /* partition.sched:18 */
 {
 	s32 c = ctx[0];
 
-	if (c == 0) { /* partition.sched:19 */
+	if (c == 0) /* partition.sched:19 */
 		sl_consume(DSQ_rest); /* partition.sched:20 */
-	} else if (!sl_consume(DSQ_build)) { /* partition.sched:21 */
+	else if (!sl_consume(DSQ_build)) /* partition.sched:21 */
 		sl_consume(DSQ_rest); /* partition.sched:22 */
-	}
 
 	sl_dispatch_fallback();
 }

@@ -327,18 +327,14 @@ s32 spread__select_cpu(u64 *ctx) /* spread.sched:14 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	s32 prev = ctx[1];
-
 	s32 best = prev; /* spread.sched:15 */
-	{
-		s32 c;
+	s32 c;
 
-		sl_for(c, 0, MAX_CPUS) { /* spread.sched:16 */
-			if (c >= (s32)sl_nr_cpus())
-				break;
-			if (sl_allowed(t, c) && (*busy__at(c) < *busy__at(best))) { /* spread.sched:17 */
-				best = c; /* spread.sched:18 */
-			}
-		}
+	sl_for(c, 0, MAX_CPUS) { /* spread.sched:16 */
+		if (c >= (s32)sl_nr_cpus())
+			break;
+		if (sl_allowed(t, c) && *busy__at(c) < *busy__at(best)) /* spread.sched:17 */
+			best = c; /* spread.sched:18 */
 	}
 	return best; /* spread.sched:21 */
 }
@@ -381,7 +377,8 @@ void spread__stopping(u64 *ctx) /* spread.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 
-	*busy__at(scx_bpf_task_cpu(t)) = *busy__at(scx_bpf_task_cpu(t)) + sl_sat_sub(sl_now(), task_ctx(t)->started); /* spread.sched:11 */
+	*busy__at(scx_bpf_task_cpu(t)) += sl_sat_sub(sl_now(), /* spread.sched:11 */
+		task_ctx(t)->started);
 }
 
 /* the scheduler is being loaded */
