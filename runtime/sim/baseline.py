@@ -11,7 +11,7 @@ apart). What it keeps of EEVDF/CFS:
 * the base slice, 0.75 ms x (1 + log2 CPUs) for up to 8 CPUs (sysctl_sched_base_slice scaled
   as sched_init_granularity does), ending at the tick as the kernel's does under HZ=250;
 * wakeup preemption: a woken task whose vtime is a base slice behind the running task's
-  with the largest vtime on a CPU it may use preempts it.
+  (counting what it has run so far) with the largest vtime on a CPU it may use preempts it.
 
 What it leaves out, so a ratio against it is read with care: per-CPU runqueues and periodic
 load balancing (here one vtime-ordered queue for all CPUs, i.e. perfect balancing), cache
@@ -19,6 +19,8 @@ and SMT topology, and EEVDF's eligibility test (the lowest vtime runs first).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from schedlang.sim_abi import DSQ_LOCAL, WEIGHT_NICE0, Host, SimTask
 
@@ -37,58 +39,56 @@ class DefaultPolicy:
         self.base_slice = 750_000 * (1 + n.bit_length() - 1)
         self.clock = 0  # vtime of the task that started running last (min_vruntime-like)
         self.started: dict[int, int] = {}  # pid -> when it started running
-        self.curr_vtime: dict[int, int] = {}  # cpu -> vtime of what runs there
+        self.curr: dict[int, SimTask] = {}  # cpu -> the task running there
         self.counts = {"nr_enqueued": 0, "nr_dispatched": 0, "nr_direct": 0}
 
-    def call(self, op: str, host: Host, *args: int | bool | SimTask) -> int | None:
-        if op == "select_cpu":
-            task, prev, flags = args
-            assert isinstance(task, SimTask) and isinstance(prev, int) and isinstance(flags, int)
-            cpu, idle = host.default_cpu(task, prev, flags)
-            if idle:
-                self._place(task)
-                self.counts["nr_direct"] += 1
-                host.insert(task, DSQ_LOCAL, self.base_slice, None, 0)
-            return cpu
-        if op == "enqueue":
-            task = args[0]
-            assert isinstance(task, SimTask)
-            self.counts["nr_enqueued"] += 1
+    def call(self, op: str, host: Host, *args: Any) -> int | None:
+        result: int | None = getattr(self, "_on_" + op)(host, *args)
+        return result
+
+    def _on_init(self, host: Host) -> None:
+        host.create_dsq(SHARED_DSQ, True)
+
+    def _on_select_cpu(self, host: Host, task: SimTask, prev: int, flags: int) -> int:
+        cpu, idle = host.default_cpu(task, prev, flags)
+        if idle:
             self._place(task)
-            host.insert(task, SHARED_DSQ, self.base_slice, task.vtime, 0)
-            self._preempt_for(host, task)
-            return None
-        if op == "dispatch":
-            (where,) = args
-            assert isinstance(where, int)
-            if host.move_to_local(SHARED_DSQ, where):
-                self.counts["nr_dispatched"] += 1
-            return None
-        if op == "running":
-            (task,) = args
-            assert isinstance(task, SimTask)
-            self.started[task.pid] = host.now()
-            self.clock = max(self.clock, task.vtime)
-            self.curr_vtime[task.cpu] = task.vtime
-            return None
-        if op == "stopping":
-            task = args[0]
-            assert isinstance(task, SimTask)
-            ran = host.now() - self.started.pop(task.pid, host.now())
-            task.vtime += ran * WEIGHT_NICE0 // max(1, task.weight)
-            self.curr_vtime.pop(task.cpu, None)
-            return None
-        if op == "init":
-            host.create_dsq(SHARED_DSQ, True)
-            return None
-        raise ValueError(f"the default policy has no op {op}")
+            self.counts["nr_direct"] += 1
+            host.insert(task, DSQ_LOCAL, self.base_slice, None, 0)
+        return cpu
+
+    def _on_enqueue(self, host: Host, task: SimTask, flags: int) -> None:
+        self.counts["nr_enqueued"] += 1
+        self._place(task)
+        host.insert(task, SHARED_DSQ, self.base_slice, task.vtime, 0)
+        self._preempt_for(host, task)
+
+    def _on_dispatch(self, host: Host, cpu: int) -> None:
+        if host.move_to_local(SHARED_DSQ, cpu):
+            self.counts["nr_dispatched"] += 1
+
+    def _on_running(self, host: Host, task: SimTask) -> None:
+        self.started[task.pid] = host.now()
+        self.clock = max(self.clock, task.vtime)
+        self.curr[task.cpu] = task
+
+    def _on_stopping(self, host: Host, task: SimTask, runnable: bool) -> None:
+        now = host.now()
+        ran = now - self.started.pop(task.pid, now)
+        task.vtime += ran * WEIGHT_NICE0 // max(1, task.weight)
+        self.curr.pop(task.cpu, None)
 
     def _place(self, task: SimTask) -> None:
         task.vtime = max(task.vtime, self.clock - self.base_slice)
 
     def _preempt_for(self, host: Host, task: SimTask) -> None:
+        """Kick the CPU whose running task is furthest ahead in vtime, counting the time it
+        has run so far, if that is more than a base slice ahead of the woken task."""
+        now = host.now()
         victim, worst = -1, task.vtime + self.base_slice
-        for cpu, vtime in sorted(self.curr_vtime.items()):
+        for cpu, running in sorted(self.curr.items()):
+            ran = now - self.started.get(running.pid, now)
+            vtime = running.vtime + ran * WEIGHT_NICE0 // max(1, running.weight)
             if vtime > worst and host.cpu_allowed(task, cpu):
                 victim, worst = cpu, vtime
         if victim >= 0:
