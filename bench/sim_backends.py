@@ -5,9 +5,11 @@ interpreter; `jit`: llvmlite native code) is compiled `--repeat` times (median a
 the compile time, IR -> callable policy), then each operation the policy implements is
 called in `--rounds` rounds of `--calls` calls against a minimal Host (constant answers, a
 clock that ticks), rotating over a few tasks; a round's time / calls is one sample of the
-cost of one call, Host calls included (each one a ctypes callback from native code). The
-summary gives, per backend, the median over every (policy, operation) of those per-call
-medians, and the median and range of the interp/jit ratios.
+cost of one call, Host calls included (each one a ctypes callback from native code). Times
+are this process's CPU time (`time.process_time_ns`), not wall time: on a shared, loaded
+machine wall time counts whoever else ran, CPU time only the work measured. The summary
+gives, per backend, the median over every (policy, operation) of those per-call medians,
+and the median and range of the interp/jit ratios.
 
 Usage: python bench/sim_backends.py [--repeat N] [--rounds N] [--calls N] [--policy NAME]
 """
@@ -92,19 +94,19 @@ def _call_cost_ns(policy: Any, op: str, rounds: int, calls: int) -> list[float]:
     arglists = [_args(op, tasks[i % len(tasks)], i) for i in range(calls)]
     samples = []
     for _ in range(rounds):
-        t0 = time.perf_counter_ns()
+        t0 = time.process_time_ns()
         for args in arglists:
             policy.call(op, host, *args)
-        samples.append((time.perf_counter_ns() - t0) / calls)
+        samples.append((time.process_time_ns() - t0) / calls)
     return samples
 
 
 def _compile_ms(compile_: Callable[[Any], Any], checked: Any, repeat: int) -> list[float]:
     out = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time_ns()
         compile_(checked)
-        out.append((time.perf_counter() - t0) * 1000)
+        out.append((time.process_time_ns() - t0) / 1e6)
     return out
 
 

@@ -1,27 +1,21 @@
 """Checked IR → an LLVM module (llvmlite's IR builder): one function per callback and `fn`.
 
-The code computes what the BPF backend's C computes, guards included (the C is the
-reference; docs/semantics.md writes the rules down):
+The code computes what docs/semantics.md says (the BPF backend's C, and the interpreter the
+tests hold it to):
 
-* every value is held at its type's width (`bool` i1, `u32`/`i32`/`cpu` i32, the rest i64)
-  and every operator computes at the width of its result type, so `+ - * <<` wrap there;
-  an operand is widened by its own signedness (`cpu` is a C `s32`, so it sign-extends);
-* `sat-` stops at 0 (as `sl_sat_sub`, on operands widened to 64 bits); `/` and `%` truncate
-  toward zero and `MIN / -1` is `MIN` (`MIN % -1` is 0), without the trap x86's `idiv` gives
-  it; a division by zero — which the checker rules out — gives 0 and `x % 0` gives `x`
-  rather than killing the process, as BPF defines them;
-* a shift amount is taken modulo the width (BPF's and x86's shift instructions; C leaves a
-  shift past the width undefined and LLVM makes it poison); `>>` is arithmetic for signed
-  types;
-* `and`/`or` short-circuit, and operands are evaluated left to right;
-* the guards of the C helpers: array indexes (`nr_index_out_of_range`, scratch slot), map
-  writes (`nr_map_full`), computed CPUs (`sl_checked_cpu`, `sl_local_on`, `sl_kick`:
-  `nr_bad_cpu`), slices (`sl_slice`: `nr_slice_clamped`), preempting kicks
-  (`nr_kick_limited`), the dispatch fallback (`nr_dispatch_fallback`), and the counters
-  (`nr_enqueued`, `nr_dispatched`, `nr_direct`, `queue_inserts`, `wakeup_hist`).
-
-State is reached through the `Storage` buffers' addresses; the machine through `HOST_CALLS`,
-function pointers to ctypes callbacks whose addresses are compiled in as constants.
+* a value is held at its type's width (native.py) and an operator computes at the width of
+  its result type, each operand widened or narrowed to it by its own signedness, so `+ - *
+  <<` wrap there and `sat-` stops at 0; comparisons are exact (a signed with an unsigned
+  side compare in 65 bits); `>>` shifts the left side's value, arithmetically if signed;
+* `/` and `%` truncate toward zero, `MIN / -1` is `MIN` and `MIN % -1` 0 — without the trap
+  x86's `idiv` gives those; a division by zero, which the checker rules out, gives 0 and
+  `x % 0` gives `x` (BPF's answers) rather than killing the process;
+* a shift amount is taken modulo the width (`arith.shift_amount`; LLVM would make a shift
+  past the width poison);
+* `and`/`or` short-circuit; operands run left to right, an assignment's target parts before
+  its value;
+* what runs around the policy's code (the prologues of enqueue/runnable/running/init, the
+  dispatch fallback) and the guards (guards.py), counting in the stats where the C does.
 """
 
 from __future__ import annotations
@@ -32,59 +26,28 @@ from llvmlite import ir as ll
 
 from schedlang import ir
 from schedlang.backends import semantics as sem
-from schedlang.backends.llvm.memory import (
-    FIELD_OFFSET,
-    STORAGE_OFFSET,
-    MapTable,
-    Storage,
+from schedlang.backends.llvm import guards
+from schedlang.backends.llvm.memory import FIELD_OFFSET, STORAGE_OFFSET, Storage
+from schedlang.backends.llvm.native import (
+    I1,
+    I8,
+    I32,
+    I64,
+    KICK_FLAGS,
+    PICK,
+    VOID,
+    Module,
+    bits,
+    convert,
+    from_slot,
+    lltype,
+    native_arg,
+    signed,
+    to_slot,
 )
 from schedlang.callbacks import CALLBACKS
-from schedlang.sim_abi import DSQ_GLOBAL, DSQ_LOCAL, DSQ_LOCAL_ON, SLICE_DFL_NS
-from schedlang.types import SIGNED, Type
-
-I1, I8, I32, I64 = ll.IntType(1), ll.IntType(8), ll.IntType(32), ll.IntType(64)
-PTR = ll.PointerType()
-PICK = ll.LiteralStructType([I32, I1])
-VOID = ll.VoidType()
-
-# The calls into the machine: name -> (result, arguments), in the kinds "i64", "i32",
-# "ptr" and "void" (policy.py maps the same kinds to ctypes). Bools cross as i32.
-HOST_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "now": ("i64", ()),
-    "default_cpu": ("i32", ("ptr", "i32", "i64", "ptr")),  # task, prev, flags, &idle
-    "insert": ("i32", ("ptr", "i64", "i64", "i64", "i32", "i64")),  # ..., vtime, has_vtime, flags
-    "move_to_local": ("i32", ("i64", "i32")),  # dsq, the dispatching cpu
-    "queued": ("i64", ("i64",)),
-    "kick": ("void", ("i32", "i64")),  # cpu, SCX_KICK_* flags
-    "cpu_allowed": ("i32", ("ptr", "i32")),
-    "create_dsq": ("void", ("i64", "i32")),  # dsq, vtime-ordered
-}
-_KIND = {"i64": I64, "i32": I32, "ptr": PTR, "void": VOID}
-
-KICK_IDLE, KICK_PREEMPT = 1, 2  # the kernel's SCX_KICK_* flags
-KICK_FLAGS = {None: 0, "idle": KICK_IDLE, "preempt": KICK_PREEMPT}
-SIGNED_LIKE = SIGNED | {Type.CPU, Type.INT}
-
-
-def lltype(t: Type) -> ll.Type:
-    if t is Type.BOOL:
-        return I1
-    if t in (Type.U32, Type.I32, Type.CPU):
-        return I32
-    if t is Type.PICK:
-        return PICK
-    if t is Type.TASK:
-        return PTR
-    return I64  # u64, i64, duration, time, integer literals
-
-
-def bits(t: Type) -> int:
-    return lltype(t).width
-
-
-def native_arg(t: Type) -> ll.Type:
-    """A callback argument as the machine passes it (bools as i32)."""
-    return I32 if t is Type.BOOL else lltype(t)
+from schedlang.sim_abi import DSQ_GLOBAL, DSQ_LOCAL, SLICE_DFL_NS
+from schedlang.types import Type
 
 
 def callback_ops(program: ir.Program) -> tuple[str, ...]:
@@ -93,29 +56,24 @@ def callback_ops(program: ir.Program) -> tuple[str, ...]:
     return tuple(op for op in CALLBACKS if op in sem.ALWAYS_OPS or program.callback(op) is not None)
 
 
-class ModuleGen:
+class ModuleGen(Module):
     """Builds the module for one program against one Storage and one set of host calls."""
 
     def __init__(
         self, program: ir.Program, storage: Storage, host: dict[str, int], timeout_ms: int
     ) -> None:
-        self.program = program
-        self.storage = storage
-        self.module = ll.Module(name=program.name)
-        self.host_addr = host
-        self.slice_max_ns = sem.slice_max_ns(timeout_ms)
+        super().__init__(program, storage, host, timeout_ms)
         self.queue_index = {q.name: i for i, q in enumerate(program.queues)}
         self.queue_ids = {q.name: q.dsq_id for q in program.queues}
-        self.fns: dict[str, ll.Function] = {}
-        self.helpers: dict[str, ll.Function] = {}
-        for f in program.fns:
-            ret = VOID if f.ret is Type.VOID else lltype(f.ret)
-            fn = ll.Function(
-                self.module, ll.FunctionType(ret, [lltype(t) for _, t in f.params]), f"fn.{f.name}"
+        # declared first: an `fn` may call one defined after it (never itself: the checker)
+        self.fns = {
+            f.name: self.internal(
+                f"fn.{f.name}",
+                VOID if f.ret is Type.VOID else lltype(f.ret),
+                [lltype(t) for _, t in f.params],
             )
-            fn.linkage = "internal"
-            fn.attributes.add("alwaysinline")
-            self.fns[f.name] = fn
+            for f in program.fns
+        }
 
     def build(self) -> ll.Module:
         for f in self.program.fns:
@@ -133,264 +91,6 @@ class ModuleGen:
             params = tuple(zip(names, sig.params, strict=True))
             Routine(self, fn, op, params, sig.ret).emit(decl.body if decl else ())
         return self.module
-
-    # ------------------------------------------------------------------ addresses
-    @staticmethod
-    def const_ptr(b: ll.IRBuilder, address: int) -> ll.Value:
-        return b.inttoptr(ll.Constant(I64, address), PTR)
-
-    def slot_ptr(self, b: ll.IRBuilder, buffer: object, index: ll.Value | int) -> ll.Value:
-        base = self.const_ptr(b, Storage.address(buffer))  # type: ignore[arg-type]
-        idx = index if isinstance(index, ll.Value) else ll.Constant(I64, index)
-        return b.gep(base, [idx], source_etype=I64)
-
-    def stat_add(self, b: ll.IRBuilder, name: str, amount: ll.Value | int = 1, at: int = 0) -> None:
-        ptr = self.slot_ptr(b, self.storage.stats, self.storage.stat_slot[name] + at)
-        if not isinstance(amount, ll.Value):
-            amount = ll.Constant(I64, amount)
-        b.store(b.add(b.load(ptr, typ=I64), amount), ptr)
-
-    def host(self, b: ll.IRBuilder, name: str, *args: ll.Value) -> ll.Value:
-        ret, kinds = HOST_CALLS[name]
-        fty = ll.FunctionType(_KIND[ret], [_KIND[k] for k in kinds])
-        fp = b.inttoptr(ll.Constant(I64, self.host_addr[name]), fty.as_pointer())
-        return b.call(fp, list(args))
-
-    def nr_cpus(self, b: ll.IRBuilder) -> ll.Value:
-        return b.trunc(
-            b.load(self.const_ptr(b, Storage.address(self.storage.nr_cpus)), typ=I64), I32
-        )
-
-    # ------------------------------------------------------------------ guard helpers
-    def helper(self, name: str) -> ll.Function:
-        """One of the C backend's guard helpers as an internal function (built once)."""
-        if name not in self.helpers:
-            build, ret, args = _HELPERS[name]
-            fn = ll.Function(self.module, ll.FunctionType(ret, args), f"sl.{name}")
-            fn.linkage = "internal"
-            fn.attributes.add("alwaysinline")
-            self.helpers[name] = fn
-            b = ll.IRBuilder(fn.append_basic_block("entry"))
-            build(self, fn, b)
-        return self.helpers[name]
-
-    def _checked_cpu(self, fn: ll.Function, b: ll.IRBuilder) -> None:
-        """sl_checked_cpu: a computed CPU that does not exist becomes the task's own."""
-        task, cpu = fn.args
-        ok = b.and_(
-            b.icmp_signed(">=", cpu, ll.Constant(I32, 0)),
-            b.icmp_unsigned("<", cpu, self.nr_cpus(b)),
-        )
-        self.stat_add(b, sem.NR_BAD_CPU, b.zext(b.not_(ok), I64))
-        own = b.load(b.gep(task, [ll.Constant(I64, FIELD_OFFSET["cpu"])], source_etype=I8), typ=I32)
-        b.ret(b.select(ok, cpu, own))
-
-    def _allowed(self, fn: ll.Function, b: ll.IRBuilder) -> ll.Value:
-        """sl_allowed: false for a negative CPU, else the task's affinity."""
-        task, cpu = fn.args
-        ask, done = fn.append_basic_block("ask"), fn.append_basic_block("no")
-        b.cbranch(b.icmp_signed(">=", cpu, ll.Constant(I32, 0)), ask, done)
-        b.position_at_end(done)
-        b.ret(ll.Constant(I1, 0))
-        b.position_at_end(ask)
-        b.ret(b.icmp_unsigned("!=", self.host(b, "cpu_allowed", task, cpu), ll.Constant(I32, 0)))
-
-    def _local_on(self, fn: ll.Function, b: ll.IRBuilder) -> None:
-        """sl_local_on: CPU c's local queue if c exists and the task may run there, else the
-        global queue (counted in nr_bad_cpu)."""
-        task, cpu = fn.args
-        exists, yes, no = (fn.append_basic_block(n) for n in ("exists", "yes", "no"))
-        ok = b.and_(
-            b.icmp_signed(">=", cpu, ll.Constant(I32, 0)),
-            b.icmp_unsigned("<", cpu, self.nr_cpus(b)),
-        )
-        b.cbranch(ok, exists, no)
-        b.position_at_end(exists)
-        b.cbranch(b.call(self.helper("allowed"), [task, cpu]), yes, no)
-        b.position_at_end(yes)
-        b.ret(b.or_(ll.Constant(I64, DSQ_LOCAL_ON), b.zext(cpu, I64)))
-        b.position_at_end(no)
-        self.stat_add(b, sem.NR_BAD_CPU)
-        b.ret(ll.Constant(I64, DSQ_GLOBAL))
-
-    def _slice(self, fn: ll.Function, b: ll.IRBuilder) -> None:
-        """sl_slice: within [100us, timeout / 10], each clamp counted."""
-        (s,) = fn.args
-        lo, hi = ll.Constant(I64, sem.SLICE_MIN_NS), ll.Constant(I64, self.slice_max_ns)
-        low, high = b.icmp_unsigned("<", s, lo), b.icmp_unsigned(">", s, hi)
-        self.stat_add(b, sem.NR_SLICE_CLAMPED, b.zext(b.or_(low, high), I64))
-        b.ret(b.select(low, lo, b.select(high, hi, s)))
-
-    def _tick_slice(self, fn: ll.Function, b: ll.IRBuilder) -> None:
-        """sl_tick_slice: 0 stays 0 (ends the slice at this tick), else sl_slice."""
-        (s,) = fn.args
-        zero, other = fn.append_basic_block("zero"), fn.append_basic_block("other")
-        b.cbranch(b.icmp_unsigned("==", s, ll.Constant(I64, 0)), zero, other)
-        b.position_at_end(zero)
-        b.ret(s)
-        b.position_at_end(other)
-        b.ret(b.call(self.helper("slice"), [s]))
-
-    def _kick(self, fn: ll.Function, b: ll.IRBuilder) -> None:
-        """sl_kick: skip a CPU that does not exist (nr_bad_cpu); a CPU is preempted at most
-        once per KICK_PREEMPT_GAP_NS, later preempting kicks are plain (nr_kick_limited)."""
-        cpu, flags = fn.args
-        bad, good, preempt, limit, record, send = (
-            fn.append_basic_block(n) for n in ("bad", "good", "preempt", "limit", "record", "send")
-        )
-        ok = b.and_(
-            b.icmp_signed(">=", cpu, ll.Constant(I32, 0)),
-            b.icmp_unsigned("<", cpu, self.nr_cpus(b)),
-        )
-        b.cbranch(ok, good, bad)
-        b.position_at_end(bad)
-        self.stat_add(b, sem.NR_BAD_CPU)
-        b.ret_void()
-        b.position_at_end(good)
-        is_preempt = b.icmp_unsigned(
-            "!=", b.and_(flags, ll.Constant(I64, KICK_PREEMPT)), ll.Constant(I64, 0)
-        )
-        b.cbranch(is_preempt, preempt, send)
-        b.position_at_end(preempt)
-        last_slot = self.storage.program.max_cpus - 1
-        at = b.zext(cpu, I64)
-        at = b.select(
-            b.icmp_unsigned(">", at, ll.Constant(I64, last_slot)), ll.Constant(I64, last_slot), at
-        )
-        slot = self.slot_ptr(b, self.storage.kick_preempted_at, at)
-        last = b.load(slot, typ=I64)
-        now = self.host(b, "now")
-        recent = b.and_(
-            b.icmp_unsigned("!=", last, ll.Constant(I64, 0)),
-            b.icmp_unsigned("<", b.sub(now, last), ll.Constant(I64, sem.KICK_PREEMPT_GAP_NS)),
-        )
-        b.cbranch(recent, limit, record)
-        b.position_at_end(limit)
-        self.stat_add(b, sem.NR_KICK_LIMITED)
-        plain = b.and_(flags, ll.Constant(I64, ~KICK_PREEMPT & (2**64 - 1)))
-        b.branch(send)
-        b.position_at_end(record)
-        b.store(now, slot)
-        b.branch(send)
-        b.position_at_end(send)
-        sent = b.phi(I64)
-        sent.add_incoming(flags, good)
-        sent.add_incoming(plain, limit)
-        sent.add_incoming(flags, record)
-        self.host(b, "kick", cpu, sent)
-        b.ret_void()
-
-    def _map_probe(
-        self, b: ll.IRBuilder, fn: ll.Function, table: MapTable, key: ll.Value
-    ) -> tuple[ll.Value, ll.Value]:
-        """Linear probing from the key's hash, to the key or the first free slot: (the slot,
-        whether it holds the key)."""
-        mask = table.nr_slots - 1
-        shift = 64 - (table.nr_slots.bit_length() - 1)
-        start = b.lshr(b.mul(key, ll.Constant(I64, 0x9E3779B97F4A7C15)), ll.Constant(I64, shift))
-        start = b.and_(start, ll.Constant(I64, mask))
-        entry = b.block
-        loop, step, out = (fn.append_basic_block(n) for n in ("probe", "step", "found"))
-        b.branch(loop)
-        b.position_at_end(loop)
-        i = b.phi(I64)
-        i.add_incoming(start, entry)
-        used = b.load(
-            b.gep(self.const_ptr(b, Storage.address(table.used)), [i], source_etype=I8), typ=I8
-        )
-        free = b.icmp_unsigned("==", used, ll.Constant(I8, 0))
-        have = b.load(self.slot_ptr(b, table.keys, i), typ=I64)
-        hit = b.icmp_unsigned("==", have, key)
-        b.cbranch(b.or_(free, hit), out, step)
-        b.position_at_end(step)
-        nxt = b.and_(b.add(i, ll.Constant(I64, 1)), ll.Constant(I64, mask))
-        i.add_incoming(nxt, step)
-        b.branch(loop)
-        b.position_at_end(out)
-        return i, b.not_(free)
-
-    def map_get(self, decl: ir.MapDecl) -> ll.Function:
-        name = f"map.get.{decl.name}"
-        if name not in self.helpers:
-            fn = ll.Function(self.module, ll.FunctionType(I64, [I64]), f"sl.{name}")
-            fn.linkage = "internal"
-            fn.attributes.add("alwaysinline")
-            self.helpers[name] = fn
-            b = ll.IRBuilder(fn.append_basic_block("entry"))
-            table = self.storage.maps[decl.name]
-            i, found = self._map_probe(b, fn, table, fn.args[0])
-            value = b.load(self.slot_ptr(b, table.values, i), typ=I64)
-            b.ret(b.select(found, value, ll.Constant(I64, decl.default & (2**64 - 1))))
-        return self.helpers[name]
-
-    def map_set(self, decl: ir.MapDecl) -> ll.Function:
-        name = f"map.set.{decl.name}"
-        if name not in self.helpers:
-            fn = ll.Function(self.module, ll.FunctionType(VOID, [I64, I64]), f"sl.{name}")
-            fn.linkage = "internal"
-            fn.attributes.add("alwaysinline")
-            self.helpers[name] = fn
-            b = ll.IRBuilder(fn.append_basic_block("entry"))
-            table = self.storage.maps[decl.name]
-            key, value = fn.args
-            i, found = self._map_probe(b, fn, table, key)
-            write, new, room, full = (
-                fn.append_basic_block(n) for n in ("write", "new", "room", "full")
-            )
-            b.cbranch(found, write, new)
-            b.position_at_end(new)
-            count_ptr = self.const_ptr(b, Storage.address(table.count))
-            count = b.load(count_ptr, typ=I64)
-            b.cbranch(b.icmp_unsigned("<", count, ll.Constant(I64, decl.capacity)), room, full)
-            b.position_at_end(full)
-            self.stat_add(b, sem.NR_MAP_FULL)
-            b.ret_void()
-            b.position_at_end(room)
-            b.store(b.add(count, ll.Constant(I64, 1)), count_ptr)
-            b.store(
-                ll.Constant(I8, 1),
-                b.gep(self.const_ptr(b, Storage.address(table.used)), [i], source_etype=I8),
-            )
-            b.store(key, self.slot_ptr(b, table.keys, i))
-            b.branch(write)
-            b.position_at_end(write)
-            b.store(value, self.slot_ptr(b, table.values, i))
-            b.ret_void()
-        return self.helpers[name]
-
-
-_HELPERS: dict[
-    str, tuple[Callable[[ModuleGen, ll.Function, ll.IRBuilder], object], ll.Type, list[ll.Type]]
-] = {
-    "checked_cpu": (ModuleGen._checked_cpu, I32, [PTR, I32]),
-    "allowed": (ModuleGen._allowed, I1, [PTR, I32]),
-    "local_on": (ModuleGen._local_on, I64, [PTR, I32]),
-    "slice": (ModuleGen._slice, I64, [I64]),
-    "tick_slice": (ModuleGen._tick_slice, I64, [I64]),
-    "kick": (ModuleGen._kick, VOID, [I32, I64]),
-}
-
-
-def convert(b: ll.IRBuilder, v: ll.Value, have: Type, want: Type) -> ll.Value:
-    """A machine conversion (`as`, and the implicit widenings): narrowing keeps the low
-    bits, widening extends by the source's signedness, a bool becomes 0 or 1."""
-    src, dst = lltype(have), lltype(want)
-    if src == dst or want in (Type.PICK, Type.TASK):
-        return v
-    if dst is I1:  # only ever bool to bool in checked code; anything else tests non-zero
-        return b.icmp_unsigned("!=", v, ll.Constant(src, 0))
-    if src.width > dst.width:
-        return b.trunc(v, dst)
-    return b.sext(v, dst) if have in SIGNED_LIKE else b.zext(v, dst)
-
-
-def to_slot(b: ll.IRBuilder, v: ll.Value, t: Type) -> ll.Value:
-    """A value widened to its 8-byte slot (signed types sign-extend)."""
-    return convert(b, v, t, Type.I64) if v.type != I64 else v
-
-
-def from_slot(b: ll.IRBuilder, v: ll.Value, t: Type) -> ll.Value:
-    return convert(b, v, Type.U64, t)
 
 
 class Routine:
@@ -576,7 +276,7 @@ class Routine:
         (`semantics.is_kernel_cpu`), else through `checked_cpu`."""
         if sem.is_kernel_cpu(e, self.trusted):
             return self.cpu_arg(e)
-        return self.b.call(self.gen.helper("checked_cpu"), [task, self.cpu_arg(e)])
+        return self.b.call(guards.helper(self.gen, "checked_cpu"), [task, self.cpu_arg(e)])
 
     def queue_id(self, q: ir.QueueRef) -> ll.Value:
         if q.kind == "local":
@@ -634,7 +334,7 @@ class Routine:
         """`a op c`, both already at the width of t, computed at that width."""
         b = self.b
         width = lltype(t)
-        signed = _signed(t)
+        is_signed = signed(t)
         simple = {"+": b.add, "-": b.sub, "*": b.mul, "&": b.and_, "|": b.or_, "^": b.xor}
         if op in simple:
             return simple[op](a, c)
@@ -642,7 +342,7 @@ class Routine:
             return b.shl(a, b.and_(c, ll.Constant(width, width.width - 1)))
         zero, one = ll.Constant(width, 0), ll.Constant(width, 1)
         by_zero = b.icmp_unsigned("==", c, zero)
-        if not signed:
+        if not is_signed:
             safe = b.select(by_zero, one, c)
             if op == "/":
                 return b.select(by_zero, zero, b.udiv(a, safe))
@@ -655,10 +355,6 @@ class Routine:
             return b.select(by_zero, zero, q)
         r = b.select(by_minus_one, zero, b.srem(a, safe))
         return b.select(by_zero, a, r)
-
-
-def _signed(t: Type) -> bool:
-    return t in SIGNED_LIKE
 
 
 # ---------------------------------------------------------------------- expression table
@@ -734,7 +430,7 @@ def _map_decl(r: Routine, name: str) -> ir.MapDecl:
 def _map_elem(r: Routine, e: ir.MapElem) -> ll.Value:
     decl = _map_decl(r, e.map)
     key = to_slot(r.b, r.typed(e.key, decl.key), decl.key)
-    return from_slot(r.b, r.b.call(r.gen.map_get(decl), [key]), e.type)
+    return from_slot(r.b, r.b.call(guards.map_get(r.gen, decl), [key]), e.type)
 
 
 def _pick_field(r: Routine, e: ir.PickField) -> ll.Value:
@@ -775,11 +471,11 @@ def _binary(r: Routine, e: ir.Binary) -> ll.Value:
     if e.op == ">>":
         # The left side's value shifted (arithmetically if its type is signed), then stored
         # at the result type's width: `arith.binary` on exact values.
-        wide = Type.I64 if _signed(e.left.type) else Type.U64
+        wide = Type.I64 if signed(e.left.type) else Type.U64
         a = r.typed(e.left, wide)
         amount = convert(b, r.typed(e.right, e.type), e.type, Type.U64)
         amount = b.and_(amount, ll.Constant(I64, bits(e.type) - 1))
-        shifted = b.ashr(a, amount) if _signed(e.left.type) else b.lshr(a, amount)
+        shifted = b.ashr(a, amount) if signed(e.left.type) else b.lshr(a, amount)
         return convert(b, shifted, wide, e.type)
     a = r.typed(e.left, e.type)
     c = r.typed(e.right, e.type)  # a shift amount too: arith() takes it modulo the width
@@ -794,14 +490,14 @@ def _compare(r: Routine, e: ir.Binary) -> ll.Value:
     a, c = r.expr(e.left), r.expr(e.right)
     if a.type is I1:
         return b.icmp_unsigned(e.op, a, c)
-    if _signed(lt) != _signed(rt):
+    if signed(lt) != signed(rt):
         wide = ll.IntType(65)
-        a = b.sext(a, wide) if _signed(lt) else b.zext(a, wide)
-        c = b.sext(c, wide) if _signed(rt) else b.zext(c, wide)
+        a = b.sext(a, wide) if signed(lt) else b.zext(a, wide)
+        c = b.sext(c, wide) if signed(rt) else b.zext(c, wide)
         return b.icmp_signed(e.op, a, c)
     common = Type.I64 if max(bits(lt), bits(rt)) == 64 else Type.I32
     a, c = convert(b, a, lt, common), convert(b, c, rt, common)
-    return b.icmp_signed(e.op, a, c) if _signed(lt) else b.icmp_unsigned(e.op, a, c)
+    return b.icmp_signed(e.op, a, c) if signed(lt) else b.icmp_unsigned(e.op, a, c)
 
 
 def _cast(r: Routine, e: ir.Cast) -> ll.Value:
@@ -848,14 +544,14 @@ def _queued(r: Routine, e: ir.Builtin) -> ll.Value:
 
 def _allowed(r: Routine, e: ir.Builtin) -> ll.Value:
     task, cpu = e.args
-    return r.b.call(r.gen.helper("allowed"), [r.task_ptr(task), r.cpu_arg(cpu)])
+    return r.b.call(guards.helper(r.gen, "allowed"), [r.task_ptr(task), r.cpu_arg(cpu)])
 
 
 def _pick(r: Routine, e: ir.Builtin, op: str, values: list[ll.Value]) -> ll.Value:
     b = r.b
     acc = values[0]
     for v in values[1:]:
-        less = b.icmp_signed("<", v, acc) if _signed(e.type) else b.icmp_unsigned("<", v, acc)
+        less = b.icmp_signed("<", v, acc) if signed(e.type) else b.icmp_unsigned("<", v, acc)
         acc = b.select(less, v, acc) if op == "min" else b.select(less, acc, v)
     return acc
 
@@ -940,7 +636,7 @@ def _assign(r: Routine, s: ir.Assign) -> None:
             b.store(r.typed(s.value, t.type), slot)
         case ir.TaskField(task=task, field="slice"):
             slot = r.field_ptr(r.task_ptr(task), "slice")
-            clamp = g.helper("tick_slice" if r.op == "tick" else "slice")
+            clamp = guards.helper(g, "tick_slice" if r.op == "tick" else "slice")
             b.store(b.call(clamp, [r.typed(s.value, t.type)]), slot)
         case ir.TaskVarRef(task=task, name=name):
             slot = r.storage_ptr(r.task_ptr(task), g.storage.task_var_slot[name])
@@ -952,7 +648,7 @@ def _assign(r: Routine, s: ir.Assign) -> None:
             decl = _map_decl(r, name)
             k = to_slot(b, r.typed(key, decl.key), decl.key)
             value = to_slot(b, r.typed(s.value, t.type), t.type)
-            b.call(g.map_set(decl), [k, value])
+            b.call(guards.map_set(g, decl), [k, value])
         case _:
             raise NotImplementedError(f"LLVM backend: cannot assign to {type(t).__name__}")
 
@@ -1010,7 +706,7 @@ def _loop(
 
 def _for_range(r: Routine, s: ir.ForRange) -> None:
     lo, hi = r.typed(s.lo, s.var_type), r.typed(s.hi, s.var_type)
-    _loop(r, s.var, s.var_type, lo, hi, _signed(s.var_type), s.body)
+    _loop(r, s.var, s.var_type, lo, hi, signed(s.var_type), s.body)
 
 
 def _for_cpus(r: Routine, s: ir.ForCpus) -> None:
@@ -1034,13 +730,13 @@ def _insert(r: Routine, s: ir.Insert) -> None:
     b, g = r.b, r.gen
     task = r.task_ptr(s.task)
     if s.on_cpu is not None:
-        dsq = b.call(g.helper("local_on"), [task, r.cpu_arg(s.on_cpu)])
+        dsq = b.call(guards.helper(g, "local_on"), [task, r.cpu_arg(s.on_cpu)])
     else:
         dsq = r.queue_id(s.queue)
     if s.slice is None:
         slice_: ll.Value = ll.Constant(I64, SLICE_DFL_NS)
     else:
-        slice_ = b.call(g.helper("slice"), [r.typed(s.slice, Type.U64)])
+        slice_ = b.call(guards.helper(g, "slice"), [r.typed(s.slice, Type.U64)])
     vtime = r.typed(s.vtime, Type.U64) if s.vtime is not None else ll.Constant(I64, 0)
     has_vtime = ll.Constant(I32, int(s.vtime is not None))
     done = g.host(b, "insert", task, dsq, slice_, vtime, has_vtime, r.enq_flags)
@@ -1054,7 +750,7 @@ def _insert(r: Routine, s: ir.Insert) -> None:
 
 
 def _kick(r: Routine, s: ir.Kick) -> None:
-    r.b.call(r.gen.helper("kick"), [r.cpu_arg(s.cpu), ll.Constant(I64, KICK_FLAGS[s.mode])])
+    r.b.call(guards.helper(r.gen, "kick"), [r.cpu_arg(s.cpu), ll.Constant(I64, KICK_FLAGS[s.mode])])
 
 
 def _expr_stmt(r: Routine, s: ir.ExprStmt) -> None:

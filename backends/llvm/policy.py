@@ -20,14 +20,9 @@ from schedlang import ir
 from schedlang.backends import semantics as sem
 from schedlang.backends.bpf import overrides
 from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
-from schedlang.backends.llvm.codegen import (
-    HOST_CALLS,
-    KICK_IDLE,
-    KICK_PREEMPT,
-    ModuleGen,
-    callback_ops,
-)
+from schedlang.backends.llvm.codegen import ModuleGen, callback_ops
 from schedlang.backends.llvm.memory import WRITABLE, WRITABLE_OFFSET, Storage
+from schedlang.backends.llvm.native import HOST_CALLS, KICK_IDLE, KICK_PREEMPT
 from schedlang.callbacks import CALLBACKS
 from schedlang.diagnostics import Diagnostics
 from schedlang.errors import SchedlangError
