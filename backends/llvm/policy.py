@@ -71,6 +71,10 @@ def _optimise(module: llvm.ModuleRef, tm: llvm.TargetMachine) -> None:
     passes.run(module, builder)
 
 
+# A task's comm as its record holds it; a machine has few distinct names, each seen often.
+_comm_buffer = functools.lru_cache(maxsize=4096)(sem.comm_buffer)
+
+
 class JitPolicy:
     """One compiled policy with its own memory (compile again for a fresh state)."""
 
@@ -134,7 +138,7 @@ class JitPolicy:
                 task = args[0]
                 assert isinstance(task, SimTask)
                 rec, address = self._record(task)
-                Storage.sync_in(rec, task, nr_cpus, self._comm(task.comm))
+                Storage.sync_in(rec, task, nr_cpus, _comm_buffer(task.comm))
                 try:
                     result = fn(address, *args[1:])
                 finally:
@@ -170,10 +174,6 @@ class JitPolicy:
             found = self._records[task.pid] = (rec, ctypes.addressof(rec))
         self._by_address[found[1]] = task
         return found
-
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 (one cache per policy is the point)
-    def _comm(self, comm: str) -> bytes:
-        return sem.comm_buffer(comm)
 
     def _trampoline(self, name: str) -> Any:
         """The ctypes callback for host call `name`. A call that takes a task hands the Host

@@ -495,3 +495,15 @@ def test_a_host_error_is_raised_after_the_native_call(make_host: type) -> None:
     with pytest.raises(RuntimeError, match="machine fault"):
         enqueue_once(policy, host)
     assert host.calls[-1][0] == "insert"  # the policy ran to its end first
+
+
+def test_many_policies_compiled_and_dropped() -> None:
+    """Each engine owns its target machine: one shared by all crashed the second engine's
+    disposal (a segfault in the garbage collector, as the fuzz tests compile hundreds)."""
+    import gc
+
+    for n in range(12):
+        policy = jit(f"var n: u64 = {n}\non enqueue(t, flags) {{ insert t into global }}")
+        assert policy.snapshot()["vars"]["n"] == n
+        del policy
+        gc.collect()
