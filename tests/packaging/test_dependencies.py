@@ -46,6 +46,20 @@ def _top_level_to_dists() -> dict[str, list[str]]:
     return importlib.metadata.packages_distributions()
 
 
+def _local_helper(folder: Path, top: str) -> bool:
+    """Whether `top` is a helper module of the tree, not a distribution: one beside the
+    importer, or beside a conftest.py above it (pytest puts that folder on sys.path, which is
+    how tests/backends/**/ import tests/backends/simhost.py)."""
+    if (folder / f"{top}.py").exists():
+        return True
+    for parent in folder.parents:
+        if parent == ROOT.parent:
+            return False
+        if (parent / f"{top}.py").exists() and (parent / "conftest.py").exists():
+            return True
+    return False
+
+
 @functools.cache
 def _imports(folder: str) -> dict[str, set[str]]:
     """Third-party distribution -> the files (relative to ROOT) that import it."""
@@ -67,7 +81,7 @@ def _imports(folder: str) -> dict[str, set[str]]:
                     top = module.partition(".")[0]
                     if top in sys.stdlib_module_names or top == "schedlang":
                         continue
-                    if (Path(dirpath) / f"{top}.py").exists():  # a sibling helper module
+                    if _local_helper(Path(dirpath), top):
                         continue
                     dists = top_to_dist.get(top)
                     assert dists, f"{path}: imports {top}, which no installed distribution provides"
