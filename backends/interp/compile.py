@@ -36,7 +36,6 @@ class Ctx:
     """What one call of the policy runs with (slot 0 of every frame in the call)."""
 
     host: sim_abi.Host
-    state: State
     enq_flags: int = 0  # the flags the kernel passed to enqueue (0 in other operations)
     cpu: int = -1  # the dispatching CPU, for move_to_local
 
@@ -71,11 +70,15 @@ class _Scope:
 
 
 class Compiler:
-    """Compiles the routines of one program; fns are looked up by name at call time, so an
-    fn may call one defined after it."""
+    """Compiles the routines of one program against its memory (`state`, which the closures
+    hold directly); fns are looked up by name at call time, so an fn may call one defined
+    after it."""
 
-    def __init__(self, program: ir.Program) -> None:
+    def __init__(self, program: ir.Program, state: State) -> None:
         self.program = program
+        self.state = state
+        # closures that ignore the frame and always give one value (literals, tunables)
+        self.consts: dict[Eval, Any] = {}
         self.fns: dict[str, Routine] = {}
         self.queue_index = {q.name: i for i, q in enumerate(program.queues)}
         self.queue_dsq = {q.name: q.dsq_id for q in program.queues}
@@ -143,6 +146,7 @@ class Compiler:
 
     def _assign(self, s: ir.Assign) -> Exec:
         t, value = s.target, self.converted(s.value, s.target.type)
+        st = self.state
         match t:
             case ir.Local(name=name):
                 slot = self.scope.lookup(name)
@@ -152,9 +156,10 @@ class Compiler:
 
                 return local
             case ir.GlobalRef(name=name):
+                vars_ = self.state.vars
 
                 def global_(fr: Frame) -> None:
-                    fr[0].state.vars[name] = value(fr)
+                    vars_[name] = value(fr)
 
                 return global_
             case ir.TaskField(task=task_e, field="vtime"):
@@ -171,7 +176,6 @@ class Compiler:
 
                 def slice_(fr: Frame) -> None:
                     p = task(fr)
-                    st = fr[0].state
                     v = value(fr)
                     p.slice = st.slice(v, in_tick)
 
@@ -180,19 +184,18 @@ class Compiler:
                 task = self.expr(task_e)
 
                 def task_var(fr: Frame) -> None:
-                    rec = fr[0].state.task(task(fr).pid)
+                    rec = st.task(task(fr).pid)
                     rec[name] = value(fr)
 
                 return task_var
             case ir.ArrayElem(array=array, index=index_e):
-                index = self.expr(index_e)
+                index, slots = self.expr(index_e), st.arrays[array].slots
 
                 def elem(fr: Frame) -> None:
-                    st = fr[0].state
                     at = st.array_slot(array, index(fr))
                     v = value(fr)
                     if at >= 0:
-                        st.arrays[array].slots[at] = v
+                        slots[at] = v
 
                 return elem
             case ir.MapElem(map=map_, key=key_e):
@@ -200,7 +203,7 @@ class Compiler:
 
                 def entry(fr: Frame) -> None:
                     k = wk(key(fr))
-                    fr[0].state.map_set(map_, k, value(fr))
+                    st.map_set(map_, k, value(fr))
 
                 return entry
         raise NotImplementedError(f"interpreter: cannot assign to {type(t).__name__}")
@@ -271,10 +274,10 @@ class Compiler:
         op = self.op or ""  # an fn passes no flags
         direct = s.queue.kind == "local" and self.op == "select_cpu"
         slot = self.queue_index.get(s.queue.name) if s.queue.kind in ("fifo", "vtime") else None
+        st = self.state
 
         def run(fr: Frame) -> None:
             cx: Ctx = fr[0]
-            st = cx.state
             p = task(fr)
             dsq = st.local_on(cx.host, p, on_cpu(fr)) if on_cpu is not None else dsq_id
             sl = st.slice(slice_(fr), False) if slice_ is not None else sem.DEFAULT_SLICE_NS
@@ -289,11 +292,10 @@ class Compiler:
         return run
 
     def _kick(self, s: ir.Kick) -> Exec:
-        cpu, mode = self.expr(s.cpu), s.mode
+        cpu, mode, st = self.expr(s.cpu), s.mode, self.state
 
         def run(fr: Frame) -> None:
-            cx: Ctx = fr[0]
-            cx.state.kick(cx.host, cpu(fr), mode)
+            st.kick(fr[0].host, cpu(fr), mode)
 
         return run
 
@@ -315,16 +317,26 @@ class Compiler:
     def converted(self, e: ir.Expr, target: Type) -> Eval:
         """`e` evaluated and stored as a `target` (state.converter)."""
         value, w = self.expr(e), converter(e.type, target)
-        return value if w is same else (lambda fr: w(value(fr)))
+        if w is same:
+            return value
+        if value in self.consts:
+            return self.const(w(self.consts[value]))
+        return lambda fr: w(value(fr))
+
+    def const(self, v: Any) -> Eval:
+        """A closure for a value known at compile time, registered as one."""
+        f = lambda fr: v  # noqa: E731
+        self.consts[f] = v
+        return f
 
     def kernel_cpu(self, task: Eval, e: ir.Expr) -> Eval:
         """A CPU on its way to the kernel: as it is when the kernel handed it out (the
         parameter, `t.cpu`, `default_cpu(...).cpu`, a local only ever holding those), else
         through State.checked_cpu (semantics.is_kernel_cpu decides)."""
-        value = self.expr(e)
+        value, st = self.expr(e), self.state
         if sem.is_kernel_cpu(e, self.trusted):
             return value
-        return lambda fr: fr[0].state.checked_cpu(fr[0].host, task(fr), value(fr))
+        return lambda fr: st.checked_cpu(fr[0].host, task(fr), value(fr))
 
     def queue_id(self, q: ir.QueueRef) -> int:
         return _KIND_DSQ[q.kind] if q.kind in _KIND_DSQ else self.queue_dsq[q.name]
@@ -333,8 +345,7 @@ class Compiler:
         return next(m for m in self.program.maps if m.name == name)
 
     def _lit(self, e: ir.Lit) -> Eval:
-        v = bool(e.value) if e.type is Type.BOOL else e.value
-        return lambda fr: v
+        return self.const(bool(e.value) if e.type is Type.BOOL else e.value)
 
     def _str(self, e: ir.Str) -> Eval:
         raise NotImplementedError("interpreter: a string is only valid compared with t.comm")
@@ -344,12 +355,12 @@ class Compiler:
         return lambda fr: fr[slot]
 
     def _param(self, e: ir.ParamRef) -> Eval:
-        name = e.name
-        return lambda fr: fr[0].state.params[name]
+        # tunables are read-only once loaded (.rodata): a constant of this compilation
+        return self.const(self.state.params[e.name])
 
     def _global(self, e: ir.GlobalRef) -> Eval:
-        name = e.name
-        return lambda fr: fr[0].state.vars[name]
+        name, vars_ = e.name, self.state.vars
+        return lambda fr: vars_[name]
 
     def _nr_cpus(self, e: ir.NrCpus) -> Eval:
         return lambda fr: fr[0].host.nr_cpus
@@ -376,25 +387,26 @@ class Compiler:
         raise NotImplementedError(f"interpreter: task field {e.field} is only compared")
 
     def _task_var(self, e: ir.TaskVarRef) -> Eval:
-        task, name = self.expr(e.task), e.name
-        return lambda fr: fr[0].state.task(task(fr).pid)[name]
+        task, name, st = self.expr(e.task), e.name, self.state
+        return lambda fr: st.task(task(fr).pid)[name]
 
     def _array_elem(self, e: ir.ArrayElem) -> Eval:
-        index, name = self.expr(e.index), e.array
+        index, name, st = self.expr(e.index), e.array, self.state
+        slots = st.arrays[name].slots
 
         def read(fr: Frame) -> int:
-            st = fr[0].state
             at = st.array_slot(name, index(fr))
-            return st.arrays[name].slots[at] if at >= 0 else 0
+            return slots[at] if at >= 0 else 0
 
         return read
 
     def _map_elem(self, e: ir.MapElem) -> Eval:
         key, name = self.expr(e.key), e.map
         wk, default = converter(e.key.type, self._map(name).key), self._map(name).default
+        entries = self.state.maps[name].entries
 
         def read(fr: Frame) -> int:
-            return fr[0].state.maps[name].entries.get(wk(key(fr)), default)
+            return entries.get(wk(key(fr)), default)
 
         return read
 
@@ -404,8 +416,7 @@ class Compiler:
         return lambda fr: pick(fr)[i]
 
     def _queue(self, e: ir.QueueRef) -> Eval:
-        dsq = self.queue_id(e)
-        return lambda fr: dsq
+        return self.const(self.queue_id(e))
 
     def _builtin(self, e: ir.Builtin) -> Eval:
         make = _BUILTINS.get(e.name)
@@ -444,7 +455,12 @@ class Compiler:
             return lambda fr: bool(a(fr)) and bool(b(fr))
         if e.op == "or":
             return lambda fr: bool(a(fr)) or bool(b(fr))
-        return _binary_op(e.op, e.type, a, b)
+        f = _binary_op(e.op, e.type, a, b)
+        if a in self.consts and b in self.consts:  # e.g. a tunable times a literal
+            return self.const(f(None))
+        if b in self.consts:
+            return _with_constant(e.op, e.type, a, self.consts[b]) or f
+        return f
 
     def _comm_compare(self, e: ir.Binary) -> Eval:
         field_, text = (e.left, e.right) if isinstance(e.left, ir.TaskField) else (e.right, e.left)
@@ -505,6 +521,28 @@ def _binary_op(op: str, t: Type, a: Eval, b: Eval) -> Eval:
     raise NotImplementedError(f"interpreter: no rule for operator {op!r}")
 
 
+def _with_constant(op: str, t: Type, a: Eval, c: int) -> Eval | None:
+    """The commonest operators with a constant right side (`x + 1`, `n > 0`, `d * 100`)
+    without calling for that side; None for the others (the general closure does)."""
+    w = wrapper(t)
+    match op:
+        case "+":
+            return lambda fr: w(a(fr) + c)
+        case "*":
+            return lambda fr: w(a(fr) * c)
+        case "sat-":
+            return lambda fr: max(0, a(fr) - c)
+        case "==":
+            return lambda fr: a(fr) == c
+        case "!=":
+            return lambda fr: a(fr) != c
+        case "<":
+            return lambda fr: a(fr) < c
+        case ">":
+            return lambda fr: a(fr) > c
+    return None
+
+
 def _div(x: int, y: int, signed: bool, w: Callable[[int], int]) -> int:
     """`/` as BPF executes it: by zero gives 0 (the checker proves that never happens)."""
     if y == 0:
@@ -540,13 +578,13 @@ def _default_cpu(c: Compiler, e: ir.Builtin) -> Eval:
 
 
 def _move_to_local(c: Compiler, e: ir.Builtin) -> Eval:
-    queue = c.expr(e.args[0])
+    queue, counters = c.expr(e.args[0]), c.state.counters
 
     def move(fr: Frame) -> bool:
         cx: Ctx = fr[0]
         if not cx.host.move_to_local(queue(fr), cx.cpu):
             return False
-        cx.state.counters[sem.NR_DISPATCHED] += 1
+        counters[sem.NR_DISPATCHED] += 1
         return True
 
     return move
@@ -559,22 +597,28 @@ def _queued(c: Compiler, e: ir.Builtin) -> Eval:
 
 def _allowed(c: Compiler, e: ir.Builtin) -> Eval:
     task, cpu = (c.expr(a) for a in e.args)
+    st = c.state
 
     def test(fr: Frame) -> bool:
-        cx: Ctx = fr[0]
         p = task(fr)
-        return cx.state.allowed(cx.host, p, cpu(fr))
+        return st.allowed(fr[0].host, p, cpu(fr))
 
     return test
 
 
 def _min(c: Compiler, e: ir.Builtin) -> Eval:
     args = tuple(c.expr(a) for a in e.args)
+    if len(args) == 2:
+        a, b = args
+        return lambda fr: min(a(fr), b(fr))
     return lambda fr: min([a(fr) for a in args])
 
 
 def _max(c: Compiler, e: ir.Builtin) -> Eval:
     args = tuple(c.expr(a) for a in e.args)
+    if len(args) == 2:
+        a, b = args
+        return lambda fr: max(a(fr), b(fr))
     return lambda fr: max([a(fr) for a in args])
 
 

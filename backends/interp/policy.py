@@ -27,9 +27,9 @@ class InterpPolicy:
         program = checked.program
         self._program = program
         self._timeout_ms = timeout_ms
-        self._routines: dict[str, Routine] = Compiler(program).compile_all()
-        self._ops = frozenset(self._routines) | ALWAYS
         self._state = State(program, params, timeout_ms)
+        self._routines: dict[str, Routine] = Compiler(program, self._state).compile_all()
+        self._ops = frozenset(self._routines) | ALWAYS
         self._fallback = (
             tuple(q.dsq_id for q in sem.dispatch_fallback_order(program))
             if sem.has_dispatch_fallback(program)
@@ -62,7 +62,7 @@ class InterpPolicy:
             known = "an operation" if op in CALLBACKS else "not a sched_ext operation"
             raise ValueError(f"{self.name}: {op!r} is {known} this policy does not implement")
         st = self._state
-        cx = Ctx(host, st)
+        cx = Ctx(host)
         if op == "enqueue":
             st.counters[sem.NR_ENQUEUED] += 1
             cx.enq_flags = _int(args[1])
