@@ -547,3 +547,95 @@ def test_the_fast_store_is_arith_wrap(t: Type) -> None:
     assert converter(t, t) is same and converter(Type.BOOL, t)(2**64 + 3) == arith.wrap(
         2**64 + 3, t
     )
+
+
+class RefusingHost(ToyHost):
+    """A Host whose kernel refuses every insert and reports errors for queue counts."""
+
+    def insert(self, *args: object) -> bool:
+        return False
+
+    def queued(self, dsq_id: int) -> int:
+        return -2
+
+
+def test_refused_inserts_are_counted_and_negative_queue_counts_read_zero() -> None:
+    p = policy(
+        """
+        queue q: fifo
+        var n: u64 = 7
+        on enqueue(t, flags) {
+            n = queued(q)
+            insert t into q
+        }
+        on dispatch(c) { move_to_local(q) }
+        """
+    )
+    host = RefusingHost(2)
+    p.call("init", host)
+    p.call("enqueue", host, task(), 0)
+    assert p.state.vars["n"] == 0
+    assert p.stats()["nr_insert_refused"] == 1 and p.stats()["queue_inserts"] == [1]
+
+
+def test_allowed_asks_the_host_for_every_cpu_it_may_name() -> None:
+    p = policy(
+        """
+        var a: u64 = 0
+        on running(t) {
+            if allowed(t, 3 as cpu) { a += 1 }
+            if allowed(t, t.cpu) { a += 10 }
+        }
+        """
+    )
+    tr, events = traced(p)
+    tr.call("running", ToyHost(2), task(7, cpu=1))
+    assert [e[1:] for e in events if e[0] == "host"] == [
+        ("cpu_allowed", (7, 3), 0),  # past the last CPU: not in the mask
+        ("cpu_allowed", (7, 1), 1),
+    ]
+    assert p.state.vars["a"] == 10
+
+
+def test_only_enqueue_passes_the_kernels_flags_to_insert() -> None:
+    p = policy(
+        """
+        on select_cpu(t, prev, flags) -> cpu {
+            insert t into local
+            return prev
+        }
+        on enqueue(t, flags) { insert t into global }
+        """
+    )
+    host = ToyHost(2)
+    tr, events = traced(p)
+    host.op = "select_cpu"
+    assert tr.call("select_cpu", host, task(cpu=1), 1, 9) == 1
+    host.op = "enqueue"
+    tr.call("enqueue", host, task(), 9)
+    inserts = [e[2] for e in events if e[0] == "host" and e[1] == "insert"]
+    assert inserts == [
+        (7, DSQ_LOCAL, SLICE_DFL_NS, None, 0),
+        (7, DSQ_GLOBAL, SLICE_DFL_NS, None, 9),
+    ]
+    assert p.stats()["nr_direct"] == 1
+
+
+def test_a_computed_prev_for_default_cpu_is_checked_and_idle_kicks_pass() -> None:
+    p = policy(
+        """
+        on select_cpu(t, prev, flags) -> cpu {
+            let pick = default_cpu(t, (prev + 5) as cpu, flags)
+            kick pick.cpu idle
+            return pick.cpu
+        }
+        """
+    )
+    host = ToyHost(4)
+    host.idle = {3}
+    host.op = "select_cpu"
+    tr, events = traced(p)
+    assert tr.call("select_cpu", host, task(cpu=2), 1, 0) == 3
+    calls = [e[1:] for e in events if e[0] == "host"]
+    assert calls == [("default_cpu", (7, 2, 0), (3, 1)), ("kick", (3, "idle"), None)]
+    assert p.stats()["nr_bad_cpu"] == 1 and host.kicks == [(3, "idle")]
