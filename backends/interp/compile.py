@@ -1,10 +1,11 @@
 """Checked IR -> Python closures: each expression and statement becomes one small function.
 
 Walking the IR tree at every call would look each node's class up again and again; turning
-the tree into nested closures once does that work at compile time, so a call is only Python
-function calls on plain ints (several times faster, and what makes the interpreter a usable
-fallback for the simulator). The semantics of every node are those of docs/semantics.md; the
-run-time guards live in `state.State`, one method per C helper.
+the tree into nested closures once does that work at compile time (names to frame slots,
+operators to the function of their type's width, tunables and literals to constants), so a
+call is only Python function calls on plain ints. The semantics of every node are those of
+docs/semantics.md; the run-time guards are `state.State`'s methods, which apply the rules of
+`backends/semantics.py`.
 
 A closure takes the frame: a list whose slot 0 is the call's `Ctx` and whose other slots
 hold the locals of the running callback or fn. Names are resolved to slots here, block by
