@@ -5,12 +5,14 @@ Codes are stable: agents match on them. Each has a wrong and a right example in
 docs/errors.md (whose "Fix:" starts with the code's `fix`), and a rejected test program
 under tests/cases/. Why the wording lives here and not at the call sites: one place to read
 and review what users are told, one style, and a pass says only what it found (the code and
-the fields: names, lines, values). Add a code with `_code`, a wording with `_says`, right
-under the code it belongs to. The C gate's codes use the same `Code` (cgate/findings.py).
+the fields: names, lines, values). Add a code with `_code`, a wording with `_says` (a fix
+that fits only some cases with `_fix`), right under the code it belongs to. The C gate's
+codes use the same `Code` (cgate/findings.py).
 """
 
 from __future__ import annotations
 
+import difflib
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,13 +53,30 @@ class Message:
         self, fields: Mapping[str, object], suggest: Iterable[str] = ()
     ) -> tuple[str, tuple[str, ...]]:
         """The message and its hints: the call's own suggestions ("did you mean"), then this
-        wording's fixes, or the code's general fix when it has none."""
-        fixes = tuple(f.format_map(fields) for f in self.fixes) or (CODES[self.code].fix,)
-        return self.text.format_map(fields), (*suggest, *fixes)
+        wording's fixes; the code's general fix when there is neither."""
+        hints = (*suggest, *(f.format_map(fields) for f in self.fixes))
+        return self.text.format_map(fields), hints or (CODES[self.code].fix,)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A how-to-fix that applies to some cases of a code only; the call site decides when and
+    passes it formatted (`suggest=`), before the wording's own fixes."""
+
+    code: str
+    template: str
+
+    @property
+    def fields(self) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
+
+    def format(self, **fields: object) -> str:
+        return self.template.format_map(fields)
 
 
 CODES: dict[str, Code] = {}
 MESSAGES: list[Message] = []
+FIXES: list[Fix] = []
 
 
 def _code(name: str, summary: str, *, fix: str) -> str:
@@ -69,6 +88,18 @@ def _says(code: str, text: str, *fixes: str) -> Message:
     message = Message(code, text, fixes)
     MESSAGES.append(message)
     return message
+
+
+def _fix(code: str, template: str) -> Fix:
+    fix = Fix(code, template)
+    FIXES.append(fix)
+    return fix
+
+
+def did_you_mean(name: str, candidates: list[str]) -> tuple[str, ...]:
+    """The suggestion for a misspelt name, if one of `candidates` is close (for `suggest=`)."""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return (f"did you mean `{close[0]}`?",) if close else ()
 
 
 # ---------- syntax and input
@@ -227,9 +258,16 @@ UNKNOWN_NAME = _code(
     fix='use the suggested name ("did you mean"), or declare it',
 )
 NOT_A_QUEUE = _says(UNKNOWN_NAME, "`{name}` is not a queue", "declare it: `queue NAME: fifo`")
-NAME_NOT_DECLARED = _says(UNKNOWN_NAME, "unknown name `{name}`")
+NAME_NOT_DECLARED = _says(
+    UNKNOWN_NAME, "unknown name `{name}`", "declare it, or check the spelling"
+)
 TASK_VAR_BY_NAME = _says(
     UNKNOWN_NAME, "unknown name `{name}`", "`{name}` is a task var: write `t.{name}` for a task `t`"
+)
+UNKNOWN_TUNABLE = _says(
+    UNKNOWN_NAME,
+    "--param {name}: `{policy}` has no tunable named `{name}`",
+    "its tunables are: {tunables}",
 )
 
 UNKNOWN_FIELD = _code(
@@ -267,6 +305,7 @@ UNKNOWN_FUNCTION = _code(
     fix="use a built-in (`now default_cpu move_to_local queued allowed min max clamp abs "
     "startswith`) or declare `fn NAME(...)`",
 )
+FUNCTION_NOT_DECLARED = _says(UNKNOWN_FUNCTION, "unknown function `{name}`")
 
 DUPLICATE_NAME = _code(
     "duplicate-name",
@@ -357,6 +396,13 @@ NOT_A_VALUE = _says(TYPE_MISMATCH, "`{name}` is a {kind}, not a value")
 NOT_INDEXABLE = _says(TYPE_MISMATCH, "`{name}` is not an array or a map")
 INDEX_TYPE = _says(TYPE_MISMATCH, "an array index must be an integer or a cpu, not {type}")
 CANNOT_CONVERT = _says(TYPE_MISMATCH, "cannot convert {have} to {want}")
+TAKES_A_QUEUE = _says(
+    TYPE_MISMATCH,
+    "{func} takes a queue, not {type}",
+    "name a queue declared with `queue NAME: fifo|vtime`",
+)
+# A `--param` value its param's type cannot take; literals.py words what is wrong with it.
+BAD_PARAM_VALUE = _says(TYPE_MISMATCH, "--param {name}={given}: {problem}", "{fix}")
 
 NEEDS_UNIT = _code(
     "needs-unit",
@@ -464,6 +510,15 @@ BAD_CALL = _code(
     "a call with the wrong number or kind of arguments",
     fix="match the signature shown in the message",
 )
+TAKES_NUMBERS = _says(BAD_CALL, "{func} takes numbers, durations or times, not {type}")
+ABS_TYPE = _says(BAD_CALL, "abs takes i32 or i64, not {type}", "unsigned values are never negative")
+STARTSWITH_ARGS = _says(
+    BAD_CALL,
+    "startswith takes a task's comm and a string literal",
+    'write `startswith(t.comm, "prefix")`',
+)
+BUILTIN_ARITY = _says(BAD_CALL, "wrong number of arguments: {signature}")
+FN_ARITY = _says(BAD_CALL, "`{name}` takes {want} argument(s), not {got}")
 
 BAD_TARGET = _code(
     "bad-target",
@@ -534,6 +589,11 @@ INSERT_OUTSIDE = _says(
     "`insert` is allowed only in `on select_cpu` and `on enqueue`, not in {here}",
     "the kernel hands a task to the scheduler only there",
 )
+BUILTIN_OUTSIDE = _says(
+    WRONG_CALLBACK,
+    "{func} can only be called in {where}, not in {here}",
+    "the kernel allows this operation only there",
+)
 
 # ---------- safety rules
 UNBOUNDED_LOOP = _code(
@@ -542,11 +602,27 @@ UNBOUNDED_LOOP = _code(
     fix="use a literal or a `const` (the largest value you need); to visit CPUs write `for c in "
     "cpus`",
 )
+LOOP_BOUND_NOT_CONSTANT = _says(
+    UNBOUNDED_LOOP,
+    "the loop bound {bound} is not a compile-time constant",
+    "use a literal or a `const` (params can change at load time): `for i in 0..N`",
+    "to visit CPUs, write `for c in cpus`",
+)
 
 RECURSION = _code(
     "recursion",
     "an `fn` that calls itself, directly or through others",
     fix="turn the repetition into a bounded loop",
+)
+CALLS_ITSELF = _says(
+    RECURSION,
+    "fn `{name}` calls itself: fns are inlined, so they cannot recurse",
+    "rewrite the repetition as a bounded loop (`for i in 0..N`)",
+)
+CALLS_ITSELF_THROUGH = _says(
+    RECURSION,
+    "fn `{name}` calls itself through {cycle}: fns are inlined, so they cannot recurse",
+    "rewrite the repetition as a bounded loop (`for i in 0..N`)",
 )
 
 TOO_COMPLEX = _code(
@@ -555,17 +631,69 @@ TOO_COMPLEX = _code(
     fix="loop over fewer elements, move work out of loops, or keep running totals in a `var` or "
     "array so each call does a little work",
 )
+OVER_INSTRUCTION_BUDGET = _says(
+    TOO_COMPLEX,
+    "`on {op}` is estimated at {total} BPF instructions, over the budget of {budget} (the "
+    "kernel verifier stops at 1000000)",
+    "loop over fewer elements (a smaller `0..N`), or move work out of the loop",
+    "keep running totals in a `var` or array so each call does a little work",
+)
+OVER_INSTRUCTION_BUDGET_MOSTLY = _says(
+    TOO_COMPLEX,
+    "`on {op}` is estimated at {total} BPF instructions, over the budget of {budget} (the "
+    "kernel verifier stops at 1000000); most of it is {part}",
+    "loop over fewer elements (a smaller `0..N`), or move work out of the loop",
+    "keep running totals in a `var` or array so each call does a little work",
+)
+OVER_INSTRUCTION_BUDGET_PATHS = _says(
+    TOO_COMPLEX,
+    "`on {op}` is estimated at {total} BPF instructions, over the budget of {budget} (the "
+    "kernel verifier stops at 1000000): the {count} `if`s at lines {lines} each leave a local "
+    "that is read later with a different value, so the verifier checks the rest of the "
+    "callback once per combination of their branches",
+    "keep what the branches decide in a `var` or an array instead of a local (the verifier "
+    "does not tell memory contents apart, so the paths merge)",
+    "or compute the value without a branch (`a = (x >> 3) & 1` instead of "
+    "`if x & 8 != 0 {{ a = 1 }}`)",
+)
 
 INDEX_UNPROVEN = _code(
     "index-unproven",
     "an array index not proven in range",
     fix="guard the index (`if i < N { ... }`) or wrap it (`a[i % N]`) as the hint shows",
 )
+# `slots` says how many the array has ("8 slots", "one slot per CPU, 64"); the hints say how
+# to bound the index (passes/show.range_fixes, or the two below).
+INDEX_MAY_BE_NEGATIVE = _says(
+    INDEX_UNPROVEN, "index out of range for `{array}` ({slots}): {index} may be negative here"
+)
+INDEX_PAST_END = _says(
+    INDEX_UNPROVEN,
+    "index out of range for `{array}` ({slots}): index {value} is past the last slot ({last})",
+)
+INDEX_UNBOUNDED = _says(
+    INDEX_UNPROVEN,
+    "index out of range for `{array}` ({slots}): nothing here keeps {index} below {size}",
+)
+INDEX_MAY_BE_LARGE = _says(
+    INDEX_UNPROVEN,
+    "index out of range for `{array}` ({slots}): {index} can be as large as {largest} here",
+)
+LITERAL_INDEX_FIX = _fix(INDEX_UNPROVEN, "use an index from 0 to {last}")
+PER_CPU_INDEX_FIX = _fix(
+    INDEX_UNPROVEN, "index `{array}` with a `cpu` value: `t.cpu`, `prev`, or `c` of `for c in cpus`"
+)
 
 MEMORY_BUDGET = _code(
     "memory-budget",
     "maps and arrays together exceed the memory budget",
     fix="lower map capacities or array sizes; the message names the largest",
+)
+OVER_MEMORY_BUDGET = _says(
+    MEMORY_BUDGET,
+    "maps, arrays and task vars need {total} bytes, over the budget of {budget}; the largest "
+    "is {largest} with {size} bytes",
+    "lower the map capacities or array sizes",
 )
 
 DIV_BY_ZERO = _code(
@@ -574,11 +702,55 @@ DIV_BY_ZERO = _code(
     fix="give the divisor a floor (`max(d, 1)`) or guard it (`if d != 0 { ... }`) as the hint "
     "shows; for a param, raise its lower bound above 0",
 )
+DIVIDE_BY_CONSTANT_ZERO = _says(DIV_BY_ZERO, "{op} by the constant 0", "divide by a non-zero value")
+# The divisor may be 0; the fix depends on what it is.
+ZERO_DIVISOR_PARAM = _says(
+    DIV_BY_ZERO,
+    "the divisor {divisor} of {op} may be 0",
+    "make the range of `{param}` exclude 0 (its lower bound is {lo})",
+    "or guard it: `if {param} != {zero} {{ ... }}`",
+)
+ZERO_DIVISOR_LOCAL = _says(
+    DIV_BY_ZERO,
+    "the divisor {divisor} of {op} may be 0",
+    "guard it: `if {bare} != {zero} {{ ... }}`",
+    "give it a floor: `max({bare}, {one})`",
+)
+ZERO_DIVISOR = _says(
+    DIV_BY_ZERO, "the divisor {divisor} of {op} may be 0", "give it a floor: `max({bare}, {one})`"
+)
+ZERO_DIVISOR_SHARED = _says(
+    DIV_BY_ZERO,
+    "the divisor {divisor} of {op} may be 0",
+    "give it a floor: `max({bare}, {one})`",
+    "to guard it, copy it into a local first (others may change it): `let d = {bare}`, then "
+    "`if d != {zero} {{ ... }}`",
+)
 
 LOST_TASK = _code(
     "lost-task",
     "a path through `enqueue` that does not insert the task",
     fix="add an `else` branch that inserts `t`, or insert before an early `return`",
+)
+NEVER_INSERTS = _says(
+    LOST_TASK,
+    "`on {op}` never inserts `{task}`: the task is lost, and the kernel ejects the scheduler "
+    "when its watchdog fires",
+    "insert it into a queue: `insert {task} into global`",
+)
+# `where` names the branches taken (" on the path where ..."), `merged` says when the walk
+# joined paths and the one named may be one no run takes.
+PATH_LOSES_TASK = _says(
+    LOST_TASK,
+    "a path through `on {op}` ends here without inserting `{task}`{where}: the task would be "
+    "lost{merged}",
+    "insert `{task}` on this path too, e.g. `insert {task} into global`",
+)
+PATH_LOSES_TASK_NO_ELSE = _says(
+    LOST_TASK,
+    "a path through `on {op}` ends here without inserting `{task}`{where}: the task would be "
+    "lost{merged}",
+    "add an `else` branch to the `if` at line {line} that inserts `{task}`",
 )
 
 STARVING_QUEUE = _code(
@@ -587,12 +759,76 @@ STARVING_QUEUE = _code(
     fix="call `move_to_local(NAME)` in `on dispatch` on a path that runs (e.g. when the other "
     "queues are empty), or remove the queue",
 )
+NEVER_MOVED = _says(
+    STARVING_QUEUE,
+    "queue `{queue}` is never moved from in `on dispatch`: its tasks would never run",
+    "call `move_to_local({queue})` in `on dispatch` (e.g. when the other queues are empty)",
+)
+NEVER_MOVED_NO_DISPATCH = _says(
+    STARVING_QUEUE,
+    "queue `{queue}` is never moved from in `on dispatch`: its tasks would never run",
+    "add `on dispatch(c) {{ move_to_local({queue}) }}`",
+)
+NEVER_USED = _says(
+    STARVING_QUEUE,
+    "queue `{queue}` is never used: nothing inserts into it or moves from it",
+    "remove `queue {queue}`, or insert into it and call `move_to_local({queue})` in "
+    "`on dispatch` (e.g. when the other queues are empty)",
+)
+NEVER_USED_NO_DISPATCH = _says(
+    STARVING_QUEUE,
+    "queue `{queue}` is never used: nothing inserts into it or moves from it",
+    "remove `queue {queue}`, or insert into it and add `on dispatch(c) {{ move_to_local({queue}) }}`",
+)
+# Dispatch names the queue, but no path the checker can vouch for reaches the move; the
+# explanation (which condition or loop it could not decide) is built by the proof in
+# passes/queues.py.
+MOVE_NOT_PROVEN = _says(
+    STARVING_QUEUE,
+    "{explanation}",
+    "call `move_to_local({queue})` on a path that always runs, e.g. "
+    "`if not move_to_local(other) {{ move_to_local({queue}) }}`, and compare a local copy of "
+    "a var or `queued(...)` with a constant where a guard is needed",
+)
 
 QUEUE_KIND = _code(
     "queue-kind",
     "vtime used with a FIFO or built-in queue, or a vtime queue filled FIFO",
     fix="give vtime queues a `vtime`, declare `queue NAME: vtime` for vtime ordering, keep `on "
     "CPU` for `local`, and move only from declared queues (`global` is drained by the kernel)",
+)
+ON_CPU_NOT_LOCAL = _says(
+    QUEUE_KIND,
+    "`on CPU` goes only with `local` (another CPU's local queue), not with `{queue}`",
+    "write `insert {task} into local on ...`, or drop `on ...` to insert into `{queue}`",
+)
+VTIME_ON_FIFO = _says(
+    QUEUE_KIND,
+    "`vtime` orders only a vtime queue, and the fifo queue `{queue}` is not one (the kernel "
+    "rejects it)",
+    "declare it `queue {queue}: vtime` to order it by vtime, or drop `vtime ...`",
+)
+VTIME_ON_BUILTIN = _says(
+    QUEUE_KIND,
+    "`vtime` orders only a vtime queue, and the built-in `{queue}` is not one (the kernel "
+    "rejects it)",
+    "declare a queue (`queue shared: vtime`), insert there, and `move_to_local` it in dispatch",
+)
+VTIME_QUEUE_WITHOUT_VTIME = _says(
+    QUEUE_KIND,
+    "`{queue}` is a vtime queue, but this `insert` has no `vtime` (it would be filled FIFO, "
+    "which the kernel rejects)",
+    "give the order: `... vtime t.vtime`",
+)
+MOVE_FROM_GLOBAL = _says(
+    QUEUE_KIND,
+    "`move_to_local(global)` is not needed: the kernel runs tasks from `global` by itself",
+    "drop this call, or declare a queue of your own and move from it",
+)
+MOVE_FROM_LOCAL = _says(
+    QUEUE_KIND,
+    "`move_to_local(local)` moves nothing: `local` is this CPU's own queue",
+    "move from a declared queue: `move_to_local(NAME)`",
 )
 
 PARAM_RANGE = _code(
@@ -601,11 +837,73 @@ PARAM_RANGE = _code(
     fix="put the default inside the range, write the smaller bound first, give slices a floor "
     "(`t.slice = max(t.slice - used, 100us)`), or move a `t.slice` write before the insert",
 )
+EMPTY_PARAM_RANGE = _says(
+    PARAM_RANGE,
+    "param `{name}` has an empty range {lo}..{hi}: the lower bound is above the upper",
+    "write the smaller bound first: `in {hi}..{lo}`",
+)
+DEFAULT_OUTSIDE_RANGE = _says(
+    PARAM_RANGE,
+    "the default {default} of param `{name}` is outside its range {lo}..{hi}",
+    "pick a default between {lo} and {hi}, or widen the range",
+)
+# An `insert ... slice S` whose S is (or may be) 0, by what S is.
+ZERO_SLICE_PARAM = _says(
+    PARAM_RANGE,
+    "the slice {slice} {what}: the task would be preempted at once",
+    "raise the lower bound of `{name}` above 0, e.g. `in {low}..{hi}`",
+)
+ZERO_SLICE_LOCAL = _says(
+    PARAM_RANGE,
+    "the slice {slice} {what}: the task would be preempted at once",
+    "guard it: `if {bare} > 0ns {{ insert ... }}`, or write `max({bare}, 100us)`",
+)
+ZERO_SLICE = _says(
+    PARAM_RANGE,
+    "the slice {slice} {what}: the task would be preempted at once",
+    "give it a floor: `slice max({bare}, 100us)`, or use a literal such as `5ms`",
+)
+# A `t.slice = ...` after the insert (or in a callback where it is what the task runs with).
+ZERO_SLICE_WRITE = _says(
+    PARAM_RANGE,
+    "{write} {where} replaces the slice the task runs with, and sets it to 0: the task would "
+    "be preempted at once",
+    "write a slice above 0, e.g. `t.slice = 100us`",
+    "or set it before the `insert` (which overrides it), or in `on tick`, where "
+    "`t.slice = 0ns` is how a running task yields",
+)
+SLICE_WRITE_STEP = _says(
+    PARAM_RANGE,
+    "{write} {where} replaces the slice the task runs with, and may set it to 0: the task "
+    "would be preempted at once",
+    "give it a floor: `t.slice = max(t.slice {op} {bare}, 100us)`",
+    "or set it before the `insert` (which overrides it), or in `on tick`, where "
+    "`t.slice = 0ns` is how a running task yields",
+)
+SLICE_WRITE = _says(
+    PARAM_RANGE,
+    "{write} {where} replaces the slice the task runs with, and may set it to 0: the task "
+    "would be preempted at once",
+    "give it a floor: `t.slice = max({bare}, 100us)`",
+    "or set it before the `insert` (which overrides it), or in `on tick`, where "
+    "`t.slice = 0ns` is how a running task yields",
+)
+# `--param NAME=VALUE` at compile or load time.
+PARAM_OVERRIDE_OUT_OF_RANGE = _says(
+    PARAM_RANGE,
+    "--param {name}={given}: outside the declared range {lo}..{hi}",
+    "pick a value in {lo}..{hi}, or widen the range in the policy",
+)
 
 MISSING_RETURN = _code(
     "missing-return",
     "a path through `select_cpu` or an `fn` that returns no value",
     fix="end every path with `return VALUE`",
+)
+MAY_NOT_RETURN = _says(
+    MISSING_RETURN,
+    "{what} can reach its end without returning a {type}{where}{merged}",
+    "end every path with `return ...`: add it after the last `if`, or to each branch",
 )
 
 DOUBLE_INSERT = _code(
@@ -613,11 +911,26 @@ DOUBLE_INSERT = _code(
     "a path that inserts the task more than once",
     fix="choose the queue first, then insert exactly once per path",
 )
+MAY_INSERT_TWICE = _says(
+    DOUBLE_INSERT,
+    "`{task}` may be inserted more than once: {why}",
+    "insert the task exactly once per path: choose the queue first, then `insert` once",
+)
 
 BAD_SIZE = _code(
     "bad-size",
     "an array or map with no slots, or more slots than one object may have",
     fix="give it between 1 and 1048576 slots",
+)
+NO_SLOTS = _says(
+    BAD_SIZE,
+    "{kind} `{name}` has {what} {n}: it could hold nothing",
+    "give it a {what} of at least 1",
+)
+TOO_MANY_SLOTS = _says(
+    BAD_SIZE,
+    "{kind} `{name}` has {what} {n}, above the limit of {limit}",
+    "a policy needs far fewer slots; use a {what} up to {limit}",
 )
 
 CPU_RANGE = _code(
@@ -628,5 +941,29 @@ CPU_RANGE = _code(
     "the kernel",
 )
 
+INITIAL_CPU_OUT_OF_RANGE = _says(
+    CPU_RANGE,
+    "the initial value {value} of `{name}` is not a CPU below the CPU limit ({limit})",
+    "start from CPU 0",
+)
+# The hints before the wording's own say how to bound this value (passes/show.range_fixes).
+CPU_MAY_BE_NEGATIVE = _says(
+    CPU_RANGE,
+    "{value} is kept as a `cpu` here, but it may be negative; a `cpu` must name a CPU below "
+    "the CPU limit ({limit})",
+    "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+)
+CPU_MAY_BE_LARGE = _says(
+    CPU_RANGE,
+    "{value} is kept as a `cpu` here, but it can be as large as {largest}; a `cpu` must name "
+    "a CPU below the CPU limit ({limit})",
+    "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+)
+CPU_UNBOUNDED = _says(
+    CPU_RANGE,
+    "{value} is kept as a `cpu` here, but nothing here bounds it; a `cpu` must name a CPU "
+    "below the CPU limit ({limit})",
+    "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+)
 
 SUMMARY: dict[str, str] = {name: code.summary for name, code in CODES.items()}

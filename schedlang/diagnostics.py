@@ -76,23 +76,17 @@ class Diagnostics:
 
     def error(
         self,
-        what: Message | str,
+        what: Message,
         span: Span,
         /,
-        *texts: str,
+        *,
         suggest: Iterable[str] = (),
         notes: Iterable[Note] = (),
         **fields: object,
     ) -> None:
         """Report `what` (a wording from codes.py) at `span`, filled in with `fields`;
-        `suggest` are hints computed for this case ("did you mean `x`?"), shown first.
-        (A code with an inline message and hints, `texts`, is the form being retired.)"""
-        if isinstance(what, Message):
-            self.report(what, span, fields, suggest, notes)
-        else:
-            self.items.append(
-                Diagnostic(what, "error", self.source.path, span, texts[0], texts[1:])
-            )
+        `suggest` are hints computed for this case ("did you mean `x`?"), shown first."""
+        self.report(what, span, fields, suggest, notes)
 
     def report(
         self,

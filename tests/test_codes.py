@@ -25,9 +25,11 @@ SOURCES = sorted(
 )
 
 
-def test_every_code_has_a_summary_and_a_fix() -> None:
+def test_every_code_has_a_summary_a_fix_and_a_template() -> None:
+    templated = {m.code for m in codes.MESSAGES}
     for name, code in codes.CODES.items():
         assert code.name == name and code.summary and code.fix, name
+        assert name in templated, f"`{name}` has no message template in codes.py"
     for name, code in C_CODES.items():
         assert re.fullmatch(r"C\d{3}", name) and code.summary and code.fix, name
     assert not set(codes.CODES) & set(C_CODES)
@@ -44,17 +46,29 @@ def test_every_template_fills_in(message: codes.Message) -> None:
     assert text and hints and all(hints)
 
 
-def test_a_message_without_fixes_shows_its_code_fix_after_the_suggestions() -> None:
+@pytest.mark.parametrize("fix", codes.FIXES, ids=lambda f: f.template[:40])
+def test_every_case_fix_fills_in(fix: codes.Fix) -> None:
+    assert fix.code in codes.CODES
+    assert fix.format(**{name: 7 for name in fix.fields})
+
+
+def test_hints_are_the_suggestions_then_the_fixes_or_else_the_codes_fix() -> None:
     diags = Diagnostics(SourceFile("p.sched", "x"))
     diags.error(codes.UNEXPECTED_HERE, NOWHERE, got="unexpected `x`")
     diags.error(codes.UNEXPECTED, NOWHERE, suggest=("did you mean `y`?",), got="g", expected="e")
-    first, second = diags.items
+    diags.error(codes.FUNCTION_NOT_DECLARED, NOWHERE, suggest=("did you mean `y`?",), name="x")
+    first, second, third = diags.items
     assert (first.code, first.message, first.hints) == (
         "syntax",
         "unexpected `x`",
         (codes.CODES["syntax"].fix,),
     )
     assert second.hints == ("did you mean `y`?", "expected e")
+    assert (third.code, third.message, third.hints) == (
+        "unknown-function",
+        "unknown function `x`",
+        ("did you mean `y`?",),
+    )
 
 
 def _named_codes(tree: ast.AST, module_names: set[str]) -> set[str]:
@@ -90,7 +104,9 @@ def test_every_code_the_tree_names_exists() -> None:
 
 
 def test_every_wording_is_used() -> None:
-    names = {name for name, value in vars(codes).items() if isinstance(value, codes.Message)}
+    names = {
+        name for name, value in vars(codes).items() if isinstance(value, codes.Message | codes.Fix)
+    }
     used: set[str] = set()
     for path in SOURCES:
         if path.name != "codes.py":

@@ -9,7 +9,6 @@ at the param's declaration, with the range in the hint.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 
 from schedlang import codes as C
@@ -34,29 +33,30 @@ def resolve(
         decl = program.param(name)
         if decl is None:
             names = [p.name for p in program.params]
-            close = difflib.get_close_matches(name, names, n=1)
-            hints = [f"did you mean `{close[0]}`?"] if close else []
-            hints.append(f"its tunables are: {', '.join(names) or 'none'}")
             diags.error(
-                C.UNKNOWN_NAME,
+                C.UNKNOWN_TUNABLE,
                 NOWHERE,
-                f"--param {name}: `{program.name}` has no tunable named `{name}`",
-                *hints,
+                suggest=C.did_you_mean(name, names),
+                name=name,
+                policy=program.name,
+                tunables=", ".join(names) or "none",
             )
             continue
         try:
             value = given if isinstance(given, int) else tunable(str(given), str(decl.type))
         except LiteralError as err:
-            diags.error(C.TYPE_MISMATCH, decl.span, f"--param {name}={given}: {err}", err.hint)
+            diags.error(
+                C.BAD_PARAM_VALUE, decl.span, name=name, given=given, problem=err, fix=err.hint
+            )
             continue
         if not decl.lo <= value <= decl.hi:
             diags.error(
-                C.PARAM_RANGE,
+                C.PARAM_OVERRIDE_OUT_OF_RANGE,
                 decl.span,
-                f"--param {name}={given}: outside the declared range "
-                f"{_show(decl.lo, decl.type)}..{_show(decl.hi, decl.type)}",
-                f"pick a value in {_show(decl.lo, decl.type)}..{_show(decl.hi, decl.type)}, "
-                "or widen the range in the policy",
+                name=name,
+                given=given,
+                lo=_show(decl.lo, decl.type),
+                hi=_show(decl.hi, decl.type),
             )
             continue
         out[name] = value

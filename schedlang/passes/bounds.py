@@ -60,24 +60,31 @@ def _report(prog: ir.Program, e: ir.ArrayElem, size: int, found: Range, diags: D
     per_cpu = next(a.size is None for a in prog.arrays if a.name == arr)
     slots = f"one slot per CPU, {size}" if per_cpu else f"{size} slots"
     if found.lo is None or found.lo < 0:  # the hints then guard both ends (show.range_fixes)
-        why = f"{index} may be negative here"
+        message = C.INDEX_MAY_BE_NEGATIVE
     elif found.hi == found.lo + 1:
-        why = f"index {found.lo} is past the last slot ({size - 1})"
+        message = C.INDEX_PAST_END
     elif found.hi is None or found.hi > RANGE[Type.CPU][1]:
-        why = f"nothing here keeps {index} below {size}"
+        message = C.INDEX_UNBOUNDED
     else:
-        why = f"{index} can be as large as {found.hi - 1} here"
+        message = C.INDEX_MAY_BE_LARGE
     if isinstance(e.index, ir.Lit):
-        hints = [f"use an index from 0 to {size - 1}"]
+        hints = [C.LITERAL_INDEX_FIX.format(last=size - 1)]
     else:
         negative = found.lo is None or found.lo < 0
         hints = show.range_fixes(e.index, bare, size, negative, lambda i: f"{arr}[{i}]")
     if per_cpu:
-        hints.insert(
-            0, f"index `{arr}` with a `cpu` value: `t.cpu`, `prev`, or `c` of `for c in cpus`"
-        )
+        hints.insert(0, C.PER_CPU_INDEX_FIX.format(array=arr))
     diags.error(
-        C.INDEX_UNPROVEN, e.index.span, f"index out of range for `{arr}` ({slots}): {why}", *hints
+        message,
+        e.index.span,
+        suggest=hints,
+        array=arr,
+        slots=slots,
+        index=index,
+        value=found.lo,
+        last=size - 1,
+        size=size,
+        largest=None if found.hi is None else found.hi - 1,
     )
 
 
@@ -87,18 +94,10 @@ def _check_sizes(prog: ir.Program, diags: Diagnostics) -> None:
     for name, kind, n, span in slots:
         what = "size" if kind == "array" else "capacity"
         if n < 1:
-            diags.error(
-                C.BAD_SIZE,
-                span,
-                f"{kind} `{name}` has {what} {n}: it could hold nothing",
-                f"give it a {what} of at least 1",
-            )
+            diags.error(C.NO_SLOTS, span, kind=kind, name=name, what=what, n=n)
         elif n > MAX_SLOTS:
             diags.error(
-                C.BAD_SIZE,
-                span,
-                f"{kind} `{name}` has {what} {n}, above the limit of {MAX_SLOTS}",
-                f"a policy needs far fewer slots; use a {what} up to {MAX_SLOTS}",
+                C.TOO_MANY_SLOTS, span, kind=kind, name=name, what=what, n=n, limit=MAX_SLOTS
             )
 
 
@@ -122,10 +121,11 @@ def _check_memory(prog: ir.Program, diags: Diagnostics) -> int:
     if total > MEMORY_BUDGET:
         size, what, span = max(parts, key=lambda p: p[0])
         diags.error(
-            C.MEMORY_BUDGET,
+            C.OVER_MEMORY_BUDGET,
             span,
-            f"maps, arrays and task vars need {total} bytes, over the budget of {MEMORY_BUDGET}; "
-            f"the largest is {what} with {size} bytes",
-            "lower the map capacities or array sizes",
+            total=total,
+            budget=MEMORY_BUDGET,
+            largest=what,
+            size=size,
         )
     return total

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from schedlang import ast, ir
 from schedlang import codes as C
 from schedlang.builtins import BUILTINS
-from schedlang.passes.exprs import ERROR, FnSig, did_you_mean, poison
+from schedlang.passes.exprs import ERROR, FnSig, poison
 from schedlang.types import INTEGERS, SIGNED, Type
 
 if TYPE_CHECKING:
@@ -36,12 +36,7 @@ def _default_cpu(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
 def _queue_arg(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     q = args[0]
     if q.type is not ERROR and not isinstance(q, ir.QueueRef):
-        ck.diags.error(
-            C.TYPE_MISMATCH,
-            q.span,
-            f"{e.func} takes a queue, not {q.type}",
-            "name a queue declared with `queue NAME: fifo|vtime`",
-        )
+        ck.diags.error(C.TAKES_A_QUEUE, q.span, func=e.func, type=q.type)
         return poison(e.span)
     result = Type.BOOL if e.func == "move_to_local" else Type.U64
     return ir.Builtin(result, e.span, e.func, (q,))
@@ -70,9 +65,7 @@ def _same_type(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     want = _common_type(concrete) if concrete else Type.INT
     numeric = INTEGERS | {Type.CPU, Type.DURATION, Type.TIME, Type.INT}
     if want not in numeric:
-        ck.diags.error(
-            C.BAD_CALL, e.span, f"{e.func} takes numbers, durations or times, not {want}"
-        )
+        ck.diags.error(C.TAKES_NUMBERS, e.span, func=e.func, type=want)
         return poison(e.span)
     if want is Type.INT:  # all literals: fold, so the result can still take any integer type
         values = [a.value for a in args if isinstance(a, ir.Lit)]
@@ -90,12 +83,7 @@ def _same_type(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
 def _abs(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     x = ck.settle(args[0])
     if x.type not in SIGNED:
-        ck.diags.error(
-            C.BAD_CALL,
-            x.span,
-            f"abs takes i32 or i64, not {x.type}",
-            "unsigned values are never negative",
-        )
+        ck.diags.error(C.ABS_TYPE, x.span, type=x.type)
         return poison(e.span)
     return ir.Builtin(x.type, e.span, "abs", (x,))
 
@@ -103,12 +91,7 @@ def _abs(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
 def _startswith(ck: ExprChecker, e: ast.Call, args: list[ir.Expr]) -> ir.Expr:
     comm, prefix = args
     if comm.type is not Type.COMM or not isinstance(prefix, ir.Str):
-        ck.diags.error(
-            C.BAD_CALL,
-            e.span,
-            "startswith takes a task's comm and a string literal",
-            'write `startswith(t.comm, "prefix")`',
-        )
+        ck.diags.error(C.STARTSWITH_ARGS, e.span)
         return poison(e.span)
     return ir.Builtin(Type.BOOL, e.span, "startswith", (comm, prefix))
 
@@ -134,16 +117,11 @@ def check_call(ck: ExprChecker, e: ast.Call) -> ir.Expr:
         if sig.only_in and ck.scope.callback not in sig.only_in:
             where = ", ".join(f"`on {c}`" for c in sorted(sig.only_in))
             here = f"`on {ck.scope.callback}`" if ck.scope.callback else "an fn"
-            ck.diags.error(
-                C.WRONG_CALLBACK,
-                e.func_span,
-                f"{e.func} can only be called in {where}, not in {here}",
-                "the kernel allows this operation only there",
-            )
+            ck.diags.error(C.BUILTIN_OUTSIDE, e.func_span, func=e.func, where=where, here=here)
             return poison(e.span)
         n = len(e.args)
         if (sig.arity is not None and n != sig.arity) or n < sig.min_args:
-            ck.diags.error(C.BAD_CALL, e.span, f"wrong number of arguments: {sig.signature}")
+            ck.diags.error(C.BUILTIN_ARITY, e.span, signature=sig.signature)
             return poison(e.span)
         args = [ck.check(a) for a in e.args]
         if any(a.type is ERROR for a in args):
@@ -153,20 +131,16 @@ def check_call(ck: ExprChecker, e: ast.Call) -> ir.Expr:
     if sym is None or sym.kind != "fn":
         names = sorted(BUILTINS) + sorted(n for n, s in ck.scope.globals.items() if s.kind == "fn")
         ck.diags.error(
-            C.UNKNOWN_FUNCTION,
+            C.FUNCTION_NOT_DECLARED,
             e.func_span,
-            f"unknown function `{e.func}`",
-            *did_you_mean(e.func, names),
+            suggest=C.did_you_mean(e.func, names),
+            name=e.func,
         )
         return poison(e.span)
     assert isinstance(sym.detail, FnSig)
     param_types, ret = sym.detail.params, sym.detail.ret
     if len(e.args) != len(param_types):
-        ck.diags.error(
-            C.BAD_CALL,
-            e.span,
-            f"`{e.func}` takes {len(param_types)} argument(s), not {len(e.args)}",
-        )
+        ck.diags.error(C.FN_ARITY, e.span, name=e.func, want=len(param_types), got=len(e.args))
         return poison(e.span)
     typed = tuple(
         ck.check_as(a, t, f"argument {i + 1} of `{e.func}`")

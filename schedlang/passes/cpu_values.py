@@ -31,12 +31,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     inits += [(m.name, m.default, m.span) for m in prog.maps if m.value is Type.CPU]
     for name, value, span in inits:
         if not 0 <= value < limit:
-            diags.error(
-                C.CPU_RANGE,
-                span,
-                f"the initial value {value} of `{name}` is not a CPU below the CPU limit ({limit})",
-                "start from CPU 0",
-            )
+            diags.error(C.INITIAL_CPU_OUT_OF_RANGE, span, value=value, name=name, limit=limit)
     fn_params = {f.name: f.params for f in prog.fns}
     proven = 0
 
@@ -83,18 +78,18 @@ def _report(
     inner = e.expr if isinstance(e, ir.Cast) else e
     inner_lo = ranges.of(inner, env).lo
     bare = show.code(diags, inner.span, "i").strip("`")
+    message, largest = C.CPU_UNBOUNDED, None
     if found.lo is None or found.lo < 0:
-        why = "it may be negative"
+        message = C.CPU_MAY_BE_NEGATIVE
     elif found.hi is not None and found.hi < 2**31:
-        why = f"it can be as large as {found.hi - 1}"
-    else:
-        why = "nothing here bounds it"
+        message, largest = C.CPU_MAY_BE_LARGE, found.hi - 1
     diags.error(
-        C.CPU_RANGE,
+        message,
         e.span,
-        f"{text} is kept as a `cpu` here, but {why}; a `cpu` must name a CPU below the CPU limit ({limit})",
-        *show.range_fixes(inner, bare, limit, inner_lo is None or inner_lo < 0, _as_cpu),
-        "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+        suggest=show.range_fixes(inner, bare, limit, inner_lo is None or inner_lo < 0, _as_cpu),
+        value=text,
+        largest=largest,
+        limit=limit,
     )
 
 

@@ -42,19 +42,25 @@ def _report(prog: ir.Program, e: ir.Binary, diags: Diagnostics) -> None:
     zero = "0ns" if d.type is Type.DURATION else "0"
     op = "`%`" if e.op == "%" else "`/`"
     if isinstance(d, ir.Lit):
-        diags.error(C.DIV_BY_ZERO, d.span, f"{op} by the constant 0", "divide by a non-zero value")
+        diags.error(C.DIVIDE_BY_CONSTANT_ZERO, d.span, op=op)
         return
-    hints = [f"give it a floor: `max({bare}, {one})`"]
-    if isinstance(d, ir.ParamRef) and (p := prog.param(d.name)) is not None:
-        hints = [
-            f"make the range of `{p.name}` exclude 0 (its lower bound is {p.lo})",
-            f"or guard it: `if {p.name} != {zero} {{ ... }}`",
-        ]
+    param = prog.param(d.name) if isinstance(d, ir.ParamRef) else None
+    if param is not None:
+        message = C.ZERO_DIVISOR_PARAM
     elif isinstance(d, ir.Local):
-        hints.insert(0, f"guard it: `if {bare} != {zero} {{ ... }}`")
-    elif not isinstance(d, ir.Binary | ir.Builtin):
-        hints.append(
-            f"to guard it, copy it into a local first (others may change it): `let d = {bare}`, "
-            f"then `if d != {zero} {{ ... }}`"
-        )
-    diags.error(C.DIV_BY_ZERO, d.span, f"the divisor {text} of {op} may be 0", *hints)
+        message = C.ZERO_DIVISOR_LOCAL
+    elif isinstance(d, ir.Binary | ir.Builtin):
+        message = C.ZERO_DIVISOR
+    else:
+        message = C.ZERO_DIVISOR_SHARED
+    diags.error(
+        message,
+        d.span,
+        divisor=text,
+        op=op,
+        bare=bare,
+        one=one,
+        zero=zero,
+        param=param.name if param else None,
+        lo=param.lo if param else None,
+    )

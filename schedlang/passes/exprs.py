@@ -9,7 +9,6 @@ nothing more, so one mistake gives one diagnostic.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -64,11 +63,6 @@ class Scope:
         for frame in self.frames:
             names |= set(frame)
         return sorted(names)
-
-
-def did_you_mean(name: str, candidates: list[str]) -> tuple[str, ...]:
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    return (f"did you mean `{close[0]}`?",) if close else ()
 
 
 def poison(span: Span) -> ir.Expr:
@@ -161,7 +155,7 @@ class ExprChecker:
             if e.ident in self.task_vars:
                 self.diags.error(C.TASK_VAR_BY_NAME, e.span, name=e.ident)
             else:
-                suggest = did_you_mean(e.ident, self.scope.visible())
+                suggest = C.did_you_mean(e.ident, self.scope.visible())
                 self.diags.error(C.NAME_NOT_DECLARED, e.span, suggest=suggest, name=e.ident)
             return poison(e.span)
         match sym.kind:
@@ -195,7 +189,7 @@ class ExprChecker:
             self.diags.error(
                 C.NO_TASK_FIELD,
                 e.name_span,
-                suggest=did_you_mean(e.name, names),
+                suggest=C.did_you_mean(e.name, names),
                 name=e.name,
                 fields=", ".join(names),
             )
@@ -214,7 +208,7 @@ class ExprChecker:
         sym = self.scope.globals.get(e.base.ident) if isinstance(e.base, ast.Name) else None
         if sym is None or sym.kind not in ("array", "map"):
             base = e.base.ident if isinstance(e.base, ast.Name) else "this value"
-            suggest = did_you_mean(
+            suggest = C.did_you_mean(
                 base, [n for n, s in self.scope.globals.items() if s.kind in ("array", "map")]
             )
             self.diags.error(C.NOT_INDEXABLE, e.base.span, suggest=suggest, name=base)

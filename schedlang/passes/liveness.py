@@ -79,12 +79,7 @@ class _Inserts(Passive):
         if s.span in self.reported:
             return
         self.reported.add(s.span)
-        self.diags.error(
-            C.DOUBLE_INSERT,
-            s.span,
-            f"`{self.task}` may be inserted more than once: {why}",
-            "insert the task exactly once per path: choose the queue first, then `insert` once",
-        )
+        self.diags.error(C.MAY_INSERT_TWICE, s.span, task=self.task, why=why)
 
 
 def _describe(why: Why, diags: Diagnostics) -> str:
@@ -120,13 +115,7 @@ def _check_lost(
         if lost is None:
             continue
         if never:
-            diags.error(
-                C.LOST_TASK,
-                _end_span(at, cb.span),
-                f"`on {cb.op}` never inserts `{task}`: the task is lost, and the kernel ejects the "
-                "scheduler when its watchdog fires",
-                f"insert it into a queue: `insert {task} into global`",
-            )
+            diags.error(C.NEVER_INSERTS, _end_span(at, cb.span), op=cb.op, task=task)
             return
         where = _describe(lost.why, diags)
         missing_else = None
@@ -135,19 +124,14 @@ def _check_lost(
             if not why[0].taken and not why[0].has_else:
                 missing_else = why[0]
             why = why[1]
-        hint = (
-            f"add an `else` branch to the `if` at line {missing_else.line} that inserts `{task}`"
-            if missing_else
-            else f"insert `{task}` on this path too, e.g. `insert {task} into global`"
-        )
         diags.error(
-            C.LOST_TASK,
+            C.PATH_LOSES_TASK_NO_ELSE if missing_else else C.PATH_LOSES_TASK,
             _end_span(at, cb.span),
-            f"a path through `on {cb.op}` ends here without inserting `{task}`"
-            + (f" {where}" if where else "")
-            + ": the task would be lost"
-            + _merged(lost_track),
-            hint,
+            op=cb.op,
+            task=task,
+            where=f" {where}" if where else "",
+            merged=_merged(lost_track),
+            line=missing_else.line if missing_else else None,
         )
 
 
@@ -157,10 +141,10 @@ def _check_return(
     for witness in ends.get(None, [])[:1]:
         where = _describe(witness.why, diags)
         diags.error(
-            C.MISSING_RETURN,
+            C.MAY_NOT_RETURN,
             show.closing_brace(decl),
-            f"{what} can reach its end without returning a {ret}"
-            + (f" ({where})" if where else "")
-            + _merged(lost_track),
-            "end every path with `return ...`: add it after the last `if`, or to each branch",
+            what=what,
+            type=ret,
+            where=f" ({where})" if where else "",
+            merged=_merged(lost_track),
         )

@@ -104,36 +104,29 @@ def _duration(ns: int) -> str:
 def _check_decl(p: ir.ParamDecl, diags: Diagnostics) -> None:
     lo, hi, default = (_show_value(p, v) for v in (p.lo, p.hi, p.default))
     if p.lo > p.hi:
-        diags.error(
-            C.PARAM_RANGE,
-            p.span,
-            f"param `{p.name}` has an empty range {lo}..{hi}: the lower bound is above the upper",
-            f"write the smaller bound first: `in {hi}..{lo}`",
-        )
+        diags.error(C.EMPTY_PARAM_RANGE, p.span, name=p.name, lo=lo, hi=hi)
     elif not p.lo <= p.default <= p.hi:
-        diags.error(
-            C.PARAM_RANGE,
-            p.span,
-            f"the default {default} of param `{p.name}` is outside its range {lo}..{hi}",
-            f"pick a default between {lo} and {hi}, or widen the range",
-        )
+        diags.error(C.DEFAULT_OUTSIDE_RANGE, p.span, default=default, name=p.name, lo=lo, hi=hi)
 
 
 def _report_slice(prog: ir.Program, e: ir.Expr, diags: Diagnostics) -> None:
     text = show.code(diags, e.span, "this slice")
     bare = text.strip("`") if text.startswith("`") else "E"
-    hint = f"give it a floor: `slice max({bare}, 100us)`, or use a literal such as `5ms`"
+    what = "is 0" if isinstance(e, ir.Lit) else "may be 0"
     if isinstance(e, ir.ParamRef) and (p := prog.param(e.name)) is not None:
         low = _duration(max(p.hi // 100, 1000))
-        hint = (
-            f"raise the lower bound of `{p.name}` above 0, e.g. `in {low}..{_show_value(p, p.hi)}`"
+        diags.error(
+            C.ZERO_SLICE_PARAM,
+            e.span,
+            slice=text,
+            what=what,
+            name=p.name,
+            low=low,
+            hi=_show_value(p, p.hi),
         )
-    elif isinstance(e, ir.Local):
-        hint = f"guard it: `if {bare} > 0ns {{ insert ... }}`, or write `max({bare}, 100us)`"
-    what = "is 0" if isinstance(e, ir.Lit) else "may be 0"
-    diags.error(
-        C.PARAM_RANGE, e.span, f"the slice {text} {what}: the task would be preempted at once", hint
-    )
+    else:
+        message = C.ZERO_SLICE_LOCAL if isinstance(e, ir.Local) else C.ZERO_SLICE
+        diags.error(message, e.span, slice=text, what=what, bare=bare)
 
 
 def _report_slice_write(s: ir.Assign, where: str, diags: Diagnostics) -> None:
@@ -143,20 +136,11 @@ def _report_slice_write(s: ir.Assign, where: str, diags: Diagnostics) -> None:
     if compound and isinstance(value, ir.Binary):
         value = value.right
     bare = show.code(diags, value.span, "E").strip("`")
-    what = "sets it to 0" if isinstance(s.value, ir.Lit) else "may set it to 0"
+    sign = ""
     if isinstance(s.value, ir.Lit):
-        fix = "write a slice above 0, e.g. `t.slice = 100us`"
+        message = C.ZERO_SLICE_WRITE
     elif compound and isinstance(s.value, ir.Binary):
-        sign = {"sat-": "-"}.get(s.value.op, s.value.op)
-        fix = f"give it a floor: `t.slice = max(t.slice {sign} {bare}, 100us)`"
+        message, sign = C.SLICE_WRITE_STEP, {"sat-": "-"}.get(s.value.op, s.value.op)
     else:
-        fix = f"give it a floor: `t.slice = max({bare}, 100us)`"
-    diags.error(
-        C.PARAM_RANGE,
-        s.span,
-        f"{stmt} {where} replaces the slice the task runs with, and {what}: "
-        "the task would be preempted at once",
-        fix,
-        "or set it before the `insert` (which overrides it), or in `on tick`, where "
-        "`t.slice = 0ns` is how a running task yields",
-    )
+        message = C.SLICE_WRITE
+    diags.error(message, s.span, write=stmt, where=where, op=sign, bare=bare)

@@ -59,54 +59,23 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
 def _check_insert(s: ir.Insert, diags: Diagnostics) -> None:
     q = s.queue
     if s.on_cpu is not None and q.kind != "local":
-        diags.error(
-            C.QUEUE_KIND,
-            s.on_cpu.span,
-            f"`on CPU` goes only with `local` (another CPU's local queue), not with `{q.name}`",
-            f"write `insert {show.code(diags, s.task.span, 't').strip('`')} into local on ...`, "
-            f"or drop `on ...` to insert into `{q.name}`",
-        )
+        task = show.code(diags, s.task.span, "t").strip("`")
+        diags.error(C.ON_CPU_NOT_LOCAL, s.on_cpu.span, queue=q.name, task=task)
     if s.vtime is not None and q.kind != "vtime":
-        kind = {"local": "the built-in `local`", "global": "the built-in `global`"}.get(
-            q.kind, f"the fifo queue `{q.name}`"
-        )
-        hint = (
-            f"declare it `queue {q.name}: vtime` to order it by vtime, or drop `vtime ...`"
-            if q.kind == "fifo"
-            else "declare a queue (`queue shared: vtime`), insert there, and `move_to_local` it in dispatch"
-        )
-        diags.error(
-            C.QUEUE_KIND,
-            s.vtime.span,
-            f"`vtime` orders only a vtime queue, and {kind} is not one (the kernel rejects it)",
-            hint,
-        )
+        if q.kind in ("local", "global"):
+            diags.error(C.VTIME_ON_BUILTIN, s.vtime.span, queue=q.kind)
+        else:
+            diags.error(C.VTIME_ON_FIFO, s.vtime.span, queue=q.name)
     elif s.vtime is None and q.kind == "vtime":
-        diags.error(
-            C.QUEUE_KIND,
-            s.span,
-            f"`{q.name}` is a vtime queue, but this `insert` has no `vtime` (it would be filled "
-            "FIFO, which the kernel rejects)",
-            "give the order: `... vtime t.vtime`",
-        )
+        diags.error(C.VTIME_QUEUE_WITHOUT_VTIME, s.span, queue=q.name)
 
 
 def _check_move(q: ir.QueueRef, diags: Diagnostics) -> bool:
     if q.kind == "global":
-        diags.error(
-            C.QUEUE_KIND,
-            q.span,
-            "`move_to_local(global)` is not needed: the kernel runs tasks from `global` by itself",
-            "drop this call, or declare a queue of your own and move from it",
-        )
+        diags.error(C.MOVE_FROM_GLOBAL, q.span)
         return False
     if q.kind == "local":
-        diags.error(
-            C.QUEUE_KIND,
-            q.span,
-            "`move_to_local(local)` moves nothing: `local` is this CPU's own queue",
-            "move from a declared queue: `move_to_local(NAME)`",
-        )
+        diags.error(C.MOVE_FROM_LOCAL, q.span)
         return False
     return True
 
@@ -114,25 +83,14 @@ def _check_move(q: ir.QueueRef, diags: Diagnostics) -> bool:
 def _report_starving(
     prog: ir.Program, q: ir.QueueDecl, used: bool, why: str, diags: Diagnostics
 ) -> None:
-    if prog.callback("dispatch") is None:
-        hint = f"add `on dispatch(c) {{ move_to_local({q.name}) }}`"
-    else:
-        hint = f"call `move_to_local({q.name})` in `on dispatch` (e.g. when the other queues are empty)"
+    no_dispatch = prog.callback("dispatch") is None
     if why:  # dispatch names the queue, but no path the checker can vouch for reaches it
-        message = why
-        hint = (
-            f"call `move_to_local({q.name})` on a path that always runs, e.g. "
-            f"`if not move_to_local(other) {{ move_to_local({q.name}) }}`, and compare a local "
-            "copy of a var or `queued(...)` with a constant where a guard is needed"
-        )
+        message = C.MOVE_NOT_PROVEN
     elif used:
-        message = (
-            f"queue `{q.name}` is never moved from in `on dispatch`: its tasks would never run"
-        )
+        message = C.NEVER_MOVED_NO_DISPATCH if no_dispatch else C.NEVER_MOVED
     else:
-        message = f"queue `{q.name}` is never used: nothing inserts into it or moves from it"
-        hint = f"remove `queue {q.name}`, or insert into it and {hint[0].lower()}{hint[1:]}"
-    diags.error(C.STARVING_QUEUE, q.span, message, hint)
+        message = C.NEVER_USED_NO_DISPATCH if no_dispatch else C.NEVER_USED
+    diags.error(message, q.span, queue=q.name, explanation=why)
 
 
 # ---------------------------------------------------------------------------- starving queues

@@ -114,11 +114,7 @@ def _check_bounds(loop: ir.ForRange, diags: Diagnostics) -> None:
     for bound in (loop.lo, loop.hi):
         if not isinstance(bound, ir.Lit):
             diags.error(
-                C.UNBOUNDED_LOOP,
-                bound.span,
-                f"the loop bound {show.code(diags, bound.span, 'here')} is not a compile-time constant",
-                "use a literal or a `const` (params can change at load time): `for i in 0..N`",
-                "to visit CPUs, write `for c in cpus`",
+                C.LOOP_BOUND_NOT_CONSTANT, bound.span, bound=show.code(diags, bound.span, "here")
             )
 
 
@@ -160,16 +156,9 @@ def _report_recursion(prog: ir.Program, diags: Diagnostics) -> set[str]:
 
 
 def _report_cycle(cycle: list[str], call: ir.FnCall, diags: Diagnostics) -> None:
-    if len(cycle) == 2:
-        message = f"fn `{cycle[0]}` calls itself"
-    else:
-        message = f"fn `{cycle[0]}` calls itself through " + " -> ".join(f"`{n}`" for n in cycle)
-    diags.error(
-        C.RECURSION,
-        call.span,
-        message + ": fns are inlined, so they cannot recurse",
-        "rewrite the repetition as a bounded loop (`for i in 0..N`)",
-    )
+    message = C.CALLS_ITSELF if len(cycle) == 2 else C.CALLS_ITSELF_THROUGH
+    through = " -> ".join(f"`{n}`" for n in cycle)
+    diags.error(message, call.span, name=cycle[0], cycle=through)
 
 
 # ---------------------------------------------------------------------------- the estimate
@@ -359,29 +348,19 @@ class _Estimator:
 
 def _report_too_complex(cb: ir.CallbackDecl, found: _Estimate, diags: Diagnostics) -> None:
     biggest = max(found.parts, key=lambda p: p.cost, default=None)
-    message = (
-        f"`on {cb.op}` is estimated at {found.total} BPF instructions, over the budget of "
-        f"{INSTRUCTION_BUDGET} (the kernel verifier stops at 1000000)"
-    )
-    span = cb.span
-    hints = [
-        "loop over fewer elements (a smaller `0..N`), or move work out of the loop",
-        "keep running totals in a `var` or array so each call does a little work",
-    ]
+    message, span, part = C.OVER_INSTRUCTION_BUDGET, cb.span, None
+    lines = ", ".join(str(n) for n in found.paths[:6]) + (", ..." if found.paths[6:] else "")
     if len(found.paths) > 1:
-        lines = ", ".join(str(n) for n in found.paths[:6]) + (", ..." if found.paths[6:] else "")
-        message += (
-            f": the {len(found.paths)} `if`s at lines {lines} each leave a local that is "
-            "read later with a different value, so the verifier checks the rest of the "
-            "callback once per combination of their branches"
-        )
-        hints = [
-            "keep what the branches decide in a `var` or an array instead of a local (the "
-            "verifier does not tell memory contents apart, so the paths merge)",
-            "or compute the value without a branch (`a = (x >> 3) & 1` instead of "
-            "`if x & 8 != 0 { a = 1 }`)",
-        ]
+        message = C.OVER_INSTRUCTION_BUDGET_PATHS
     elif biggest is not None and biggest.cost * 2 > found.total:
-        message += f"; most of it is {biggest.what}"
-        span = biggest.span
-    diags.error(C.TOO_COMPLEX, span, message, *hints)
+        message, span, part = C.OVER_INSTRUCTION_BUDGET_MOSTLY, biggest.span, biggest.what
+    diags.error(
+        message,
+        span,
+        op=cb.op,
+        total=found.total,
+        budget=INSTRUCTION_BUDGET,
+        count=len(found.paths),
+        lines=lines,
+        part=part,
+    )

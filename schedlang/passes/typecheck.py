@@ -22,7 +22,6 @@ from schedlang.passes.exprs import (
     FnSig,
     Scope,
     Symbol,
-    did_you_mean,
 )
 from schedlang.source import Span
 from schedlang.types import DECLARABLE, INTEGERS, STORABLE, Type
@@ -45,7 +44,7 @@ def resolve_type(t: ast.TypeName, diags: Diagnostics) -> Type | None:
         diags.error(
             C.UNKNOWN_TYPE_NAME,
             t.span,
-            suggest=did_you_mean(t.name, list(DECLARABLE)),
+            suggest=C.did_you_mean(t.name, list(DECLARABLE)),
             name=t.name,
             types=", ".join(DECLARABLE),
         )
@@ -279,7 +278,7 @@ class _Typecheck:
                 self.diags.error(
                     C.NOT_AN_OPERATION,
                     d.name_span,
-                    suggest=did_you_mean(d.name, list(CALLBACKS)),
+                    suggest=C.did_you_mean(d.name, list(CALLBACKS)),
                     name=d.name,
                     operations=", ".join(CALLBACKS),
                 )
@@ -510,7 +509,7 @@ class _Body:
             self.diags.error(
                 C.NOT_A_QUEUE,
                 s.queue_span,
-                suggest=did_you_mean(s.queue, queues + list(BUILTIN_QUEUES)),
+                suggest=C.did_you_mean(s.queue, queues + list(BUILTIN_QUEUES)),
                 name=s.queue,
             )
             return None

@@ -123,7 +123,9 @@ def test_string_escapes() -> None:
 def test_a_leading_byte_order_mark_is_skipped() -> None:
     """An editor's "UTF-8 with BOM": the mark is not text, and columns still count it."""
     text = '\ufeffscheduler p "d" {\n  var x: u64 = zz\n}\n'
-    assert _diags(text) == [("unknown-name", 2, 16, 18, "unknown name `zz`", ())]
+    assert _diags(text) == [
+        ("unknown-name", 2, 16, 18, "unknown name `zz`", ("declare it, or check the spelling",))
+    ]
     assert _diags('\ufeffscheduler p "d" { var x: u64 = zz }')[0][:4] == ("unknown-name", 1, 33, 35)
 
 
