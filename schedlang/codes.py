@@ -6,8 +6,8 @@ docs/errors.md (whose "Fix:" starts with the code's `fix`), and a rejected test 
 under tests/cases/. Why the wording lives here and not at the call sites: one place to read
 and review what users are told, one style, and a pass says only what it found (the code and
 the fields: names, lines, values). Add a code with `_code`, a wording with `_says` (a fix
-that fits only some cases with `_fix`), right under the code it belongs to. The C gate's
-codes use the same `Code` (cgate/findings.py).
+that fits only some cases, or a note's text, with `_phrase`), right under the code it
+belongs to. The C gate's codes use the same `Code` (cgate/findings.py).
 """
 
 from __future__ import annotations
@@ -59,9 +59,10 @@ class Message:
 
 
 @dataclass(frozen=True)
-class Fix:
-    """A how-to-fix that applies to some cases of a code only; the call site decides when and
-    passes it formatted (`suggest=`), before the wording's own fixes."""
+class Phrase:
+    """Wording a call site adds when its case calls for it: a fix that fits only some cases
+    of a code (passed formatted as `suggest=`, before the wording's own fixes), or the text
+    of a note pointing at a related place."""
 
     code: str
     template: str
@@ -76,7 +77,7 @@ class Fix:
 
 CODES: dict[str, Code] = {}
 MESSAGES: list[Message] = []
-FIXES: list[Fix] = []
+PHRASES: list[Phrase] = []
 
 
 def _code(name: str, summary: str, *, fix: str) -> str:
@@ -90,10 +91,10 @@ def _says(code: str, text: str, *fixes: str) -> Message:
     return message
 
 
-def _fix(code: str, template: str) -> Fix:
-    fix = Fix(code, template)
-    FIXES.append(fix)
-    return fix
+def _phrase(code: str, template: str) -> Phrase:
+    phrase = Phrase(code, template)
+    PHRASES.append(phrase)
+    return phrase
 
 
 def did_you_mean(name: str, candidates: list[str]) -> tuple[str, ...]:
@@ -321,6 +322,7 @@ BUILTIN_TASK_FIELD = _says(
 )
 PARAMETER_IS_BUILTIN = _says(DUPLICATE_NAME, "`{name}` is a built-in name", "rename it")
 PARAMETER_TWICE = _says(DUPLICATE_NAME, "`{name}` is already a parameter", "rename it")
+FIRST_DECLARED = _phrase(DUPLICATE_NAME, "`{name}` is first declared here")
 CALLBACK_TWICE = _says(
     DUPLICATE_NAME, "`on {op}` is already defined (line {line})", "merge the two bodies"
 )
@@ -679,8 +681,8 @@ INDEX_MAY_BE_LARGE = _says(
     INDEX_UNPROVEN,
     "index out of range for `{array}` ({slots}): {index} can be as large as {largest} here",
 )
-LITERAL_INDEX_FIX = _fix(INDEX_UNPROVEN, "use an index from 0 to {last}")
-PER_CPU_INDEX_FIX = _fix(
+LITERAL_INDEX_FIX = _phrase(INDEX_UNPROVEN, "use an index from 0 to {last}")
+PER_CPU_INDEX_FIX = _phrase(
     INDEX_UNPROVEN, "index `{array}` with a `cpu` value: `t.cpu`, `prev`, or `c` of `for c in cpus`"
 )
 

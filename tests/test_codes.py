@@ -46,8 +46,8 @@ def test_every_template_fills_in(message: codes.Message) -> None:
     assert text and hints and all(hints)
 
 
-@pytest.mark.parametrize("fix", codes.FIXES, ids=lambda f: f.template[:40])
-def test_every_case_fix_fills_in(fix: codes.Fix) -> None:
+@pytest.mark.parametrize("fix", codes.PHRASES, ids=lambda f: f.template[:40])
+def test_every_phrase_fills_in(fix: codes.Phrase) -> None:
     assert fix.code in codes.CODES
     assert fix.format(**{name: 7 for name in fix.fields})
 
@@ -105,7 +105,9 @@ def test_every_code_the_tree_names_exists() -> None:
 
 def test_every_wording_is_used() -> None:
     names = {
-        name for name, value in vars(codes).items() if isinstance(value, codes.Message | codes.Fix)
+        name
+        for name, value in vars(codes).items()
+        if isinstance(value, codes.Message | codes.Phrase)
     }
     used: set[str] = set()
     for path in SOURCES:

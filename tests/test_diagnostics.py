@@ -33,6 +33,7 @@ def test_a_dsl_diagnostic_as_text() -> None:
             "   3 |         var total: u64 = 1",
             "     |             ^^^^^",
             "  help: rename one of them",
+            "  note: p.sched:2:5: `total` is first declared here",
         ]
     )
 
@@ -51,7 +52,15 @@ def test_a_dsl_diagnostic_as_json() -> None:
                 "end_col": 11,
                 "message": "`total` is already declared (line 2)",
                 "hints": ["rename one of them"],
-                "notes": [],
+                "notes": [
+                    {
+                        "line": 2,
+                        "col": 5,
+                        "end_line": 2,
+                        "end_col": 23,
+                        "message": "`total` is first declared here",
+                    }
+                ],
             }
         ]
     }

@@ -13,7 +13,7 @@ from schedlang import ast, ir
 from schedlang import codes as C
 from schedlang.builtins import BUILTINS
 from schedlang.callbacks import CALLBACKS
-from schedlang.diagnostics import Diagnostics
+from schedlang.diagnostics import Diagnostics, Note
 from schedlang.passes.exprs import (
     BUILTIN_QUEUES,
     ERROR,
@@ -144,7 +144,13 @@ class _Typecheck:
             first = (
                 self.globals[d.name].span if d.name in self.globals else self.task_vars[d.name].span
             )
-            self.diags.error(C.ALREADY_DECLARED, d.name_span, name=d.name, line=first.line)
+            self.diags.error(
+                C.ALREADY_DECLARED,
+                d.name_span,
+                notes=[Note(first, C.FIRST_DECLARED.format(name=d.name))],
+                name=d.name,
+                line=first.line,
+            )
             return False
         return True
 
@@ -284,8 +290,13 @@ class _Typecheck:
                 )
                 continue
             if d.name in seen:
+                first = seen[d.name].span
                 self.diags.error(
-                    C.CALLBACK_TWICE, d.name_span, op=d.name, line=seen[d.name].span.line
+                    C.CALLBACK_TWICE,
+                    d.name_span,
+                    notes=[Note(first, C.FIRST_DECLARED.format(name=f"on {d.name}"))],
+                    op=d.name,
+                    line=first.line,
                 )
                 continue
             seen[d.name] = d
