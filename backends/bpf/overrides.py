@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
+from schedlang.errors import SchedlangError
 from schedlang.literals import LiteralError, tunable
-from schedlang.source import NOWHERE
+from schedlang.source import NOWHERE, SourceFile
 from schedlang.types import Type
 from schedlang.units import format_duration
 
@@ -61,3 +62,13 @@ def resolve(
             continue
         out[name] = value
     return out
+
+
+def resolve_for_sim(program: ir.Program, raw: Mapping[str, int | str] | None) -> dict[str, int]:
+    """The overrides of a policy compiled for the simulator (interpreter or JIT), checked as
+    `--param` is; SchedlangError with the diagnostics when one is wrong."""
+    diags = Diagnostics(SourceFile(program.path, ""))
+    values = resolve(program, raw or {}, diags)
+    if diags.has_errors:
+        raise SchedlangError(diags.source, list(diags))
+    return values

@@ -16,9 +16,6 @@ from schedlang import ir, sim_abi
 from schedlang.backends.bpf import overrides
 from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
 from schedlang.backends.interp.policy import InterpPolicy
-from schedlang.diagnostics import Diagnostics
-from schedlang.errors import SchedlangError
-from schedlang.source import SourceFile
 
 __all__ = ["InterpPolicy", "compile_for_sim"]
 
@@ -34,9 +31,5 @@ def compile_for_sim(
     otherwise); `timeout_ms` is the watchdog timeout the slices are clamped against."""
     if not 0 < timeout_ms <= 30000:
         raise ValueError(f"timeout_ms must be in 1..30000 (the kernel's limit), not {timeout_ms}")
-    program = checked.program
-    diags = Diagnostics(SourceFile(program.path, ""))
-    values = overrides.resolve(program, params or {}, diags)
-    if diags.has_errors:
-        raise SchedlangError(diags.source, list(diags))
+    values = overrides.resolve_for_sim(checked.program, params)
     return InterpPolicy(checked, values, timeout_ms)

@@ -24,10 +24,7 @@ from schedlang.backends.llvm.codegen import ModuleGen, callback_ops
 from schedlang.backends.llvm.memory import WRITABLE, WRITABLE_OFFSET, Storage
 from schedlang.backends.llvm.native import HOST_CALLS, KICK_IDLE, KICK_PREEMPT
 from schedlang.callbacks import CALLBACKS
-from schedlang.diagnostics import Diagnostics
-from schedlang.errors import SchedlangError
 from schedlang.sim_abi import Host, SimTask
-from schedlang.source import SourceFile
 from schedlang.types import Type
 
 _CTYPE: dict[str, Any] = {
@@ -247,12 +244,10 @@ def compile_for_sim(
     *,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> JitPolicy:
-    """The policy as native code for the simulator; `params` override tunables as
-    `--param` does (SchedlangError, with the diagnostics, for a bad one)."""
-    program = checked.program
-    source = SourceFile(program.path, "")
-    diags = Diagnostics(source)
-    values = overrides.resolve(program, params or {}, diags)
-    if diags.has_errors:
-        raise SchedlangError(source, list(diags))
+    """The policy as native code for the simulator. `params` override the tunables as
+    `--param` does (SchedlangError, with the diagnostics, for a bad one); `timeout_ms` is the
+    watchdog timeout the slices are clamped against."""
+    if not 0 < timeout_ms <= 30000:
+        raise ValueError(f"timeout_ms must be in 1..30000 (the kernel's limit), not {timeout_ms}")
+    values = overrides.resolve_for_sim(checked.program, params)
     return JitPolicy(checked, values, timeout_ms)
