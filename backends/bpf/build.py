@@ -4,7 +4,7 @@ clang is the only external tool the backend needs. It is looked up as `$SCHEDLAN
 then `clang-19`, then `clang`; it must be version 16 or later (older ones lack the BPF
 features sched_ext code relies on: BTF for struct_ops, `preserve_access_index` on kernel
 structs, atomics). A missing or old clang is a `ClangError` that says which package installs
-a good one. One invocation: `clang -target bpf -mcpu=v3 -O2 -g -c NAME.bpf.c`, run in the
+a good one. One invocation: `clang -target bpf -mcpu=v4 -O2 -g -c NAME.bpf.c`, run in the
 output directory so that line info (and so the verifier log) says `NAME.bpf.c:LINE`.
 clang's errors are mapped back to policy lines through the C→DSL line map.
 """
@@ -25,11 +25,15 @@ CANDIDATES = ("clang-19", "clang")
 INSTALL_HINT = (
     "install a BPF-capable clang: apt-get install clang-19 (Debian/Ubuntu package clang-19)"
 )
-# -mcpu=v3: 32-bit jumps and ALU32, on every kernel with sched_ext (v4 would need 6.6 and brings
-# nothing the generated code uses; signed division is done by a helper instead).
+# -mcpu=v4 (kernel 6.6, so every kernel with sched_ext, 6.12 on): JMP32 and ALU32 as in v3, and
+# `gotol`, a jump with a 32-bit offset. A v3 jump reaches only 32,767 instructions, so a long
+# callback (a 1,000-link `else if` chain that does work in each link, well inside the checker's
+# instruction budget) made clang fail with "Branch target out of insn range"; with v4 clang
+# turns such a jump into `gotol`. (Signed `/` and `%` still go through helpers.py's sl_sdiv and
+# sl_smod, written for v3, which had no signed division.)
 # -fwrapv: signed `+ - *` wrap around, as docs/language.md promises and the checker's constant
 # folding computes; without it an overflow is undefined and clang may assume it never happens.
-CFLAGS = ("-target", "bpf", "-mcpu=v3", "-O2", "-fwrapv", "-g")
+CFLAGS = ("-target", "bpf", "-mcpu=v4", "-O2", "-fwrapv", "-g")
 # Generated C only: -fno-builtin, so that clang does not know `index`, `abs` or `printf` as
 # library functions and a policy's `array index` is just a global (cnames keeps the names
 # schedlang itself uses away from policy names; the C library's are clang's doing).
