@@ -23,6 +23,7 @@ def main() -> None:
     ap.add_argument("--compile", type=int, default=20, help="of those, how many to compile")
     args = ap.parse_args()
 
+    import schedlang
     from schedlang.checker import check_source
     from schedlang.fmt import format_program
     from schedlang.fuzzgen import generate
@@ -50,20 +51,15 @@ def main() -> None:
 
     compile_s: list[float] = []
     compile_failed: list[int] = []
-    try:
-        from schedlang.backends.bpf import compile_source
-    except ImportError:
-        compile_source = None  # type: ignore[assignment]
-    if compile_source is not None:
-        for seed in accepted[: args.compile]:
-            with tempfile.TemporaryDirectory() as out:
-                t = time.perf_counter()
-                try:
-                    compile_source(texts[seed], outdir=out)
-                except Exception:
-                    compile_failed.append(seed)
-                    continue
-                compile_s.append(time.perf_counter() - t)
+    for seed in accepted[: args.compile]:
+        with tempfile.TemporaryDirectory() as out:
+            t = time.perf_counter()
+            try:
+                schedlang.compile(texts[seed], outdir=out)
+            except Exception:
+                compile_failed.append(seed)
+                continue
+            compile_s.append(time.perf_counter() - t)
 
     print(
         json.dumps(

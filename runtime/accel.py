@@ -4,7 +4,9 @@ A `/dev/kvm` is not proof of working virtualisation: on our development machines
 `kvm_pvm`, a software module that cannot run an ordinary guest kernel (it dies on an emulation
 failure, or crawls). So the cheap facts are checked first (no /dev/kvm, kvm_pvm loaded, no
 vmx/svm CPU flag: TCG), and only a host that passes them pays for one trial KVM boot, whose
-verdict is cached per host kernel and qemu.
+verdict is cached per host kernel and qemu. The trial boot is the sandbox's
+(`sandbox.trial_kvm_boot`), passed in by the caller: the sandbox asks this module which
+accelerator to boot with, so this module does not import the sandbox.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ import os
 import platform
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from schedlang.runtime import provision
 
 PROBE_TIMEOUT_S = 30.0
 ACCELERATORS = ("auto", "tcg", "kvm")
+
+# Boots the guest once under KVM and says (booted, how it went).
+TrialBoot = Callable[[], tuple[bool, str]]
 
 
 @functools.cache
@@ -49,8 +55,8 @@ def _probe_file(toolchain: provision.Toolchain) -> Path:
     return toolchain.cache_dir / "kvm-probe.json"
 
 
-def kvm_verdict(toolchain: provision.Toolchain) -> tuple[bool, str]:
-    """Whether KVM really boots the guest here (trial boot once, then cached)."""
+def kvm_verdict(toolchain: provision.Toolchain, trial_boot: TrialBoot) -> tuple[bool, str]:
+    """Whether KVM really boots the guest here (`trial_boot` once, then cached)."""
     plausible, why = cheap_kvm_verdict()
     if not plausible:
         return False, why
@@ -62,20 +68,14 @@ def kvm_verdict(toolchain: provision.Toolchain) -> tuple[bool, str]:
             return bool(recorded["ok"]), str(recorded["why"])
     except (OSError, ValueError, KeyError):
         pass
-    from schedlang.runtime import sandbox  # the probe is a boot
-
-    try:
-        result = sandbox.run_in_guest(
-            "true", accel="kvm", timeout_s=PROBE_TIMEOUT_S, vcpus=1, boot_retries=0
-        )
-        ok, why = result.rc == 0, f"trial KVM boot took {result.boot.boot_s:.1f} s"
-    except sandbox.SandboxError as exc:
-        ok, why = False, f"trial KVM boot failed: {str(exc).splitlines()[0]}"
+    ok, why = trial_boot()
     cache.write_text(json.dumps({"key": key, "ok": ok, "why": why}) + "\n")
     return ok, why
 
 
-def choose(requested: str, toolchain: provision.Toolchain) -> tuple[str, str]:
+def choose(
+    requested: str, toolchain: provision.Toolchain, trial_boot: TrialBoot
+) -> tuple[str, str]:
     """("kvm" | "tcg", reason) for a request of "auto", "kvm" or "tcg"."""
     if requested not in ACCELERATORS:
         raise ValueError(f"accelerator {requested!r}: use one of {', '.join(ACCELERATORS)}")
@@ -83,5 +83,5 @@ def choose(requested: str, toolchain: provision.Toolchain) -> tuple[str, str]:
         return "tcg", "TCG requested"
     if requested == "kvm":
         return "kvm", "KVM requested"
-    ok, why = kvm_verdict(toolchain)
+    ok, why = kvm_verdict(toolchain, trial_boot)
     return ("kvm", why) if ok else ("tcg", why)

@@ -130,10 +130,22 @@ class _Stream:
 
 
 def repo_root() -> Path:
-    """The directory holding the `schedlang` package that is running, for the guest's PYTHONPATH."""
-    import schedlang
+    """The directory holding the `schedlang` package that is running, for the guest's PYTHONPATH.
 
-    return Path(schedlang.__file__).resolve().parent.parent
+    This module is schedlang/runtime/sandbox.py; the path is taken as imported, not resolved,
+    since in a checkout schedlang/runtime is a link to the top-level runtime/."""
+    return Path(__file__).absolute().parents[2].resolve()
+
+
+def trial_kvm_boot() -> tuple[bool, str]:
+    """Boot `true` once under KVM: the evidence accel.py's probe caches."""
+    try:
+        result = run_in_guest(
+            "true", accel="kvm", timeout_s=accel_probe.PROBE_TIMEOUT_S, vcpus=1, boot_retries=0
+        )
+    except SandboxError as exc:
+        return False, f"trial KVM boot failed: {str(exc).splitlines()[0]}"
+    return result.rc == 0, f"trial KVM boot took {result.boot.boot_s:.1f} s"
 
 
 def guest_env(toolchain: provision.Toolchain, extra: dict[str, str] | None) -> dict[str, str]:
@@ -338,7 +350,7 @@ def run_in_guest(
     kernel = Path(kernel) if kernel is not None else toolchain.vmlinux
     if not kernel.is_file():
         raise SandboxError(f"kernel image {kernel} does not exist")
-    chosen, reason = accel_probe.choose(accel, toolchain)
+    chosen, reason = accel_probe.choose(accel, toolchain, trial_kvm_boot)
     threading_mode = tcg_threading if chosen == "tcg" else None
     tsc_khz = tsc.host_tsc_khz() if chosen == "tcg" else None  # KVM guests get kvmclock
     retries: list[BootRetry] = []

@@ -98,18 +98,21 @@ def compile(
     source_or_path: str | Path,
     params: dict[str, Any] | None = None,
     outdir: str | Path | None = None,
+    **options: Any,
 ) -> Artifact:
-    """Check and compile a policy (source text or a path) to a loadable sched_ext object.
+    """Check and compile a policy (source text or a path) to a loadable sched_ext object;
+    SchedlangError carries the diagnostics when it does not compile.
 
     A path ending in `.c` is hand-written sched_ext C: it must pass the `verify-c` gate and
-    its manifest is read from the compiled object (docs/verify-c.md)."""
-    from schedlang.backends.bpf import cpolicy
+    its manifest is read from the compiled object (docs/verify-c.md). `options` are
+    `compiler.compile_policy`'s: emit, kernel_api, timeout_ms, include_dirs."""
+    from schedlang.compiler import compile_policy
+    from schedlang.errors import SchedlangError
 
-    if cpolicy.is_c_policy(source_or_path):
-        return cpolicy.compile_c_policy(source_or_path, params=params, outdir=outdir)
-    from schedlang.backends.bpf import compile_source
-
-    return compile_source(source_or_path, params=params, outdir=outdir)
+    compiled = compile_policy(source_or_path, params, outdir, **options)
+    if compiled.artifact is None:
+        raise SchedlangError(compiled.source, compiled.diagnostics)
+    return compiled.artifact
 
 
 def run(artifact: Artifact | str | Path, **options: Any) -> Any:
@@ -118,7 +121,7 @@ def run(artifact: Artifact | str | Path, **options: Any) -> Any:
     `artifact` may also be a `.bpf.o` path (manifest beside it) or a hand-written `.bpf.c`,
     which is compiled first (SchedlangError if it does not pass)."""
     from schedlang.backends.artifact import Artifact
-    from schedlang.backends.bpf.cpolicy import is_c_policy
+    from schedlang.compiler import is_c_policy
     from schedlang.runtime.measure import run as measure_run
 
     if not isinstance(artifact, Artifact) and is_c_policy(artifact):

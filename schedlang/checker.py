@@ -48,7 +48,7 @@ def check_source(
             dump(name, facts)
     if diags.has_errors:
         return None, diags
-    return ir.seal(program, facts), diags
+    return ir.seal(program, facts, source), diags
 
 
 def check_path(

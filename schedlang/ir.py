@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schedlang.source import Span
+from schedlang.source import SourceFile, Span
 from schedlang.types import Type
 
 # Binary operators in the IR. "sat-" is subtraction that stops at 0 (unsigned types);
@@ -321,6 +321,9 @@ class Program:
     fns: tuple[FnDecl, ...]
     callbacks: tuple[CallbackDecl, ...]
     max_cpus: int
+    # Where the scheduler's name is written: generated code for a callback the policy leaves
+    # out points here, and so does a diagnostic about the whole policy.
+    name_span: Span
 
     def callback(self, op: str) -> CallbackDecl | None:
         return next((c for c in self.callbacks if c.op == op), None)
@@ -340,6 +343,9 @@ class CheckedProgram:
     # Facts the checker proved, for the generated code's header comment and the manifest:
     # e.g. {"instructions": {"enqueue": 120, ...}, "memory_bytes": 4096}.
     facts: dict[str, object]
+    # The text the program was checked from: a backend hashes it into the manifest and shows
+    # it in a diagnostic (a bad `--param`) without reading the file again.
+    source: SourceFile
     _seal: object = field(repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -347,9 +353,9 @@ class CheckedProgram:
             raise TypeError("CheckedProgram is built only by schedlang.checker.check_program")
 
 
-def seal(program: Program, facts: dict[str, object]) -> CheckedProgram:
+def seal(program: Program, facts: dict[str, object], source: SourceFile) -> CheckedProgram:
     """The one way to build a CheckedProgram; called by the checker after all passes pass."""
-    return CheckedProgram(program, facts, _SEAL)
+    return CheckedProgram(program, facts, source, _SEAL)
 
 
 def if_chain(s: If) -> tuple[list[If], tuple[Stmt, ...]]:

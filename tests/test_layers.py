@@ -33,20 +33,6 @@ DOC = ROOT / "docs" / "internals.md"
 # (importer, imported) -> why it is still here; imported "*": every such import of that
 # importer. Delete a line when its imports are gone.
 ALLOWED: dict[tuple[str, str], str] = {
-    # The backend reaches above itself.
-    ("schedlang.backends.bpf.compile", "schedlang.checker"): (
-        "compile_source runs the checker; the source -> artifact route belongs in the api "
-        "layer (issue 8, 'one route from source to artifact')"
-    ),
-    ("schedlang.backends.bpf.cpolicy", "schedlang.cgate"): (
-        "the hand-written-C route runs the gate then clang; like compile_source it is a driver "
-        "living in the backend (issue 8, one route)"
-    ),
-    ("schedlang.backends.bpf.cpolicy", "schedlang.cgate.findings"): "as above",
-    # The runtime's host side reaches the api.
-    ("schedlang.runtime.sandbox", "schedlang"): (
-        "repo_root() imports the package for its path (host importing the api layer)"
-    ),
     # bench/ profiles internal stages directly instead of through the public API; `*` lists
     # every such import of one script. Each leaves when the api can report the stage it times.
     ("bench.boot_robustness", "*"): "boots the sandbox itself",
@@ -70,13 +56,6 @@ ALLOWED_CYCLES: dict[tuple[str, str], str] = {
         "another; being edited by other work"
     ),
     ("schedlang.passes.exprs", "schedlang.passes.calls"): "as above",
-    ("schedlang.runtime.accel", "schedlang.runtime.sandbox"): (
-        "the accelerator probe boots the sandbox, which asks the probe; being edited by other work"
-    ),
-    ("schedlang.runtime.sandbox", "schedlang"): (
-        "repo_root() imports the package for its path, closing schedlang -> measure -> "
-        "sandbox -> schedlang (see ALLOWED)"
-    ),
 }
 
 

@@ -1,11 +1,12 @@
-"""Hand-written sched_ext C as a policy: gate → clang → manifest from the object → Artifact.
+"""Hand-written sched_ext C as a policy: clang → manifest from the object → Artifact.
 
 SchedCP's agents and every scx scheduler write C, so `schedlang compile/run FILE.bpf.c` take
-it as they take a `.sched` file: the C must pass the `verify-c` gate (schedlang/cgate), is
-compiled with the same clang and flags as generated C (build.py), and its manifest is read
-from the object's BTF (cmanifest.py). From there the runtime cannot tell it from a compiled
-DSL policy. Every problem is a diagnostic at `file:line:col` (codes C0xx, docs/verify-c.md),
-raised as `SchedlangError`; only a missing clang is a `build.ClangError`.
+it as they take a `.sched` file: once the C has passed the `verify-c` gate (run before this,
+by schedlang/compiler.py, as the checker is for a `.sched` file), it is compiled with the same
+clang and flags as generated C (build.py), and its manifest is read from the object's BTF
+(cmanifest.py). From there the runtime cannot tell it from a compiled DSL policy. Every
+problem is a `Problem` at `file:line:col` with its gate code (C010-C012, docs/verify-c.md),
+raised together as `Rejected`; only a missing clang is a `build.ClangError`.
 
 `--param NAME=VALUE` at compile time rewrites the tunable's initial value in the object's
 data section (the bytes libbpf loads), and the manifest records it as `value`.
@@ -14,29 +15,37 @@ data section (the bytes libbpf loads), and the manifest records it as `value`.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from schedlang.backends.artifact import Artifact, param_value
 from schedlang.backends.bpf import build, cmanifest
-from schedlang.backends.bpf.compile import manifest_json
 from schedlang.backends.bpf.manifest import sha256_bytes
 from schedlang.backends.bpf.objfile import ObjectFile, ObjectFormatError
-from schedlang.cgate import verify
-from schedlang.cgate.findings import finding
-from schedlang.diagnostics import Diagnostic
-from schedlang.errors import SchedlangError
+from schedlang.backends.bpf.pipeline import manifest_json
 from schedlang.source import SourceFile
 from schedlang.version import __version__
 
 
-def is_c_policy(target: object) -> bool:
-    """True for a path (str or Path) naming a C file, as opposed to DSL text or a `.sched`."""
-    if isinstance(target, Path):
-        return target.name.endswith(".c")
-    return isinstance(target, str) and "\n" not in target and target.strip().endswith(".c")
+@dataclass(frozen=True)
+class Problem:
+    """Why the C could not become a policy, where, under which gate code (docs/verify-c.md)."""
+
+    code: str  # C010 clang rejected it, C011 the object is not a policy, C012 a bad --param
+    file: str
+    line: int
+    col: int
+    message: str
+
+
+class Rejected(Exception):
+    """The C did not compile into a loadable policy; `problems` says why, each at its place."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
 
 
 def stem(c_path: Path) -> str:
@@ -45,26 +54,22 @@ def stem(c_path: Path) -> str:
 
 
 def compile_c_policy(
-    c_path: str | Path,
-    params: Mapping[str, Any] | None = None,
-    outdir: str | Path | None = None,
+    source: SourceFile,
+    params: Mapping[str, Any] | None,
+    outdir: Path,
     *,
     include_dirs: tuple[str, ...] = (),
 ) -> Artifact:
-    """Gate, compile and describe `c_path`; writes STEM.bpf.o and STEM.json into `outdir`
-    (a fresh temporary directory when None). SchedlangError carries the diagnostics; OSError
-    when the file cannot be read; build.ClangError when there is no usable clang."""
-    path = Path(c_path)
-    source = SourceFile(str(path), path.read_text(encoding="utf-8", errors="replace"))
-    findings = verify(str(path), include_dirs=include_dirs)
-    if findings:
-        raise _error(source, findings)
-    out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="schedlang-"))
+    """Compile and describe the C file `source` (its path and text; it passed the gate);
+    writes STEM.bpf.o and STEM.json into `outdir`. Rejected says why it is not a policy;
+    build.ClangError when there is no usable clang."""
+    path = Path(source.path)
+    out = outdir
     out.mkdir(parents=True, exist_ok=True)
     obj_path = out / f"{stem(path)}.bpf.o"
     clang, cmd, proc = build.run_clang(path, obj_path, include_dirs)
     if proc.returncode != 0:
-        raise _error(source, _clang_findings(path, proc.stderr, cmd))
+        raise Rejected(_clang_problems(path, proc.stderr, cmd))
     hashes: dict[str, str | None] = {
         "source_sha256": sha256_bytes(source.text.encode()),
         "c_sha256": sha256_bytes(source.text.encode()),
@@ -79,8 +84,8 @@ def compile_c_policy(
         obj_path.unlink()  # an object without a manifest is not a policy: leave nothing
         symbol = getattr(exc, "symbol", None)
         line, col = _declaration(source.text, symbol) if symbol else (1, 1)
-        raise _error(source, [finding("C011", str(path), line, col, str(exc))]) from None
-    except SchedlangError:
+        raise Rejected([Problem("C011", str(path), line, col, str(exc))]) from None
+    except Rejected:
         obj_path.unlink()
         raise
     hashes["object_sha256"] = sha256_bytes(obj_path.read_bytes())
@@ -106,16 +111,16 @@ def _override(
         if spec is None:
             known = ", ".join(specs) or "none"
             problems.append(
-                finding("C012", source.path, 1, 1, f"no tunable `{name}` (tunables: {known})")
+                Problem("C012", source.path, 1, 1, f"no tunable `{name}` (tunables: {known})")
             )
             continue
         try:
             spec["value"] = param_value(spec, raw)
         except ValueError as exc:
             line, col = _declaration(source.text, name)
-            problems.append(finding("C012", source.path, line, col, str(exc)))
+            problems.append(Problem("C012", source.path, line, col, str(exc)))
     if problems:
-        raise _error(source, problems)
+        raise Rejected(problems)
     obj = ObjectFile.read(obj_path)
     data = bytearray(obj.data)
     for name in params:
@@ -145,8 +150,8 @@ def _declaration(text: str, name: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _clang_findings(c_path: Path, stderr: str, cmd: list[str]) -> list[Diagnostic]:
-    """clang's errors as C010 findings at their own file:line:col (headers included)."""
+def _clang_problems(c_path: Path, stderr: str, cmd: list[str]) -> list[Problem]:
+    """clang's errors as C010 problems at their own file:line:col (headers included)."""
     out = []
     for text in stderr.splitlines():
         m = build.CLANG_DIAG.match(text)
@@ -154,12 +159,8 @@ def _clang_findings(c_path: Path, stderr: str, cmd: list[str]) -> list[Diagnosti
             file = m["file"] if Path(m["file"]).is_absolute() else str(c_path.parent / m["file"])
             if Path(file).resolve() == c_path.resolve():
                 file = str(c_path)
-            out.append(finding("C010", file, int(m["line"]), int(m["col"]), m["msg"]))
+            out.append(Problem("C010", file, int(m["line"]), int(m["col"]), m["msg"]))
     if not out:  # e.g. a crash or a driver error with no position
         tail = stderr.strip().splitlines()[-3:]
-        out.append(finding("C010", str(c_path), 1, 1, f"{' '.join(cmd)}: {' / '.join(tail)}"))
+        out.append(Problem("C010", str(c_path), 1, 1, f"{' '.join(cmd)}: {' / '.join(tail)}"))
     return out
-
-
-def _error(source: SourceFile, findings: list[Diagnostic]) -> SchedlangError:
-    return SchedlangError(source, findings)

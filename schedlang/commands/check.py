@@ -20,7 +20,7 @@ from typing import Any, Literal
 from schedlang import ir
 from schedlang.checker import PASS_NAMES, Dump, check_path
 from schedlang.commands import internal_error
-from schedlang.diagnostics import Diagnostic, render_json, render_text
+from schedlang.diagnostics import Diagnostic, render_all, render_json
 from schedlang.source import SourceFile
 from schedlang.units import format_duration
 
@@ -76,15 +76,17 @@ def check_file(path: str, dump: Dump | None = None) -> FileResult:
     try:
         checked, diags = check_path(path, dump=dump)
     except OSError as err:
-        reason = err.strerror or str(err)
-        code = errno.errorcode.get(err.errno or 0)
-        return FileResult(
-            path, "unreadable", error={"kind": "unreadable", "message": reason, "errno": code}
-        )
+        return FileResult(path, "unreadable", error=unreadable(err))
     except Exception as exc:  # a bug in a pass: report it as one, keep checking the others
         return FileResult(path, "internal-error", error=internal_error.record(exc), exception=exc)
     status: Status = "ok" if checked is not None else "diagnostics"
     return FileResult(path, status, checked, list(diags), diags.source)
+
+
+def unreadable(err: OSError) -> dict[str, Any]:
+    """The error record of a file that cannot be read: the OS's reason and its errno name."""
+    reason = err.strerror or str(err)
+    return {"kind": "unreadable", "message": reason, "errno": errno.errorcode.get(err.errno or 0)}
 
 
 def worst(statuses: list[Status]) -> Status:
@@ -118,12 +120,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_text(r: FileResult) -> None:
-    for d in r.diagnostics:
-        print(render_text(d, r.source))
+    print_diagnostics(r)
     if r.checked is not None:
         print(f"{r.path}: ok ({r.checked.program.name})")
         for line in fact_lines(r.checked.facts):
             print(f"  {line}")
+
+
+def print_diagnostics(r: FileResult) -> None:
+    """Each diagnostic with its source line (one in a C policy's header without)."""
+    if r.diagnostics:
+        print(render_all(r.diagnostics, {r.source.path: r.source} if r.source else {}))
 
 
 def fact_lines(facts: Mapping[str, object]) -> list[str]:

@@ -1,7 +1,8 @@
 """`schedlang compile FILE`: check a policy and write NAME.bpf.c, NAME.bpf.o and NAME.json.
 
 FILE may also be hand-written sched_ext C (`STEM.bpf.c`): it goes through the `verify-c`
-gate and clang, and STEM.bpf.o and STEM.json are written (backends/bpf/cpolicy.py).
+gate and clang, and STEM.bpf.o and STEM.json are written. Both kinds go through
+`schedlang.compiler.compile_policy`, as `schedlang run` and `schedlang.compile` do.
 Diagnostics look exactly like `schedlang check`'s (text for people, `--format json` for
 agents: one document with `status`, `ok`, `diagnostics`, the checker's `facts` and the files
 written). Exit codes: 0 compiled, 1 the policy (or a `--param`) has problems, 2 usage or
@@ -13,18 +14,22 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schedlang.commands import internal_error
-from schedlang.commands.check import EXIT, check_file
-from schedlang.diagnostics import render_json, render_text
+from schedlang.commands.check import EXIT, FileResult, Status, print_diagnostics, unreadable
+from schedlang.diagnostics import render_json
+
+if TYPE_CHECKING:
+    from schedlang.backends.artifact import Artifact
 
 HELP = "compile a policy to sched_ext BPF C and an object"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from schedlang.backends.bpf.compat import DEFAULT_KERNEL_API, KERNEL_APIS
-    from schedlang.backends.bpf.compile import EMIT_CHOICES
     from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
+    from schedlang.backends.bpf.pipeline import EMIT_CHOICES
 
     p.add_argument("file", metavar="FILE", help="policy source (.sched), or sched_ext C (.bpf.c)")
     p.add_argument(
@@ -98,8 +103,9 @@ def _output_problem(output: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from schedlang.backends.bpf.build import ClangError, GeneratedCRejected
-    from schedlang.backends.bpf.compile import compile_checked
-    from schedlang.errors import SchedlangError
+    from schedlang.backends.bpf.compat import DEFAULT_KERNEL_API
+    from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
+    from schedlang.compiler import compile_policy, is_c_policy
 
     try:
         params = _params(args.param)
@@ -108,123 +114,82 @@ def run(args: argparse.Namespace) -> int:
     problem = _output_problem(args.output)
     if problem:
         return _usage(problem)
-    if args.file.endswith(".c"):
-        return _run_c(args, params)
-    result = check_file(args.file)
-    artifact = None
-    if result.checked is not None:
-        try:
-            artifact = compile_checked(
-                result.checked,
-                Path(args.output),
-                params=params,
-                emit=args.emit,
-                kernel_api=args.kernel_api,
-                timeout_ms=args.timeout_ms,
-                source_text=result.source.text if result.source else None,
-            )
-        except SchedlangError as exc:
-            result.diagnostics += exc.diagnostics
-            result.status = "diagnostics"
-        except GeneratedCRejected as exc:  # the checker accepted it: the C is schedlang's bug
-            internal_error.report(exc, "compile", f"while compiling {args.file}", debug=args.debug)
-            if args.format == "json":
-                print(
-                    render_json({"status": "internal-error", "error": internal_error.record(exc)})
-                )
-            return internal_error.EXIT_CODE
-        except (ValueError, ClangError, OSError) as exc:
-            return _usage(str(exc))
+    is_c = is_c_policy(args.file)
+    if is_c and args.emit == "c":
+        return _usage("--emit c: a C policy is already C; use --emit obj or all")
+    if is_c and (args.kernel_api != DEFAULT_KERNEL_API or args.timeout_ms != DEFAULT_TIMEOUT_MS):
+        return _usage(
+            "--kernel-api and --timeout-ms apply to .sched policies; a C policy picks its "
+            "kfuncs and sets `.timeout_ms` in its own ops table"
+        )
+    try:
+        compiled = compile_policy(
+            args.file,
+            params,
+            Path(args.output),
+            emit=args.emit,
+            kernel_api=args.kernel_api,
+            timeout_ms=args.timeout_ms,
+            include_dirs=tuple(args.include_dirs),
+        )
+    except OSError as err:
+        result = FileResult(args.file, "unreadable", error=unreadable(err))
+    except (ValueError, ClangError) as exc:
+        if isinstance(exc, GeneratedCRejected):  # the checker accepted it: schedlang's bug
+            return _internal_error(args, exc)
+        return _usage(str(exc))
+    except Exception as exc:  # a bug in the checker, the gate or the backend: exit 3, never 1
+        return _internal_error(args, exc)
+    else:
+        status: Status = "ok" if compiled.artifact is not None else "diagnostics"
+        result = FileResult(
+            args.file, status, compiled.checked, compiled.diagnostics, compiled.source
+        )
+    artifact = compiled.artifact if result.status != "unreadable" else None
     if args.format == "json":
         out = {"ok": artifact is not None, **result.to_dict()}
         if artifact is not None:
             out.update(
+                policy=artifact.name,
                 c=str(artifact.c_path) if artifact.c_path else None,
                 object=str(artifact.object_path) if args.emit != "c" else None,
                 manifest=str(artifact.manifest_path),
-                kernel_api=artifact.manifest["kernel_api"],
+                kernel_api=None if is_c else artifact.manifest["kernel_api"],
             )
         print(render_json(out))
     else:
-        for d in result.diagnostics:
-            print(render_text(d, result.source))
+        print_diagnostics(result)
     if result.status == "unreadable" and result.error:
         print(
             f"schedlang compile: cannot read {args.file}: {result.error['message']}",
             file=sys.stderr,
         )
-    if result.exception is not None:
-        internal_error.report(
-            result.exception, "compile", f"while checking {args.file}", debug=args.debug
-        )
     if artifact is not None and args.format == "text":
-        written = [p for p in (artifact.c_path, artifact.object_path) if p and p.exists()]
-        written.append(artifact.manifest_path)
-        print(
-            f"{args.file}: compiled {artifact.name} (kernel API {artifact.manifest['kernel_api']})"
-            f" -> {', '.join(str(p) for p in written)}"
-        )
+        print(f"{args.file}: compiled {_summary(artifact, is_c)}")
     return EXIT[result.status]
 
 
-def _run_c(args: argparse.Namespace, params: dict[str, str]) -> int:
-    """Hand-written C: gate, clang, manifest from the object; the same output shape."""
-    from schedlang.backends.bpf.build import ClangError
-    from schedlang.backends.bpf.compat import DEFAULT_KERNEL_API
-    from schedlang.backends.bpf.cpolicy import compile_c_policy
-    from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
-    from schedlang.diagnostics import Diagnostic
-    from schedlang.errors import SchedlangError
+def _summary(artifact: Artifact, is_c: bool) -> str:
+    """What was built and where: `NAME (kernel API ...) -> files` (a C policy: its ops,
+    tunables and stats, read from the object)."""
+    written = [p for p in (artifact.c_path, artifact.object_path) if p and p.exists()]
+    if is_c:  # the C file is the source, not an output
+        written = [artifact.object_path]
+    files = ", ".join(str(p) for p in (*written, artifact.manifest_path))
+    m = artifact.manifest
+    if not is_c:
+        return f"{artifact.name} (kernel API {m['kernel_api']}) -> {files}"
+    tunables = ", ".join(f"{p['name']}={p['value']}" for p in m["params"])
+    stats = "yes" if m.get("stats") else "none"
+    return (
+        f"{artifact.name} (ops {m['ops_map']}; tunables: {tunables or 'none'}; stats: {stats})"
+        f" -> {files}"
+    )
 
-    if args.emit == "c":
-        return _usage("--emit c: a C policy is already C; use --emit obj or all")
-    if args.kernel_api != DEFAULT_KERNEL_API or args.timeout_ms != DEFAULT_TIMEOUT_MS:
-        return _usage(
-            "--kernel-api and --timeout-ms apply to .sched policies; a C policy picks its "
-            "kfuncs and sets `.timeout_ms` in its own ops table"
-        )
-    found: list[Diagnostic] = []
-    text = ""
-    artifact = None
-    try:
-        artifact = compile_c_policy(
-            args.file, params, Path(args.output), include_dirs=tuple(args.include_dirs)
-        )
-    except OSError as err:
-        return _usage(f"cannot read {args.file}: {err.strerror or err}")
-    except ClangError as exc:
-        return _usage(str(exc))
-    except SchedlangError as exc:
-        found, text = exc.diagnostics, str(exc)
-    except Exception as exc:  # a bug in the gate, the reader or here: exit 3, never 1
-        internal_error.report(exc, "compile", f"while compiling {args.file}", debug=args.debug)
-        if args.format == "json":
-            print(render_json({"status": "internal-error", "error": internal_error.record(exc)}))
-        return internal_error.EXIT_CODE
+
+def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
+    internal_error.report(exc, "compile", f"while compiling {args.file}", debug=args.debug)
     if args.format == "json":
-        out: dict[str, object] = {
-            "status": "ok" if artifact is not None else "diagnostics",
-            "ok": artifact is not None,
-            "file": args.file,
-            "diagnostics": found,
-        }
-        if artifact is not None:
-            out.update(
-                policy=artifact.name,
-                c=str(artifact.c_path),
-                object=str(artifact.object_path),
-                manifest=str(artifact.manifest_path),
-                kernel_api=None,
-            )
-        print(render_json(out))
-    elif artifact is None:
-        print(text)
-    else:
-        tunables = ", ".join(f"{p['name']}={p['value']}" for p in artifact.manifest["params"])
-        print(
-            f"{args.file}: compiled {artifact.name} (ops {artifact.manifest['ops_map']}; "
-            f"tunables: {tunables or 'none'}; "
-            f"stats: {'yes' if artifact.manifest.get('stats') else 'none'})"
-            f" -> {artifact.object_path}, {artifact.manifest_path}"
-        )
-    return 0 if artifact is not None else 1
+        result = FileResult(args.file, "internal-error", error=internal_error.record(exc))
+        print(render_json({"ok": False, **result.to_dict()}))
+    return internal_error.EXIT_CODE

@@ -41,7 +41,7 @@ def _clang_version() -> str:
 
 
 def host_facts() -> list[HostFact]:
-    from schedlang.runtime import accel, provision
+    from schedlang.runtime import accel, provision, sandbox
 
     scx = "/sys/kernel/sched_ext/state"
     has_scx = os.path.exists(scx)
@@ -49,7 +49,7 @@ def host_facts() -> list[HostFact]:
     toolchain = provision.cached_toolchain()
     kvm_note = "the sandbox uses TCG (slow; timings only comparable within one boot)"
     if plausible and toolchain is not None:
-        ok, why = accel.kvm_verdict(toolchain)
+        ok, why = accel.kvm_verdict(toolchain, sandbox.trial_kvm_boot)
         kvm_note = "the sandbox uses KVM" if ok else kvm_note
     elif plausible:
         kvm_note = "looks usable; a trial boot decides (after `schedlang sandbox fetch`)"

@@ -162,7 +162,7 @@ def _check_and_compile(seed: int, workdir: Path) -> tuple[dict[str, Any], Path |
         return r, None
     r["checker"] = "ok"
     try:
-        artifact = compile_checked(checked, workdir, source_text=text)
+        artifact = compile_checked(checked, workdir)
     except Exception as exc:  # noqa: BLE001 - any compiler failure is this policy's finding
         r.update(outcome="compile-failed", compile="failed", error=f"{type(exc).__name__}: {exc}")
         return r, None

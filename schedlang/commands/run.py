@@ -82,26 +82,20 @@ def _artifact(policy: Path) -> Artifact:
         return open_artifact(policy)
     if not policy.exists():
         raise UnusableInput(f"{policy}: no such file")
-    import schedlang
-
-    compile_policy = getattr(schedlang, "compile", None)
-    if compile_policy is None:
-        raise UnusableInput(
-            f"{policy}: the DSL compiler is not available in this build; compile the policy "
-            "elsewhere or pass a NAME.bpf.o with its NAME.json manifest beside it"
-        )
     from schedlang.backends.bpf.build import GeneratedCRejected
+    from schedlang.compiler import compile_policy
     from schedlang.errors import SchedlangError
 
     try:
-        artifact: Artifact = compile_policy(policy)
-    except SchedlangError as exc:
-        raise MeasureError(f"{policy} does not compile:\n{exc}") from None
+        compiled = compile_policy(policy)
     except GeneratedCRejected:
         raise  # a bug in schedlang, not the input: the CLI's internal error (exit 3)
     except (RuntimeError, OSError) as exc:  # clang missing, unreadable file: says how to fix
         raise UnusableInput(f"{policy}: compiling failed: {exc}") from None
-    return artifact
+    if compiled.artifact is None:
+        shown = SchedlangError(compiled.source, compiled.diagnostics)  # rendered as `check` does
+        raise MeasureError(f"{policy} does not compile:\n{shown}")
+    return compiled.artifact
 
 
 def _plain_progress(line: str) -> None:

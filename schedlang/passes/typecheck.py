@@ -134,6 +134,7 @@ class _Typecheck:
             fns=tuple(f for f in fns if f is not None),
             callbacks=tuple(callbacks),
             max_cpus=self.max_cpus,
+            name_span=tree.name_span,
         )
 
     def _declare_name(self, d: ast.Decl) -> bool:

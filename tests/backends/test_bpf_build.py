@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import schedlang
 from schedlang.backends.bpf import build
 from schedlang.backends.bpf.builtins_c import BUILTIN_C
-from schedlang.backends.bpf.compile import compile_source
 from schedlang.builtins import BUILTINS
 from schedlang.errors import SchedlangError
 
@@ -34,7 +34,7 @@ def test_missing_clang_is_a_clear_error_naming_the_package(
 ) -> None:
     monkeypatch.setenv(build.CLANG_ENV, "/nonexistent")
     with pytest.raises(build.ClangError) as err:
-        compile_source(FAIR, outdir=tmp_path)
+        schedlang.compile(FAIR, outdir=tmp_path)
     assert "/nonexistent: not found" in str(err.value)
     assert "apt-get install clang-19" in str(err.value)
 
@@ -82,7 +82,7 @@ def test_bad_param_override_is_a_diagnostic(
     params: dict[str, str], code: str, words: str, tmp_path: Path
 ) -> None:
     with pytest.raises(SchedlangError) as err:
-        compile_source(FAIR, params, tmp_path)
+        schedlang.compile(FAIR, params, tmp_path)
     (diag,) = err.value.diagnostics
     assert diag.code == code and words in diag.message
     assert not list(tmp_path.iterdir()), "nothing is written for a rejected override"
@@ -90,14 +90,14 @@ def test_bad_param_override_is_a_diagnostic(
 
 def test_unknown_param_suggests_the_close_name(tmp_path: Path) -> None:
     with pytest.raises(SchedlangError) as err:
-        compile_source(FAIR, {"slcie": "5ms"}, tmp_path)
+        schedlang.compile(FAIR, {"slcie": "5ms"}, tmp_path)
     assert "did you mean `slice`?" in err.value.diagnostics[0].hints
 
 
 def test_a_policy_with_errors_raises_with_its_diagnostics(tmp_path: Path) -> None:
     bad = 'scheduler bad "x" {\n    on enqueue(t, flags) {\n    }\n}\n'
     with pytest.raises(SchedlangError) as err:
-        compile_source(bad, outdir=tmp_path)
+        schedlang.compile(bad, outdir=tmp_path)
     assert any(d.code == "lost-task" for d in err.value.diagnostics)
     assert "lost-task" in str(err.value)
 
@@ -107,7 +107,7 @@ def test_emit_c_needs_no_clang_and_emit_obj_keeps_no_c(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(build.CLANG_ENV, "/nonexistent")
-    art = compile_source(FAIR, outdir=tmp_path / "c", emit="c")
+    art = schedlang.compile(FAIR, outdir=tmp_path / "c", emit="c")
     assert art.c_path is not None and art.c_path.exists() and not art.object_path.exists()
     assert art.manifest["hashes"]["object_sha256"] is None
     monkeypatch.delenv(build.CLANG_ENV)
@@ -116,6 +116,6 @@ def test_emit_c_needs_no_clang_and_emit_obj_keeps_no_c(
         build.find_clang()
     except build.ClangError as exc:
         pytest.skip(str(exc))
-    art = compile_source(FAIR, outdir=tmp_path / "o", emit="obj")
+    art = schedlang.compile(FAIR, outdir=tmp_path / "o", emit="obj")
     assert art.c_path is None and art.object_path.exists() and art.manifest_path.exists()
     assert not (tmp_path / "o" / "fair.bpf.c").exists()

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+import schedlang
 from schedlang.backends.bpf import build, compat
 from schedlang.backends.bpf.cnames import derived, ident
-from schedlang.backends.bpf.compile import compile_source
 from schedlang.backends.bpf.objfile import ObjectFile
 from schedlang.runtime import provision
 
@@ -36,7 +36,7 @@ def test_there_are_policies_to_compile() -> None:
 def test_policy_compiles_to_a_well_formed_object(
     policy: Path, tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(policy, outdir=tmp_path)
+    art = schedlang.compile(policy, outdir=tmp_path)
     name = art.name
     assert art.object_path.exists() and art.c_path is not None and art.c_path.exists()
     assert json.loads(art.manifest_path.read_text()) == art.manifest
@@ -68,7 +68,7 @@ def test_policy_compiles_to_a_well_formed_object(
 def test_llvm_readelf_agrees_on_the_sections(tmp_path: Path, clang: build.Clang) -> None:
     if READELF is None:
         pytest.skip("llvm-readelf-19 not installed (apt-get install llvm-19)")
-    art = compile_source(ROOT / "examples" / "fifo.sched", outdir=tmp_path)
+    art = schedlang.compile(ROOT / "examples" / "fifo.sched", outdir=tmp_path)
     out = subprocess.run([READELF, "-S", str(art.object_path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     ours = ObjectFile.read(art.object_path).sections
@@ -84,7 +84,7 @@ def test_llvm_readelf_agrees_on_the_sections(tmp_path: Path, clang: build.Clang)
 def test_every_kernel_api_level_compiles(
     example: Path, level: str, tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(example, outdir=tmp_path, kernel_api=level)
+    art = schedlang.compile(example, outdir=tmp_path, kernel_api=level)
     assert art.manifest["kernel_api"] == compat.KERNEL_APIS[level].label
     text = art.c_path.read_text() if art.c_path else ""
     body = text.split("#define bpf_ksym_exists")[1]
@@ -103,7 +103,7 @@ def test_every_kernel_api_level_compiles(
 def test_param_override_is_the_initial_value_of_rodata_params(
     tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(ROOT / "examples" / "fair.sched", {"slice": "3ms"}, tmp_path)
+    art = schedlang.compile(ROOT / "examples" / "fair.sched", {"slice": "3ms"}, tmp_path)
     (slice_param,) = art.manifest["params"]
     assert slice_param["value"] == 3_000_000 and slice_param["default"] == 5_000_000
     data = ObjectFile.read(art.object_path).section_bytes(".rodata.params")
@@ -120,7 +120,7 @@ def test_libbpf_opens_every_example(tmp_path: Path, clang: build.Clang) -> None:
 
     lib = libbpf.Libbpf(toolchain.libbpf)
     for path in sorted((ROOT / "examples").glob("*.sched")):
-        art = compile_source(path, outdir=tmp_path)
+        art = schedlang.compile(path, outdir=tmp_path)
         obj = lib.bpf_object__open_file(str(art.object_path).encode(), None)
         assert obj, f"libbpf could not open {art.object_path}"
         try:
@@ -136,7 +136,7 @@ def test_names_that_are_c_keywords_or_backend_names_still_compile(
 ) -> None:
     """`param long`, `queue stats`, `var int`, `fn task_ctx`, ...: renamed in C, not in the
     manifest (the loader finds params by offset)."""
-    art = compile_source(Path(__file__).parent / "data" / "keywords.sched", outdir=tmp_path)
+    art = schedlang.compile(Path(__file__).parent / "data" / "keywords.sched", outdir=tmp_path)
     assert [p["name"] for p in art.manifest["params"]] == ["long"]
     assert art.manifest["queues"][0]["name"] == "stats"
     text = art.c_path.read_text() if art.c_path else ""
@@ -147,7 +147,7 @@ def test_names_that_are_c_keywords_or_backend_names_still_compile(
 def test_generated_c_has_no_compiler_warnings(
     policy: Path, tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(policy, outdir=tmp_path, emit="c")
+    art = schedlang.compile(policy, outdir=tmp_path, emit="c")
     assert art.c_path is not None
     cmd = [clang.path, *build.CFLAGS, "-Wall", "-c", art.c_path.name, "-o", "/dev/null"]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
@@ -159,7 +159,7 @@ def test_a_verifier_complaint_maps_to_the_policy_line(tmp_path: Path, clang: bui
     """The runtime maps `@ NAME.bpf.c:LINE` in a verifier log through our line_map."""
     from schedlang.runtime.verifier_log import error_position
 
-    art = compile_source(ROOT / "examples" / "fair.sched", outdir=tmp_path)
+    art = schedlang.compile(ROOT / "examples" / "fair.sched", outdir=tmp_path)
     c_lines = art.c_path.read_text().splitlines() if art.c_path else []
 
     def log_at(c_line: int) -> str:

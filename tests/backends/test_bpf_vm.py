@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+import schedlang
 from schedlang.backends.bpf import build
-from schedlang.backends.bpf.compile import compile_source
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def guest(vm_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     lines = []
     for label, example, api, params, action in RUNS:
         where = Path(__file__).parent if example.startswith("data/") else ROOT / "examples"
-        art = compile_source(where / f"{example}.sched", params, objdir / label, kernel_api=api)
+        art = schedlang.compile(where / f"{example}.sched", params, objdir / label, kernel_api=api)
         lines.append(
             f"timeout 240 python3 -m schedlang.runtime.loader {art.object_path} {action} "
             f"> {label}.json 2> {label}.err"
@@ -202,7 +202,7 @@ def library(vm_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
     objdir = tmp_path_factory.mktemp("library")
     names = [
-        compile_source(p, outdir=objdir).name for p in sorted((ROOT / "stdlib").glob("*.sched"))
+        schedlang.compile(p, outdir=objdir).name for p in sorted((ROOT / "stdlib").glob("*.sched"))
     ]
     outdir = tmp_path_factory.mktemp("out")
     (outdir / "check.py").write_text(LIBRARY_SCRIPT)
@@ -246,7 +246,7 @@ def test_compat_objects_load_on_other_kernels(tmp_path: Path) -> None:
         pytest.skip(str(exc))
     lines = []
     for example in ("fifo", "fair", "latency_first", "spread"):
-        art = compile_source(ROOT / "examples" / f"{example}.sched", outdir=tmp_path / example)
+        art = schedlang.compile(ROOT / "examples" / f"{example}.sched", outdir=tmp_path / example)
         lines.append(
             f"timeout 240 python3 -m schedlang.runtime.loader {art.object_path} --hold 1 "
             f"> {example}.json"

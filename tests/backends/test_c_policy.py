@@ -20,8 +20,8 @@ import pytest
 import schedlang
 from schedlang.backends.artifact import Artifact
 from schedlang.backends.bpf import build
-from schedlang.backends.bpf.cpolicy import compile_c_policy, is_c_policy
 from schedlang.backends.bpf.objfile import ObjectFile
+from schedlang.compiler import is_c_policy
 from schedlang.errors import SchedlangError
 from schedlang.runtime import provision
 
@@ -82,7 +82,7 @@ def test_a_policy_following_the_stats_contract_gets_its_stats(
     """fifo_c's hand-written manifest is the reference: the derived stats must equal it."""
     shutil.copyfile(FIXTURES / "scx_fixture.bpf.h", tmp_path / "scx_fixture.bpf.h")
     shutil.copyfile(FIXTURES / "fifo_c.bpf.c", tmp_path / "fifo_c.bpf.c")
-    art = compile_c_policy(tmp_path / "fifo_c.bpf.c", outdir=tmp_path / "out")
+    art = schedlang.compile(tmp_path / "fifo_c.bpf.c", outdir=tmp_path / "out")
     reference = json.loads((FIXTURES / "fifo_c.json").read_text())
     assert art.manifest["stats"] == reference["stats"]
     assert art.manifest["stats_section"] == ".data.stats"

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+import schedlang
 from schedlang.backends.bpf import build, cnames
-from schedlang.backends.bpf.compile import compile_source
 from schedlang.source import SourceFile
 
 
 def _c(tmp_path: Path, text: str, path: str = "policy.sched") -> str:
-    art = compile_source(SourceFile(path, text), outdir=tmp_path, emit="c")
+    art = schedlang.compile(SourceFile(path, text), outdir=tmp_path, emit="c")
     assert art.c_path is not None
     return art.c_path.read_text()
 
@@ -181,7 +181,7 @@ scheduler a "policy names that the generated C also uses, all at once" {
 def test_names_the_generated_c_uses_compile_as_the_policys_own(
     tmp_path: Path, clang: build.Clang
 ) -> None:
-    art = compile_source(SourceFile("a.sched", NAMES_EVERYWHERE), outdir=tmp_path)
+    art = schedlang.compile(SourceFile("a.sched", NAMES_EVERYWHERE), outdir=tmp_path)
     assert art.object_path.exists()
     c = art.c_path.read_text() if art.c_path else ""
     # Each queue its own id, created once; names stay the policy's, recognisably.

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import schedlang
 from schedlang.backends.bpf import build
-from schedlang.backends.bpf.compile import compile_source
 
 DATA = Path(__file__).parent / "data"
 
@@ -28,7 +28,7 @@ def c_of(tmp_path: Path, select_cpu: str) -> str:
         "    }\n"
         "    on enqueue(t, flags) {\n        insert t into global slice 5ms\n    }\n}\n"
     )
-    art = compile_source(text, outdir=tmp_path, emit="c")
+    art = schedlang.compile(text, outdir=tmp_path, emit="c")
     assert art.c_path is not None
     body = art.c_path.read_text().split("s32 g__select_cpu(u64 *ctx)")[1]
     return body.split("\n}\n")[0]
@@ -73,7 +73,7 @@ def test_computed_cpus_are_checked_before_the_kernel_sees_them(
 
 
 def test_the_check_falls_back_to_the_current_cpu_and_counts(tmp_path: Path) -> None:
-    art = compile_source(DATA / "bad_cpus.sched", outdir=tmp_path, emit="c")
+    art = schedlang.compile(DATA / "bad_cpus.sched", outdir=tmp_path, emit="c")
     assert art.c_path is not None
     text = art.c_path.read_text()
     helper = text.split("static __always_inline s32 sl_checked_cpu(")[1].split("\n}\n")[0]
@@ -84,6 +84,6 @@ def test_the_check_falls_back_to_the_current_cpu_and_counts(tmp_path: Path) -> N
 
 @pytest.mark.clang
 def test_the_guarded_policy_compiles_to_bpf(clang: build.Clang, tmp_path: Path) -> None:
-    art = compile_source(DATA / "bad_cpus.sched", outdir=tmp_path)
+    art = schedlang.compile(DATA / "bad_cpus.sched", outdir=tmp_path)
     assert art.object_path.exists() and art.object_path.stat().st_size > 0
     assert "nr_bad_cpu" in [f["name"] for f in art.manifest["stats"]["fields"]]

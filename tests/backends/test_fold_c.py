@@ -63,7 +63,7 @@ def _ir(op: str, t: Type, literal: tuple[str, int] | None) -> ir.Expr:
 
 
 def test_folding_agrees_with_the_generated_c(clang: build.Clang, tmp_path: Path) -> None:
-    program = ir.Program("p", "d", "p.sched", (), (), (), (), (), (), (), (), 64)
+    program = ir.Program("p", "d", "p.sched", (), (), (), (), (), (), (), (), 64, NOWHERE)
     lw = Lowerer(program)
     samples = _samples(random.Random(20261130))
     lines = []

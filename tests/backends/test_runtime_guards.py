@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import schedlang
 from schedlang.backends.bpf import build, compat, emit, render
-from schedlang.backends.bpf.compile import compile_source
 from schedlang.checker import check_source
 from schedlang.source import SourceFile
 
@@ -32,7 +32,7 @@ def kick_storm(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
         build.find_clang()
     except build.ClangError as exc:
         pytest.skip(str(exc))
-    art = compile_source(KICK_STORM, outdir=tmp_path_factory.mktemp("kick_storm"))
+    art = schedlang.compile(KICK_STORM, outdir=tmp_path_factory.mktemp("kick_storm"))
     assert art.c_path is not None
     return art.c_path.read_text(), art.object_path
 

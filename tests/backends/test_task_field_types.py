@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import schedlang
 from schedlang.backends.bpf import build
-from schedlang.backends.bpf.compile import compile_source
 
 WEIGHT_SHIFT = Path(__file__).parent / "data" / "weight_shift.sched"
 
@@ -28,7 +28,7 @@ def test_weight_is_widened_before_it_is_shifted(tmp_path: Path) -> None:
         build.find_clang()
     except build.ClangError as exc:
         pytest.skip(str(exc))
-    art = compile_source(WEIGHT_SHIFT, outdir=tmp_path)
+    art = schedlang.compile(WEIGHT_SHIFT, outdir=tmp_path)
     assert art.c_path is not None
     c = art.c_path.read_text()
     assert "u64 k = (u64)p->scx.weight << 51; /* weight_shift.sched:5 */" in c

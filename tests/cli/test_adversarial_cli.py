@@ -104,12 +104,12 @@ def test_a_param_is_written_as_the_language_writes_its_literals(
     tmp_path: Path, override: str, value: int
 ) -> None:
     """Finding #7: `--param` reads what a literal of the param's type may be in a policy."""
-    from schedlang.backends.bpf.compile import compile_source
+    import schedlang
 
     src = tmp_path / "tun.sched"
     src.write_text(TUNABLES)
     name, _, text = override.partition("=")
-    artifact = compile_source(src, {name: text}, tmp_path, emit="c")
+    artifact = schedlang.compile(src, {name: text}, tmp_path, emit="c")
     assert {p["name"]: p["value"] for p in artifact.manifest["params"]}[name] == value
 
 

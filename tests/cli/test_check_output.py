@@ -205,18 +205,21 @@ def test_an_internal_error_after_the_checker_has_a_record_too(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A bug outside any file's check (here in the backend) reaches cli.main's handler."""
-    from schedlang.backends.bpf import compile as bpf_compile
+    from schedlang import compiler
 
     def compile_checked(*args: object, **kwargs: object) -> None:
         raise KeyError("slot")
 
-    monkeypatch.setattr(bpf_compile, "compile_checked", compile_checked)
+    monkeypatch.setattr(compiler, "compile_checked", compile_checked)
     assert main(["compile", FIFO, "-o", str(tmp_path), "--format", "json"]) == 3
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
     assert doc["status"] == "internal-error"
     assert (doc["error"]["exception"], doc["error"]["message"]) == ("KeyError", "'slot'")
-    assert "schedlang compile: internal error: KeyError: 'slot'" in captured.err
+    assert (
+        f"schedlang compile: internal error while compiling {FIFO}: KeyError: 'slot'"
+        in captured.err
+    )
     assert main(["compile", FIFO, "-o", str(tmp_path)]) == 3
     assert capsys.readouterr().out == ""
 

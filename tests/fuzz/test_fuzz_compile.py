@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import schedlang
 from schedlang.cgate import verify
 from schedlang.fuzzgen import generate_text
 from schedlang.source import SourceFile
@@ -26,11 +27,7 @@ SEEDS = range(30)
 def compile_source() -> Callable[..., Any]:
     if shutil.which("clang-19") is None and shutil.which("clang") is None:
         pytest.skip("clang is not installed (apt-get install clang-19)")
-    try:
-        from schedlang.backends.bpf import compile_source
-    except ImportError as exc:
-        pytest.skip(f"the BPF backend is not available: {exc}")
-    return compile_source
+    return schedlang.compile
 
 
 @pytest.mark.clang

@@ -120,10 +120,10 @@ def test_long_chain_compiles_with_clang(
 @pytest.mark.vm
 def test_long_chain_with_work_loads_and_schedules(vm_ready: None, tmp_path: Path) -> None:
     """The kernel's verifier accepts the `gotol`s and the 55,000-instruction enqueue."""
-    from schedlang.backends.bpf.compile import compile_source
+    import schedlang
     from schedlang.runtime import sandbox
 
-    art = compile_source(_chain(1000), outdir=tmp_path / "obj")
+    art = schedlang.compile(_chain(1000), outdir=tmp_path / "obj")
     out = tmp_path / "out"
     out.mkdir()
     result = sandbox.run_in_guest(

@@ -11,7 +11,7 @@ U32, U64, I64, CPU, BOOL = Type.U32, Type.U64, Type.I64, Type.CPU, Type.BOOL
 
 
 def program(params: tuple[ir.ParamDecl, ...] = (), max_cpus: int = 64) -> ir.Program:
-    return ir.Program("p", "d", "p.sched", params, (), (), (), (), (), (), (), max_cpus)
+    return ir.Program("p", "d", "p.sched", params, (), (), (), (), (), (), (), max_cpus, S)
 
 
 def lit(v: int, t: Type = U32) -> ir.Lit:

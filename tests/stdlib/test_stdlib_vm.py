@@ -54,7 +54,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def guest_results(vm_ready: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from schedlang.backends.bpf.compile import compile_checked
+    from schedlang.backends.bpf import compile_checked
     from schedlang.checker import check_path
     from schedlang.runtime import sandbox
 
