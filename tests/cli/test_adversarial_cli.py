@@ -68,7 +68,7 @@ def test_a_bad_bool_param_is_hinted_with_a_bool(
     assert main(["compile", str(src), "-o", str(tmp_path), "--param", "flag=1"]) == 1
     out = capsys.readouterr().out
     assert "flag=true" in out or "flag=false" in out or "`true` or `false`" in out, out
-    assert "42" not in out, out
+    assert "42" not in out.replace(str(tmp_path), "TMP"), out  # pytest-42x/ is no hint
 
 
 TUNABLES = """\
