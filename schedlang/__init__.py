@@ -150,8 +150,7 @@ def simulate(
     `trace` keeps the first seed's policy run as Chrome trace-event JSON (`report.trace`).
     SchedlangError if the policy does not check or a param is wrong; WorkloadError if the
     workload cannot be read; ValueError for an unknown engine."""
-    from schedlang.backends.bpf.compile import load_source
-    from schedlang.checker import check_source
+    from schedlang.compiler import check
     from schedlang.errors import SchedlangError
     from schedlang.runtime.sim import rtapp
     from schedlang.runtime.sim.compare import compare
@@ -162,10 +161,9 @@ def simulate(
         from schedlang.backends.llvm import compile_for_sim
     else:
         raise ValueError(f"engine must be 'interp' or 'jit', not {engine!r}")
-    source = load_source(source_or_path)
-    checked, diags = check_source(source)
-    if checked is None or diags.has_errors:
-        raise SchedlangError(source, [d for d in diags if d.severity == "error"])
+    checked, diags = check(source_or_path)
+    if checked is None:
+        raise SchedlangError(diags.source, [d for d in diags if d.severity == "error"])
     model = rtapp.load(workload)
     compile_for_sim(checked, params)  # wrong params are reported before anything runs
     return compare(

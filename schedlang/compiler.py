@@ -24,7 +24,7 @@ from schedlang.backends.bpf.pipeline import compile_checked
 from schedlang.cgate import verify
 from schedlang.cgate.findings import finding
 from schedlang.checker import check_path, check_source
-from schedlang.diagnostics import Diagnostic
+from schedlang.diagnostics import Diagnostic, Diagnostics
 from schedlang.errors import SchedlangError
 from schedlang.source import SourceFile
 
@@ -69,10 +69,7 @@ def compile_policy(
         if emit == "c":
             raise ValueError("emit='c': a C policy is already C; emit 'obj' or 'all'")
         return _compile_c(Path(str(policy)), params, out, include_dirs)
-    if isinstance(policy, SourceFile) or _is_text(policy):
-        checked, diags = check_source(_source(policy))
-    else:
-        checked, diags = check_path(policy)
+    checked, diags = check(policy)
     if checked is None:
         return Compiled(diags.source, None, list(diags))
     try:
@@ -82,6 +79,15 @@ def compile_policy(
     except SchedlangError as exc:  # a bad --param
         return Compiled(diags.source, None, [*diags, *exc.diagnostics], checked)
     return Compiled(diags.source, artifact, list(diags), checked)
+
+
+def check(policy: str | Path | SourceFile) -> tuple[ir.CheckedProgram | None, Diagnostics]:
+    """Check a policy given as a path, as text, or as a SourceFile (`diags.source` is the
+    text checked). A file that is not UTF-8 gets a `not-text` diagnostic; OSError when it
+    cannot be read."""
+    if isinstance(policy, SourceFile) or _is_text(policy):
+        return check_source(_source(policy))
+    return check_path(policy)
 
 
 def _is_text(policy: str | Path) -> bool:

@@ -1,7 +1,6 @@
 """The C backend's output passes the gate (the self-check the backend will run too).
 
-Skips until the backend exposes `schedlang.backends.bpf.compile_source`; from then on every
-example and stdlib policy's generated C must pass clean.
+Every example and stdlib policy's generated C must pass clean.
 """
 
 from __future__ import annotations
