@@ -377,9 +377,8 @@ COMM_IN_LET = _says(
 VALUE_IN_LET = _says(TYPE_MISMATCH, "a {type} cannot be stored in a `let`")
 # What the context wants against what it got (`what` names the context: "the returned value").
 WRONG_TYPE = _says(TYPE_MISMATCH, "{what} must be {want}, not {have}")
-WRONG_TYPE_CASTABLE = _says(
-    TYPE_MISMATCH, "{what} must be {want}, not {have}", "convert explicitly: `(...) as {want}`"
-)
+_CAST = "convert explicitly: `(...) as {want}`"
+WRONG_TYPE_CASTABLE = _says(TYPE_MISMATCH, "{what} must be {want}, not {have}", _CAST)
 NUMBER_NOT_WANTED = _says(TYPE_MISMATCH, "{what} must be {want}, not a number")
 DOES_NOT_FIT = _says(
     TYPE_MISMATCH,
@@ -411,27 +410,29 @@ NEEDS_UNIT = _code(
     "a bare number where a duration is needed",
     fix="write the unit: `ns`, `us`, `ms` or `s`",
 )
-COUNT_AS_DURATION = _says(NEEDS_UNIT, "{what} must be a duration, not a bare {have}")
+_NOT_A_DURATION = "{what} must be a duration, not a bare {have}"
+COUNT_AS_DURATION = _says(NEEDS_UNIT, _NOT_A_DURATION)
 COUNT_AS_DURATION_CASTABLE = _says(
     NEEDS_UNIT,
-    "{what} must be a duration, not a bare {have}",
-    "convert explicitly: `(...) as {want}`",
+    _NOT_A_DURATION,
+    _CAST,
 )
 # A literal number where a duration goes: every unit for a small number; for a large one
 # (most likely nanoseconds), the nanoseconds and the same length in its largest unit.
+_BARE_NUMBER = "a bare number is never a duration ({what})"
 BARE_SMALL_DURATION = _says(
     NEEDS_UNIT,
-    "a bare number is never a duration ({what})",
+    _BARE_NUMBER,
     "write the unit: `{value}us`, `{value}ms`, `{value}ns` or `{value}s`",
 )
 BARE_ROUND_DURATION = _says(
     NEEDS_UNIT,
-    "a bare number is never a duration ({what})",
+    _BARE_NUMBER,
     "write the unit: `{value}ns` if that count is in nanoseconds (= `{scaled}{unit}`)",
 )
 BARE_DURATION = _says(
     NEEDS_UNIT,
-    "a bare number is never a duration ({what})",
+    _BARE_NUMBER,
     "write the unit: `{value}ns` if that count is in nanoseconds",
 )
 BARE_TIME = _says(
@@ -439,9 +440,10 @@ BARE_TIME = _says(
     'a bare number is never a time ({what}); `0` alone means "never"',
     "take a time from `now()`, and move it by a duration: `now() + 5ms`",
 )
+_OPERANDS = "`{op}` does not take {left} and {right}"
 BARE_NUMBER_IN_UNITS = _says(
     NEEDS_UNIT,
-    "`{op}` does not take {left} and {right}",
+    _OPERANDS,
     "a bare number is never a duration: write a unit (`5us`), or scale with * and /",
 )
 
@@ -451,9 +453,7 @@ SIGN_MIX = _code(
     fix="convert one side with `as`",
 )
 SIGNS_DIFFER = _says(SIGN_MIX, "{what}: {have} is not {want}")
-SIGNS_DIFFER_CASTABLE = _says(
-    SIGN_MIX, "{what}: {have} is not {want}", "convert explicitly: `(...) as {want}`"
-)
+SIGNS_DIFFER_CASTABLE = _says(SIGN_MIX, "{what}: {have} is not {want}", _CAST)
 SIGNED_SCALE = _says(
     SIGN_MIX,
     "a duration is scaled by an unsigned number, not {type}",
@@ -471,15 +471,15 @@ BAD_OPERAND = _code(
     fix="`t.comm` only compares with `==` or `startswith`; `not` takes a bool; arithmetic takes "
     "numbers and durations by the unit rules",
 )
-OPERAND_TYPES = _says(BAD_OPERAND, "`{op}` does not take {left} and {right}")
+OPERAND_TYPES = _says(BAD_OPERAND, _OPERANDS)
 TIME_NOT_SCALED = _says(
     BAD_OPERAND,
-    "`{op}` does not take {left} and {right}",
+    _OPERANDS,
     "a time is a point in time and cannot be scaled: subtract two times first",
 )
 UNIT_ALGEBRA = _says(
     BAD_OPERAND,
-    "`{op}` does not take {left} and {right}",
+    _OPERANDS,
     "time - time is a duration; time + duration is a time; duration / duration is a u64",
 )
 NOT_NEEDS_BOOL = _says(
@@ -503,7 +503,7 @@ SHIFT_PAST_64_BITS = _says(
 )
 COMM_WITH_COMM = _says(
     BAD_OPERAND,
-    "`{op}` does not take {left} and {right}",
+    _OPERANDS,
     "compare a task's comm with a string literal",
 )
 
@@ -616,15 +616,16 @@ RECURSION = _code(
     "an `fn` that calls itself, directly or through others",
     fix="turn the repetition into a bounded loop",
 )
+_BOUNDED_LOOP = "rewrite the repetition as a bounded loop (`for i in 0..N`)"
 CALLS_ITSELF = _says(
     RECURSION,
     "fn `{name}` calls itself: fns are inlined, so they cannot recurse",
-    "rewrite the repetition as a bounded loop (`for i in 0..N`)",
+    _BOUNDED_LOOP,
 )
 CALLS_ITSELF_THROUGH = _says(
     RECURSION,
     "fn `{name}` calls itself through {cycle}: fns are inlined, so they cannot recurse",
-    "rewrite the repetition as a bounded loop (`for i in 0..N`)",
+    _BOUNDED_LOOP,
 )
 
 TOO_COMPLEX = _code(
@@ -633,24 +634,27 @@ TOO_COMPLEX = _code(
     fix="loop over fewer elements, move work out of loops, or keep running totals in a `var` or "
     "array so each call does a little work",
 )
-OVER_INSTRUCTION_BUDGET = _says(
-    TOO_COMPLEX,
+_OVER_BUDGET = (
     "`on {op}` is estimated at {total} BPF instructions, over the budget of {budget} (the "
-    "kernel verifier stops at 1000000)",
+    "kernel verifier stops at 1000000)"
+)
+_LESS_WORK = (
     "loop over fewer elements (a smaller `0..N`), or move work out of the loop",
     "keep running totals in a `var` or array so each call does a little work",
+)
+OVER_INSTRUCTION_BUDGET = _says(
+    TOO_COMPLEX,
+    _OVER_BUDGET,
+    *_LESS_WORK,
 )
 OVER_INSTRUCTION_BUDGET_MOSTLY = _says(
     TOO_COMPLEX,
-    "`on {op}` is estimated at {total} BPF instructions, over the budget of {budget} (the "
-    "kernel verifier stops at 1000000); most of it is {part}",
-    "loop over fewer elements (a smaller `0..N`), or move work out of the loop",
-    "keep running totals in a `var` or array so each call does a little work",
+    _OVER_BUDGET + "; most of it is {part}",
+    *_LESS_WORK,
 )
 OVER_INSTRUCTION_BUDGET_PATHS = _says(
     TOO_COMPLEX,
-    "`on {op}` is estimated at {total} BPF instructions, over the budget of {budget} (the "
-    "kernel verifier stops at 1000000): the {count} `if`s at lines {lines} each leave a local "
+    _OVER_BUDGET + ": the {count} `if`s at lines {lines} each leave a local "
     "that is read later with a different value, so the verifier checks the rest of the "
     "callback once per combination of their branches",
     "keep what the branches decide in a `var` or an array instead of a local (the verifier "
@@ -706,25 +710,25 @@ DIV_BY_ZERO = _code(
 )
 DIVIDE_BY_CONSTANT_ZERO = _says(DIV_BY_ZERO, "{op} by the constant 0", "divide by a non-zero value")
 # The divisor may be 0; the fix depends on what it is.
+_MAY_DIVIDE_BY_ZERO = "the divisor {divisor} of {op} may be 0"
 ZERO_DIVISOR_PARAM = _says(
     DIV_BY_ZERO,
-    "the divisor {divisor} of {op} may be 0",
+    _MAY_DIVIDE_BY_ZERO,
     "make the range of `{param}` exclude 0 (its lower bound is {lo})",
     "or guard it: `if {param} != {zero} {{ ... }}`",
 )
+_FLOOR = "give it a floor: `max({bare}, {one})`"
 ZERO_DIVISOR_LOCAL = _says(
     DIV_BY_ZERO,
-    "the divisor {divisor} of {op} may be 0",
+    _MAY_DIVIDE_BY_ZERO,
     "guard it: `if {bare} != {zero} {{ ... }}`",
-    "give it a floor: `max({bare}, {one})`",
+    _FLOOR,
 )
-ZERO_DIVISOR = _says(
-    DIV_BY_ZERO, "the divisor {divisor} of {op} may be 0", "give it a floor: `max({bare}, {one})`"
-)
+ZERO_DIVISOR = _says(DIV_BY_ZERO, _MAY_DIVIDE_BY_ZERO, _FLOOR)
 ZERO_DIVISOR_SHARED = _says(
     DIV_BY_ZERO,
-    "the divisor {divisor} of {op} may be 0",
-    "give it a floor: `max({bare}, {one})`",
+    _MAY_DIVIDE_BY_ZERO,
+    _FLOOR,
     "to guard it, copy it into a local first (others may change it): `let d = {bare}`, then "
     "`if d != {zero} {{ ... }}`",
 )
@@ -761,25 +765,27 @@ STARVING_QUEUE = _code(
     fix="call `move_to_local(NAME)` in `on dispatch` on a path that runs (e.g. when the other "
     "queues are empty), or remove the queue",
 )
+_NEVER_MOVED = "queue `{queue}` is never moved from in `on dispatch`: its tasks would never run"
 NEVER_MOVED = _says(
     STARVING_QUEUE,
-    "queue `{queue}` is never moved from in `on dispatch`: its tasks would never run",
+    _NEVER_MOVED,
     "call `move_to_local({queue})` in `on dispatch` (e.g. when the other queues are empty)",
 )
 NEVER_MOVED_NO_DISPATCH = _says(
     STARVING_QUEUE,
-    "queue `{queue}` is never moved from in `on dispatch`: its tasks would never run",
+    _NEVER_MOVED,
     "add `on dispatch(c) {{ move_to_local({queue}) }}`",
 )
+_NEVER_USED = "queue `{queue}` is never used: nothing inserts into it or moves from it"
 NEVER_USED = _says(
     STARVING_QUEUE,
-    "queue `{queue}` is never used: nothing inserts into it or moves from it",
+    _NEVER_USED,
     "remove `queue {queue}`, or insert into it and call `move_to_local({queue})` in "
     "`on dispatch` (e.g. when the other queues are empty)",
 )
 NEVER_USED_NO_DISPATCH = _says(
     STARVING_QUEUE,
-    "queue `{queue}` is never used: nothing inserts into it or moves from it",
+    _NEVER_USED,
     "remove `queue {queue}`, or insert into it and add `on dispatch(c) {{ move_to_local({queue}) }}`",
 )
 # Dispatch names the queue, but no path the checker can vouch for reaches the move; the
@@ -850,45 +856,49 @@ DEFAULT_OUTSIDE_RANGE = _says(
     "pick a default between {lo} and {hi}, or widen the range",
 )
 # An `insert ... slice S` whose S is (or may be) 0, by what S is.
+_ZERO_SLICE = "the slice {slice} {what}: the task would be preempted at once"
 ZERO_SLICE_PARAM = _says(
     PARAM_RANGE,
-    "the slice {slice} {what}: the task would be preempted at once",
+    _ZERO_SLICE,
     "raise the lower bound of `{name}` above 0, e.g. `in {low}..{hi}`",
 )
 ZERO_SLICE_LOCAL = _says(
     PARAM_RANGE,
-    "the slice {slice} {what}: the task would be preempted at once",
+    _ZERO_SLICE,
     "guard it: `if {bare} > 0ns {{ insert ... }}`, or write `max({bare}, 100us)`",
 )
 ZERO_SLICE = _says(
     PARAM_RANGE,
-    "the slice {slice} {what}: the task would be preempted at once",
+    _ZERO_SLICE,
     "give it a floor: `slice max({bare}, 100us)`, or use a literal such as `5ms`",
 )
 # A `t.slice = ...` after the insert (or in a callback where it is what the task runs with).
+_MAY_ZERO_SLICE = (
+    "{write} {where} replaces the slice the task runs with, and may set it to 0: the task "
+    "would be preempted at once"
+)
+_SET_SLICE_ELSEWHERE = (
+    "or set it before the `insert` (which overrides it), or in `on tick`, where "
+    "`t.slice = 0ns` is how a running task yields"
+)
 ZERO_SLICE_WRITE = _says(
     PARAM_RANGE,
     "{write} {where} replaces the slice the task runs with, and sets it to 0: the task would "
     "be preempted at once",
     "write a slice above 0, e.g. `t.slice = 100us`",
-    "or set it before the `insert` (which overrides it), or in `on tick`, where "
-    "`t.slice = 0ns` is how a running task yields",
+    _SET_SLICE_ELSEWHERE,
 )
 SLICE_WRITE_STEP = _says(
     PARAM_RANGE,
-    "{write} {where} replaces the slice the task runs with, and may set it to 0: the task "
-    "would be preempted at once",
+    _MAY_ZERO_SLICE,
     "give it a floor: `t.slice = max(t.slice {op} {bare}, 100us)`",
-    "or set it before the `insert` (which overrides it), or in `on tick`, where "
-    "`t.slice = 0ns` is how a running task yields",
+    _SET_SLICE_ELSEWHERE,
 )
 SLICE_WRITE = _says(
     PARAM_RANGE,
-    "{write} {where} replaces the slice the task runs with, and may set it to 0: the task "
-    "would be preempted at once",
+    _MAY_ZERO_SLICE,
     "give it a floor: `t.slice = max({bare}, 100us)`",
-    "or set it before the `insert` (which overrides it), or in `on tick`, where "
-    "`t.slice = 0ns` is how a running task yields",
+    _SET_SLICE_ELSEWHERE,
 )
 # `--param NAME=VALUE` at compile or load time.
 PARAM_OVERRIDE_OUT_OF_RANGE = _says(
@@ -949,23 +959,24 @@ INITIAL_CPU_OUT_OF_RANGE = _says(
     "start from CPU 0",
 )
 # The hints before the wording's own say how to bound this value (passes/show.range_fixes).
+_CPU_BELOW_LIMIT = "; a `cpu` must name a CPU below the CPU limit ({limit})"
+_CPU_FROM_KERNEL = (
+    "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`"
+)
 CPU_MAY_BE_NEGATIVE = _says(
     CPU_RANGE,
-    "{value} is kept as a `cpu` here, but it may be negative; a `cpu` must name a CPU below "
-    "the CPU limit ({limit})",
-    "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+    "{value} is kept as a `cpu` here, but it may be negative" + _CPU_BELOW_LIMIT,
+    _CPU_FROM_KERNEL,
 )
 CPU_MAY_BE_LARGE = _says(
     CPU_RANGE,
-    "{value} is kept as a `cpu` here, but it can be as large as {largest}; a `cpu` must name "
-    "a CPU below the CPU limit ({limit})",
-    "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+    "{value} is kept as a `cpu` here, but it can be as large as {largest}" + _CPU_BELOW_LIMIT,
+    _CPU_FROM_KERNEL,
 )
 CPU_UNBOUNDED = _says(
     CPU_RANGE,
-    "{value} is kept as a `cpu` here, but nothing here bounds it; a `cpu` must name a CPU "
-    "below the CPU limit ({limit})",
-    "or take the CPU from the kernel: `t.cpu`, `prev`, `default_cpu(...).cpu`, `for c in cpus`",
+    "{value} is kept as a `cpu` here, but nothing here bounds it" + _CPU_BELOW_LIMIT,
+    _CPU_FROM_KERNEL,
 )
 
 SUMMARY: dict[str, str] = {name: code.summary for name, code in CODES.items()}
