@@ -1,7 +1,7 @@
 """A checked policy as native code: `compile_for_sim` → a `sim_abi.SimPolicy`.
 
-The module codegen.py builds is optimised (LLVM's O2 pipeline) and compiled in-process by
-MCJIT; each callback then is a C function called through ctypes. The machine is reached the
+The module codegen.py builds goes through a short pass list (`_optimise`) and is compiled
+in-process by MCJIT; each callback then is a C function called through ctypes. The machine is reached the
 other way round: each host call is a ctypes callback into this object, which forwards it to
 the `Host` of the current `call` with the current `SimTask`. An exception in such a callback
 cannot unwind through native frames, so it is kept and raised when the native call returns.
