@@ -174,8 +174,9 @@ class JitPolicy:
 
     def _trampoline(self, name: str) -> Any:
         """The ctypes callback for host call `name`. A call that takes a task hands the Host
-        the SimTask with the policy's writes so far, and takes back what the Host changed
-        (an insert sets the task's slice, and its vtime for a vtime insert)."""
+        the SimTask with the policy's writes so far, and takes back whatever the Host changed
+        in it (an insert sets the task's slice, and its vtime for a vtime insert), as the
+        interpreter, which reads the SimTask itself, would see it."""
         ret, kinds = HOST_CALLS[name]
         proto = ctypes.CFUNCTYPE(_CTYPE[ret], *(_CTYPE[k] for k in kinds))
         impl = getattr(self, f"_host_{name}")
@@ -190,7 +191,8 @@ class JitPolicy:
                 rec = self._records[task.pid][0]
                 task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
                 result = impl(task, *args[1:])
-                WRITABLE.pack_into(rec, WRITABLE_OFFSET, task.vtime, task.slice)
+                nr_cpus = self._storage.nr_cpus.value
+                Storage.sync_in(rec, task, nr_cpus, _comm_buffer(task.comm))
                 return result
             except BaseException as exc:  # raised again when the native call returns
                 if self._error is None:

@@ -507,3 +507,27 @@ def test_many_policies_compiled_and_dropped() -> None:
         assert policy.snapshot()["vars"]["n"] == n
         del policy
         gc.collect()
+
+
+def test_a_task_changed_by_the_host_reads_changed(make_host: type) -> None:
+    """What the Host changes in a SimTask during a host call (here default_cpu moves it) is
+    what the policy reads next, as in the interpreter, which reads the SimTask itself."""
+
+    class Moving(make_host):  # type: ignore[misc, valid-type]
+        def default_cpu(self, task: SimTask, prev: int, wake_flags: int) -> tuple[int, bool]:
+            task.cpu, task.weight = 3, 250
+            return 3, False
+
+    policy = jit(
+        """
+        var seen: u64 = 0
+        on select_cpu(t, prev, flags) -> cpu {
+            let pick = default_cpu(t, prev, flags)
+            seen = (t.cpu as u64) * 1000 + t.weight
+            return pick.cpu
+        }
+        on enqueue(t, flags) { insert t into global }
+        """
+    )
+    assert policy.call("select_cpu", Moving(), task(cpu=1), 1, 0) == 3
+    assert policy.snapshot()["vars"]["seen"] == 3250
