@@ -165,10 +165,30 @@ def array_slot(index: int, size: int) -> int | None:
     """The slot `a[index]` touches, or None: the index is read as a u64 (so a negative one is
     huge) and must be below the array's size (`ArrayDecl.size`, or `Program.max_cpus` for a
     `[T; cpus]` array). None means: a read gives 0, a write is dropped, and
-    `nr_index_out_of_range` counts one (per access: `a[i] = a[i] + 1` out of range counts
-    two). The checker proves most indexes in range; this is the run-time net for the rest."""
+    `nr_index_out_of_range` counts one per computation of the place (`a[i] = a[i] + f(x)`
+    out of range counts two; an `in_place_update` such as `a[i] += 1` counts one). The checker
+    proves most indexes in range; this is the run-time net for the rest."""
     at = wrap(index, Type.U64)
     return at if at < size else None
+
+
+def in_place_update(s: ir.Assign) -> ir.Binary | None:
+    """The operation of an assignment that updates its target in place, or None.
+
+    The checker expands `a[i] op= e` to `a[i] = a[i] op e`. When the target is an array
+    element or a task var whose expression calls nothing (so computing it twice would give
+    the same place) and the value is `target op e`, every backend computes the place once:
+    it reads it, computes `op e` and writes it back. Out of range, the read gives 0, the
+    write goes nowhere and `nr_index_out_of_range` counts one, not two (a task without
+    storage likewise counts one `nr_task_ctx_missing`). `e` is evaluated after the read."""
+    t, v = s.target, s.value
+    if not isinstance(t, ir.ArrayElem | ir.TaskVarRef):
+        return None
+    if not isinstance(v, ir.Binary) or v.left != t:
+        return None
+    if any(isinstance(x, ir.Builtin | ir.FnCall) for x in ir.subexprs(t)):
+        return None
+    return v
 
 
 def map_may_store(present: bool, size: int, capacity: int) -> bool:

@@ -53,7 +53,8 @@ OPERATIONS: dict[str, Operation] = {
     for op in (
         Operation(
             "sl_dsq_insert",
-            f"static __always_inline bool sl_dsq_insert({_T}, u64 dsq_id, u64 slice, u64 enq_flags)",
+            f"static __always_inline bool sl_dsq_insert({_T}, u64 dsq_id, u64 slice,\n"
+            "\t\t\t\t\t  u64 enq_flags)",
             "Insert p into a dispatch queue in FIFO order; false if the kernel refused it.",
             (
                 Variant(
@@ -71,8 +72,8 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(
             "sl_dsq_insert_vtime",
-            f"static __always_inline bool sl_dsq_insert_vtime({_T}, u64 dsq_id, u64 slice, "
-            "u64 vtime, u64 enq_flags)",
+            f"static __always_inline bool sl_dsq_insert_vtime({_T}, u64 dsq_id, u64 slice,\n"
+            "\t\t\t\t\t\tu64 vtime, u64 enq_flags)",
             "Insert p into a vtime-ordered dispatch queue; false if the kernel refused it.",
             (
                 Variant(

@@ -35,7 +35,7 @@ _FIXED: tuple[Helper, ...] = (
         "#define sl_for(v, lo, hi)\t\t\t\t\t\t\t\t\\\n"
         "\tfor (struct bpf_iter_num sl_it __attribute__((cleanup(bpf_iter_num_destroy))),\t\\\n"
         "\t     *sl_it_started __attribute__((unused)) =\t\t\t\t\\\n"
-        "\t\t(bpf_iter_num_new(&sl_it, (lo), (hi)), (void)bpf_iter_num_destroy, (void *)0);\t\\\n"
+        "\t\t(bpf_iter_num_new(&sl_it, (lo), (hi)), (void)bpf_iter_num_destroy, (void *)0); \\\n"
         "\t     ({\t\t\t\t\t\t\t\t\t\\\n"
         "\t\tint *sl_next = bpf_iter_num_next(&sl_it);\t\t\t\\\n"
         "\t\tsl_next && ((v) = *sl_next, (v) >= (lo) && (v) < (hi));\t\t\\\n"

@@ -52,7 +52,7 @@ class Scope:
     enq_flags: str  # C expression passed as enq_flags by `insert` ("0" outside enqueue)
     task: str | None = None  # the C name of the callback's task, if it has one
     # Whether generated code runs before the policy's first statement (emit.py's
-    # prologues): a `let` whose value calls something is then not moved before it.
+    # prologues): a `let`'s value is then computed after it, as the policy's order says.
     prologue: bool = False
 
 
@@ -66,19 +66,6 @@ def _locals(stmts: tuple[ir.Stmt, ...] | list[ir.Stmt]) -> set[str]:
         for e in ir.stmt_exprs(s):
             out.update(x.name for x in ir.subexprs(e) if isinstance(x, ir.Local))
     return out
-
-
-# Built-ins whose value depends on what ran before them in the same callback (init's
-# prologue creates the queues they read) or that change the machine's state.
-_EFFECTS = frozenset({"default_cpu", "move_to_local", "queued"})
-
-
-def _calls(e: ir.Expr) -> bool:
-    """Whether e calls an fn or a built-in with effects (see _EFFECTS)."""
-    return any(
-        isinstance(x, ir.FnCall) or (isinstance(x, ir.Builtin) and x.name in _EFFECTS)
-        for x in ir.subexprs(e)
-    )
 
 
 class Lowerer:
@@ -352,8 +339,7 @@ def _let(lw: Lowerer, s: ir.Let, out: _BlockLowering) -> None:
         out.declared.add(s.name)
         out.add(c.Decl(ctype, name, value), s.span)
         return
-    leading = not out.block.stmts and not (out.top and out.scope.prologue and _calls(s.value))
-    if leading:
+    if not out.block.stmts and not (out.top and out.scope.prologue):
         out.declare(ctype, name, value, s.span)
     else:
         out.declare(ctype, name, None, None)
@@ -385,20 +371,22 @@ def _assign(lw: Lowerer, s: ir.Assign, out: _BlockLowering) -> None:
     if not isinstance(t, ir.Local | ir.GlobalRef | ir.TaskVarRef | ir.ArrayElem):
         raise NotImplementedError(f"C backend: cannot assign to {type(t).__name__}")
     v = s.value
-    if isinstance(v, ir.Binary) and v.left == t and not _calls(t):
-        # `x = x op y` (a compound assignment, expanded by the checker): compute the place once
-        compound = v.op in _COMPOUND or (v.op in ("/", "%") and not cnames.is_signed(v.type))
-        if compound:
-            out.add(c.Assign(lw.expr(t), lw.expr(v.right), v.op + "="), s.span)
+    update = semantics.in_place_update(s)
+    if update is None and isinstance(t, ir.Local | ir.GlobalRef):
+        update = v if isinstance(v, ir.Binary) and v.left == t else None
+    if update is not None:
+        # `x = x op y`, a compound assignment the checker expanded: the place computed once
+        op = update.op
+        if op in _COMPOUND or (op in ("/", "%") and not cnames.is_signed(update.type)):
+            out.add(c.Assign(lw.expr(t), lw.expr(update.right), op + "="), s.span)
             return
-        if isinstance(t, ir.ArrayElem | ir.TaskVarRef):
+        if isinstance(t, ir.ArrayElem | ir.TaskVarRef):  # an operator C has no `op=` for
             place = lw.expr(t)
             pointer = place.operand if isinstance(place, c.Unary) else c.Unary("&", place)
             slot = out.slot(cnames.c_type(t.type))
             out.add(c.Assign(c.Atom(slot), pointer), s.span)
             deref = c.Unary("*", c.Atom(slot))
-            value = _operator(lw, v.op, v.type, deref, lw.expr(v.right))
-            out.add(c.Assign(deref, value))
+            out.add(c.Assign(deref, _operator(lw, op, update.type, deref, lw.expr(update.right))))
             return
     out.add(c.Assign(lw.expr(t), lw.expr(v)), s.span)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from schedlang import arith
+from schedlang import arith, ir
 from schedlang.backends import semantics as sem
 from schedlang.backends.bpf import layout
 from schedlang.checker import check_source
@@ -148,3 +148,29 @@ def test_stats_contract_order_and_queue_inserts() -> None:
     assert names[-1] == "queue_inserts"
     assert [f.name for f in sem.stats_fields(0)] == names[:-1]
     assert "exit_kind" not in sem.COUNTERS and "nr_bad_cpu" in sem.COUNTERS
+
+
+def test_in_place_updates_are_compound_assignments_whose_place_calls_nothing() -> None:
+    src = """scheduler s "d" {
+    task var runs: u64 = 0
+    array hits: [u64; 4]
+    fn two() -> u64 { return 2 }
+    on enqueue(t, flags) {
+        hits[t.pid % 4] += 1
+        hits[two()] += 1
+        hits[1] = hits[2] + 1
+        t.runs -= 1
+        insert t into global
+    }
+}
+"""
+    checked, diags = check_source(SourceFile("s.sched", src))
+    assert checked is not None, [str(d) for d in diags]
+    decl = checked.program.callback("enqueue")
+    assert decl is not None
+    got = [
+        u.op if (u := sem.in_place_update(s)) else None
+        for s in decl.body
+        if isinstance(s, ir.Assign)
+    ]
+    assert got == ["+", None, None, "sat-"]

@@ -208,7 +208,8 @@ static __always_inline struct fair_task_ctx *task_ctx(struct task_struct *p)
  */
 
 /* Insert p into a vtime-ordered dispatch queue; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags)
+static __always_inline bool sl_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice,
+						u64 vtime, u64 enq_flags)
 {
 	if (bpf_ksym_exists(__scx_bpf_dsq_insert_vtime)) { /* 6.19+ */
 		struct scx_bpf_dsq_insert_vtime_args args = {
@@ -351,11 +352,11 @@ void fair__enqueue(u64 *ctx) /* fair.sched:10 */
 {
 	struct task_struct *t = (void *)ctx[0];
 	u64 enq_flags = ctx[1];
-	u64 v = sl_max_u64(t->scx.dsq_vtime, /* fair.sched:12 */
-		sl_sat_sub(vars.vnow, params.slice));
+	u64 v;
 
 	__sync_fetch_and_add(&stats.nr_enqueued, 1);
 
+	v = sl_max_u64(t->scx.dsq_vtime, sl_sat_sub(vars.vnow, params.slice)); /* fair.sched:12 */
 	sl_insert_vtime(t, DSQ_shared, sl_slice(params.slice), v, enq_flags); /* fair.sched:13 */
 	__sync_fetch_and_add(&stats.queue_inserts[DSQ_shared__IDX], 1);
 }

@@ -225,7 +225,8 @@ static __always_inline u64 sl_now(void)
 }
 
 /* Insert p into a dispatch queue in FIFO order; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
+static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
+					  u64 enq_flags)
 {
 	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___compat)) { /* 6.19+ */
 		return scx_bpf_dsq_insert___v2___compat(p, dsq_id, slice, enq_flags);
@@ -239,7 +240,8 @@ static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64
 }
 
 /* Insert p into a vtime-ordered dispatch queue; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags)
+static __always_inline bool sl_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice,
+						u64 vtime, u64 enq_flags)
 {
 	if (bpf_ksym_exists(__scx_bpf_dsq_insert_vtime)) { /* 6.19+ */
 		struct scx_bpf_dsq_insert_vtime_args args = {

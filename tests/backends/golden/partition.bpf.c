@@ -187,7 +187,8 @@ static __always_inline struct partition_task_ctx *task_ctx(struct task_struct *p
  */
 
 /* Insert p into a dispatch queue in FIFO order; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
+static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
+					  u64 enq_flags)
 {
 	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___compat)) { /* 6.19+ */
 		return scx_bpf_dsq_insert___v2___compat(p, dsq_id, slice, enq_flags);

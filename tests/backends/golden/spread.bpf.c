@@ -225,7 +225,8 @@ static __always_inline u64 sl_now(void)
 }
 
 /* Insert p into a dispatch queue in FIFO order; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
+static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
+					  u64 enq_flags)
 {
 	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___compat)) { /* 6.19+ */
 		return scx_bpf_dsq_insert___v2___compat(p, dsq_id, slice, enq_flags);
@@ -246,7 +247,7 @@ static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64
 #define sl_for(v, lo, hi)								\
 	for (struct bpf_iter_num sl_it __attribute__((cleanup(bpf_iter_num_destroy))),	\
 	     *sl_it_started __attribute__((unused)) =				\
-		(bpf_iter_num_new(&sl_it, (lo), (hi)), (void)bpf_iter_num_destroy, (void *)0);	\
+		(bpf_iter_num_new(&sl_it, (lo), (hi)), (void)bpf_iter_num_destroy, (void *)0); \
 	     ({									\
 		int *sl_next = bpf_iter_num_next(&sl_it);			\
 		sl_next && ((v) = *sl_next, (v) >= (lo) && (v) < (hi));		\
