@@ -80,6 +80,7 @@ class JitPolicy:
         self._program = program
         self._timeout_ms = timeout_ms
         self._storage = Storage(program, params)
+        self._nr_cpus = self._storage.nr_cpus
         self._records: dict[int, tuple[ctypes.Structure, int]] = {}
         self._by_address: dict[int, SimTask] = {}
         self._host: Host | None = None
@@ -128,22 +129,18 @@ class JitPolicy:
             raise ValueError(f"{self.name}: {op!r} is {known} this policy does not implement")
         fn, takes_task = native
         nr_cpus = host.nr_cpus
-        self._storage.nr_cpus.value = nr_cpus
+        self._nr_cpus.value = nr_cpus
         self._host = host
-        try:
-            if takes_task:  # a task comes first, whenever an operation has one
-                task = args[0]
-                assert isinstance(task, SimTask)
-                rec, address = self._record(task)
-                Storage.sync_in(rec, task, nr_cpus, _comm_buffer(task.comm))
-                try:
-                    result = fn(address, *args[1:])
-                finally:
-                    task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
-            else:
-                result = fn(*args)
-        finally:
-            self._host = None
+        if takes_task:  # a task comes first, whenever an operation has one
+            task = args[0]
+            assert isinstance(task, SimTask)
+            rec, address = self._records.get(task.pid) or self._new_record(task.pid)
+            self._by_address[address] = task
+            Storage.sync_in(rec, task, nr_cpus, _comm_buffer(task.comm))
+            result = fn(address, *args[1:])
+            task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
+        else:
+            result = fn(*args)
         if self._error is not None:
             error, self._error = self._error, None
             raise error
@@ -162,14 +159,11 @@ class JitPolicy:
         return self._storage.snapshot()
 
     # ------------------------------------------------------------------ the native side's view
-    def _record(self, task: SimTask) -> tuple[ctypes.Structure, int]:
-        """The task's record and its address (made with the task vars' initial values the
-        first time the task is seen)."""
-        found = self._records.get(task.pid)
-        if found is None:
-            rec = self._storage.new_record()
-            found = self._records[task.pid] = (rec, ctypes.addressof(rec))
-        self._by_address[found[1]] = task
+    def _new_record(self, pid: int) -> tuple[ctypes.Structure, int]:
+        """A record for a task seen for the first time (its task vars at their initial
+        values), and its address."""
+        rec = self._storage.new_record()
+        found = self._records[pid] = (rec, ctypes.addressof(rec))
         return found
 
     def _trampoline(self, name: str) -> Any:
@@ -185,21 +179,26 @@ class JitPolicy:
 
         def call(*args: Any) -> Any:
             try:
-                if not takes_task:
-                    return impl(*args)
-                task = self._by_address[args[0]]
-                rec = self._records[task.pid][0]
-                task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
-                result = impl(task, *args[1:])
-                nr_cpus = self._storage.nr_cpus.value
-                Storage.sync_in(rec, task, nr_cpus, _comm_buffer(task.comm))
-                return result
+                return impl(*args)
             except BaseException as exc:  # raised again when the native call returns
                 if self._error is None:
                     self._error = exc
                 return zero
 
-        return proto(call)
+        def call_with_task(address: int, *args: Any) -> Any:
+            try:
+                task = self._by_address[address]
+                rec = self._records[task.pid][0]
+                task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
+                result = impl(task, *args)
+                Storage.sync_in(rec, task, self._nr_cpus.value, _comm_buffer(task.comm))
+                return result
+            except BaseException as exc:
+                if self._error is None:
+                    self._error = exc
+                return zero
+
+        return proto(call_with_task if takes_task else call)
 
     def _host_now(self) -> int:
         assert self._host is not None
