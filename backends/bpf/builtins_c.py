@@ -16,6 +16,7 @@ from schedlang import ir
 from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames
 from schedlang.backends.bpf import csyntax as c
+from schedlang.types import Type
 
 
 class ExprLowering(Protocol):
@@ -77,6 +78,13 @@ def _clamp(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
     return c.Call(f"sl_min_{suffix}", (c.Call(f"sl_max_{suffix}", (x, lo)), hi))
 
 
+def _abs(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
+    """semantics.abs_: the helper works in 64 bits; an i32 result is narrowed, so abs(MIN)
+    is MIN as the language says (the value of an i32), not 2**31."""
+    call = _call(lw, "sl_abs", e)
+    return c.Cast("s32", call) if e.type is Type.I32 else call
+
+
 def comm_test(lw: ExprLowering, task: ir.Expr, text: str, *, whole: bool) -> c.Expr:
     """`t.comm == text` (whole) or `startswith(t.comm, text)`, as semantics.comm_equals and
     comm_startswith say: an unrolled byte compare (the verifier needs no loop, no string
@@ -116,6 +124,6 @@ BUILTIN_C: dict[str, Lowering] = {
     "min": _fold("min"),
     "max": _fold("max"),
     "clamp": _clamp,
-    "abs": lambda lw, e: _call(lw, "sl_abs", e),
+    "abs": _abs,
     "startswith": _startswith,
 }

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from schedlang import ir
+from schedlang.backends import semantics
 from schedlang.backends.bpf import build, cnames, compat, csyntax, helpers
 from schedlang.backends.bpf.lower import Lowerer
 from schedlang.passes import fold
@@ -80,6 +81,23 @@ def test_folding_agrees_with_the_generated_c(clang: build.Clang, tmp_path: Path)
             f"{cnames.int_lit(b, right)}; {ta} a = va; {tb} b = vb;\n"
             f'\t  printf("{i} %lld\\n", (long long)({c})); }}'
         )
+    got = _run(clang, tmp_path, lw, lines)
+    wrong = []
+    for i, (op, a, b, t) in enumerate(samples):
+        irop = "sat-" if op == "-" and t not in SIGNED else op
+        want = fold.fold(irop, a, b, t)
+        assert want is not None
+        c_value = int(got[str(i)])
+        if t in (Type.U64,) and op not in ir.COMPARE_OPS:
+            c_value &= (1 << 64) - 1  # printed through long long
+        if c_value != want:
+            wrong.append((op, a, b, str(t), want, c_value))
+    assert not wrong, (len(wrong), wrong[:40])
+
+
+def _run(clang: build.Clang, tmp_path: Path, lw: Lowerer, lines: list[str]) -> dict[str, str]:
+    """Compile `lines` (statements printing "i value") with the helpers they need on the
+    host, with the backend's flags, run them, and return value by i."""
     api = compat.KERNEL_APIS[compat.DEFAULT_KERNEL_API]
     blocks = [h.text for h in helpers.resolve(api, lw.needs.helpers)]
     source = (
@@ -102,14 +120,23 @@ def test_folding_agrees_with_the_generated_c(clang: build.Clang, tmp_path: Path)
     assert done.returncode == 0, done.stderr
     ran = subprocess.run([str(exe)], capture_output=True, text=True, check=True)
     got = dict(line.split(" ", 1) for line in ran.stdout.splitlines())
-    wrong = []
-    for i, (op, a, b, t) in enumerate(samples):
-        irop = "sat-" if op == "-" and t not in SIGNED else op
-        want = fold.fold(irop, a, b, t)
-        assert want is not None
-        c_value = int(got[str(i)])
-        if t in (Type.U64,) and op not in ir.COMPARE_OPS:
-            c_value &= (1 << 64) - 1  # printed through long long
-        if c_value != want:
-            wrong.append((op, a, b, str(t), want, c_value))
-    assert not wrong, (len(wrong), wrong[:40])
+    return got
+
+
+def test_abs_is_a_value_of_its_type(clang: build.Clang, tmp_path: Path) -> None:
+    """abs(MIN) of an i32 is MIN (semantics.abs_), not 2**31 as the 64-bit helper gives."""
+    program = ir.Program("p", "d", "p.sched", (), (), (), (), (), (), (), (), 64, NOWHERE)
+    lw = Lowerer(program)
+    samples = [(t, v) for t in (Type.I32, Type.I64) for v in (RANGE[t][0], -7, 0, 7)]
+    lines = []
+    for i, (t, v) in enumerate(samples):
+        e = ir.Cast(Type.I64, NOWHERE, ir.Builtin(t, NOWHERE, "abs", (ir.Local(t, NOWHERE, "a"),)))
+        ta = cnames.c_type(t)
+        lines.append(
+            f"\t{{ volatile {ta} va = {cnames.int_lit(v, t)}; {ta} a = va;\n"
+            f'\t  printf("{i} %lld\\n", (long long)({csyntax.expr(lw.expr(e))})); }}'
+        )
+    got = _run(clang, tmp_path, lw, lines)
+    assert [int(got[str(i)]) for i in range(len(samples))] == [
+        semantics.abs_(v, t) for t, v in samples
+    ]
