@@ -7,7 +7,7 @@ under tests/cases/. Why the wording lives here and not at the call sites: one pl
 and review what users are told, one style, and a pass says only what it found (the code and
 the fields: names, lines, values). Add a code with `_code`, a wording with `_says` (a fix
 that fits only some cases, or a note's text, with `_phrase`), right under the code it
-belongs to. The C gate's codes use the same `Code` (cgate/findings.py).
+belongs to. The C gate's codes use the same `Code` (verify_c/findings.py).
 """
 
 from __future__ import annotations

@@ -21,12 +21,12 @@ from schedlang.backends.artifact import Artifact
 from schedlang.backends.bpf import compat, cpolicy
 from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
 from schedlang.backends.bpf.pipeline import compile_checked
-from schedlang.cgate import verify
-from schedlang.cgate.findings import finding
 from schedlang.checker import check_path, check_source
 from schedlang.diagnostics import Diagnostic, Diagnostics
 from schedlang.errors import SchedlangError
 from schedlang.source import SourceFile
+from schedlang.verify_c import verify
+from schedlang.verify_c.findings import finding
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ a span, a one-line message and hints that say how to fix it. The DSL checker, th
 table and the C gate (`verify-c`) all produce this one `Diagnostic`; passes append to a
 `Diagnostics` sink, the gate returns a list. Rendering happens here and only here: one text
 form for people (`render_text`), one JSON form for agents (`render_json`, schema in
-docs/cli.md). The wording itself lives with the codes (codes.py, cgate/findings.py).
+docs/cli.md). The wording itself lives with the codes (codes.py, verify_c/findings.py).
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from schedlang import codes
-from schedlang.cgate.findings import CODES as C_CODES
 from schedlang.diagnostics import Diagnostics
 from schedlang.source import NOWHERE, SourceFile
+from schedlang.verify_c.findings import CODES as C_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(

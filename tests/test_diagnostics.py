@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from schedlang.cgate import verify
 from schedlang.checker import check_source
 from schedlang.diagnostics import Diagnostic, Note, render_all, render_json, render_text
 from schedlang.source import SourceFile, Span
+from schedlang.verify_c import verify
 
 POLICY = """\
 scheduler p "d" {

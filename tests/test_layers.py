@@ -37,7 +37,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     # every such import of one script. Each leaves when the api can report the stage it times.
     ("bench.boot_robustness", "*"): "boots the sandbox itself",
     ("bench.checker_scale", "*"): "times the checker's rules alone",
-    ("bench.compile", "*"): "times the front end, code generation and clang apart",
+    ("bench.compile_speed", "*"): "times the front end, code generation and clang apart",
     ("bench.estimate_vs_verifier", "*"): "reads the checker's instruction estimates",
     ("bench.frontend", "*"): "times the parser and the front end alone",
     ("bench.fuzz", "*"): "generates, checks and compiles programs",

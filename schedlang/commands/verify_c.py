@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from schedlang.cgate import verify
+    from schedlang.verify_c import verify
 
     missing = [f for f in args.files if not os.path.isfile(f)]
     if missing:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import schedlang
-from schedlang.cgate import verify
 from schedlang.fuzzgen import generate_text
 from schedlang.source import SourceFile
+from schedlang.verify_c import verify
 
 SEEDS = range(30)
 

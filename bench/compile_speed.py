@@ -3,7 +3,7 @@
 Prints JSON. For every example and library policy: the median time of the front end
 (parse + check) plus code generation (IR -> C text), the median time of clang on that C, the
 object's size, and the instruction count of each callback (from its ELF program section).
-Usage: python bench/compile.py [--repeat N]
+Usage: python bench/compile_speed.py [--repeat N]
 """
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
-from schedlang.cgate.astutil import callee_name, declarations, struct_pointer_name, walk
-from schedlang.cgate.program import Program
 from schedlang.diagnostics import Diagnostic
 from schedlang.kernel_api import WRITABLE_TASK_FIELDS
+from schedlang.verify_c.astutil import callee_name, declarations, struct_pointer_name, walk
+from schedlang.verify_c.program import Program
 
 _ROOT_PREFIX = {"task_struct": (), "sched_ext_entity": ("scx",)}
 _DEST_FIRST = frozenset(

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 
-from schedlang.cgate import extensions, preprocess, program
-from schedlang.cgate.findings import finding
-from schedlang.cgate.parse import ParseFailure, parse
-from schedlang.cgate.rules import RULES
-from schedlang.cgate.source import Source, load
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c import extensions, preprocess, program
+from schedlang.verify_c.findings import finding
+from schedlang.verify_c.parse import ParseFailure, parse
+from schedlang.verify_c.rules import RULES
+from schedlang.verify_c.source import Source, load
 
 
 def verify(

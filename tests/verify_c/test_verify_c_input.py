@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from schedlang.cgate import CODES, verify
+from schedlang.verify_c import CODES, verify
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -98,12 +98,12 @@ def test_pycparser_internal_errors_are_diagnostics() -> None:
 
 
 def test_a_crashing_rule_becomes_a_finding(monkeypatch) -> None:
-    from schedlang.cgate import gate
+    from schedlang.verify_c import gate
 
     def broken(prog: object) -> list:
         raise KeyError("boom")
 
-    broken.__module__ = "schedlang.cgate.rules.broken"
+    broken.__module__ = "schedlang.verify_c.rules.broken"
     monkeypatch.setattr(gate, "RULES", (broken,))
     findings = verify(os.path.join(DATA, "good_vtime.bpf.c"))
     assert [f.code for f in findings] == ["C106"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pycparser import c_ast
 
 from schedlang import kernel_api
-from schedlang.cgate.astutil import callee_name, walk
-from schedlang.cgate.program import Program
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.astutil import callee_name, walk
+from schedlang.verify_c.program import Program
 
 
 def run(prog: Program) -> list[Diagnostic]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from pycparser import c_ast
 
-from schedlang.cgate.extensions import Stripped
-from schedlang.cgate.findings import finding
-from schedlang.cgate.locate import Locator
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.extensions import Stripped
+from schedlang.verify_c.findings import finding
+from schedlang.verify_c.locate import Locator
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ import difflib
 from pycparser import c_ast
 
 from schedlang import kernel_api
-from schedlang.cgate.astutil import callee_name, declarations, walk
-from schedlang.cgate.findings import CODES
-from schedlang.cgate.program import Program
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.astutil import callee_name, declarations, walk
+from schedlang.verify_c.findings import CODES
+from schedlang.verify_c.program import Program
 
 # Names pycparser leaves as calls but that are not calls: `offsetof(type, member)`.
 _PSEUDO_CALLS = frozenset({"offsetof"})

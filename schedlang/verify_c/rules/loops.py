@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
-from schedlang.cgate.astutil import (
+from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.astutil import (
     LOOPS,
     callee_name,
     const_globals,
@@ -27,8 +28,7 @@ from schedlang.cgate.astutil import (
     is_constant,
     walk,
 )
-from schedlang.cgate.program import Program
-from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.program import Program
 
 _INCREASING = {"<": True, "<=": True, ">": False, ">=": False}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}

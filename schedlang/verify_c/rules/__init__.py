@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from schedlang.cgate.program import Program
-from schedlang.cgate.rules import calls, license, loops, ops, recursion, sleepable, task_writes
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.program import Program
+from schedlang.verify_c.rules import calls, license, loops, ops, recursion, sleepable, task_writes
 
 RULES: tuple[Callable[[Program], list[Diagnostic]], ...] = (
     ops.run,  # the file is a scheduler at all (C004, C005, C008)

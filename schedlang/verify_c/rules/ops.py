@@ -12,10 +12,10 @@ import re
 
 from pycparser import c_ast
 
-from schedlang.cgate.astutil import enum_constants, struct_name
-from schedlang.cgate.findings import finding
-from schedlang.cgate.program import Program
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.astutil import enum_constants, struct_name
+from schedlang.verify_c.findings import finding
+from schedlang.verify_c.program import Program
 
 OPS_STRUCTS = frozenset({"sched_ext_ops"})
 OPS_SECTIONS = (".struct_ops", ".struct_ops.link")

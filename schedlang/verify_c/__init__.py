@@ -8,7 +8,7 @@ schedlang.diagnostics like the DSL checker's. docs/verify-c.md documents every c
 
 from __future__ import annotations
 
-from schedlang.cgate.findings import CODES
-from schedlang.cgate.gate import verify
+from schedlang.verify_c.findings import CODES
+from schedlang.verify_c.gate import verify
 
 __all__ = ["CODES", "verify"]

@@ -15,10 +15,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
-from schedlang.cgate.findings import finding
-from schedlang.cgate.prelude import PRELUDE
-from schedlang.cgate.source import Source
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.findings import finding
+from schedlang.verify_c.prelude import PRELUDE
+from schedlang.verify_c.source import Source
 
 STDIN_NAMES = ("<stdin>", "-")
 PRELUDE_NAME = "<gate-prelude>"
@@ -54,7 +54,7 @@ def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | li
         return [
             finding("C101", source.name, 1, 1, "no C preprocessor found (apt-get install clang-19)")
         ]
-    with tempfile.TemporaryDirectory(prefix="schedlang-cgate-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="schedlang-verify-c-") as tmp:
         prelude = os.path.join(tmp, "gate-prelude.h")
         with open(prelude, "w") as f:
             f.write(PRELUDE)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from schedlang.cgate.findings import finding
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.findings import finding
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import os
 import pytest
 
 import schedlang
-from schedlang.cgate import verify
+from schedlang.verify_c import verify
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 POLICIES = sorted(

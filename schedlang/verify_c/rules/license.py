@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
-from schedlang.cgate.findings import finding
-from schedlang.cgate.program import Program
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c.findings import finding
+from schedlang.verify_c.program import Program
 
 GPL_COMPATIBLE = frozenset(
     {

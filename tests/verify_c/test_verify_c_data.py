@@ -1,6 +1,6 @@
 """The gate on its test data: every `// E[CODE]` line is flagged with that code, nothing else is.
 
-Test data lives in tests/cgate/data: good_*.bpf.c must pass clean (and compile with clang as
+Test data lives in tests/verify_c/data: good_*.bpf.c must pass clean (and compile with clang as
 real sched_ext C), bad_*.bpf.c carry their expectations inline.
 """
 
@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from schedlang.cgate import verify
+from schedlang.verify_c import verify
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -39,10 +39,10 @@ def test_findings_match_inline_expectations(path: str) -> None:
 
 
 def test_every_code_has_a_rejected_case() -> None:
-    from schedlang.cgate.findings import CODES
+    from schedlang.verify_c.findings import CODES
 
     covered = {code for path in CASES for _, code in expectations(path)}
-    # C100 (not text) and C106 (gate bug) are covered in test_cgate_input.py; C010-C012 come
+    # C100 (not text) and C106 (gate bug) are covered in test_verify_c_input.py; C010-C012 come
     # from building a C policy after the gate, covered in tests/backends/test_c_policy.py
     assert covered | {"C100", "C106", "C010", "C011", "C012"} == set(CODES)
 

@@ -11,7 +11,7 @@ import re
 
 from pycparser import c_ast, c_parser
 
-from schedlang.cgate.extensions import Stripped
+from schedlang.verify_c.extensions import Stripped
 
 _LOCATED = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$")
 _UNLOCATED = re.compile(r"^(?P<file>.*?): (?P<msg>.*)$")
