@@ -458,7 +458,7 @@ class Compiler:
             return lambda fr: bool(a(fr)) or bool(b(fr))
         f = _binary_op(e.op, e.type, a, b)
         if a in self.consts and b in self.consts:  # e.g. a tunable times a literal
-            return self.const(f(None))
+            return self.const(f([]))  # a constant operand reads no frame slot
         if b in self.consts:
             return _with_constant(e.op, e.type, a, self.consts[b]) or f
         return f
