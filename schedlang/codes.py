@@ -42,12 +42,7 @@ class Message:
 
     @property
     def fields(self) -> set[str]:
-        return {
-            name
-            for template in (self.text, *self.fixes)
-            for _, name, _, _ in string.Formatter().parse(template)
-            if name
-        }
+        return _fields(self.text, *self.fixes)
 
     def format(
         self, fields: Mapping[str, object], suggest: Iterable[str] = ()
@@ -69,10 +64,20 @@ class Phrase:
 
     @property
     def fields(self) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(self.template) if name}
+        return _fields(self.template)
 
     def format(self, **fields: object) -> str:
         return self.template.format_map(fields)
+
+
+def _fields(*templates: str) -> set[str]:
+    """The names a template fills in (`{name}`)."""
+    return {
+        name
+        for template in templates
+        for _, name, _, _ in string.Formatter().parse(template)
+        if name
+    }
 
 
 CODES: dict[str, Code] = {}
