@@ -6,7 +6,7 @@ docs/errors.md (whose "Fix:" starts with the code's `fix`), and a rejected test 
 under tests/cases/. Why the wording lives here and not at the call sites: one place to read
 and review what users are told, one style, and a pass says only what it found (the code and
 the fields: names, lines, values). Add a code with `_code`, a wording with `_says` (a fix
-that fits only some cases, or a note's text, with `_phrase`), right under the code it
+that fits only some cases, or a note's text, with `phrase`), right under the code it
 belongs to. The C gate's codes use the same `Code` (verify_c/findings.py).
 """
 
@@ -96,15 +96,15 @@ def _says(code: str, text: str, *fixes: str) -> Message:
     return message
 
 
-def _phrase(code: str, template: str) -> Phrase:
+def phrase(code: str, template: str) -> Phrase:
     phrase = Phrase(code, template)
     PHRASES.append(phrase)
     return phrase
 
 
-def did_you_mean(name: str, candidates: list[str]) -> tuple[str, ...]:
+def did_you_mean(name: str, candidates: list[str], cutoff: float = 0.6) -> tuple[str, ...]:
     """The suggestion for a misspelt name, if one of `candidates` is close (for `suggest=`)."""
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=cutoff)
     return (f"did you mean `{close[0]}`?",) if close else ()
 
 
@@ -327,7 +327,7 @@ BUILTIN_TASK_FIELD = _says(
 )
 PARAMETER_IS_BUILTIN = _says(DUPLICATE_NAME, "`{name}` is a built-in name", "rename it")
 PARAMETER_TWICE = _says(DUPLICATE_NAME, "`{name}` is already a parameter", "rename it")
-FIRST_DECLARED = _phrase(DUPLICATE_NAME, "`{name}` is first declared here")
+FIRST_DECLARED = phrase(DUPLICATE_NAME, "`{name}` is first declared here")
 CALLBACK_TWICE = _says(
     DUPLICATE_NAME, "`on {op}` is already defined (line {line})", "merge the two bodies"
 )
@@ -690,8 +690,8 @@ INDEX_MAY_BE_LARGE = _says(
     INDEX_UNPROVEN,
     "index out of range for `{array}` ({slots}): {index} can be as large as {largest} here",
 )
-LITERAL_INDEX_FIX = _phrase(INDEX_UNPROVEN, "use an index from 0 to {last}")
-PER_CPU_INDEX_FIX = _phrase(
+LITERAL_INDEX_FIX = phrase(INDEX_UNPROVEN, "use an index from 0 to {last}")
+PER_CPU_INDEX_FIX = phrase(
     INDEX_UNPROVEN, "index `{array}` with a `cpu` value: `t.cpu`, `prev`, or `c` of `for c in cpus`"
 )
 

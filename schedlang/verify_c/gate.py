@@ -12,7 +12,7 @@ import os
 
 from schedlang.diagnostics import Diagnostic
 from schedlang.verify_c import extensions, preprocess, program
-from schedlang.verify_c.findings import finding
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.parse import ParseFailure, parse
 from schedlang.verify_c.rules import RULES
 from schedlang.verify_c.source import Source, load
@@ -34,8 +34,7 @@ def verify(
     try:
         findings = _analyse(source, pre)
     except Exception as exc:  # a gap in the gate is reported, never a traceback
-        detail = f"{type(exc).__name__}: {exc}"
-        return [finding("C106", source.name, 1, 1, detail)]
+        return [F.found(F.GATE_FAILED, source.name, 1, 1, exception=type(exc).__name__, error=exc)]
     return sorted(findings, key=lambda x: (x.file != source.name, x.file, x.line, x.col, x.code))
 
 
@@ -47,22 +46,29 @@ def _analyse(source: Source, pre: preprocess.Preprocessed) -> list[Diagnostic]:
         index, col = stripped.position(offset)
         origin = pre.origins[index] or (source.name, 1)
         findings.append(
-            finding(
-                "C103", origin[0], origin[1], located.column(*origin, col), "an `asm` statement"
-            )
+            F.found(F.ASM_STATEMENT, origin[0], origin[1], located.column(*origin, col))
         )
     try:
         ast = parse(stripped, pre.origins, source.name)
     except ParseFailure as f:
         detail = f.message + (f"; likely cause: {f.cause}" if f.cause else "")
         col = located.column(f.file, f.line, f.col)
-        return findings + [finding("C102", f.file, f.line, col, detail)]
+        return findings + [F.finding("C102", f.file, f.line, col, detail)]
     prog = program.build(source.name, stripped, pre.origins, ast, located)
     for rule in RULES:
         try:
             findings += rule(prog)
         except Exception as exc:  # a gap in a rule is reported, never a traceback
             where = rule.__module__.rsplit(".", 1)[-1]
-            detail = f"rule `{where}` stopped with {type(exc).__name__}: {exc}"
-            findings.append(finding("C106", source.name, 1, 1, detail))
+            findings.append(
+                F.found(
+                    F.RULE_FAILED,
+                    source.name,
+                    1,
+                    1,
+                    rule=where,
+                    exception=type(exc).__name__,
+                    error=exc,
+                )
+            )
     return findings

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 
 from schedlang.diagnostics import Diagnostic
-from schedlang.verify_c.findings import finding
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.prelude import PRELUDE
 from schedlang.verify_c.source import Source
 
@@ -51,9 +51,7 @@ def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | li
     """Preprocess `source`; on failure return C101 findings located in the original file."""
     command = find_preprocessor()
     if command is None:
-        return [
-            finding("C101", source.name, 1, 1, "no C preprocessor found (apt-get install clang-19)")
-        ]
+        return [F.found(F.NO_PREPROCESSOR, source.name, 1, 1)]
     with tempfile.TemporaryDirectory(prefix="schedlang-verify-c-") as tmp:
         prelude = os.path.join(tmp, "gate-prelude.h")
         with open(prelude, "w") as f:
@@ -71,10 +69,14 @@ def run(source: Source, include_dirs: tuple[str, ...] = ()) -> Preprocessed | li
                 cwd=source.directory,  # `#include "x.h"` resolves beside the file, as in a build
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return [finding("C101", source.name, 1, 1, f"{command[0]} failed to run: {exc}")]
+            return [
+                F.found(
+                    F.PREPROCESSOR_DID_NOT_RUN, source.name, 1, 1, command=command[0], error=exc
+                )
+            ]
         if proc.returncode != 0:
             return _errors(proc.stderr, source.name) or [
-                finding(
+                F.finding(
                     "C101",
                     source.name,
                     1,
@@ -91,7 +93,7 @@ def _errors(stderr: str, name: str) -> list[Diagnostic]:
         m = _CPP_DIAG.match(line)
         if m:
             file = name if m["file"] in STDIN_NAMES else m["file"]
-            out.append(finding("C101", file, int(m["line"]), int(m["col"] or 1), m["msg"]))
+            out.append(F.finding("C101", file, int(m["line"]), int(m["col"] or 1), m["msg"]))
     return out
 
 

@@ -8,14 +8,15 @@ turns a pycparser node into a finding at the original file:line:col.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pycparser import c_ast
 
+from schedlang.codes import Phrase
 from schedlang.diagnostics import Diagnostic
 from schedlang.verify_c.extensions import Stripped
-from schedlang.verify_c.findings import finding
+from schedlang.verify_c.findings import found
 from schedlang.verify_c.locate import Locator
 
 
@@ -30,13 +31,21 @@ class Program:
     def section_of(self, node: c_ast.Node) -> tuple[str, ...]:
         return self.sections.get(id(node), ())
 
-    def at(self, node: c_ast.Node | None, code: str, detail: str, hint: str = "") -> Diagnostic:
+    def at(
+        self,
+        node: c_ast.Node | None,
+        detail: Phrase,
+        *,
+        suggest: Sequence[str] = (),
+        **fields: object,
+    ) -> Diagnostic:
+        """The diagnostic for `detail` (a wording of findings.py) at `node`'s original place."""
         coord = getattr(node, "coord", None)
         if coord is None or not coord.line:
-            return finding(code, self.name, 1, 1, detail, hint)
+            return found(detail, self.name, 1, 1, suggest=suggest, **fields)
         file, line = coord.file or self.name, coord.line
         col = self.locator.column(file, line, coord.column or 1)
-        return finding(code, file, line, col, detail, hint)
+        return found(detail, file, line, col, suggest=suggest, **fields)
 
 
 def _index_of(origins: tuple[tuple[str, int] | None, ...]) -> dict[tuple[str, int], int]:

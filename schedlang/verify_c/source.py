@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 
 from schedlang.diagnostics import Diagnostic
-from schedlang.verify_c.findings import finding
+from schedlang.verify_c import findings as F
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,10 @@ def load(path_or_text: str | os.PathLike[str], name: str | None = None) -> Sourc
         try:
             raw = open(path, "rb").read()
         except OSError as exc:
-            return finding("C100", display, 1, 1, f"cannot read {path}: {exc.strerror}")
+            return F.found(F.CANNOT_READ, display, 1, 1, path=path, reason=exc.strerror)
         return _decode(raw, display, path)
     if _looks_like_path(path_or_text):
-        return finding("C100", path_or_text, 1, 1, f"no such file: {path_or_text}")
+        return F.found(F.NO_SUCH_FILE, path_or_text, 1, 1, path=path_or_text)
     return _decode(path_or_text.encode("utf-8", "surrogatepass"), name or "<input>", None)
 
 
@@ -55,14 +55,14 @@ def _looks_like_path(text: str) -> bool:
 
 def _decode(raw: bytes, name: str, path: str | None) -> Source | Diagnostic:
     if not raw.strip():
-        return finding("C100", name, 1, 1, "the input is empty")
+        return F.found(F.EMPTY_INPUT, name, 1, 1)
     nul = raw.find(b"\0")
     if nul >= 0:
         line = raw.count(b"\n", 0, nul) + 1
-        return finding("C100", name, line, 1, "the input contains NUL bytes (a binary file?)")
+        return F.found(F.NUL_BYTES, name, line, 1)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        return finding("C100", name, line, 1, f"byte {exc.start} is not valid UTF-8")
+        return F.found(F.NOT_UTF8, name, line, 1, offset=exc.start)
     return Source(name, text, path)

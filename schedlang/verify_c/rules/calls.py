@@ -9,14 +9,13 @@ make `foo` a kernel function.
 
 from __future__ import annotations
 
-import difflib
-
 from pycparser import c_ast
 
 from schedlang import kernel_api
+from schedlang.codes import did_you_mean
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.astutil import callee_name, declarations, walk
-from schedlang.verify_c.findings import CODES
 from schedlang.verify_c.program import Program
 
 # Names pycparser leaves as calls but that are not calls: `offsetof(type, member)`.
@@ -42,11 +41,9 @@ def run(prog: Program) -> list[Diagnostic]:
                 continue
             name = callee_name(node)
             if name is None:
-                findings.append(
-                    prog.at(node, "C104", "the callee is an expression, not a function name")
-                )
+                findings.append(prog.at(node, F.CALLEE_IS_AN_EXPRESSION))
             elif name in local_vars and kernel_api.helper(name) is None:
-                findings.append(prog.at(node, "C104", f"`{name}` is a local variable or parameter"))
+                findings.append(prog.at(node, F.CALLEE_IS_A_VARIABLE, name=name))
             elif not _known(name, prog):
                 findings.append(_unknown(prog, node, name, name in global_vars))
     return findings
@@ -57,14 +54,8 @@ def _known(name: str, prog: Program) -> bool:
 
 
 def _unknown(prog: Program, node: c_ast.FuncCall, name: str, is_pointer_var: bool) -> Diagnostic:
-    if is_pointer_var:
-        detail = f"`{name}` is a function pointer that is not an allowed BPF helper"
-    else:
-        detail = (
-            f"`{name}` is not defined in this file, not a known kfunc and not an allowed BPF helper"
-        )
-    close = difflib.get_close_matches(name, _KNOWN + list(prog.functions), n=1, cutoff=0.75)
-    hint = f"did you mean `{close[0]}`? " if close else ""
+    detail = F.UNKNOWN_FUNCTION_POINTER if is_pointer_var else F.UNKNOWN_FUNCTION
+    suggest = list(did_you_mean(name, _KNOWN + list(prog.functions), cutoff=0.75))
     if name.isupper():
-        hint += f"`{name}` looks like a macro the gate could not see: define it in the file. "
-    return prog.at(node, "C003", detail, hint + CODES["C003"].fix)
+        suggest.append(F.LOOKS_LIKE_A_MACRO.format(name=name))
+    return prog.at(node, detail, suggest=suggest, name=name)

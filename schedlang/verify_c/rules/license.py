@@ -10,7 +10,7 @@ from __future__ import annotations
 from pycparser import c_ast
 
 from schedlang.diagnostics import Diagnostic
-from schedlang.verify_c.findings import finding
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.program import Program
 
 GPL_COMPATIBLE = frozenset(
@@ -32,12 +32,12 @@ def run(prog: Program) -> list[Diagnostic]:
         if isinstance(ext, c_ast.Decl) and "license" in prog.section_of(ext)
     ]
     if not licensed:
-        return [finding("C006", prog.name, 1, 1, 'no variable in SEC("license")')]
+        return [F.found(F.NO_LICENSE, prog.name, 1, 1)]
     decl = licensed[0]
     init = decl.init
     if not (isinstance(init, c_ast.Constant) and init.type == "string"):
-        return [prog.at(decl, "C006", f"`{decl.name}` is not initialised with a string literal")]
+        return [prog.at(decl, F.LICENSE_NOT_A_STRING, name=decl.name)]
     value = init.value[1:-1]
     if value not in GPL_COMPATIBLE:
-        return [prog.at(init, "C006", f'"{value}" is not GPL-compatible for the kernel')]
+        return [prog.at(init, F.LICENSE_NOT_GPL, value=value)]
     return []

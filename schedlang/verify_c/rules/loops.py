@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from pycparser import c_ast
 
+from schedlang.codes import Phrase
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.astutil import (
     LOOPS,
     callee_name,
@@ -43,26 +45,30 @@ def run(prog: Program) -> list[Diagnostic]:
             if isinstance(node, LOOPS):
                 problem = _problem(node, constants)
                 if problem:
-                    findings.append(prog.at(node, "C001", problem))
+                    findings.append(prog.at(node, problem[0], **problem[1]))
         findings += _backward_gotos(prog, func)
     return findings
 
 
-def _problem(loop: c_ast.Node, constants: frozenset[str]) -> str | None:
+# Why a loop is not constant-bounded: a wording of findings.py and its fields.
+Problem = tuple[Phrase, dict[str, str]]
+
+
+def _problem(loop: c_ast.Node, constants: frozenset[str]) -> Problem | None:
     """Why `loop` is not constant-bounded, or None when it is."""
     cond = loop.cond
     if _iterator_call(cond):
         return _iterator_problem(loop, constants)
     if cond is None:
-        return "the loop has no condition"
+        return F.NO_CONDITION, {}
     value = constant_value(cond)
     if value == 0 and not isinstance(loop, c_ast.For):
         return None  # while (0) / do { } while (0): runs the body at most once
     if value is not None:
-        return f"the condition is the constant {value}: the loop only ends through break/return"
+        return F.CONSTANT_CONDITION, {"value": str(value)}
     candidates = _bounding_conjuncts(cond, constants)
     if not candidates:
-        return "the condition compares no loop variable against a constant"
+        return F.NO_BOUNDING_COMPARISON, {}
     reasons = []
     for var, increasing in candidates:
         reason = _step_problem(loop, var, increasing)
@@ -94,15 +100,15 @@ def _variable(expr: c_ast.Node) -> str | None:
     return expr.name if isinstance(expr, c_ast.ID) else None
 
 
-def _step_problem(loop: c_ast.Node, var: str, increasing: bool) -> str | None:
+def _step_problem(loop: c_ast.Node, var: str, increasing: bool) -> Problem | None:
     direction = "increase" if increasing else "decrease"
     if isinstance(loop, c_ast.For):
         steps = _expressions(loop.next)
         if not any(_is_step(e, var, increasing) for e in steps):
-            return f"the loop step does not {direction} `{var}` by a constant"
+            return F.STEP_NOT_CONSTANT, {"direction": direction, "var": var}
         writer = _first_write(loop.stmt, var)
         if writer is not None:
-            return f"`{var}` bounds the loop but is also changed in the body"
+            return F.BOUND_CHANGED_IN_BODY, {"var": var}
         return None
     if isinstance(loop.stmt, c_ast.Compound):
         body = list(loop.stmt.block_items or [])
@@ -110,12 +116,12 @@ def _step_problem(loop: c_ast.Node, var: str, increasing: bool) -> str | None:
         body = [loop.stmt]
     step_stmts = [s for s in body if _is_step(s, var, increasing)]
     if len(step_stmts) != 1:
-        return f"the body must {direction} `{var}` by a constant exactly once, unconditionally"
+        return F.BODY_STEP_NOT_ONCE, {"direction": direction, "var": var}
     others = [s for s in body if s is not step_stmts[0]]
     if any(_first_write(s, var) is not None for s in others):
-        return f"`{var}` bounds the loop but is changed outside its one step"
+        return F.BOUND_CHANGED_OUTSIDE_STEP, {"var": var}
     if any(_has_continue(s) for s in body):
-        return f"`continue` can skip the step of `{var}`"
+        return F.CONTINUE_SKIPS_STEP, {"var": var}
     return None
 
 
@@ -180,13 +186,13 @@ def _iterator_call(cond: c_ast.Node | None) -> bool:
     )
 
 
-def _iterator_problem(loop: c_ast.Node, constants: frozenset[str]) -> str | None:
+def _iterator_problem(loop: c_ast.Node, constants: frozenset[str]) -> Problem | None:
     init = getattr(loop, "init", None)
     for n in walk(init) if init is not None else ():
         if isinstance(n, c_ast.FuncCall) and callee_name(n) == "bpf_iter_num_new":
             args = n.args.exprs if n.args else []
             if len(args) == 3 and not all(is_constant(a, constants) for a in args[1:]):
-                return "the bounds of this bpf_for/bpf_repeat are not constants"
+                return F.ITERATOR_BOUNDS, {}
     return None
 
 
@@ -197,7 +203,5 @@ def _backward_gotos(prog: Program, func: c_ast.FuncDef) -> list[Diagnostic]:
         if isinstance(node, c_ast.Label):
             seen_labels.add(node.name)
         elif isinstance(node, c_ast.Goto) and node.name in seen_labels:
-            findings.append(
-                prog.at(node, "C105", f"`goto {node.name}` jumps back to an earlier label")
-            )
+            findings.append(prog.at(node, F.BACKWARD_GOTO, label=node.name))
     return findings

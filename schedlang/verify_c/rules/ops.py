@@ -13,8 +13,8 @@ import re
 from pycparser import c_ast
 
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.astutil import enum_constants, struct_name
-from schedlang.verify_c.findings import finding
 from schedlang.verify_c.program import Program
 
 OPS_STRUCTS = frozenset({"sched_ext_ops"})
@@ -31,21 +31,12 @@ def run(prog: Program) -> list[Diagnostic]:
     defined = [t for t in tables if isinstance(t.init, c_ast.InitList)]
     if not defined:
         if tables:
-            return [
-                prog.at(tables[0], "C004", f"`{tables[0].name}` is declared but has no initializer")
-            ]
-        return [finding("C004", prog.name, 1, 1, "the file defines no ops table")]
+            return [prog.at(tables[0], F.OPS_WITHOUT_INITIALIZER, name=tables[0].name)]
+        return [F.found(F.NO_OPS_TABLE, prog.name, 1, 1)]
     findings = []
     for table in defined:
         if not any(s in OPS_SECTIONS for s in prog.section_of(table)):
-            findings.append(
-                prog.at(
-                    table,
-                    "C004",
-                    f'`{table.name}` is not in SEC(".struct_ops.link") (or ".struct_ops"), '
-                    "so libbpf will not register it",
-                )
-            )
+            findings.append(prog.at(table, F.OPS_NOT_IN_SECTION, name=table.name))
         findings += _name_findings(prog, table)
         findings += _callback_findings(prog, table)
     return findings
@@ -66,20 +57,13 @@ def _members(table: c_ast.Decl) -> list[tuple[str, c_ast.Node]]:
 def _name_findings(prog: Program, table: c_ast.Decl) -> list[Diagnostic]:
     names = [expr for member, expr in _members(table) if member == "name"]
     if not names:
-        return [prog.at(table, "C005", f"`{table.name}` has no `.name`")]
+        return [prog.at(table, F.OPS_WITHOUT_NAME, name=table.name)]
     expr = names[0]
     if not (isinstance(expr, c_ast.Constant) and expr.type == "string"):
-        return [prog.at(expr, "C005", "`.name` is not a string literal")]
+        return [prog.at(expr, F.NAME_NOT_A_STRING)]
     value = expr.value[1:-1]
     if not _NAME.match(value):
-        return [
-            prog.at(
-                expr,
-                "C005",
-                f'`.name = "{value}"` is empty, too long or has characters '
-                "other than letters, digits, `_` and `.`",
-            )
-        ]
+        return [prog.at(expr, F.BAD_OPS_NAME, value=value)]
     return []
 
 
@@ -101,16 +85,8 @@ def _callback_findings(prog: Program, table: c_ast.Decl) -> list[Diagnostic]:
         if func is None:
             if name in scalars:
                 continue  # a constant or variable used as a scalar member value
-            findings.append(
-                prog.at(expr, "C008", f"`.{member} = {name}`: `{name}` has no body in this file")
-            )
+            findings.append(prog.at(expr, F.CALLBACK_WITHOUT_BODY, member=member, name=name))
             continue
         if not any(s.startswith(("struct_ops/", "struct_ops.s/")) for s in prog.section_of(func)):
-            findings.append(
-                prog.at(
-                    expr,
-                    "C008",
-                    f'`.{member} = {name}`: `{name}` is not in a SEC("struct_ops/...") section',
-                )
-            )
+            findings.append(prog.at(expr, F.CALLBACK_NOT_IN_SECTION, member=member, name=name))
     return findings

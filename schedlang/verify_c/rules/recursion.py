@@ -11,6 +11,7 @@ from __future__ import annotations
 from pycparser import c_ast
 
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.astutil import callee_name, walk
 from schedlang.verify_c.program import Program
 
@@ -33,8 +34,8 @@ def run(prog: Program) -> list[Diagnostic]:
         if not cycle:
             continue
         path = " → ".join([first] + [callee_name(call) or "?" for _, call in cycle])
-        detail = f"`{first}` calls itself" if len(cycle) == 1 else f"call cycle {path}"
-        findings.append(prog.at(cycle[-1][1], "C002", detail))
+        detail = F.CALLS_ITSELF if len(cycle) == 1 else F.CALL_CYCLE
+        findings.append(prog.at(cycle[-1][1], detail, name=first, path=path))
     return findings
 
 

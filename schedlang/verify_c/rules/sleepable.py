@@ -13,6 +13,7 @@ from pycparser import c_ast
 
 from schedlang import kernel_api
 from schedlang.diagnostics import Diagnostic
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.astutil import callee_name, walk
 from schedlang.verify_c.program import Program
 
@@ -32,9 +33,7 @@ def run(prog: Program) -> list[Diagnostic]:
             path = f" through `{via}`" if via != name else ""
             findings.append(
                 prog.at(
-                    call,
-                    "C009",
-                    f"`{callee}` is reached from the non-sleepable program `{name}`{path}",
+                    call, F.SLEEPABLE_FROM_NON_SLEEPABLE, callee=callee, program=name, path=path
                 )
             )
     return findings

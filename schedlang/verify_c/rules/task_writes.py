@@ -19,6 +19,7 @@ from pycparser import c_ast
 
 from schedlang.diagnostics import Diagnostic
 from schedlang.kernel_api import WRITABLE_TASK_FIELDS
+from schedlang.verify_c import findings as F
 from schedlang.verify_c.astutil import callee_name, declarations, struct_pointer_name, walk
 from schedlang.verify_c.program import Program
 
@@ -53,7 +54,7 @@ def run(prog: Program) -> list[Diagnostic]:
             path = _task_path(target, roots, aliases)
             if path is not None and not _allowed(path):
                 shown = ".".join(path) or "*p"
-                findings.append(prog.at(node, "C007", f"writes `{shown}` of a task_struct"))
+                findings.append(prog.at(node, F.TASK_FIELD_WRITE, field=shown))
     return findings
 
 
