@@ -89,7 +89,12 @@ NEW, BLOCKED, RUNNABLE, RUNNING, DONE = range(5)
 # Policy call contexts (which kfuncs are allowed, and what DSQ_LOCAL means).
 _CTX_NONE, _CTX_SELECT, _CTX_ENQUEUE, _CTX_DISPATCH = range(4)
 # Event kinds in the queue.
-_EV_WAKE, _EV_DONE, _EV_TICK, _EV_WATCHDOG = range(4)
+_EV_WAKE, _EV_DONE, _EV_TICK, _EV_WATCHDOG, _EV_RESCHED = range(5)
+# A CPU asked to pick again more often than this within one instant (a policy that kicks the
+# CPU it dispatches on, say) picks again only after RESCHED_COST_NS: in the kernel each
+# schedule() takes time, so such a loop spins the CPU; here it must not stop the clock.
+RESCHED_PER_INSTANT = 8
+RESCHED_COST_NS = 1_000
 
 
 class Thread:
@@ -166,6 +171,8 @@ class Cpu:
     gen: int = 0  # bumps when curr's completion time changes (stale events are skipped)
     tick_armed: bool = False
     need_resched: bool = False
+    resched_at: int = -1  # the instant of the last picks, and how many there were
+    resched_count: int = 0
     busy_ns: int = 0
 
 
@@ -400,6 +407,8 @@ class Machine:
                     self._wake(obj, WAKE_FORK if obj.state == NEW else WAKE_TTWU, None)
             elif kind == _EV_TICK:
                 self._tick(obj)
+            elif kind == _EV_RESCHED:
+                self._need_resched(obj)
             else:
                 self._watchdog(watchdog_ns)
                 self._push(when + watchdog_ns // 2, _EV_WATCHDOG, None, 0)
@@ -575,9 +584,19 @@ class Machine:
 
     def _run_resched(self) -> None:
         pending = self._resched
+        now = self._now
         while pending:
             cpu = pending.pop(0)
             cpu.need_resched = False
+            if cpu.resched_at != now:
+                cpu.resched_at, cpu.resched_count = now, 0
+            cpu.resched_count += 1
+            if cpu.resched_count > RESCHED_PER_INSTANT:
+                # One more pick after the cost, then defer again if it asks again.
+                cpu.resched_at = now + RESCHED_COST_NS
+                cpu.resched_count = RESCHED_PER_INSTANT - 1
+                self._push(cpu.resched_at, _EV_RESCHED, cpu, 0)
+                continue
             self._schedule(cpu)
             if self.exit is not None:
                 return

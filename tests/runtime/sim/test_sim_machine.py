@@ -336,3 +336,24 @@ def test_a_sync_wakeup_goes_to_the_wakers_cpu_when_another_is_idle() -> None:
         (0.5, 1, "sleeper-0"),
         (1.5, 0, "waker-0"),  # its prev CPU 1 is still busy: the idle CPU 0 is claimed
     ]
+
+
+class SelfKicker(Fifo):
+    """Kicks the CPU it dispatches on, every time: the CPU never stops picking."""
+
+    def on_dispatch(self, host: Host, cpu: int) -> None:
+        super().on_dispatch(host, cpu)
+        host.kick(cpu, None)
+
+
+def test_a_cpu_that_keeps_kicking_itself_spins_without_stopping_the_clock() -> None:
+    # After 8 picks in one instant each further pick costs 1 µs, as schedule() would, so
+    # the run reaches its end instead of spinning forever at one instant.
+    policy = SelfKicker()
+    result = run(policy, {"a": {"loop": 1, "cpus": [0], "run": 100}}, seconds=0.001)
+    assert thread(result, "a-0").ended_at == 100_000
+    times = [when for op, when, _ in policy.calls if op == "dispatch"]
+    # One pick at 0 (a runs, keeping its slice through the kicks); when a ends at 100 µs,
+    # 8 picks, then one per µs up to the 1 ms limit.
+    assert times == [0] + [100_000] * 8 + list(range(101_000, 1_000_001, 1000))
+    assert result.end_ns == 1_000_000
