@@ -126,23 +126,28 @@ def _read_results(workdir: Path, rc: int, output: str) -> dict[str, Any]:
 
 def _in_guest(
     workdir: Path,
-    artifact: Artifact,
+    policies: list[tuple[Artifact, dict[str, int]]],
     workloads: tuple[str, ...],
     repeat: int,
-    params: dict[str, int],
     order: Order,
     vcpus: int,
     kernel: Path | None,
     progress: Progress,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run one job per policy, one after another, in ONE boot; each job's files live in its
+    own subdirectory (`p0`, `p1`, ...; the only one, `.`, for a single policy)."""
     from schedlang.runtime import provision, sandbox
 
-    job_path = _write_job(workdir, sandbox.GUEST_OUTDIR, artifact, workloads, repeat, params, order)
-    steps = len(workloads) * (2 * repeat + 1)
-    command = f"python3 -m {GUEST_JOB_MODULE} {sandbox.GUEST_OUTDIR}/{job_path.name}"
+    subdirs = ["."] if len(policies) == 1 else [f"p{i}" for i in range(len(policies))]
+    commands = []
+    for sub, (artifact, params) in zip(subdirs, policies, strict=True):
+        guest_dir = f"{sandbox.GUEST_OUTDIR}/{sub}".removesuffix("/.")
+        job_path = _write_job(workdir / sub, guest_dir, artifact, workloads, repeat, params, order)
+        commands.append(f"python3 -m {GUEST_JOB_MODULE} {guest_dir}/{job_path.name}")
+    steps = len(policies) * len(workloads) * (2 * repeat + 1)
     try:
         result = sandbox.run_in_guest(
-            command,
+            "; ".join(commands),
             vcpus=vcpus,
             kernel=kernel,
             outdir=workdir,
@@ -151,14 +156,21 @@ def _in_guest(
         )
     except (sandbox.GuestTimeout, sandbox.GuestCrash) as exc:
         # The runner saves after every step: report what it finished, and say what happened.
-        if not (workdir / "results.json").exists():
+        if not (workdir / subdirs[0] / "results.json").exists():
             raise MeasureError(f"the sandbox failed: {exc}") from None
-        data = _read_results(workdir, exc.result.rc, exc.result.output)
-        data.setdefault("notes", []).append(f"the sandbox failed: {str(exc).splitlines()[0]}")
-        return data, asdict(exc.result.boot)
+        note = f"the sandbox failed: {str(exc).splitlines()[0]}"
+        found = []
+        for sub in subdirs:
+            if not (workdir / sub / "results.json").exists():
+                break
+            data = _read_results(workdir / sub, exc.result.rc, exc.result.output)
+            data.setdefault("notes", []).append(note)
+            found.append(data)
+        return found, asdict(exc.result.boot)
     except (sandbox.SandboxError, provision.ProvisionError) as exc:
         raise MeasureError(f"the sandbox could not run the job: {exc}") from None
-    return _read_results(workdir, result.rc, result.output), asdict(result.boot)
+    results = [_read_results(workdir / sub, result.rc, result.output) for sub in subdirs]
+    return results, asdict(result.boot)
 
 
 def _on_host(
@@ -244,12 +256,50 @@ def run(
             results, boot = _on_host(workdir, artifact, names, repeat, checked, order, emit)
         else:
             kernel_path = Path(kernel) if kernel is not None else None
-            results, boot = _in_guest(
-                workdir, artifact, names, repeat, checked, order, vcpus, kernel_path, emit
+            found, boot = _in_guest(
+                workdir, [(artifact, checked)], names, repeat, order, vcpus, kernel_path, emit
             )
+            results = found[0]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return summarize(policy=artifact.name, job_result=results, boot=boot)
+
+
+def run_each(
+    policies: Iterable[tuple[Artifact, dict[str, Any] | None]],
+    workloads: Iterable[str] = ("hackbench",),
+    repeat: int = 5,
+    vcpus: int = 2,
+    kernel: str | Path | None = None,
+    progress: Progress | None = None,
+    order: Order = "ABBA",
+) -> list[Report]:
+    """Measure several policies in ONE sandbox boot: each in turn, interleaved with the
+    default scheduler as `run` does, so their reports can be compared with each other (the
+    same boot, host noise and kernel). A report per policy, in order; if the sandbox dies
+    half-way, the policies it finished (MeasureError when it finished none)."""
+    listed = [(a if isinstance(a, Artifact) else open_artifact(Path(a)), p) for a, p in policies]
+    if not listed:
+        raise MeasureError("no policy given")
+    names = tuple(workloads)
+    if not names:
+        raise MeasureError(f"no workload given (known: {', '.join(WORKLOADS)})")
+    for name in names:
+        get(name)
+    if repeat < 1:
+        raise MeasureError(f"repeat must be at least 1 (got {repeat})")
+    checked = [(a, check_params(a, p)) for a, p in listed]
+    emit: Progress = progress or (lambda _line: None)
+    workdir = Path(tempfile.mkdtemp(prefix="schedlang-run-"))
+    try:
+        kernel_path = Path(kernel) if kernel is not None else None
+        found, boot = _in_guest(workdir, checked, names, repeat, order, vcpus, kernel_path, emit)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return [
+        summarize(policy=a.name, job_result=r, boot=boot)
+        for (a, _), r in zip(checked, found, strict=False)
+    ]
 
 
 def open_artifact(object_path: Path) -> Artifact:

@@ -9,6 +9,7 @@ The public API, one function per stage of the pipeline
     artifact = schedlang.compile("fair.sched")   # NAME.bpf.c, NAME.bpf.o, NAME.json
     report = schedlang.run(artifact, workloads=["hackbench"], repeat=5)
     report = schedlang.simulate("fair.sched", "mix")  # simulated machine, vs a default model
+    result = schedlang.synthesize("maximize throughput of hackbench")  # goal -> measured winner
 
 Imports of the backend and the runtime happen on first use, so checking stays fast.
 """
@@ -38,6 +39,12 @@ _LAZY = {
     "Diagnostic": "schedlang.diagnostics",
     "SchedlangError": "schedlang.errors",
     "CheckedProgram": "schedlang.ir",
+    "MeasureError": "schedlang.runtime.measure",
+    # The agent (schedlang/agent/) sits above the api: named here, imported on first use.
+    "synthesize": "schedlang.agent.loop",
+    "Budget": "schedlang.agent.loop",
+    "Synthesis": "schedlang.agent.loop",
+    "Goal": "schedlang.agent.goal",
 }
 
 
@@ -48,9 +55,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Budget",
     "CheckResult",
     "CheckedProgram",
     "Diagnostic",
+    "Goal",
+    "MeasureError",
     "SchedlangError",
     "Scheduler",
     "check",
@@ -58,7 +68,10 @@ __all__ = [
     "compile",
     "parse",
     "run",
+    "run_each",
     "simulate",
+    "synthesize",
+    "Synthesis",
 ]
 
 
@@ -127,6 +140,15 @@ def run(artifact: Artifact | str | Path, **options: Any) -> Any:
     if not isinstance(artifact, Artifact) and is_c_policy(artifact):
         artifact = compile(artifact)
     return measure_run(artifact, **options)
+
+
+def run_each(artifacts: list[tuple[Artifact, dict[str, Any] | None]], **options: Any) -> list[Any]:
+    """Measure several compiled policies (each with its params) in ONE sandbox boot, one
+    after another, each interleaved with the kernel's default scheduler: one `Report` per
+    policy, comparable with each other because they share the boot. `options` are `run`'s."""
+    from schedlang.runtime.measure import run_each as measure_each
+
+    return measure_each(artifacts, **options)
 
 
 def simulate(

@@ -1,3 +1,8 @@
 """The agent: turns a goal into a better scheduler (observe, plan, tune, generate, verify,
 measure, keep, remember; docs/agent.md). It sits on top of the public API (`schedlang`) and
-never reaches into a stage's internals, so every stage it drives is the one users run."""
+never reaches into a stage's internals, so every stage it drives is the one users run.
+
+One stage per module, each with a typed input and output: `profile` (what a workload does),
+`goal` (what is wanted), `retrieve` (which policies to start from), `tune` (their params in
+the simulator), `verify` (checker and compiler), `loop` (the stages wired under a budget).
+"""

@@ -1,0 +1,559 @@
+"""`synthesize(goal)`: the offline loop, from a goal to a measured winner or an honest "none".
+
+Stages, in order (docs/agent.md): **plan** (the goal read and tied to figures the simulator
+and the VM report), **retrieve** (library policies and past winners ranked against it),
+**tune** (each candidate's params searched in the simulator), **verify** (the best few
+checked and compiled; loading is part of the measurement, where a refusal or an ejection is
+a recorded result), **measure** (one sandbox boot: every VM candidate in turn, each
+interleaved with the kernel's default scheduler) and **keep** (a candidate wins only if it
+beats the default and the best so far with significance, and every hard SLO holds).
+
+Every stage appends an `Iteration` with what it cost, so a caller sees where the budget went;
+`progress` gets an event per step for a live display. Nothing a candidate does (failing to
+check, to compile, to load, being ejected) stops the loop: it is the candidate's result.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import schedlang
+from schedlang.agent.goal import METRICS, Goal, GoalError, parse_goal, vm_metric
+from schedlang.agent.retrieve import Candidate, rank
+from schedlang.agent.tune import Tuned, oriented, tune
+from schedlang.agent.verify import Verified, verify
+from schedlang.agent.winner import literal, winner_file
+
+# The simulator's model standing for each VM workload (runtime/sim/workloads/).
+SIM_MODELS = {
+    "hackbench": "hackbench",
+    "messaging": "hackbench",  # perf's messaging is hackbench's pattern
+    "pipe": "pipe",
+    "mix": "mix",
+    "build": "build",
+    "cyclictest": "cyclictest",
+    "stress-cpu": "stress-cpu",
+}
+SIM_TRIAL_S = 1.0  # planned wall time of one simulated trial (docs/agent.md measures it)
+MIN_REPEAT = 5  # runs a side before any significance is claimed
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one synthesis may spend: wall time, policy-side runs in the VM (each paired with
+    a run of the default), and model tokens (0: offline)."""
+
+    wall_s: float = 600.0
+    vm_runs: int = 20
+    tokens: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """`wall=600,vm=20,tokens=0` (any subset); ValueError says which part is wrong."""
+        values: dict[str, float] = {}
+        keys = {"wall": "wall_s", "vm": "vm_runs", "tokens": "tokens"}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, value = part.partition("=")
+            if not sep or key.strip() not in keys:
+                raise ValueError(
+                    f"budget part {part!r}: expected wall=SECONDS, vm=RUNS or tokens=N"
+                )
+            try:
+                number = float(value.rstrip("s"))
+            except ValueError:
+                raise ValueError(f"budget part {part!r}: {value!r} is not a number") from None
+            if number < 0:
+                raise ValueError(f"budget part {part!r}: must not be negative")
+            values[keys[key.strip()]] = number
+        return cls(
+            wall_s=values.get("wall_s", cls.wall_s),
+            vm_runs=int(values.get("vm_runs", cls.vm_runs)),
+            tokens=int(values.get("tokens", cls.tokens)),
+        )
+
+
+@dataclass(frozen=True)
+class Iteration:
+    """One step of the loop and what it cost."""
+
+    stage: str  # plan, retrieve, tune, verify, measure, keep
+    candidate: str | None
+    outcome: str  # one line: what came of it
+    seconds: float
+    vm_runs: int = 0
+    tokens: int = 0
+    params: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A significance test of one side against another on one metric: the ratio of medians
+    (oriented: above 1 is better), its bootstrap interval, and the rank test's p value."""
+
+    against: str  # "default" or the name of the best so far
+    metric: str
+    ratio: float
+    low: float
+    high: float
+    p_value: float
+    n: tuple[int, int]  # runs (candidate, other)
+    significant: bool
+    test: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.ratio:.3f}x vs {self.against} on {self.metric} (95% bootstrap interval "
+            f"[{self.low:.3f}, {self.high:.3f}], {self.test} p={self.p_value:.3g}, "
+            f"n={self.n[0]}/{self.n[1]})"
+        )
+
+
+@dataclass(frozen=True)
+class Winner:
+    name: str
+    origin: str
+    params: dict[str, int]
+    source: str  # the winner's `.sched` text, params baked in, header on top
+    judgements: tuple[Judgement, ...]
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    goal: Goal
+    winner: Winner | None
+    verdict: str  # one paragraph: what won and by how much, or why nothing did
+    iterations: tuple[Iteration, ...]
+    seconds: float
+    vm_runs: int
+    tokens: int
+    simulated_best: dict[str, Any] | None  # the simulator's best candidate and its score
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return json.loads(json.dumps(data, default=str))
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def format_text(self) -> str:
+        lines = [f"goal: {self.goal.describe()}"]
+        for it in self.iterations:
+            who = f" {it.candidate}" if it.candidate else ""
+            cost = f"{it.seconds:.1f}s" + (f", {it.vm_runs} VM runs" if it.vm_runs else "")
+            lines.append(f"  {it.stage}{who}: {it.outcome} ({cost})")
+        lines.append(f"spent: {self.seconds:.1f}s, {self.vm_runs} VM runs, {self.tokens} tokens")
+        lines.append(self.verdict)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a live display shows: the stage, the candidate, the best so far, budget left."""
+
+    stage: str
+    candidate: str | None
+    best: str | None
+    wall_left_s: float
+    vm_left: int
+    message: str
+
+
+# --- the stage-6 statistics (a stand-in until agent/keep.py lands) -------------------------------
+
+
+def _rank_sum_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided exact permutation p value of the Mann-Whitney rank-sum statistic (small n)."""
+    pooled = list(a) + list(b)
+    ranks = {i: r for r, i in enumerate(sorted(range(len(pooled)), key=pooled.__getitem__), 1)}
+    observed = sum(ranks[i] for i in range(len(a)))
+    expected = len(a) * (len(pooled) + 1) / 2
+    extreme = total = 0
+    for combo in itertools.combinations(range(len(pooled)), len(a)):
+        total += 1
+        if abs(sum(ranks[i] for i in combo) - expected) >= abs(observed - expected) - 1e-9:
+            extreme += 1
+    return extreme / total
+
+
+def judge(
+    candidate: Sequence[float], other: Sequence[float], better: str, against: str, metric: str
+) -> Judgement:
+    """Is `candidate` better than `other` on a metric where `better` is "lower"/"higher"?
+    Significant when both sides have MIN_REPEAT runs, the rank test's p < 0.05 and the
+    bootstrap 95% interval of the oriented ratio of medians lies above 1."""
+    rng = random.Random(0)
+    ratio = oriented(better, statistics.median(candidate) / statistics.median(other)) or 0.0
+    boots = []
+    for _ in range(2000):
+        c = statistics.median(rng.choices(candidate, k=len(candidate)))
+        o = statistics.median(rng.choices(other, k=len(other)))
+        boots.append(oriented(better, c / o) or 0.0)
+    boots.sort()
+    low, high = boots[int(0.025 * len(boots))], boots[int(0.975 * len(boots)) - 1]
+    p = _rank_sum_p(candidate, other)
+    enough = min(len(candidate), len(other)) >= MIN_REPEAT
+    return Judgement(
+        against,
+        metric,
+        ratio,
+        low,
+        high,
+        p,
+        (len(candidate), len(other)),
+        enough and p < 0.05 and low > 1.0,
+        "Mann-Whitney rank-sum (exact permutation)",
+    )
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+class _Clock:
+    def __init__(self, budget: Budget, progress: Callable[[Progress], None] | None) -> None:
+        self.budget = budget
+        self.start = time.monotonic()
+        self.vm_used = 0
+        self.best: str | None = None
+        self.iterations: list[Iteration] = []
+        self.progress = progress
+
+    @property
+    def left_s(self) -> float:
+        return self.budget.wall_s - (time.monotonic() - self.start)
+
+    def say(self, stage: str, candidate: str | None, message: str) -> None:
+        if self.progress is not None:
+            left = self.budget.vm_runs - self.vm_used
+            self.progress(Progress(stage, candidate, self.best, self.left_s, left, message))
+
+    def record(self, it: Iteration) -> None:
+        self.iterations.append(it)
+        self.vm_used += it.vm_runs
+        self.say(it.stage, it.candidate, it.outcome)
+
+
+def synthesize(
+    goal: Goal | str,
+    workload: str | None = None,
+    budget: Budget | None = None,
+    offline: bool | None = None,
+    *,
+    candidates: int = 3,
+    vm_candidates: int = 2,
+    repeat: int = MIN_REPEAT,
+    trials: int | None = None,
+    seed: int = 0,
+    progress: Callable[[Progress], None] | None = None,
+) -> Synthesis:
+    """Turn `goal` into the best policy this budget can find and prove.
+
+    `goal` is text in one of the common forms (goal.EXAMPLES) or a `Goal`; `workload` a VM
+    workload name (or the goal names it). `candidates` policies are tuned in the simulator
+    (`trials` runs each; by default as many as the wall budget allows), the best
+    `vm_candidates` of them measured in the VM, `repeat` runs a side each, within
+    `budget.vm_runs` policy-side runs. With `budget.vm_runs == 0` nothing is measured and no
+    winner is kept: the report gives the simulator's best and says it is unproven.
+    `offline` None or True runs without a model; generating policies with one (False) is not
+    available yet and raises ValueError. GoalError for a goal that cannot be read or judged."""
+    budget = budget or Budget()
+    if offline is False:
+        raise ValueError("synthesis with a model is not available yet: use offline=None or True")
+    clock = _Clock(budget, progress)
+
+    # plan
+    t0 = time.monotonic()
+    if isinstance(goal, str):
+        goal = parse_goal(goal, workload)
+    else:
+        goal = goal.with_workload(workload)
+    assert goal.workload is not None
+    vm_name = vm_metric(goal.metric, goal.workload) if budget.vm_runs else None
+    slo_metrics = [vm_metric(s.metric, goal.workload) for s in goal.slos] if budget.vm_runs else []
+    sim_model = SIM_MODELS[goal.workload]
+    clock.record(
+        Iteration(
+            "plan",
+            None,
+            goal.describe(),
+            time.monotonic() - t0,
+            detail={"goal": goal.to_dict(), "sim_model": sim_model, "vm_metric": vm_name},
+        )
+    )
+
+    # retrieve
+    t0 = time.monotonic()
+    ranked = rank(goal, limit=candidates)
+    clock.record(
+        Iteration(
+            "retrieve",
+            None,
+            ", ".join(f"{c.name} ({c.score:g})" for c in ranked),
+            time.monotonic() - t0,
+            detail={"candidates": [{"name": c.name, "origin": c.origin, "score": c.score,
+                                    "reasons": list(c.reasons)} for c in ranked]},
+        )
+    )  # fmt: skip
+
+    # tune: the wall budget left after the VM's share is split between the candidates
+    vm_share = _vm_seconds(budget, vm_candidates, repeat)
+    tuned: list[tuple[Candidate, Tuned]] = []
+    for i, cand in enumerate(ranked):
+        share = (clock.left_s - vm_share) / (len(ranked) - i)
+        count = trials if trials is not None else max(1, int(share / SIM_TRIAL_S))
+        t0 = time.monotonic()
+        clock.say("tune", cand.name, f"{count} simulated trials")
+        result = tune(
+            cand.name, cand.source, goal, sim_model, trials=count, seed=seed,
+            deadline=None if trials is not None else t0 + max(share, SIM_TRIAL_S),
+        )  # fmt: skip
+        best = result.best
+        outcome = (
+            f"best {best.score:.3f}x the default model in {len(result.trials)} trials"
+            if best.score is not None
+            else f"no trial ran: {best.error}"
+        ) + ("" if best.feasible else " (breaks an SLO or was ejected)")
+        clock.record(
+            Iteration(
+                "tune",
+                cand.name,
+                outcome,
+                time.monotonic() - t0,
+                params=best.params,
+                detail={"trials": [asdict(t) for t in result.trials],
+                        "per_trial_s": result.seconds / max(1, len(result.trials))},
+            )
+        )  # fmt: skip
+        tuned.append((cand, result))
+    order = sorted(tuned, key=lambda ct: _sim_key(ct[1]), reverse=True)
+    sim_best = None
+    if order:
+        top = order[0][1]
+        sim_best = {"candidate": top.candidate, "score": top.best.score,
+                    "feasible": top.best.feasible, "params": top.best.params}  # fmt: skip
+        clock.best = f"{top.candidate} (sim {top.best.score or 0:.3f}x)"
+
+    if budget.vm_runs == 0 or vm_name is None:
+        return _finish(clock, goal, None, _sim_only_verdict(sim_best), sim_best)
+
+    # verify and measure the best few, within the VM budget
+    per = max(repeat, MIN_REPEAT)
+    fits = min(vm_candidates, budget.vm_runs // per)
+    chosen = [ct for ct in order if ct[1].best.score is not None and ct[1].best.feasible][:fits]
+    if not chosen:
+        why = (
+            f"the VM budget ({budget.vm_runs} runs) is less than {per} runs a side"
+            if fits == 0
+            else "no candidate ran feasibly in the simulator"
+        )
+        return _finish(clock, goal, None, f"nothing was kept: {why}.", sim_best)
+    verified: list[tuple[Candidate, Tuned, Verified]] = []
+    outdir = Path(tempfile.mkdtemp(prefix="schedlang-synth-"))
+    for cand, result in chosen:
+        t0 = time.monotonic()
+        v = verify(cand.name, cand.source, result.best.params, outdir / cand.name)
+        clock.record(
+            Iteration("verify", cand.name, v.outcome, time.monotonic() - t0,
+                      params=result.best.params, detail={"diagnostics": v.diagnostics})
+        )  # fmt: skip
+        if v.artifact is not None:
+            verified.append((cand, result, v))
+    if not verified:
+        return _finish(clock, goal, None, "nothing was kept: no candidate compiled.", sim_best)
+
+    t0 = time.monotonic()
+    clock.say("measure", None, f"{len(verified)} candidates, {per} runs a side, one boot")
+    try:
+        reports = schedlang.run_each(
+            [(v.artifact, dict(r.best.params)) for _, r, v in verified if v.artifact is not None],
+            workloads=[goal.workload],
+            repeat=per,
+            progress=lambda line: clock.say("measure", None, line),
+        )
+    except schedlang.MeasureError as exc:  # the sandbox failed: a result, not a crash
+        clock.record(Iteration("measure", None, f"the VM measurement failed: {exc}",
+                               time.monotonic() - t0))  # fmt: skip
+        return _finish(clock, goal, None, f"nothing was kept: the VM measurement failed ({exc}).",
+                       sim_best)  # fmt: skip
+    spent = time.monotonic() - t0
+    for (cand, result, _), report in zip(verified, reports, strict=True):
+        clock.record(
+            Iteration("measure", cand.name, _measured(report, vm_name), spent / len(verified),
+                      vm_runs=per, params=result.best.params, detail={"report": report.to_dict()})
+        )  # fmt: skip
+
+    # keep
+    winner, verdict = _keep(clock, goal, vm_name, slo_metrics, verified, reports, sim_best)
+    return _finish(clock, goal, winner, verdict, sim_best)
+
+
+def _vm_seconds(budget: Budget, vm_candidates: int, repeat: int) -> float:
+    """Wall time to hold back for the VM: a boot, then per candidate its runs and the
+    default's (docs/agent.md: about 15 s per candidate on hackbench here)."""
+    if budget.vm_runs == 0:
+        return 0.0
+    count = min(vm_candidates, budget.vm_runs // max(repeat, MIN_REPEAT))
+    return 20.0 + 15.0 * count * max(repeat, MIN_REPEAT) / MIN_REPEAT
+
+
+def _sim_key(t: Tuned) -> tuple[bool, float]:
+    score = t.best.score
+    return (t.best.feasible and score is not None, score if score is not None else -math.inf)
+
+
+def _sim_only_verdict(sim_best: dict[str, Any] | None) -> str:
+    if sim_best is None:
+        return "nothing was kept: no candidate was tuned."
+    params = ", ".join(f"{k}={v}" for k, v in sim_best["params"].items()) or "defaults"
+    return (
+        "nothing was kept: the budget has no VM runs, so no candidate was measured against "
+        f"the kernel's default. The simulator's best was {sim_best['candidate']} ({params}) at "
+        f"{sim_best['score'] or 0:.3f}x the default model: unproven."
+    )
+
+
+def _row(report: Any, metric: str) -> Any:
+    return next((r for r in report.rows if r.metric == metric), None)
+
+
+def _measured(report: Any, metric: str) -> str:
+    if report.events:
+        e = report.events[0]
+        return f"{e.kind.replace('_', ' ')}: {e.reason}"
+    row = _row(report, metric)
+    if row is None or row.policy is None or row.baseline is None:
+        return f"no {metric} figures"
+    return (
+        f"{metric} median {row.policy.median:.4g} vs default {row.baseline.median:.4g} "
+        f"(ratio {row.ratio:.3f})"
+    )
+
+
+def _keep(
+    clock: _Clock,
+    goal: Goal,
+    metric: str,
+    slo_metrics: list[str],
+    verified: list[tuple[Candidate, Tuned, Verified]],
+    reports: Sequence[Any],
+    sim_best: dict[str, Any] | None,
+) -> tuple[Winner | None, str]:
+    """Each measured candidate in order against the default, the hard SLOs and the best so
+    far; the last one standing is the winner."""
+    best: tuple[Candidate, Tuned, Any, list[Judgement]] | None = None
+    reasons: list[str] = []
+    for (cand, result, _), report in zip(verified, reports, strict=True):
+        t0 = time.monotonic()
+        row = _row(report, metric)
+        if report.events or row is None or row.policy is None or row.baseline is None:
+            why = _measured(report, metric)
+            reasons.append(f"{cand.name}: {why}")
+            clock.record(Iteration("keep", cand.name, f"not kept: {why}", time.monotonic() - t0))
+            continue
+        vs_default = judge(row.policy.values, row.baseline.values, row.better, "default", metric)
+        judgements = [vs_default]
+        broken = []
+        for slo, slo_metric in zip(goal.slos, slo_metrics, strict=True):
+            srow = _row(report, slo_metric)
+            ratio = oriented(srow.better, srow.ratio) if srow is not None else None
+            if ratio is None or ratio < slo.floor:
+                shown = "no figure" if ratio is None else f"{ratio:.3f}"
+                broken.append(f"{slo.describe()}: {shown}")
+        if best is not None and vs_default.significant:
+            other_row = _row(best[2], metric)
+            judgements.append(
+                judge(row.policy.values, other_row.policy.values, row.better, best[0].name, metric)
+            )
+        ok = all(j.significant for j in judgements) and not broken
+        if ok:
+            best = (cand, result, report, judgements)
+            clock.best = f"{cand.name} ({vs_default.ratio:.3f}x)"
+            outcome = "kept: " + "; ".join(j.describe() for j in judgements)
+        else:
+            failed = [j.describe() for j in judgements if not j.significant] + broken
+            outcome = "not kept: " + "; ".join(failed)
+            reasons.append(f"{cand.name}: {'; '.join(failed)}")
+        clock.record(
+            Iteration("keep", cand.name, outcome, time.monotonic() - t0,
+                      detail={"judgements": [asdict(j) for j in judgements], "slos_broken": broken})
+        )  # fmt: skip
+    if best is None:
+        sim = ""
+        if sim_best is not None and (sim_best["score"] or 0) > 1:
+            sim = (
+                f" The simulator ranked {sim_best['candidate']} {sim_best['score']:.3f}x better "
+                "than its default model; that ranking did not hold in the VM."
+            )
+        return None, "nothing was kept: no candidate beat the default with significance. " + (
+            " ".join(reasons) + sim
+        )
+    cand, result, report, judgements = best
+    header = _header(goal, cand, result, report, judgements, metric)
+    source = winner_file(cand.source, result.best.params, header)
+    winner = Winner(cand.name, cand.origin, result.best.params, source, tuple(judgements))
+    return winner, f"kept {cand.name}: " + "; ".join(j.describe() for j in judgements)
+
+
+def _header(
+    goal: Goal,
+    cand: Candidate,
+    result: Tuned,
+    report: Any,
+    judgements: list[Judgement],
+    metric: str,
+) -> list[str]:
+    row = _row(report, metric)
+    boot = report.boot
+    params = ", ".join(
+        f"{r.name}={literal(r.type, result.best.params[r.name])}" for r in result.ranges
+    )
+    lines = [
+        f"Synthesized by schedlang {schedlang.__version__} for: {goal.text or goal.describe()}",
+        f"Won on {goal.workload}: {metric} median {row.policy.median:.4g} {row.unit} vs the "
+        f"default's {row.baseline.median:.4g} ({METRICS[goal.metric][1]})",
+    ]
+    lines += [f"  {j.describe()}" for j in judgements]
+    lines.append(
+        f"Measured: same boot, order {report.order}, {report.repeat} runs a side; boot "
+        f"{boot.get('accelerator')}, kernel {boot.get('kernel_release')}"
+    )
+    for slo in goal.slos:
+        lines.append(f"Hard SLO held: {slo.describe()}")
+    lines.append(
+        f"Started from {cand.origin} policy {cand.name}; params tuned in the simulator "
+        f"({len(result.trials)} trials): {params or 'none declared'}"
+    )
+    return lines
+
+
+def _finish(
+    clock: _Clock,
+    goal: Goal,
+    winner: Winner | None,
+    verdict: str,
+    sim_best: dict[str, Any] | None,
+) -> Synthesis:
+    clock.say("done", winner.name if winner else None, verdict)
+    return Synthesis(
+        goal=goal,
+        winner=winner,
+        verdict=verdict,
+        iterations=tuple(clock.iterations),
+        seconds=time.monotonic() - clock.start,
+        vm_runs=clock.vm_used,
+        tokens=0,
+        simulated_best=sim_best,
+    )
+
+
+__all__ = ["Budget", "Goal", "GoalError", "Iteration", "Progress", "Synthesis", "synthesize"]
