@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from schedlang.source import Span
 
 MAX_WIDTH = 100  # kernel style allows 100 columns (tabs count as 8)
+_ALIGN_MAX = 64  # a continuation lines up inside its parenthesis only up to this column
 MARK = "/*@@{line}:{col}@@*/"
 
 
@@ -143,23 +144,39 @@ def _needs_parens(parent: Binary, child: Expr, right: bool) -> bool:
 _AFTER_LOGIC, _AFTER_COMMA, _AFTER_OP = 0, 1, 2
 
 
+@dataclass(frozen=True)
+class _Break:
+    """A place the text may be broken: its offset, how deep in parentheses or argument lists
+    it is, its rank, and where a continuation line lines up (the offset just inside the
+    enclosing `(`, or -1: one indent deeper than the statement)."""
+
+    at: int
+    depth: int
+    rank: int
+    align: int = -1
+
+
 @dataclass
 class _Text:
-    """Printed text with the places it may be broken: (offset, depth, rank)."""
+    """Printed text with the places it may be broken."""
 
     text: str = ""
-    breaks: list[tuple[int, int, int]] = field(default_factory=list)
+    breaks: list[_Break] = field(default_factory=list)
 
-    def add(self, other: _Text, depth: int = 0) -> None:
+    def add(self, other: _Text, depth: int = 0, align: int = -1) -> None:
+        """Append `other` (nested `depth` deeper); its breaks that line up nowhere yet line
+        up at `align`, an offset of `self.text` (-1: nowhere)."""
         base = len(self.text)
-        self.breaks += [(base + o, d + depth, r) for o, d, r in other.breaks]
+        for b in other.breaks:
+            inner = base + b.align if b.align >= 0 else align
+            self.breaks.append(_Break(base + b.at, b.depth + depth, b.rank, inner))
         self.text += other.text
 
     def put(self, text: str) -> None:
         self.text += text
 
-    def may_break(self, depth: int, rank: int) -> None:
-        self.breaks.append((len(self.text), depth, rank))
+    def may_break(self, depth: int, rank: int, align: int = -1) -> None:
+        self.breaks.append(_Break(len(self.text), depth, rank, align))
 
 
 def _expr(e: Expr) -> _Text:
@@ -168,12 +185,13 @@ def _expr(e: Expr) -> _Text:
         out.put(e.text)
     elif isinstance(e, Call):
         out.put(e.fn + "(")
+        inside = len(out.text)  # continuation lines of the arguments line up here
         for i, arg in enumerate(e.args):
             if i:
                 out.put(",")
-                out.may_break(1, _AFTER_COMMA)
+                out.may_break(1, _AFTER_COMMA, inside)
                 out.put(" ")
-            out.add(_expr(arg), 1)
+            out.add(_expr(arg), 1, inside)
         out.put(")")
     elif isinstance(e, Member):
         out.add(_operand(e.obj, POSTFIX))
@@ -181,7 +199,7 @@ def _expr(e: Expr) -> _Text:
     elif isinstance(e, Index):
         out.add(_operand(e.obj, POSTFIX))
         out.put("[")
-        out.add(_expr(e.index), 1)
+        out.add(_expr(e.index), 1, len(out.text))
         out.put("]")
     elif isinstance(e, Unary):
         inner = _operand(e.operand, UNARY)
@@ -216,7 +234,7 @@ def _operand(e: Expr, prec: int) -> _Text:
 
 def _parens(t: _Text) -> _Text:
     out = _Text("(")
-    out.add(t, 1)
+    out.add(t, 1, 1)
     out.put(")")
     return out
 
@@ -365,7 +383,8 @@ class Printer:
             head = _Text(opening)
             head.add(_expr(cond), 1)
             # continuation lines of a condition line up after its parenthesis
-            out += self._line(depth, head, ") {" if braces else ")", arm_span, " " * len(opening))
+            inside = _indent_to(width(pad + opening))
+            out += self._line(depth, head, ") {" if braces else ")", arm_span, inside)
             out += self.block(body, depth + 1)
         if s.orelse is not None:
             out.append(pad + ("} else {" if braces else "else"))
@@ -375,11 +394,13 @@ class Printer:
         return out
 
     def _line(
-        self, depth: int, text: _Text, end: str, span: Span | None, cont: str = "\t"
+        self, depth: int, text: _Text, end: str, span: Span | None, cont: str | None = None
     ) -> list[str]:
+        """A statement's text at `depth`, wrapped (continuation lines start with `cont`,
+        by default one tab deeper), then `end` and the position marker."""
         pad = "\t" * depth
         reserve = self.comment_width(span) if span is not None else 0
-        lines = _wrap(text, pad, pad + cont, reserve, len(end))
+        lines = _wrap(text, pad, pad + "\t" if cont is None else cont, reserve, len(end))
         lines[-1] += end
         if span is not None:
             lines[0] += " " + mark(span)
@@ -403,27 +424,45 @@ def width(text: str) -> int:
     return len(text.expandtabs(8))
 
 
+def _indent_to(col: int) -> str:
+    """Kernel style: tabs, then spaces, up to column `col`."""
+    return "\t" * (col // 8) + " " * (col % 8)
+
+
 def _wrap(t: _Text, pad: str, cont: str, first: int, last: int) -> list[str]:
-    """`t` after `pad` in lines of at most MAX_WIDTH columns, continuation lines after
-    `cont`; the first line keeps `first` columns free (the position comment), the last
-    `last` (`;`, `) {`). Each line is broken at the best place that fits, preferring one
-    after which the rest fits on a line: the shallowest nesting, then `&&`/`||`, commas,
-    the loosest operator, then the farthest."""
+    """`t` after `pad` in lines of at most MAX_WIDTH columns; the first line keeps `first`
+    columns free (the position comment), the last `last` (`;`, `) {`). Each line is broken
+    at the best place that fits, preferring one after which the rest fits on a line: the
+    shallowest nesting, then `&&`/`||`, commas, the loosest operator, then the farthest. A
+    continuation line lines up just inside the parenthesis it is in (kernel style: tabs,
+    then spaces), or starts after `cont` outside any."""
     out: list[str] = []
-    pos = 0
+    starts: list[tuple[int, str]] = []  # (offset, lead) of each line so far
+    pos, lead = 0, pad
+
+    def lead_after(b: _Break) -> str:
+        if b.align < 0:
+            return cont
+        start, line_lead = next((o, x) for o, x in reversed([*starts, (pos, lead)]) if o <= b.align)
+        col = width(line_lead + t.text[start : b.align])
+        return _indent_to(col) if col <= _ALIGN_MAX else cont
+
     while True:
-        lead = cont if out else pad
         reserve = 0 if out else first
         rest = t.text[pos:]
         if width(lead + rest) + reserve + last <= MAX_WIDTH:
             return [*out, lead + rest]
-        later = [(o, d, r) for o, d, r in t.breaks if o > pos]
-        fits = [b for b in later if width(lead + t.text[pos : b[0]]) + reserve <= MAX_WIDTH]
+        later = [b for b in t.breaks if b.at > pos]
+        fits = [b for b in later if width(lead + t.text[pos : b.at]) + reserve <= MAX_WIDTH]
         if not (fits or later):
             return [*out, lead + rest]
         # a break after which the rest fits on one line saves lines: those come first
-        done = [b for b in fits if width(cont + t.text[b[0] :].lstrip(" ")) + last <= MAX_WIDTH]
+        done = [
+            b for b in fits if width(lead_after(b) + t.text[b.at :].lstrip(" ")) + last <= MAX_WIDTH
+        ]
         best = done or fits
-        cut = min(best, key=lambda b: (b[1], b[2], -b[0]))[0] if best else later[0][0]
-        out.append(lead + t.text[pos:cut].rstrip())
-        pos = cut + len(t.text[cut:]) - len(t.text[cut:].lstrip(" "))
+        cut = min(best, key=lambda b: (b.depth, b.rank, -b.at)) if best else later[0]
+        out.append(lead + t.text[pos : cut.at].rstrip())
+        starts.append((pos, lead))
+        lead = lead_after(cut)
+        pos = cut.at + len(t.text[cut.at :]) - len(t.text[cut.at :].lstrip(" "))

@@ -398,7 +398,7 @@ void fair__stopping(u64 *ctx) /* fair.sched:26 */
 	struct task_struct *t = (void *)ctx[0];
 
 	sl_set_vtime(t, t->scx.dsq_vtime + /* fair.sched:27 */
-		sl_sat_sub(params.slice, t->scx.slice) * 100 / (u64)t->scx.weight);
+		     sl_sat_sub(params.slice, t->scx.slice) * 100 / (u64)t->scx.weight);
 }
 
 /* a task joins this scheduler */

@@ -407,7 +407,7 @@ s32 latency_first__select_cpu(u64 *ctx) /* latency_first.sched:22 */
 
 	if (pick.idle && task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:24 */
 		sl_insert(t, SCX_DSQ_LOCAL, /* latency_first.sched:25 */
-			sl_slice(params.interactive_slice), 0);
+			  sl_slice(params.interactive_slice), 0);
 		__sync_fetch_and_add(&stats.nr_direct, 1);
 	}
 	return pick.cpu; /* latency_first.sched:27 */
@@ -424,11 +424,11 @@ void latency_first__enqueue(u64 *ctx) /* latency_first.sched:30 */
 
 	if (task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:31 */
 		sl_insert(t, DSQ_interactive, /* latency_first.sched:32 */
-			sl_slice(params.interactive_slice), enq_flags);
+			  sl_slice(params.interactive_slice), enq_flags);
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_interactive__IDX], 1);
 	} else {
 		sl_insert_vtime(t, DSQ_batch, /* latency_first.sched:34 */
-			sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags);
+				sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags);
 		__sync_fetch_and_add(&stats.queue_inserts[DSQ_batch__IDX], 1);
 	}
 }
@@ -472,7 +472,7 @@ void latency_first__stopping(u64 *ctx) /* latency_first.sched:16 */
 
 	task_ctx(t)->avg_run = (task_ctx(t)->avg_run * 3 + ran) / 4; /* latency_first.sched:18 */
 	sl_set_vtime(t, /* latency_first.sched:19 */
-		t->scx.dsq_vtime + ran * 100 / (u64)t->scx.weight);
+		     t->scx.dsq_vtime + ran * 100 / (u64)t->scx.weight);
 }
 
 /* the scheduler is being loaded */

@@ -379,7 +379,7 @@ void spread__stopping(u64 *ctx) /* spread.sched:10 */
 	struct task_struct *t = (void *)ctx[0];
 
 	*busy__at(scx_bpf_task_cpu(t)) += sl_sat_sub(sl_now(), /* spread.sched:11 */
-		task_ctx(t)->started);
+						     task_ctx(t)->started);
 }
 
 /* the scheduler is being loaded */
