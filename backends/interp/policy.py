@@ -12,7 +12,7 @@ from typing import Any
 
 from schedlang import ir, sim_abi
 from schedlang.backends import semantics as sem
-from schedlang.backends.interp.compile import Compiler, Ctx, Routine
+from schedlang.backends.interp.closures import Compiler, Ctx, Routine
 from schedlang.backends.interp.state import RUNNABLE_AT, State
 from schedlang.callbacks import CALLBACKS
 
