@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from schedlang.runtime.sim import rtapp
 from schedlang.runtime.sim.baseline import DefaultPolicy
@@ -11,7 +12,7 @@ from schedlang.runtime.sim.machine import Machine
 MS = 1_000_000
 
 
-def run(tasks: dict[str, object], cpus: int = 2) -> list[tuple[float, int, str]]:
+def run(tasks: Mapping[str, object], cpus: int = 2) -> list[tuple[float, int, str]]:
     model = rtapp.parse(json.dumps({"tasks": tasks}), "t.json")
     result = Machine(DefaultPolicy(cpus), model, cpus, jitter=0, switch_ns=0, trace=True).run()
     assert result.trace is not None
