@@ -1,14 +1,14 @@
-"""Kernel API levels: which kfunc spelling each sched_ext operation uses on which kernel.
+"""Kernel API levels: which sched_ext kfunc spellings the generated C may use.
 
 sched_ext's kfuncs were renamed and extended between 6.12 and 7.1 (`scx_bpf_dispatch` became
 `scx_bpf_dsq_insert` in 6.13, `scx_bpf_now` arrived in 6.14, bool-returning `___v2` variants
 and argument structs in 6.19, `scx_bpf_dsq_move_to_local___v2` in 7.1). The generated C never
-calls a kfunc directly for these: it calls a small helper (`sl_dsq_insert`, `sl_now`, ...)
-whose body is chosen here.
+calls a kfunc directly for these: it calls a small wrapper of `schedlang.bpf.h` (`sl_dsq_insert`,
+`sl_now`, ...), which picks the spelling by the policy file's `SL_KERNEL_API`:
 
-* A fixed level (`--kernel-api 6.13`, ...) uses the newest variant that level has, unguarded;
-  the object loads on kernels of that API and later ones that keep it.
-* `compat` (the default) chains every variant, newest first, each guarded by
+* A fixed level (`--kernel-api 6.13`, ...) uses the newest spelling that level has, unguarded
+  (the others compile out); the object loads on kernels of that API and later ones that keep it.
+* `compat` (the default, SL_KERNEL_API 0) tries every spelling, newest first, each guarded by
   `bpf_ksym_exists()` on its weak ksym, the way scx's `compat.bpf.h` does: libbpf resolves a
   missing weak kfunc to 0, the verifier sees a constant-false branch and drops the call, so one
   object loads on every kernel from 6.12 on.
@@ -26,119 +26,6 @@ KernelVersion = kernel_api.KernelVersion
 
 
 @dataclass(frozen=True)
-class Variant:
-    """One way to implement an operation, available from kernel `since` on.
-
-    `kfunc` is the name the kernel exports (None for a plain BPF helper or a field write);
-    `body` is C using `{fn}` for the local name the kfunc is declared under."""
-
-    since: KernelVersion
-    kfunc: str | None
-    body: str
-    task_fields: tuple[str, ...] = ()  # task_struct member paths the body touches directly
-    types: tuple[str, ...] = ()  # names of extra kernel types the body needs declared
-
-
-@dataclass(frozen=True)
-class Operation:
-    helper: str
-    signature: str
-    doc: str
-    variants: tuple[Variant, ...]  # oldest first; the oldest is the unguarded fallback
-
-
-_T = "struct task_struct *p"
-OPERATIONS: dict[str, Operation] = {
-    op.helper: op
-    for op in (
-        Operation(
-            "sl_dsq_insert",
-            f"static __always_inline bool sl_dsq_insert({_T}, u64 dsq_id, u64 slice,\n"
-            "\t\t\t\t\t  u64 enq_flags)",
-            "Insert p into a dispatch queue in FIFO order; false if the kernel refused it.",
-            (
-                Variant(
-                    (6, 12), "scx_bpf_dispatch", "{fn}(p, dsq_id, slice, enq_flags);\nreturn true;"
-                ),
-                Variant(
-                    (6, 13),
-                    "scx_bpf_dsq_insert",
-                    "{fn}(p, dsq_id, slice, enq_flags);\nreturn true;",
-                ),
-                Variant(
-                    (6, 19), "scx_bpf_dsq_insert___v2", "return {fn}(p, dsq_id, slice, enq_flags);"
-                ),
-            ),
-        ),
-        Operation(
-            "sl_dsq_insert_vtime",
-            f"static __always_inline bool sl_dsq_insert_vtime({_T}, u64 dsq_id, u64 slice,\n"
-            "\t\t\t\t\t\tu64 vtime, u64 enq_flags)",
-            "Insert p into a vtime-ordered dispatch queue; false if the kernel refused it.",
-            (
-                Variant(
-                    (6, 12),
-                    "scx_bpf_dispatch_vtime",
-                    "{fn}(p, dsq_id, slice, vtime, enq_flags);\nreturn true;",
-                ),
-                Variant(
-                    (6, 13),
-                    "scx_bpf_dsq_insert_vtime",
-                    "{fn}(p, dsq_id, slice, vtime, enq_flags);\nreturn true;",
-                ),
-                Variant(
-                    (6, 19),
-                    "__scx_bpf_dsq_insert_vtime",
-                    "struct scx_bpf_dsq_insert_vtime_args args = {\n"
-                    "\t.dsq_id = dsq_id,\n\t.slice = slice,\n\t.vtime = vtime,\n"
-                    "\t.enq_flags = enq_flags,\n};\n"
-                    "return {fn}(p, &args);",
-                    types=("scx_bpf_dsq_insert_vtime_args",),
-                ),
-            ),
-        ),
-        Operation(
-            "sl_move_to_local",
-            "static __always_inline bool sl_move_to_local(u64 dsq_id)",
-            "Move the first task of dsq_id to this CPU's local queue; false if it was empty.",
-            (
-                Variant((6, 12), "scx_bpf_consume", "return {fn}(dsq_id);"),
-                Variant((6, 13), "scx_bpf_dsq_move_to_local", "return {fn}(dsq_id);"),
-                Variant((7, 1), "scx_bpf_dsq_move_to_local___v2", "return {fn}(dsq_id, 0);"),
-            ),
-        ),
-        Operation(
-            "sl_now",
-            "static __always_inline u64 sl_now(void)",
-            "The current time in ns (the rq clock where the kernel offers it).",
-            (
-                Variant((6, 12), None, "return bpf_ktime_get_ns();"),
-                Variant((6, 14), "scx_bpf_now", "return {fn}();"),
-            ),
-        ),
-        Operation(
-            "sl_set_slice",
-            f"static __always_inline void sl_set_slice({_T}, u64 slice)",
-            "Set p's remaining slice (a checked kfunc from 6.19, a field write before).",
-            (
-                Variant((6, 12), None, "p->scx.slice = slice;", task_fields=("scx.slice",)),
-                Variant((6, 19), "scx_bpf_task_set_slice", "{fn}(p, slice);"),
-            ),
-        ),
-        Operation(
-            "sl_set_vtime",
-            f"static __always_inline void sl_set_vtime({_T}, u64 vtime)",
-            "Set p's virtual time (a checked kfunc from 6.19, a field write before).",
-            (
-                Variant((6, 12), None, "p->scx.dsq_vtime = vtime;", task_fields=("scx.dsq_vtime",)),
-                Variant((6, 19), "scx_bpf_task_set_dsq_vtime", "{fn}(p, vtime);"),
-            ),
-        ),
-    )
-}
-
-
-@dataclass(frozen=True)
 class KernelApi:
     """A target: `level` None means every variant, chained with bpf_ksym_exists."""
 
@@ -147,12 +34,10 @@ class KernelApi:
     label: str  # the manifest's `kernel_api`
     doc: str
 
-    def variants(self, op: Operation) -> tuple[Variant, ...]:
-        """The variants this target emits for `op`, newest first."""
-        if self.level is None:
-            return tuple(reversed(op.variants))
-        usable = [v for v in op.variants if v.since <= self.level]
-        return (usable[-1],)
+    @property
+    def c_level(self) -> int:
+        """SL_KERNEL_API in the generated C: MAJOR * 100 + MINOR, or 0 for `compat`."""
+        return 0 if self.level is None else c_version(self.level)
 
 
 KERNEL_APIS: dict[str, KernelApi] = {
@@ -187,28 +72,14 @@ def kfunc_declaration(kernel_name: str) -> str:
     return text.replace('__attribute__((section(".ksyms"))) __attribute__((weak))', "__ksym __weak")
 
 
-def helper_body(api: KernelApi, op: Operation) -> str:
-    """The C body (without braces, one level of tabs) of `op`'s helper for this target."""
-    chosen = api.variants(op)
-    if len(chosen) == 1:
-        return _indent(chosen[0].body.replace("{fn}", _fn(chosen[0])), 1)
-    lines: list[str] = []
-    for i, v in enumerate(chosen):
-        if i == len(chosen) - 1:
-            lines.append(f"}} else {{ /* {kernel_api.format_version(v.since)} */")
-        else:
-            keyword = "if" if i == 0 else "} else if"
-            since = kernel_api.format_version(v.since)
-            lines.append(f"{keyword} (bpf_ksym_exists({_fn(v)})) {{ /* {since}+ */")
-        lines.append(_indent(v.body.replace("{fn}", _fn(v)), 1))
-    lines.append("}")
-    return _indent("\n".join(lines), 1)
+def c_version(version: KernelVersion) -> int:
+    """A kernel version as the C header compares them: MAJOR * 100 + MINOR (6.13 is 613)."""
+    return version[0] * 100 + version[1]
 
 
-def _fn(v: Variant) -> str:
-    return local_kfunc_name(v.kfunc) if v.kfunc else ""
-
-
-def _indent(text: str, depth: int) -> str:
-    pad = "\t" * depth
-    return "\n".join(pad + line if line else line for line in text.splitlines())
+def since(kernel_name: str) -> int:
+    """The kernel (as c_version) that brought the kfunc `kernel_name` under that name."""
+    found = kernel_api.kfunc(kernel_name)
+    if found is None:
+        raise KeyError(f"{kernel_name} is not in schedlang/kernel_api.py")
+    return c_version(found.since)

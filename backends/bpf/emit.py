@@ -1,20 +1,20 @@
 """Checked IR → the template context of one policy's C file (then rendered by render.py).
 
-The order of work: lower every callback and `fn` first (which records what they need),
-then derive the declarations (kernel types, kfuncs, helpers) from those needs, so the C file
-declares exactly what the policy uses. Everything here is deterministic: same program, same
-options, same text.
+Only what depends on the policy is here: its tunables, queues, variables, storage and
+callbacks. What every policy shares (kernel types, kfuncs, the kernel API wrappers and the
+guards' helpers) is the header `schedlang.bpf.h`, which the file includes; unused helpers and
+kfuncs of the header never reach the object. Everything here is deterministic: same program,
+same options, same text.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from schedlang import ir, kernel_api
+from schedlang import ir
 from schedlang.backends import semantics
-from schedlang.backends.bpf import cnames, compat, helpers, layout
+from schedlang.backends.bpf import cnames, compat, layout, render
 from schedlang.backends.bpf import csyntax as c
 from schedlang.backends.bpf.lower import Lowerer, Scope, mark
 from schedlang.callbacks import CALLBACKS
@@ -24,48 +24,7 @@ from schedlang.version import __version__
 
 DEFAULT_TIMEOUT_MS = 5000
 
-# The kernel's callback prototypes, for the local struct sched_ext_ops (members by name).
-OPS_MEMBERS: dict[str, str] = {
-    "select_cpu": "s32 (*select_cpu)(struct task_struct *p, s32 prev_cpu, u64 wake_flags);",
-    "enqueue": "void (*enqueue)(struct task_struct *p, u64 enq_flags);",
-    "dispatch": "void (*dispatch)(s32 cpu, struct task_struct *prev);",
-    "tick": "void (*tick)(struct task_struct *p);",
-    "runnable": "void (*runnable)(struct task_struct *p, u64 enq_flags);",
-    "running": "void (*running)(struct task_struct *p);",
-    "stopping": "void (*stopping)(struct task_struct *p, bool runnable);",
-    "quiescent": "void (*quiescent)(struct task_struct *p, u64 deq_flags);",
-    "enable": "void (*enable)(struct task_struct *p);",
-    "init": "s32 (*init)(void);",
-    "exit": "void (*exit)(struct scx_exit_info *ei);",
-}
 OPS_ORDER = (*CALLBACKS, "exit")
-
-# task_struct members by access path; the C declaration of each (kernel types, CO-RE).
-_TASK_MEMBERS: dict[str, str] = {
-    "pid": "int pid;",
-    "tgid": "int tgid;",
-    "flags": "unsigned int flags;",
-    "nr_cpus_allowed": "int nr_cpus_allowed;",
-    "cpus_ptr": "const struct cpumask *cpus_ptr;",
-    "comm": "char comm[16];",
-}
-_SCX_MEMBERS: dict[str, str] = {
-    "scx.weight": "u32 weight;",
-    "scx.slice": "u64 slice;",
-    "scx.dsq_vtime": "u64 dsq_vtime;",
-}
-_EXTRA_TYPES: dict[str, str] = {
-    "bpf_iter_num": "/* The kernel's open-coded number iterator (opaque state on the stack). */\n"
-    "struct bpf_iter_num {\n\tu64 __opaque[1];\n} __attribute__((aligned(8)));",
-    # Not a forward declaration: libbpf matches a kfunc's prototype against the kernel's, and a
-    # FWD never matches a STRUCT (the load then fails with "kfunc ... wasn't resolved").
-    "cpumask": "struct cpumask {\n\tunsigned long bits[1];\n} __attribute__((preserve_access_index));",
-    "scx_bpf_dsq_insert_vtime_args": "/* Arguments of __scx_bpf_dsq_insert_vtime (6.19+), which takes more than BPF's five. */\n"
-    "struct scx_bpf_dsq_insert_vtime_args {\n\tu64 dsq_id;\n\tu64 slice;\n\tu64 vtime;\n\tu64 enq_flags;\n};",
-}
-# BPF helpers every policy calls: task storage, the histogram clock, exit info copies.
-_ALWAYS_HELPERS = ("bpf_ktime_get_ns", "bpf_probe_read_kernel_str", "bpf_task_storage_get")
-_MAP_HELPERS = ("bpf_map_lookup_elem", "bpf_map_update_elem")
 
 GUARANTEES = (
     "every expression is well typed, with units (durations and times in ns);",
@@ -91,6 +50,7 @@ class Options:
 def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
     """Everything the template needs, with C bodies already lowered (position markers in)."""
     program = checked.program
+    source_name = program.path.rsplit("/", 1)[-1]
     lw = Lowerer(program)
     fns = [_fn(lw, f) for f in program.fns]
     # Prototypes first: an `fn` may call one declared after it (the checker forbids only
@@ -98,19 +58,11 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
     if len(fns) > 1:
         fns.insert(0, "\n".join(_fn_signature(f) + ";" for f in program.fns))
     fallback = semantics.has_dispatch_fallback(program)
-    if fallback:
-        lw.need("sl_move_to_local", "sl_queued")
     callbacks = [
-        _callback(lw, program, op, opts.header_line) for op in OPS_ORDER if _has(program, op)
+        _callback(lw, program, op, opts.header_line, source_name)
+        for op in OPS_ORDER
+        if _has(program, op)
     ]
-    helper_blocks = helpers.resolve(opts.kernel_api, lw.needs.helpers)
-    for h in helper_blocks:
-        lw.needs.kfuncs.update(h.kfuncs)
-        lw.needs.task_fields.update(h.task_fields)
-    types = sorted({t for h in helper_blocks for t in h.types})
-    if program.queues:
-        lw.needs.kfuncs.add("scx_bpf_create_dsq")
-    source_name = program.path.rsplit("/", 1)[-1]
     params = layout.param_slots(program, opts.params)
     return {
         "name": program.name,
@@ -121,15 +73,10 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
         "source_name": source_name,
         "policy_summary": _summary(checked, params),
         "api": opts.kernel_api,
-        "kernel_types": [_EXTRA_TYPES[t] for t in types] + _kernel_structs(lw.needs.task_fields),
-        "ops_members": [OPS_MEMBERS[cb["op"]] for cb in callbacks],
-        "bpf_helpers": _bpf_helpers(program),
-        "kfunc_decls": _kfunc_decls(lw.needs.kfuncs),
+        "api_level": opts.kernel_api.c_level,
+        "header": render.HEADER,
         "params": [_param(p) for p in params],
-        "stats_fields": layout.stats_fields(len(program.queues)),
         "max_cpus": program.max_cpus,
-        "hist_buckets": layout.WAKEUP_HIST_BUCKETS,
-        "hist_first_ns": layout.WAKEUP_HIST_FIRST_NS,
         "queues": [
             {
                 "name": q.name,
@@ -145,12 +92,22 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
         "task_vars": [_storage(v.name, v.type, v.init) for v in program.task_vars],
         "arrays": [_array(a, program.max_cpus) for a in program.arrays],
         "maps": [_map(m) for m in program.maps],
-        "helpers": helper_blocks,
-        "fallback_queues": [cnames.queue_const(q.name) for q in program.queues] if fallback else [],
+        "kicks": any(
+            isinstance(s, ir.Kick) for body in _bodies(program) for s in ir.walk_stmts(body)
+        ),
+        "fallback_queues": [
+            cnames.queue_const(q.name) for q in semantics.dispatch_fallback_order(program)
+        ]
+        if fallback
+        else [],
         "fns": fns,
         "callbacks": callbacks,
         "timeout_ms": opts.timeout_ms,
     }
+
+
+def _bodies(program: ir.Program) -> list[tuple[ir.Stmt, ...]]:
+    return [f.body for f in program.fns] + [c.body for c in program.callbacks]
 
 
 def _has(program: ir.Program, op: str) -> bool:
@@ -233,44 +190,6 @@ def _map(m: ir.MapDecl) -> dict[str, Any]:
     }
 
 
-def _kernel_structs(fields: set[str]) -> list[str]:
-    out: list[str] = []
-    scx = [decl for path, decl in _SCX_MEMBERS.items() if path in fields]
-    if scx:
-        body = "\n".join("\t" + d for d in scx)
-        out.append(
-            f"struct sched_ext_entity {{\n{body}\n}} __attribute__((preserve_access_index));"
-        )
-    # pid is always declared: a bodiless task_struct would make every kfunc prototype that
-    # takes a task mismatch the kernel's (libbpf never matches a FWD against a STRUCT).
-    members = [decl for path, decl in _TASK_MEMBERS.items() if path in fields or path == "pid"]
-    if scx:
-        members.append("struct sched_ext_entity scx;")
-    body = "\n".join("\t" + d for d in members)
-    out.append(f"struct task_struct {{\n{body}\n}} __attribute__((preserve_access_index));")
-    return out
-
-
-def _bpf_helpers(program: ir.Program) -> list[str]:
-    names = list(_ALWAYS_HELPERS) + (list(_MAP_HELPERS) if program.maps else [])
-    out = []
-    for h in sorted((kernel_api.helper(n) for n in names), key=lambda h: h.helper_id if h else 0):
-        assert h is not None
-        proto = h.prototype.format(name=f"(*{h.name})")
-        out.append(f"static {proto} = (void *){h.helper_id};")
-    return out
-
-
-def _kfunc_decls(names: set[str]) -> list[str]:
-    order = {k.name: i for i, k in enumerate(kernel_api.KFUNCS)}
-
-    def key(name: str) -> tuple[int, str]:
-        found = kernel_api.kfunc(name) or kernel_api.resolve_kfunc(name)
-        return (order[found.name] if found else len(order), name)
-
-    return [compat.kfunc_declaration(n) for n in sorted(names, key=key)]
-
-
 def _fn_signature(f: ir.FnDecl) -> str:
     ret = "void" if f.ret is Type.VOID else cnames.c_type(f.ret)
     args = ", ".join(_c_param(t, name) for name, t in f.params) or "void"
@@ -282,64 +201,78 @@ def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
     decls, stmts = lw.body(f.body, scope)
     body = decls + ([""] if decls and stmts else []) + stmts
     head = f"/* fn {cnames.comment(f.name)} */ {mark(f.span)}"
-    return "\n".join([head, _fn_signature(f), "{", *body, "}"])
+    return "\n".join([head, *render.fit(_fn_signature(f)), "{", *body, "}"])
 
 
 def _c_param(t: Type, name: str) -> str:
-    ctype = cnames.c_type(t)
-    sep = "" if ctype.endswith("*") else " "
-    return f"{ctype}{sep}{cnames.ident(name)}"
+    return _c_param_named(t, cnames.ident(name))
 
 
-def _unpack(t: Type, name: str, i: int) -> str:
-    if t is Type.TASK:
-        return f"\tstruct task_struct *{name} = (void *)ctx[{i}];"
-    return f"\t{cnames.c_type(t)} {name} = ctx[{i}];"
-
-
-def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> dict[str, Any]:
+def _callback(
+    lw: Lowerer, program: ir.Program, op: str, header_line: int, source_name: str
+) -> dict[str, Any]:
     """One callback. Its signature line is mapped too (to `on op` or the scheduler line), so
     code a policy did not write (prologues, whole generated callbacks) is never attributed
     to the statement that happens to precede it in the C file."""
     decl = program.callback(op)
-    name = program.name
-    c_name = cnames.derived(name, op)
-    section = f"struct_ops.s/{c_name}" if op == "init" else f"struct_ops/{c_name}"
-    where = mark(decl.span) if decl else mark(Span(header_line, 1, header_line, 1))
+    c_name = cnames.derived(program.name, op)
+    span = decl.span if decl else Span(header_line, 1, header_line, 1)
     if op == "exit":
-        return _exit_callback(c_name, section) | {"mark": where}
+        lines = ["\tsl_record_exit(ei);"]
+        params = ["struct scx_exit_info *ei"]
+    else:
+        lines, params = _callback_body(lw, program, op, decl)
+    macro = "BPF_STRUCT_OPS_SLEEPABLE" if op == "init" else "BPF_STRUCT_OPS"
+    ret = "s32" if op in ("select_cpu", "init") else "void"
+    head = f"{ret} {macro}({', '.join([c_name, *params])})"
+    comment = len(render.line_comment(source_name, span.line)) + 1
+    first, *rest = render.fit(head, reserve=comment)
+    return {
+        "op": op,
+        "c_name": c_name,
+        "signature": "\n".join([f"{first} {mark(span)}", *rest]),
+        "lines": lines,
+        "doc": CALLBACKS[op].doc if op in CALLBACKS else EXIT_DOC,
+    }
+
+
+EXIT_DOC = "the scheduler is being unloaded: record why, for the loader"
+
+
+def _callback_body(
+    lw: Lowerer, program: ir.Program, op: str, decl: ir.CallbackDecl | None
+) -> tuple[list[str], list[str]]:
+    """The body of a callback other than exit, and its C parameters (the kernel's order)."""
     sig = CALLBACKS[op]
     names = [cnames.ident(n) for n, _ in decl.params] if decl else list(_DEFAULT_NAMES[op])
-    task = names[0] if sig.params and sig.params[0] is Type.TASK else "p"
+    has_task = bool(sig.params) and sig.params[0] is Type.TASK
+    task = names[0] if has_task else "p"
+    params = [_c_param_named(t, n) for t, n in zip(sig.params, names, strict=True)]
+    lines: list[str] = []
+    if op == "enqueue":
+        # The kernel's flags go to every insert by a name of the generated C's own, never by
+        # the policy's parameter name (finding 1 of docs/adversarial-findings.md); the
+        # policy's name is a copy, made only when the policy uses it.
+        params[1] = _c_param_named(sig.params[1], ENQ_FLAGS)
+        if decl is not None and _uses(decl, decl.params[1][0]):
+            lines.append(f"\t{_c_param_named(sig.params[1], names[1])} = {ENQ_FLAGS};")
+    if op == "init" and program.queues:
+        lines.append("\ts32 sl_err;")
     prologue = _PROLOGUE.get(op, lambda _p, _t: [])(program, task)
     decls: list[str] = []
     body: list[str] = []
     fallback = op == "dispatch" and semantics.has_dispatch_fallback(program)
     if decl is not None:
-        # The kernel's flags go to every insert by a name of the generated C's own, never by
-        # the policy's parameter name (finding 1 of docs/adversarial-findings.md).
-        flags = ENQ_FLAGS if op == "enqueue" else "0"
         scope = Scope(
             op=op,
             bare_return=_bare_return(op, fallback),
-            enq_flags=flags,
-            task=task if sig.params and sig.params[0] is Type.TASK else None,
+            enq_flags=ENQ_FLAGS if op == "enqueue" else "0",
+            task=task if has_task else None,
             prologue=bool(prologue),
         )
         lw.trusted_cpus = semantics.kernel_given_cpus(decl)
         decls, body = lw.body(decl.body, scope)
         lw.trusted_cpus = frozenset()
-    code = "\n".join(prologue + decls + body)
-    # Unpack only the arguments the code uses (no unused variables in the C).
-    kernel_names = [ENQ_FLAGS if (op, i) == ("enqueue", 1) else None for i in range(len(names))]
-    lines = [
-        _unpack(t, n, i)
-        for i, (t, policy_name) in enumerate(zip(sig.params, names, strict=True))
-        for n in (kernel_names[i], policy_name)
-        if n and re.search(rf"(?<![\w.>]){re.escape(n)}\b", code)  # not `t->flags`
-    ]
-    if op == "init" and program.queues:
-        lines.insert(0, "\ts32 sl_err;")
     lines += decls
     for block in (prologue, body):
         if lines and block:
@@ -353,16 +286,22 @@ def _callback(lw: Lowerer, program: ir.Program, op: str, header_line: int) -> di
         assert decl is not None
         returns = any(isinstance(s, ir.Return) for s in ir.walk_stmts(decl.body))
         lines += ["", *([f"{FALLBACK_LABEL}:"] if returns else []), "\tsl_dispatch_fallback();"]
-    ret = "s32" if op in ("select_cpu", "init") else "void"
-    return {
-        "op": op,
-        "c_name": c_name,
-        "section": section,
-        "ret": ret,
-        "lines": lines,
-        "doc": sig.doc,
-        "mark": where,
-    }
+    return lines, params
+
+
+def _uses(decl: ir.CallbackDecl, name: str) -> bool:
+    """Whether the callback's body reads or writes the local `name` (a parameter)."""
+    return any(
+        isinstance(e, ir.Local) and e.name == name
+        for s in ir.walk_stmts(decl.body)
+        for top in ir.stmt_exprs(s)
+        for e in ir.subexprs(top)
+    )
+
+
+def _c_param_named(t: Type, c_name: str) -> str:
+    ctype = cnames.c_type(t)
+    return f"{ctype}{'' if ctype.endswith('*') else ' '}{c_name}"
 
 
 # Where `return` in dispatch goes when dispatch ends in sl_dispatch_fallback(): the
@@ -389,7 +328,7 @@ _DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
 
 
 def _enqueue_prologue(program: ir.Program, task: str) -> list[str]:
-    return ["\t__sync_fetch_and_add(&stats.nr_enqueued, 1);"]
+    return ["\tsl_count(nr_enqueued);"]
 
 
 def _runnable_prologue(program: ir.Program, task: str) -> list[str]:
@@ -397,7 +336,7 @@ def _runnable_prologue(program: ir.Program, task: str) -> list[str]:
 
 
 def _running_prologue(program: ir.Program, task: str) -> list[str]:
-    return [f"\trecord_wakeup({task});"]
+    return [f"\tsl_record_wakeup(&task_ctx({task})->runnable_at);"]
 
 
 def _init_prologue(program: ir.Program, task: str) -> list[str]:
@@ -417,22 +356,3 @@ _PROLOGUE = {
     "running": _running_prologue,
     "init": _init_prologue,
 }
-
-
-def _exit_callback(c_name: str, section: str) -> dict[str, Any]:
-    lines = [
-        "\tstruct scx_exit_info *ei = (void *)ctx[0];",
-        "",
-        "\tstats.exit_kind = ei->kind;",
-        "\tstats.exit_code = ei->exit_code;",
-        "\tbpf_probe_read_kernel_str(stats.exit_reason, sizeof(stats.exit_reason), ei->reason);",
-        "\tbpf_probe_read_kernel_str(stats.exit_msg, sizeof(stats.exit_msg), ei->msg);",
-    ]
-    return {
-        "op": "exit",
-        "c_name": c_name,
-        "section": section,
-        "ret": "void",
-        "lines": lines,
-        "doc": "the scheduler is being unloaded: record why, for the loader",
-    }

@@ -18,6 +18,7 @@ from schedlang.backends.bpf.objfile import ObjectFile
 SCHEMA = 1
 PARAMS_SECTION = ".rodata.params"
 STATS_SECTION = ".data.stats"
+STATS_STRUCT = "sl_stats"  # declared by schedlang.bpf.h, the same for every policy
 
 
 class LayoutMismatch(RuntimeError):
@@ -68,7 +69,7 @@ def check_layout(manifest: dict[str, Any], object_path: Path) -> None:
     obj = ObjectFile.read(object_path)
     name = manifest["policy"]
     expected_stats = {f["name"]: f["offset"] for f in manifest["stats"]["fields"]}
-    _compare(f"struct {name}_stats", expected_stats, obj.struct_layout(f"{name}_stats"))
+    _compare(f"struct {STATS_STRUCT}", expected_stats, obj.struct_layout(STATS_STRUCT))
     if manifest["params"]:
         # A param named like a C keyword is a C field with a trailing underscore (cnames.ident).
         expected_params = {cnames.ident(p["name"]): p["offset"] for p in manifest["params"]}

@@ -82,20 +82,32 @@ class ObjectFile:
         Why: in an object clang wrote, BTF's DATASEC entries all say offset 0 (libbpf fixes
         them up from these symbols at load), so where a global variable sits comes from here.
         """
+        out = {}
+        for name, shndx, value, size in self._symtab():
+            if shndx == 0 or shndx >= _SHN_LORESERVE:
+                continue
+            section = self.order[shndx]
+            out[(section, name)] = Symbol(name, section, value, size)
+        return out
+
+    def externs(self) -> frozenset[str]:
+        """Names the object uses without defining them: the kfuncs libbpf resolves at load."""
+        return frozenset(name for name, shndx, _value, _size in self._symtab() if shndx == 0)
+
+    def _symtab(self) -> list[tuple[str, int, int, int]]:
+        """(name, section index, value, size) of each named symbol."""
         table = next((s for s in self.sections.values() if s.type == _SHT_SYMTAB), None)
         if table is None:
-            return {}
+            return []
         strings = self.sections[self.order[table.link]].offset
-        out = {}
+        out = []
         for pos in range(table.offset, table.offset + table.size, 24):
             name_off, _info, _other, shndx, value, size = struct.unpack_from(
                 "<IBBHQQ", self.data, pos
             )
-            if not name_off or shndx == 0 or shndx >= _SHN_LORESERVE:
-                continue
-            name = self.data[strings + name_off : self.data.index(b"\0", strings + name_off)]
-            section = self.order[shndx]
-            out[(section, name.decode())] = Symbol(name.decode(), section, value, size)
+            if name_off:
+                end = self.data.index(b"\0", strings + name_off)
+                out.append((self.data[strings + name_off : end].decode(), shndx, value, size))
         return out
 
     def section_bytes(self, name: str) -> bytes:

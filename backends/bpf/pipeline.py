@@ -33,7 +33,8 @@ def compile_checked(
     kernel_api: str = compat.DEFAULT_KERNEL_API,
     timeout_ms: int = lowering.DEFAULT_TIMEOUT_MS,
 ) -> Artifact:
-    """Write NAME.bpf.c / NAME.bpf.o / NAME.json (per `emit`) into outdir; return the Artifact.
+    """Write NAME.bpf.c with schedlang.bpf.h, NAME.bpf.o and NAME.json (per `emit`) into
+    outdir; return the Artifact.
 
     Raises SchedlangError for bad `params`, ValueError for a bad option, build.ClangError when
     clang is missing or fails."""
@@ -67,6 +68,9 @@ def compile_checked(
     obj_path = out / f"{program.name}.bpf.o"
     manifest_path = out / f"{program.name}.json"
     c_path.write_text(rendered.text)
+    header_path = out / render.HEADER
+    header_was_there = header_path.exists()
+    header_path.write_text(render.header(__version__))
     toolchain = {"schedlang": __version__}
     hashes: dict[str, str | None] = {
         "source_sha256": manifest.sha256_bytes(source.text.encode()) if source.text else None,
@@ -90,6 +94,8 @@ def compile_checked(
         manifest.check_layout(data, obj_path)
     if emit == "obj":
         c_path.unlink()
+        if not header_was_there:  # another policy's C in `out` may include it
+            header_path.unlink()
     manifest_path.write_text(manifest_json(data))
     return Artifact(
         name=program.name,

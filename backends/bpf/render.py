@@ -1,4 +1,8 @@
-"""Render the template context to C text, turning position markers into comments + line map.
+"""Render the templates: a policy's C file (with its line map) and the header every policy shares.
+
+The policy's file (`policy.bpf.c.j2`) holds what depends on the policy; everything fixed is in
+`schedlang.bpf.h` (`schedlang.bpf.h.j2`, the same text for every policy and kernel API
+level), which the file includes and `compile` writes next to it.
 
 The lowering puts a marker `/*@@LINE:COL@@*/` at the end of each line made from a policy
 statement. Here, after the template has laid the file out, each marker becomes the readable
@@ -15,9 +19,13 @@ from typing import Any
 
 import jinja2
 
-from schedlang.backends.bpf import cnames
+from schedlang import kernel_api
+from schedlang.backends import semantics
+from schedlang.backends.bpf import cnames, compat, layout
+from schedlang.backends.bpf.csyntax import MAX_WIDTH, width
 
 _MARK = re.compile(r"/\*@@(\d+):(\d+)@@\*/")
+HEADER = "schedlang.bpf.h"  # the shared header's file name, next to every NAME.bpf.c
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,7 @@ class RenderedC:
 
 
 @cache
-def _template() -> jinja2.Template:
+def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("schedlang.backends.bpf", "templates"),
         trim_blocks=True,
@@ -37,11 +45,44 @@ def _template() -> jinja2.Template:
         autoescape=False,
     )
     env.filters["comment"] = cnames.comment  # every text the template puts in a comment
-    return env.get_template("policy.bpf.c.j2")
+    return env
+
+
+def header(version: str) -> str:
+    """The text of schedlang.bpf.h: kernel types, kfuncs and helpers, from the same tables
+    the checker and the C gate read (kernel_api.py, layout.py)."""
+    queue_inserts = layout.stats_fields(1)[-1]
+    template = _env().get_template(HEADER + ".j2")
+    return template.render(
+        version=version,
+        stats_fields=layout.stats_fields(0),
+        queue_inserts_doc=queue_inserts.doc,
+        hist_buckets=layout.WAKEUP_HIST_BUCKETS,
+        hist_first_ns=layout.WAKEUP_HIST_FIRST_NS,
+        kick_preempt_gap_ns=semantics.KICK_PREEMPT_GAP_NS,
+        slice_min_ns=semantics.SLICE_MIN_NS,
+        kfunc=lambda name: "\n".join(fit(compat.kfunc_declaration(name))),
+        bpf_helper=_bpf_helper,
+        local=compat.local_kfunc_name,
+        since=compat.since,
+    )
+
+
+def _bpf_helper(name: str) -> str:
+    found = kernel_api.helper(name)
+    if found is None:
+        raise KeyError(f"{name} is not in schedlang/kernel_api.py")
+    proto = found.prototype.format(name=f"(*{found.name})")
+    return "\n".join(fit(f"static {proto} = (void *){found.helper_id};"))
+
+
+def line_comment(source_name: str, line: int) -> str:
+    """What a position marker becomes: the policy line a C line came from."""
+    return f"/* {cnames.comment(source_name)}:{line} */"
 
 
 def render(context: dict[str, Any]) -> RenderedC:
-    raw = _template().render(**context)
+    raw = _env().get_template("policy.bpf.c.j2").render(**context)
     source_name = context["source_name"]
     lines: list[str] = []
     line_map: list[tuple[int, int, int]] = []
@@ -53,5 +94,34 @@ def render(context: dict[str, Any]) -> RenderedC:
         line, col = int(found.group(1)), int(found.group(2))
         code = _MARK.sub("", text, count=1).rstrip()
         line_map.append((len(lines) + 1, line, col))
-        lines.append(f"{code} /* {cnames.comment(source_name)}:{line} */")
+        lines.append(f"{code} {line_comment(source_name, line)}")
     return RenderedC("\n".join(lines) + "\n", tuple(line_map))
+
+
+def fit(decl: str, reserve: int = 0) -> list[str]:
+    """A declaration (a prototype, a callback's head) in lines of at most MAX_WIDTH columns,
+    `reserve` of them kept free on the first line (for its position comment): broken after
+    the commas of its parameter list, the rest lined up after the list's `(` (kernel style).
+    The text is one this package made, so the only parentheses are the C ones."""
+    opens: list[int] = []
+    commas: list[int] = []
+    align = 0
+    for i, ch in enumerate(decl):
+        if ch == "(":
+            opens.append(i)
+        elif ch == ")" and opens:
+            opens.pop()
+        elif ch == "," and opens:
+            commas.append(i + 1)
+            align = opens[-1] + 1
+    column = width(decl[:align])
+    indent = "\t" * (column // 8) + " " * (column % 8)
+    lines: list[str] = []
+    start, lead, limit = 0, "", MAX_WIDTH - reserve
+    while width(lead + decl[start:]) > limit:
+        fitting = [c for c in commas if c > start and width(lead + decl[start:c]) <= limit]
+        if not fitting:
+            break
+        lines.append(lead + decl[start : fitting[-1]])
+        start, lead, limit = fitting[-1] + 1, indent, MAX_WIDTH
+    return [*lines, lead + decl[start:]]

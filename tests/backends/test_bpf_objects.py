@@ -18,6 +18,7 @@ import pytest
 import schedlang
 from schedlang.backends.bpf import build, compat
 from schedlang.backends.bpf.cnames import derived, ident
+from schedlang.backends.bpf.manifest import STATS_STRUCT
 from schedlang.backends.bpf.objfile import ObjectFile
 from schedlang.runtime import provision
 
@@ -46,7 +47,7 @@ def test_policy_compiles_to_a_well_formed_object(
     assert obj.section_bytes("license").rstrip(b"\0") == b"GPL"
 
     # Offsets in the manifest are the compiled struct's offsets.
-    stats = obj.struct_layout(f"{name}_stats")
+    stats = obj.struct_layout(STATS_STRUCT)
     assert stats == {f["name"]: f["offset"] for f in art.manifest["stats"]["fields"]}
     assert obj.sections[".data.stats"].size == art.manifest["stats"]["size"]
     if art.manifest["params"]:
@@ -86,17 +87,20 @@ def test_every_kernel_api_level_compiles(
 ) -> None:
     art = schedlang.compile(example, outdir=tmp_path, kernel_api=level)
     assert art.manifest["kernel_api"] == compat.KERNEL_APIS[level].label
-    text = art.c_path.read_text() if art.c_path else ""
-    body = text.split("#define bpf_ksym_exists")[1]
+    # The kfuncs the object asks libbpf for: the header offers every spelling, and the
+    # level (SL_KERNEL_API) decides which reach the object.
+    kfuncs = ObjectFile.read(art.object_path).externs()
+    inserts = {"scx_bpf_dsq_insert", "scx_bpf_dsq_insert_vtime", "__scx_bpf_dsq_insert_vtime"}
+    old_names = {"scx_bpf_dispatch", "scx_bpf_dispatch_vtime", "scx_bpf_consume"}
     if level == "compat":
-        # The fallback chain reaches back to the 6.12 names, guarded by ksym checks.
-        assert "bpf_ksym_exists(" in body and "scx_bpf_dispatch" in body
-    else:
-        assert "bpf_ksym_exists(" not in body
+        # Every spelling, newest first, guarded by ksym checks (the 6.12 names included).
+        assert kfuncs & old_names and kfuncs & inserts, kfuncs
     if level == "6.12":
-        assert "scx_bpf_dsq_insert" not in body and "scx_bpf_dsq_move_to_local" not in body
+        assert not kfuncs & (inserts | {"scx_bpf_dsq_move_to_local", "scx_bpf_now"}), kfuncs
     if level in ("6.13", "6.14", "6.19", "7.1"):
-        assert "scx_bpf_dispatch" not in body and "scx_bpf_consume" not in body
+        assert not kfuncs & old_names, kfuncs
+    if level in ("6.13", "6.14"):
+        assert not any(k.startswith("__scx") or "___v2" in k for k in kfuncs), kfuncs
 
 
 @pytest.mark.clang
@@ -172,6 +176,10 @@ def test_a_verifier_complaint_maps_to_the_policy_line(tmp_path: Path, clang: bui
     position = error_position(log_at(insert), art.manifest)
     assert position is not None and (position.dsl_line, position.dsl_col) == (13, 9)
     # Code the policy did not write maps to its callback, not to a neighbouring statement.
-    record = next(i for i, t in enumerate(c_lines, 1) if t.strip() == "record_wakeup(t);")
+    record = next(
+        i
+        for i, t in enumerate(c_lines, 1)
+        if t.strip() == "sl_record_wakeup(&task_ctx(t)->runnable_at);"
+    )
     position = error_position(log_at(record), art.manifest)
     assert position is not None and position.dsl_line == 20  # `on running(t)`

@@ -18,7 +18,8 @@ FIFO = str(ROOT / "examples" / "fifo.sched")
 @pytest.mark.clang
 def test_compile_writes_the_three_files(tmp_path: Path, clang: build.Clang) -> None:
     assert main(["compile", FIFO, "-o", str(tmp_path), "--param", "slice=3ms"]) == 0
-    assert {p.name for p in tmp_path.iterdir()} == {"fifo.bpf.c", "fifo.bpf.o", "fifo.json"}
+    written = {p.name for p in tmp_path.iterdir()}
+    assert written == {"fifo.bpf.c", "schedlang.bpf.h", "fifo.bpf.o", "fifo.json"}
     manifest = json.loads((tmp_path / "fifo.json").read_text())
     assert manifest["params"][0]["value"] == 3_000_000
 

@@ -65,10 +65,10 @@ def test_inserts_pass_the_kernels_flags_whatever_the_parameter_is_called(
         "}\n"
     )
     c = _c(tmp_path, text)
-    body = c[c.index("void ef__enqueue(") :]
+    body = c[c.index("void BPF_STRUCT_OPS(ef__enqueue,") :]
     body = body[: body.index("\n}\n")]
-    assert "\tu64 enq_flags = ctx[1];" in body
-    assert "\tu64 enq_flags__u = ctx[1];" in body
+    assert "(ef__enqueue, struct task_struct *t, u64 enq_flags)" in body
+    assert "\tu64 enq_flags__u = enq_flags;" in body
     assert "vars.g = enq_flags__u;" in body
     assert re.findall(r"sl_insert\(t, [^;]*, (\w+)\);", body) == ["enq_flags"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import schedlang
-from schedlang.backends.bpf import build
+from schedlang.backends.bpf import build, render
 
 DATA = Path(__file__).parent / "data"
 
@@ -30,7 +30,7 @@ def c_of(tmp_path: Path, select_cpu: str) -> str:
     )
     art = schedlang.compile(text, outdir=tmp_path, emit="c")
     assert art.c_path is not None
-    body = art.c_path.read_text().split("s32 g__select_cpu(u64 *ctx)")[1]
+    body = art.c_path.read_text().split("s32 BPF_STRUCT_OPS(g__select_cpu,")[1]
     return body.split("\n}\n")[0]
 
 
@@ -75,10 +75,10 @@ def test_computed_cpus_are_checked_before_the_kernel_sees_them(
 def test_the_check_falls_back_to_the_current_cpu_and_counts(tmp_path: Path) -> None:
     art = schedlang.compile(DATA / "bad_cpus.sched", outdir=tmp_path, emit="c")
     assert art.c_path is not None
-    text = art.c_path.read_text()
-    helper = text.split("static __always_inline s32 sl_checked_cpu(")[1].split("\n}\n")[0]
+    header = (art.c_path.parent / render.HEADER).read_text()
+    helper = header.split("static __always_inline s32 sl_checked_cpu(")[1].split("\n}\n")[0]
     assert "cpu >= 0 && (u32)cpu < sl_nr_cpus()" in helper
-    assert "__sync_fetch_and_add(&stats.nr_bad_cpu, 1);" in helper
+    assert "sl_count(nr_bad_cpu);" in helper
     assert "return scx_bpf_task_cpu(p);" in helper
 
 

@@ -14,10 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hostc import host_program
 
 from schedlang import ir
 from schedlang.backends import semantics
-from schedlang.backends.bpf import build, cnames, compat, csyntax, helpers
+from schedlang.backends.bpf import build, cnames, csyntax
 from schedlang.backends.bpf.lower import Lowerer
 from schedlang.passes import fold
 from schedlang.source import NOWHERE
@@ -81,7 +82,7 @@ def test_folding_agrees_with_the_generated_c(clang: build.Clang, tmp_path: Path)
             f"{cnames.int_lit(b, right)}; {ta} a = va; {tb} b = vb;\n"
             f'\t  printf("{i} %lld\\n", (long long)({c})); }}'
         )
-    got = _run(clang, tmp_path, lw, lines)
+    got = _run(clang, tmp_path, lines)
     wrong = []
     for i, (op, a, b, t) in enumerate(samples):
         irop = "sat-" if op == "-" and t not in SIGNED else op
@@ -95,20 +96,10 @@ def test_folding_agrees_with_the_generated_c(clang: build.Clang, tmp_path: Path)
     assert not wrong, (len(wrong), wrong[:40])
 
 
-def _run(clang: build.Clang, tmp_path: Path, lw: Lowerer, lines: list[str]) -> dict[str, str]:
-    """Compile `lines` (statements printing "i value") with the helpers they need on the
+def _run(clang: build.Clang, tmp_path: Path, lines: list[str]) -> dict[str, str]:
+    """Compile `lines` (statements printing "i value") with schedlang.bpf.h's helpers on the
     host, with the backend's flags, run them, and return value by i."""
-    api = compat.KERNEL_APIS[compat.DEFAULT_KERNEL_API]
-    blocks = [h.text for h in helpers.resolve(api, lw.needs.helpers)]
-    source = (
-        "#include <stdio.h>\n#include <stdbool.h>\n"
-        "typedef unsigned int u32;\ntypedef int s32;\ntypedef unsigned long long u64;\n"
-        "typedef long long s64;\n\n"
-        + "\n\n".join(blocks)
-        + "\n\nint main(void)\n{\n"
-        + "\n".join(lines)
-        + "\n\treturn 0;\n}\n"
-    )
+    source = host_program(tmp_path, lines)
     c_file, exe = tmp_path / "fold.c", tmp_path / "fold"
     c_file.write_text(source)
     flags = [f for f in build.CFLAGS if f not in ("-target", "bpf") and not f.startswith("-mcpu")]
@@ -136,7 +127,7 @@ def test_abs_is_a_value_of_its_type(clang: build.Clang, tmp_path: Path) -> None:
             f"\t{{ volatile {ta} va = {cnames.int_lit(v, t)}; {ta} a = va;\n"
             f'\t  printf("{i} %lld\\n", (long long)({csyntax.expr(lw.expr(e))})); }}'
         )
-    got = _run(clang, tmp_path, lw, lines)
+    got = _run(clang, tmp_path, lines)
     assert [int(got[str(i)]) for i in range(len(samples))] == [
         semantics.abs_(v, t) for t, v in samples
     ]

@@ -21,9 +21,12 @@ import schedlang
 from schedlang.backends.bpf import build, compat, emit, render
 from schedlang.checker import check_source
 from schedlang.source import SourceFile
+from schedlang.version import __version__
 
 DATA = Path(__file__).parent / "data"
 KICK_STORM = DATA / "kick_storm.sched"
+# The guards' helpers, which every policy shares (schedlang.bpf.h).
+HEADER = render.header(__version__)
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +46,11 @@ def test_every_slice_goes_through_the_clamp(kick_storm: tuple[str, Path]) -> Non
     assert "sl_insert(t, DSQ_q, sl_slice(1), enq_flags); /* kick_storm.sched:5 */" in c
     assert "sl_set_slice(t, sl_slice(0)); /* kick_storm.sched:22 */" in c
     assert "sl_set_slice(t, sl_tick_slice(10000000000ULL)); /* kick_storm.sched:27 */" in c
-    assert "\tif (slice < SL_SLICE_MIN_NS) {\n" in c  # 0 too: only tick may yield with 0
-    assert "\treturn slice ? sl_slice(slice) : 0;\n" in c
-    assert "#define SL_SLICE_MIN_NS 100000ULL" in c
-    assert "#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)" in c
-    assert "#define SL_WATCHDOG_NS (5000ULL * 1000000ULL)" in c
+    assert "\tif (slice < SL_SLICE_MIN_NS) {\n" in HEADER  # 0 too: only tick may yield with 0
+    assert "\treturn slice ? sl_slice(slice) : 0;\n" in HEADER
+    assert "#define SL_SLICE_MIN_NS 100000ULL" in HEADER
+    assert "#define SL_SLICE_MAX_NS (SL_TIMEOUT_MS * 1000000ULL / 10)" in HEADER
+    assert "#define SL_TIMEOUT_MS 5000 /*" in c
 
 
 @pytest.mark.clang
@@ -55,12 +58,12 @@ def test_preempting_kicks_go_through_the_rate_limit(kick_storm: tuple[str, Path]
     c, _ = kick_storm
     assert c.count("sl_kick(scx_bpf_task_cpu(t), SCX_KICK_PREEMPT);") == 3
     assert "sl_kick(0, SCX_KICK_PREEMPT); /* kick_storm.sched:26 */" in c
-    assert "\t\t\tflags &= ~(u64)SCX_KICK_PREEMPT;\n" in c
+    assert "\t\t\tflags &= ~(u64)SCX_KICK_PREEMPT;\n" in HEADER
     assert "\nu64 sl_kick_preempted_at[MAX_CPUS];\n" in c
     # the slot goes through a volatile and a 64-bit check (fuzz seed 297: a kick of a loop's
     # `c` was refused, "math between map_value pointer and register with unbounded min value")
-    assert "\t\tvolatile u64 slot = (u32)cpu;\n\t\tu64 at = slot;\n" in c
-    assert "\t\tif (at >= MAX_CPUS)" in c and "&sl_kick_preempted_at[at];" in c
+    assert "\t\tvolatile u64 slot = (u32)cpu;\n\t\tu64 at = slot;\n" in HEADER
+    assert "\t\tif (at >= MAX_CPUS)" in HEADER and "&sl_kick_preempted_at[at];" in HEADER
     assert (
         "sl_kick(sl_min_s64(c, scx_bpf_task_cpu(t)), /* kick_storm.sched:29 */\n"
         "\t\t\tSCX_KICK_PREEMPT);" in c
@@ -105,9 +108,9 @@ def test_a_queue_drained_only_on_cpu_0_is_drained_by_the_fallback_elsewhere() ->
         "static __always_inline void sl_dispatch_fallback(void)\n{\n"
         "\tif (sl_queued(SCX_DSQ_LOCAL))\n\t\treturn;\n"
         "\tif (sl_move_to_local(DSQ_q))\n"
-        "\t\t__sync_fetch_and_add(&stats.nr_dispatch_fallback, 1);\n}\n"
+        "\t\tsl_count(nr_dispatch_fallback);\n}\n"
     ) in c
-    assert "\tu64 nr_dispatch_fallback; /*" in c
+    assert "\tu64 nr_dispatch_fallback; /*" in HEADER
 
 
 def test_a_return_in_dispatch_still_reaches_the_fallback() -> None:
@@ -126,7 +129,7 @@ def test_a_return_in_dispatch_still_reaches_the_fallback() -> None:
     )
     assert "\t\tgoto sl_fallback; /* case.sched:8 */\n" in c
     assert "\nsl_fallback:\n\tsl_dispatch_fallback();\n}\n" in c
-    assert "return;" not in c.split("void r__dispatch(u64 *ctx)")[1].split("\n}\n")[0]
+    assert "return;" not in c.split("BPF_STRUCT_OPS(r__dispatch,")[1].split("\n}\n")[0]
     # the queues are tried in declaration order
     assert "\tif (sl_move_to_local(DSQ_a) ||\n\t    sl_move_to_local(DSQ_b))\n" in c
 
@@ -140,4 +143,4 @@ def test_a_policy_without_queues_has_no_fallback() -> None:
         "}\n"
     )
     assert "sl_dispatch_fallback" not in c and "sl_fallback:" not in c
-    assert "\tu64 nr_dispatch_fallback; /*" in c  # the stats contract stays the same
+    assert "\tu64 nr_dispatch_fallback; /*" in HEADER  # the stats contract stays the same

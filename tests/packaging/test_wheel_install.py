@@ -141,6 +141,7 @@ def test_the_wheel_ships_every_file_of_the_package(installed: Installed) -> None
     for data in (
         "schedlang/grammar/schedlang.lark",
         "schedlang/backends/bpf/templates/policy.bpf.c.j2",
+        "schedlang/backends/bpf/templates/schedlang.bpf.h.j2",
         "schedlang/runtime/pins.json",
         "schedlang/runtime/guest/init.sh",
         "schedlang/stdlib/simple_fifo.sched",
@@ -189,6 +190,7 @@ def test_compile_writes_a_bpf_object(installed: Installed) -> None:
     out = installed.cwd / "out"
     proc = installed.run("compile", str(ROOT / "examples" / "fair.sched"), "-o", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert {p.name for p in out.iterdir()} == {"fair.bpf.c", "fair.bpf.o", "fair.json"}
+    written = {p.name for p in out.iterdir()}
+    assert written == {"fair.bpf.c", "schedlang.bpf.h", "fair.bpf.o", "fair.json"}
     elf = (out / "fair.bpf.o").read_bytes()
     assert elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == 247  # EM_BPF

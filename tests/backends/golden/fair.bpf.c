@@ -16,153 +16,23 @@
  *   - no division by zero; unsigned subtraction saturates at 0;
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
- *
- * Kernel API: 6.12+ (every variant, picked at load time: the default).
  */
+#define SL_KERNEL_API 0 /* 6.12+: every variant, picked at load time: the default */
+#define MAX_CPUS 64 /* what `for c in cpus` visits and `[T; cpus]` arrays hold */
+#define SL_TIMEOUT_MS 5000 /* the watchdog's: slices stay well below it */
+#define SL_NR_QUEUES 1
+#include "schedlang.bpf.h"
 
-/* ------------------------------------------------------------------------------------------
- * Kernel-facing declarations. No vmlinux.h: only the types and members this policy touches,
- * declared for CO-RE (libbpf matches them by name against the running kernel's BTF).
- */
-typedef unsigned char u8;
-typedef unsigned int u32;
-typedef int s32;
-typedef unsigned long long u64;
-typedef long long s64;
-typedef _Bool bool;
-#define true 1
-#define false 0
-#define NULL ((void *)0)
-
-#define SEC(name) __attribute__((section(name), used))
-#define __always_inline inline __attribute__((always_inline))
-#define __ksym __attribute__((section(".ksyms")))
-#define __weak __attribute__((weak))
-#define __uint(name, val) int (*name)[val]
-#define __type(name, val) typeof(val) *name
-/* A weak kfunc the kernel lacks resolves to 0; the verifier then drops the guarded call. */
-#define bpf_ksym_exists(sym) (!!(sym))
-
-char _license[] SEC("license") = "GPL";
-
-#define BPF_MAP_TYPE_HASH 1
-#define BPF_MAP_TYPE_TASK_STORAGE 29
-#define BPF_ANY 0
-#define BPF_F_NO_PREALLOC 1
-#define BPF_LOCAL_STORAGE_GET_F_CREATE 1
-
-/* Values of the kernel's enums scx_dsq_id_flags, scx_public_consts and scx_kick_flags. */
-#define SCX_DSQ_GLOBAL 0x8000000000000001ULL
-#define SCX_DSQ_LOCAL 0x8000000000000002ULL
-#define SCX_DSQ_LOCAL_ON 0xC000000000000000ULL
-#define SCX_SLICE_DFL 20000000ULL
-#define SCX_KICK_IDLE 1
-#define SCX_KICK_PREEMPT 2
-#define PF_KTHREAD 0x00200000
-
-/* Arguments of __scx_bpf_dsq_insert_vtime (6.19+), which takes more than BPF's five. */
-struct scx_bpf_dsq_insert_vtime_args {
-	u64 dsq_id;
-	u64 slice;
-	u64 vtime;
-	u64 enq_flags;
-};
-
-struct sched_ext_entity {
-	u32 weight;
-	u64 slice;
-	u64 dsq_vtime;
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-	int pid;
-	struct sched_ext_entity scx;
-} __attribute__((preserve_access_index));
-
-/* The kernel's exit kind is an enum: a CO-RE field must have the kernel's kind of type. */
-enum scx_exit_kind {
-	SCX_EXIT_NONE = 0,
-};
-
-struct scx_exit_info {
-	enum scx_exit_kind kind;
-	s64 exit_code;
-	const char *reason;
-	char *msg;
-} __attribute__((preserve_access_index));
-
-/* libbpf copies each member into the kernel's struct sched_ext_ops by name. */
-struct sched_ext_ops {
-	void (*enqueue)(struct task_struct *p, u64 enq_flags);
-	void (*dispatch)(s32 cpu, struct task_struct *prev);
-	void (*runnable)(struct task_struct *p, u64 enq_flags);
-	void (*running)(struct task_struct *p);
-	void (*stopping)(struct task_struct *p, bool runnable);
-	void (*enable)(struct task_struct *p);
-	s32 (*init)(void);
-	void (*exit)(struct scx_exit_info *ei);
-	u32 timeout_ms;
-	char name[128];
-};
-
-/* BPF helpers, called by their stable uapi numbers. */
-static u64 (*bpf_ktime_get_ns)(void) = (void *)5;
-static long (*bpf_probe_read_kernel_str)(void *dst, u32 size, const void *unsafe_ptr) = (void *)115;
-static void *(*bpf_task_storage_get)(void *map, struct task_struct *task, void *value, u64 flags) = (void *)156;
-
-/* Kfuncs, as weak ksyms: a kernel without one fails the load with a clear libbpf message
- * instead of the object failing to build. */
-extern void scx_bpf_dispatch_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags) __ksym __weak;
-extern void scx_bpf_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice, u64 vtime, u64 enq_flags) __ksym __weak;
-extern bool __scx_bpf_dsq_insert_vtime(struct task_struct *p, struct scx_bpf_dsq_insert_vtime_args *args) __ksym __weak;
-extern bool scx_bpf_consume(u64 dsq_id) __ksym __weak;
-extern bool scx_bpf_dsq_move_to_local(u64 dsq_id) __ksym __weak;
-extern bool scx_bpf_dsq_move_to_local___v2___compat(u64 dsq_id, u64 enq_flags) __ksym __weak;
-extern s32 scx_bpf_create_dsq(u64 dsq_id, s32 node) __ksym __weak;
-extern s32 scx_bpf_dsq_nr_queued(u64 dsq_id) __ksym __weak;
-extern bool scx_bpf_task_set_dsq_vtime(struct task_struct *p, u64 vtime) __ksym __weak;
-
-/* ------------------------------------------------------------------------------------------
- * Tunables: read-only after load. The loader may rewrite them before load (`--param`, or
- * bpf_map__set_initial_value on .rodata.params); every field is 8 bytes, in manifest order.
- */
+/* Tunables: read-only after load. The loader may rewrite them before load (`--param`, or
+ * bpf_map__set_initial_value on .rodata.params); every field is 8 bytes, in manifest order. */
 const volatile struct fair_params {
 	u64 slice; /* duration, 500us..50ms, default 5ms */
 } params SEC(".rodata.params") = {
 	.slice = 5000000ULL,
 };
 
-/* Stats for the loader: one struct in its own section so clang cannot reorder the fields
- * against other globals; the manifest's stats.fields gives each offset. */
-struct fair_stats {
-	u64 nr_enqueued; /* calls of enqueue */
-	u64 nr_dispatched; /* successful move_to_local() in dispatch */
-	u64 nr_direct; /* inserts into a local queue from select_cpu */
-	u64 wakeup_hist[16]; /* runnable -> running latency, log2 buckets */
-	u64 exit_kind; /* enum scx_exit_kind, filled by ops.exit */
-	s64 exit_code; /* exit code, filled by ops.exit */
-	char exit_reason[128]; /* exit reason, filled by ops.exit */
-	char exit_msg[1024]; /* exit message, filled by ops.exit */
-	u64 nr_insert_refused; /* inserts the kernel refused (reported from 6.19 on) */
-	u64 nr_task_ctx_missing; /* task storage unavailable: a scratch copy was used */
-	u64 nr_index_out_of_range; /* array index outside the array: a scratch slot was used */
-	u64 nr_map_full; /* map writes that failed (map full) */
-	u64 nr_bad_cpu; /* a computed CPU that is absent, or not allowed for `insert ... on` */
-	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
-	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
-	u64 nr_dispatch_fallback; /* dispatch left its CPU idle: a queue gave a task */
-	u64 queue_inserts[1]; /* inserts per declared queue */
-};
-struct fair_stats stats SEC(".data.stats");
-
-/* `for c in cpus` visits, and `[T; cpus]` arrays hold, at most this many CPUs. */
-#define MAX_CPUS 64
-/* The watchdog's timeout (ops.timeout_ms) in ns; slices stay well below it (sl_slice). */
-#define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
-#define WAKEUP_HIST_BUCKETS 16
-
-/* Dispatch queues, created by the init callback; *__IDX is the slot in stats.queue_inserts. */
-#define DSQ_shared 0 /* queue shared: vtime */
+/* Dispatch queues, created by init; *__IDX is the queue's slot in stats.queue_inserts. */
+#define DSQ_shared 0 /* vtime */
 #define DSQ_shared__IDX 0
 
 /* Global variables (`var`). */
@@ -172,7 +42,7 @@ struct fair_vars {
 	.vnow = 0,
 };
 
-/* Per-task state (task-local storage, freed with the task): when the task last became
+/* Per-task state, in task-local storage (freed with the task): when the task last became
  * runnable, for stats.wakeup_hist. */
 struct fair_task_ctx {
 	u64 runnable_at;
@@ -185,9 +55,8 @@ struct {
 	__type(value, struct fair_task_ctx);
 } task_ctxs SEC(".maps");
 
-/* Used when the kernel cannot give a task its storage (allocation failure, exiting task):
- * the policy reads the declared initial values and its writes are dropped. Counted in
- * stats.nr_task_ctx_missing. */
+/* A task the kernel cannot give storage (allocation failure, exiting task) reads the initial
+ * values from here and its writes are dropped; counted in stats.nr_task_ctx_missing. */
 struct fair_task_ctx task_ctx_scratch;
 
 static __always_inline struct fair_task_ctx *task_ctx(struct task_struct *p)
@@ -198,163 +67,31 @@ static __always_inline struct fair_task_ctx *task_ctx(struct task_struct *p)
 	tctx = bpf_task_storage_get(&task_ctxs, p, &init, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (tctx)
 		return tctx;
-	__sync_fetch_and_add(&stats.nr_task_ctx_missing, 1);
+	sl_count(nr_task_ctx_missing);
 	task_ctx_scratch = init;
 	return &task_ctx_scratch;
 }
 
-/* ------------------------------------------------------------------------------------------
- * Helpers.
- */
-
-/* Insert p into a vtime-ordered dispatch queue; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice,
-						u64 vtime, u64 enq_flags)
-{
-	if (bpf_ksym_exists(__scx_bpf_dsq_insert_vtime)) { /* 6.19+ */
-		struct scx_bpf_dsq_insert_vtime_args args = {
-			.dsq_id = dsq_id,
-			.slice = slice,
-			.vtime = vtime,
-			.enq_flags = enq_flags,
-		};
-		return __scx_bpf_dsq_insert_vtime(p, &args);
-	} else if (bpf_ksym_exists(scx_bpf_dsq_insert_vtime)) { /* 6.13+ */
-		scx_bpf_dsq_insert_vtime(p, dsq_id, slice, vtime, enq_flags);
-		return true;
-	} else { /* 6.12 */
-		scx_bpf_dispatch_vtime(p, dsq_id, slice, vtime, enq_flags);
-		return true;
-	}
-}
-
-/* Move the first task of dsq_id to this CPU's local queue; false if it was empty. */
-static __always_inline bool sl_move_to_local(u64 dsq_id)
-{
-	if (bpf_ksym_exists(scx_bpf_dsq_move_to_local___v2___compat)) { /* 7.1+ */
-		return scx_bpf_dsq_move_to_local___v2___compat(dsq_id, 0);
-	} else if (bpf_ksym_exists(scx_bpf_dsq_move_to_local)) { /* 6.13+ */
-		return scx_bpf_dsq_move_to_local(dsq_id);
-	} else { /* 6.12 */
-		return scx_bpf_consume(dsq_id);
-	}
-}
-
-/* Set p's virtual time (a checked kfunc from 6.19, a field write before). */
-static __always_inline void sl_set_vtime(struct task_struct *p, u64 vtime)
-{
-	if (bpf_ksym_exists(scx_bpf_task_set_dsq_vtime)) { /* 6.19+ */
-		scx_bpf_task_set_dsq_vtime(p, vtime);
-	} else { /* 6.12 */
-		p->scx.dsq_vtime = vtime;
-	}
-}
-
-/* `a sat- b`: unsigned subtraction that stops at 0 instead of wrapping. */
-static __always_inline u64 sl_sat_sub(u64 a, u64 b)
-{
-	return a > b ? a - b : 0;
-}
-
-static __always_inline u64 sl_max_u64(u64 a, u64 b)
-{
-	return a > b ? a : b;
-}
-
-/* move_to_local(): take the head of a queue for this CPU; counted in nr_dispatched. */
-static __always_inline bool sl_consume(u64 dsq_id)
-{
-	if (!sl_move_to_local(dsq_id))
-		return false;
-	__sync_fetch_and_add(&stats.nr_dispatched, 1);
-	return true;
-}
-
-/* queued(): tasks waiting in a queue (the kfunc returns a negative errno on a bad id). */
-static __always_inline u64 sl_queued(u64 dsq_id)
-{
-	s32 n = scx_bpf_dsq_nr_queued(dsq_id);
-
-	return n > 0 ? (u64)n : 0;
-}
-
-/* insert ... into Q vtime V: ordered insert; a refusal is counted. */
-static __always_inline void sl_insert_vtime(struct task_struct *p, u64 dsq_id, u64 slice,
-					    u64 vtime, u64 enq_flags)
-{
-	if (!sl_dsq_insert_vtime(p, dsq_id, slice, vtime, enq_flags))
-		__sync_fetch_and_add(&stats.nr_insert_refused, 1);
-}
-
-/* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within
- * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]. A shorter slice makes a loaded CPU
- * reschedule faster than its tasks get work done (`t.slice = 0ns` in running switched
- * every task out as it started); a longer one lets each task ahead in a queue hold the
- * CPU so long that the one behind waits past the watchdog, which ejects the scheduler.
- * Each clamp is counted in stats.nr_slice_clamped. */
-#define SL_SLICE_MIN_NS 100000ULL
-#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)
-
-static __always_inline u64 sl_slice(u64 slice)
-{
-	if (slice < SL_SLICE_MIN_NS) {
-		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
-		return SL_SLICE_MIN_NS;
-	}
-	if (slice > SL_SLICE_MAX_NS) {
-		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
-		return SL_SLICE_MAX_NS;
-	}
-	return slice;
-}
-
-/* Runs at the end of dispatch. A policy may leave a CPU without work while its queues still
- * hold tasks (a queue drained only `if c == 0`, a CPU that skips a queue): move_to_local only
- * takes tasks allowed on the dispatching CPU, and every CPU has tasks pinned to it (per-CPU
- * kworkers, ksoftirqd), so those would wait until the watchdog ejects the scheduler. So when
- * nothing was moved to this CPU's local queue (dispatch runs only while it is empty), the
- * first queue, in declaration order, with a task that may run here gives one up, counted in
- * stats.nr_dispatch_fallback. It runs even when the kernel would keep a still-runnable prev
- * on this CPU instead, as that prev would keep the tasks pinned here waiting behind it. */
+/* Runs at the end of dispatch. A policy may leave a CPU idle while its queues hold tasks that
+ * may run there (a queue drained only `if c == 0`); the tasks pinned to that CPU (per-CPU
+ * kworkers, ksoftirqd) would then wait until the watchdog ejects the scheduler. So when
+ * nothing reached this CPU's local queue, the first queue, in declaration order, with a task
+ * allowed here gives one up, counted in stats.nr_dispatch_fallback. It runs even when the
+ * kernel would keep running prev here, as prev would keep the pinned tasks waiting. */
 static __always_inline void sl_dispatch_fallback(void)
 {
 	if (sl_queued(SCX_DSQ_LOCAL))
 		return;
 	if (sl_move_to_local(DSQ_shared))
-		__sync_fetch_and_add(&stats.nr_dispatch_fallback, 1);
+		sl_count(nr_dispatch_fallback);
 }
-
-/* Runnable -> running latency into stats.wakeup_hist: bucket i counts waits up to
- * 1000 << i ns, the last bucket everything longer. */
-static __always_inline void record_wakeup(struct task_struct *p)
-{
-	struct fair_task_ctx *tctx = task_ctx(p);
-	u64 at = tctx->runnable_at, wait;
-	u32 i;
-
-	if (!at)
-		return;
-	tctx->runnable_at = 0; /* count a wakeup once, not each time the task is picked again */
-	wait = bpf_ktime_get_ns() - at;
-	for (i = 0; i < WAKEUP_HIST_BUCKETS - 1; i++)
-		if (wait <= (1000ULL << i))
-			break;
-	__sync_fetch_and_add(&stats.wakeup_hist[i], 1);
-}
-
-/* ------------------------------------------------------------------------------------------
- * Callbacks. Arguments arrive in ctx[] (what libbpf's BPF_PROG macro unpacks).
- */
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/fair__enqueue")
-void fair__enqueue(u64 *ctx) /* fair.sched:10 */
+void BPF_STRUCT_OPS(fair__enqueue, struct task_struct *t, u64 enq_flags) /* fair.sched:10 */
 {
-	struct task_struct *t = (void *)ctx[0];
-	u64 enq_flags = ctx[1];
 	u64 v;
 
-	__sync_fetch_and_add(&stats.nr_enqueued, 1);
+	sl_count(nr_enqueued);
 
 	v = sl_max_u64(t->scx.dsq_vtime, sl_sat_sub(vars.vnow, params.slice)); /* fair.sched:12 */
 	sl_insert_vtime(t, DSQ_shared, sl_slice(params.slice), v, enq_flags); /* fair.sched:13 */
@@ -362,8 +99,7 @@ void fair__enqueue(u64 *ctx) /* fair.sched:10 */
 }
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */
-SEC("struct_ops/fair__dispatch")
-void fair__dispatch(u64 *ctx) /* fair.sched:16 */
+void BPF_STRUCT_OPS(fair__dispatch, s32 c) /* fair.sched:16 */
 {
 	sl_consume(DSQ_shared); /* fair.sched:17 */
 
@@ -371,48 +107,35 @@ void fair__dispatch(u64 *ctx) /* fair.sched:16 */
 }
 
 /* a task became runnable */
-SEC("struct_ops/fair__runnable")
-void fair__runnable(u64 *ctx) /* fair.sched:1 */
+void BPF_STRUCT_OPS(fair__runnable, struct task_struct *p, u64 enq_flags) /* fair.sched:1 */
 {
-	struct task_struct *p = (void *)ctx[0];
-
 	task_ctx(p)->runnable_at = bpf_ktime_get_ns();
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/fair__running")
-void fair__running(u64 *ctx) /* fair.sched:20 */
+void BPF_STRUCT_OPS(fair__running, struct task_struct *t) /* fair.sched:20 */
 {
-	struct task_struct *t = (void *)ctx[0];
-
-	record_wakeup(t);
+	sl_record_wakeup(&task_ctx(t)->runnable_at);
 
 	if (t->scx.dsq_vtime > vars.vnow) /* fair.sched:21 */
 		vars.vnow = t->scx.dsq_vtime; /* fair.sched:22 */
 }
 
 /* a task stops running; runnable says whether it stays runnable */
-SEC("struct_ops/fair__stopping")
-void fair__stopping(u64 *ctx) /* fair.sched:26 */
+void BPF_STRUCT_OPS(fair__stopping, struct task_struct *t, bool runnable) /* fair.sched:26 */
 {
-	struct task_struct *t = (void *)ctx[0];
-
 	sl_set_vtime(t, t->scx.dsq_vtime + /* fair.sched:27 */
 		     sl_sat_sub(params.slice, t->scx.slice) * 100 / (u64)t->scx.weight);
 }
 
 /* a task joins this scheduler */
-SEC("struct_ops/fair__enable")
-void fair__enable(u64 *ctx) /* fair.sched:6 */
+void BPF_STRUCT_OPS(fair__enable, struct task_struct *t) /* fair.sched:6 */
 {
-	struct task_struct *t = (void *)ctx[0];
-
 	sl_set_vtime(t, vars.vnow); /* fair.sched:7 */
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/fair__init")
-s32 fair__init(u64 *ctx) /* fair.sched:1 */
+s32 BPF_STRUCT_OPS_SLEEPABLE(fair__init) /* fair.sched:1 */
 {
 	s32 sl_err;
 
@@ -424,15 +147,9 @@ s32 fair__init(u64 *ctx) /* fair.sched:1 */
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/fair__exit")
-void fair__exit(u64 *ctx) /* fair.sched:1 */
+void BPF_STRUCT_OPS(fair__exit, struct scx_exit_info *ei) /* fair.sched:1 */
 {
-	struct scx_exit_info *ei = (void *)ctx[0];
-
-	stats.exit_kind = ei->kind;
-	stats.exit_code = ei->exit_code;
-	bpf_probe_read_kernel_str(stats.exit_reason, sizeof(stats.exit_reason), ei->reason);
-	bpf_probe_read_kernel_str(stats.exit_msg, sizeof(stats.exit_msg), ei->msg);
+	sl_record_exit(ei);
 }
 
 SEC(".struct_ops.link")
@@ -445,6 +162,6 @@ struct sched_ext_ops fair__ops = {
 	.enable = (void *)fair__enable,
 	.init = (void *)fair__init,
 	.exit = (void *)fair__exit,
-	.timeout_ms = 5000,
+	.timeout_ms = SL_TIMEOUT_MS,
 	.name = "fair",
 };

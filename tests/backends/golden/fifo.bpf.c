@@ -15,129 +15,22 @@
  *   - no division by zero; unsigned subtraction saturates at 0;
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
- *
- * Kernel API: 6.12+ (every variant, picked at load time: the default).
  */
+#define SL_KERNEL_API 0 /* 6.12+: every variant, picked at load time: the default */
+#define MAX_CPUS 64 /* what `for c in cpus` visits and `[T; cpus]` arrays hold */
+#define SL_TIMEOUT_MS 5000 /* the watchdog's: slices stay well below it */
+#define SL_NR_QUEUES 0
+#include "schedlang.bpf.h"
 
-/* ------------------------------------------------------------------------------------------
- * Kernel-facing declarations. No vmlinux.h: only the types and members this policy touches,
- * declared for CO-RE (libbpf matches them by name against the running kernel's BTF).
- */
-typedef unsigned char u8;
-typedef unsigned int u32;
-typedef int s32;
-typedef unsigned long long u64;
-typedef long long s64;
-typedef _Bool bool;
-#define true 1
-#define false 0
-#define NULL ((void *)0)
-
-#define SEC(name) __attribute__((section(name), used))
-#define __always_inline inline __attribute__((always_inline))
-#define __ksym __attribute__((section(".ksyms")))
-#define __weak __attribute__((weak))
-#define __uint(name, val) int (*name)[val]
-#define __type(name, val) typeof(val) *name
-/* A weak kfunc the kernel lacks resolves to 0; the verifier then drops the guarded call. */
-#define bpf_ksym_exists(sym) (!!(sym))
-
-char _license[] SEC("license") = "GPL";
-
-#define BPF_MAP_TYPE_HASH 1
-#define BPF_MAP_TYPE_TASK_STORAGE 29
-#define BPF_ANY 0
-#define BPF_F_NO_PREALLOC 1
-#define BPF_LOCAL_STORAGE_GET_F_CREATE 1
-
-/* Values of the kernel's enums scx_dsq_id_flags, scx_public_consts and scx_kick_flags. */
-#define SCX_DSQ_GLOBAL 0x8000000000000001ULL
-#define SCX_DSQ_LOCAL 0x8000000000000002ULL
-#define SCX_DSQ_LOCAL_ON 0xC000000000000000ULL
-#define SCX_SLICE_DFL 20000000ULL
-#define SCX_KICK_IDLE 1
-#define SCX_KICK_PREEMPT 2
-#define PF_KTHREAD 0x00200000
-
-struct task_struct {
-	int pid;
-} __attribute__((preserve_access_index));
-
-/* The kernel's exit kind is an enum: a CO-RE field must have the kernel's kind of type. */
-enum scx_exit_kind {
-	SCX_EXIT_NONE = 0,
-};
-
-struct scx_exit_info {
-	enum scx_exit_kind kind;
-	s64 exit_code;
-	const char *reason;
-	char *msg;
-} __attribute__((preserve_access_index));
-
-/* libbpf copies each member into the kernel's struct sched_ext_ops by name. */
-struct sched_ext_ops {
-	s32 (*select_cpu)(struct task_struct *p, s32 prev_cpu, u64 wake_flags);
-	void (*enqueue)(struct task_struct *p, u64 enq_flags);
-	void (*runnable)(struct task_struct *p, u64 enq_flags);
-	void (*running)(struct task_struct *p);
-	s32 (*init)(void);
-	void (*exit)(struct scx_exit_info *ei);
-	u32 timeout_ms;
-	char name[128];
-};
-
-/* BPF helpers, called by their stable uapi numbers. */
-static u64 (*bpf_ktime_get_ns)(void) = (void *)5;
-static long (*bpf_probe_read_kernel_str)(void *dst, u32 size, const void *unsafe_ptr) = (void *)115;
-static void *(*bpf_task_storage_get)(void *map, struct task_struct *task, void *value, u64 flags) = (void *)156;
-
-/* Kfuncs, as weak ksyms: a kernel without one fails the load with a clear libbpf message
- * instead of the object failing to build. */
-extern void scx_bpf_dispatch(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
-extern void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
-extern bool scx_bpf_dsq_insert___v2___compat(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
-extern s32 scx_bpf_select_cpu_dfl(struct task_struct *p, s32 prev_cpu, u64 wake_flags, bool *is_idle) __ksym __weak;
-
-/* ------------------------------------------------------------------------------------------
- * Tunables: read-only after load. The loader may rewrite them before load (`--param`, or
- * bpf_map__set_initial_value on .rodata.params); every field is 8 bytes, in manifest order.
- */
+/* Tunables: read-only after load. The loader may rewrite them before load (`--param`, or
+ * bpf_map__set_initial_value on .rodata.params); every field is 8 bytes, in manifest order. */
 const volatile struct fifo_params {
 	u64 slice; /* duration, 100us..100ms, default 20ms */
 } params SEC(".rodata.params") = {
 	.slice = 20000000ULL,
 };
 
-/* Stats for the loader: one struct in its own section so clang cannot reorder the fields
- * against other globals; the manifest's stats.fields gives each offset. */
-struct fifo_stats {
-	u64 nr_enqueued; /* calls of enqueue */
-	u64 nr_dispatched; /* successful move_to_local() in dispatch */
-	u64 nr_direct; /* inserts into a local queue from select_cpu */
-	u64 wakeup_hist[16]; /* runnable -> running latency, log2 buckets */
-	u64 exit_kind; /* enum scx_exit_kind, filled by ops.exit */
-	s64 exit_code; /* exit code, filled by ops.exit */
-	char exit_reason[128]; /* exit reason, filled by ops.exit */
-	char exit_msg[1024]; /* exit message, filled by ops.exit */
-	u64 nr_insert_refused; /* inserts the kernel refused (reported from 6.19 on) */
-	u64 nr_task_ctx_missing; /* task storage unavailable: a scratch copy was used */
-	u64 nr_index_out_of_range; /* array index outside the array: a scratch slot was used */
-	u64 nr_map_full; /* map writes that failed (map full) */
-	u64 nr_bad_cpu; /* a computed CPU that is absent, or not allowed for `insert ... on` */
-	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
-	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
-	u64 nr_dispatch_fallback; /* dispatch left its CPU idle: a queue gave a task */
-};
-struct fifo_stats stats SEC(".data.stats");
-
-/* `for c in cpus` visits, and `[T; cpus]` arrays hold, at most this many CPUs. */
-#define MAX_CPUS 64
-/* The watchdog's timeout (ops.timeout_ms) in ns; slices stay well below it (sl_slice). */
-#define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
-#define WAKEUP_HIST_BUCKETS 16
-
-/* Per-task state (task-local storage, freed with the task): when the task last became
+/* Per-task state, in task-local storage (freed with the task): when the task last became
  * runnable, for stats.wakeup_hist. */
 struct fifo_task_ctx {
 	u64 runnable_at;
@@ -150,9 +43,8 @@ struct {
 	__type(value, struct fifo_task_ctx);
 } task_ctxs SEC(".maps");
 
-/* Used when the kernel cannot give a task its storage (allocation failure, exiting task):
- * the policy reads the declared initial values and its writes are dropped. Counted in
- * stats.nr_task_ctx_missing. */
+/* A task the kernel cannot give storage (allocation failure, exiting task) reads the initial
+ * values from here and its writes are dropped; counted in stats.nr_task_ctx_missing. */
 struct fifo_task_ctx task_ctx_scratch;
 
 static __always_inline struct fifo_task_ctx *task_ctx(struct task_struct *p)
@@ -163,103 +55,14 @@ static __always_inline struct fifo_task_ctx *task_ctx(struct task_struct *p)
 	tctx = bpf_task_storage_get(&task_ctxs, p, &init, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (tctx)
 		return tctx;
-	__sync_fetch_and_add(&stats.nr_task_ctx_missing, 1);
+	sl_count(nr_task_ctx_missing);
 	task_ctx_scratch = init;
 	return &task_ctx_scratch;
 }
 
-/* ------------------------------------------------------------------------------------------
- * Helpers.
- */
-
-/* Insert p into a dispatch queue in FIFO order; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
-					  u64 enq_flags)
-{
-	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___compat)) { /* 6.19+ */
-		return scx_bpf_dsq_insert___v2___compat(p, dsq_id, slice, enq_flags);
-	} else if (bpf_ksym_exists(scx_bpf_dsq_insert)) { /* 6.13+ */
-		scx_bpf_dsq_insert(p, dsq_id, slice, enq_flags);
-		return true;
-	} else { /* 6.12 */
-		scx_bpf_dispatch(p, dsq_id, slice, enq_flags);
-		return true;
-	}
-}
-
-/* default_cpu(): the kernel's idle-CPU picker. .idle says the CPU was idle and is now
- * claimed for p, so inserting into `local` there runs p without a further wakeup. */
-struct sl_pick {
-	s32 cpu;
-	bool idle;
-};
-
-static __always_inline struct sl_pick sl_default_cpu(struct task_struct *p, s32 prev, u64 flags)
-{
-	struct sl_pick pick = { .idle = false };
-
-	pick.cpu = scx_bpf_select_cpu_dfl(p, prev, flags, &pick.idle);
-	return pick;
-}
-
-/* insert ... into Q: FIFO insert; a refusal (6.19+ reports them) is counted. */
-static __always_inline void sl_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
-{
-	if (!sl_dsq_insert(p, dsq_id, slice, enq_flags))
-		__sync_fetch_and_add(&stats.nr_insert_refused, 1);
-}
-
-/* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within
- * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]. A shorter slice makes a loaded CPU
- * reschedule faster than its tasks get work done (`t.slice = 0ns` in running switched
- * every task out as it started); a longer one lets each task ahead in a queue hold the
- * CPU so long that the one behind waits past the watchdog, which ejects the scheduler.
- * Each clamp is counted in stats.nr_slice_clamped. */
-#define SL_SLICE_MIN_NS 100000ULL
-#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)
-
-static __always_inline u64 sl_slice(u64 slice)
-{
-	if (slice < SL_SLICE_MIN_NS) {
-		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
-		return SL_SLICE_MIN_NS;
-	}
-	if (slice > SL_SLICE_MAX_NS) {
-		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
-		return SL_SLICE_MAX_NS;
-	}
-	return slice;
-}
-
-/* Runnable -> running latency into stats.wakeup_hist: bucket i counts waits up to
- * 1000 << i ns, the last bucket everything longer. */
-static __always_inline void record_wakeup(struct task_struct *p)
-{
-	struct fifo_task_ctx *tctx = task_ctx(p);
-	u64 at = tctx->runnable_at, wait;
-	u32 i;
-
-	if (!at)
-		return;
-	tctx->runnable_at = 0; /* count a wakeup once, not each time the task is picked again */
-	wait = bpf_ktime_get_ns() - at;
-	for (i = 0; i < WAKEUP_HIST_BUCKETS - 1; i++)
-		if (wait <= (1000ULL << i))
-			break;
-	__sync_fetch_and_add(&stats.wakeup_hist[i], 1);
-}
-
-/* ------------------------------------------------------------------------------------------
- * Callbacks. Arguments arrive in ctx[] (what libbpf's BPF_PROG macro unpacks).
- */
-
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
-SEC("struct_ops/fifo__select_cpu")
-s32 fifo__select_cpu(u64 *ctx) /* fifo.sched:4 */
+s32 BPF_STRUCT_OPS(fifo__select_cpu, struct task_struct *t, s32 prev, u64 flags) /* fifo.sched:4 */
 {
-	struct task_struct *t = (void *)ctx[0];
-	s32 prev = ctx[1];
-	u64 flags = ctx[2];
 	struct sl_pick pick = sl_default_cpu(t, prev, flags); /* fifo.sched:5 */
 
 	if (pick.idle) { /* fifo.sched:6 */
@@ -270,52 +73,35 @@ s32 fifo__select_cpu(u64 *ctx) /* fifo.sched:4 */
 }
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/fifo__enqueue")
-void fifo__enqueue(u64 *ctx) /* fifo.sched:12 */
+void BPF_STRUCT_OPS(fifo__enqueue, struct task_struct *t, u64 enq_flags) /* fifo.sched:12 */
 {
-	struct task_struct *t = (void *)ctx[0];
-	u64 enq_flags = ctx[1];
-
-	__sync_fetch_and_add(&stats.nr_enqueued, 1);
+	sl_count(nr_enqueued);
 
 	sl_insert(t, SCX_DSQ_GLOBAL, sl_slice(params.slice), enq_flags); /* fifo.sched:13 */
 }
 
 /* a task became runnable */
-SEC("struct_ops/fifo__runnable")
-void fifo__runnable(u64 *ctx) /* fifo.sched:1 */
+void BPF_STRUCT_OPS(fifo__runnable, struct task_struct *p, u64 enq_flags) /* fifo.sched:1 */
 {
-	struct task_struct *p = (void *)ctx[0];
-
 	task_ctx(p)->runnable_at = bpf_ktime_get_ns();
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/fifo__running")
-void fifo__running(u64 *ctx) /* fifo.sched:1 */
+void BPF_STRUCT_OPS(fifo__running, struct task_struct *p) /* fifo.sched:1 */
 {
-	struct task_struct *p = (void *)ctx[0];
-
-	record_wakeup(p);
+	sl_record_wakeup(&task_ctx(p)->runnable_at);
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/fifo__init")
-s32 fifo__init(u64 *ctx) /* fifo.sched:1 */
+s32 BPF_STRUCT_OPS_SLEEPABLE(fifo__init) /* fifo.sched:1 */
 {
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/fifo__exit")
-void fifo__exit(u64 *ctx) /* fifo.sched:1 */
+void BPF_STRUCT_OPS(fifo__exit, struct scx_exit_info *ei) /* fifo.sched:1 */
 {
-	struct scx_exit_info *ei = (void *)ctx[0];
-
-	stats.exit_kind = ei->kind;
-	stats.exit_code = ei->exit_code;
-	bpf_probe_read_kernel_str(stats.exit_reason, sizeof(stats.exit_reason), ei->reason);
-	bpf_probe_read_kernel_str(stats.exit_msg, sizeof(stats.exit_msg), ei->msg);
+	sl_record_exit(ei);
 }
 
 SEC(".struct_ops.link")
@@ -326,6 +112,6 @@ struct sched_ext_ops fifo__ops = {
 	.running = (void *)fifo__running,
 	.init = (void *)fifo__init,
 	.exit = (void *)fifo__exit,
-	.timeout_ms = 5000,
+	.timeout_ms = SL_TIMEOUT_MS,
 	.name = "fifo",
 };

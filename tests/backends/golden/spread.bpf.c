@@ -15,146 +15,22 @@
  *   - no division by zero; unsigned subtraction saturates at 0;
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
- *
- * Kernel API: 6.12+ (every variant, picked at load time: the default).
  */
+#define SL_KERNEL_API 0 /* 6.12+: every variant, picked at load time: the default */
+#define MAX_CPUS 64 /* what `for c in cpus` visits and `[T; cpus]` arrays hold */
+#define SL_TIMEOUT_MS 5000 /* the watchdog's: slices stay well below it */
+#define SL_NR_QUEUES 0
+#include "schedlang.bpf.h"
 
-/* ------------------------------------------------------------------------------------------
- * Kernel-facing declarations. No vmlinux.h: only the types and members this policy touches,
- * declared for CO-RE (libbpf matches them by name against the running kernel's BTF).
- */
-typedef unsigned char u8;
-typedef unsigned int u32;
-typedef int s32;
-typedef unsigned long long u64;
-typedef long long s64;
-typedef _Bool bool;
-#define true 1
-#define false 0
-#define NULL ((void *)0)
-
-#define SEC(name) __attribute__((section(name), used))
-#define __always_inline inline __attribute__((always_inline))
-#define __ksym __attribute__((section(".ksyms")))
-#define __weak __attribute__((weak))
-#define __uint(name, val) int (*name)[val]
-#define __type(name, val) typeof(val) *name
-/* A weak kfunc the kernel lacks resolves to 0; the verifier then drops the guarded call. */
-#define bpf_ksym_exists(sym) (!!(sym))
-
-char _license[] SEC("license") = "GPL";
-
-#define BPF_MAP_TYPE_HASH 1
-#define BPF_MAP_TYPE_TASK_STORAGE 29
-#define BPF_ANY 0
-#define BPF_F_NO_PREALLOC 1
-#define BPF_LOCAL_STORAGE_GET_F_CREATE 1
-
-/* Values of the kernel's enums scx_dsq_id_flags, scx_public_consts and scx_kick_flags. */
-#define SCX_DSQ_GLOBAL 0x8000000000000001ULL
-#define SCX_DSQ_LOCAL 0x8000000000000002ULL
-#define SCX_DSQ_LOCAL_ON 0xC000000000000000ULL
-#define SCX_SLICE_DFL 20000000ULL
-#define SCX_KICK_IDLE 1
-#define SCX_KICK_PREEMPT 2
-#define PF_KTHREAD 0x00200000
-
-/* The kernel's open-coded number iterator (opaque state on the stack). */
-struct bpf_iter_num {
-	u64 __opaque[1];
-} __attribute__((aligned(8)));
-
-struct cpumask {
-	unsigned long bits[1];
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-	int pid;
-	const struct cpumask *cpus_ptr;
-} __attribute__((preserve_access_index));
-
-/* The kernel's exit kind is an enum: a CO-RE field must have the kernel's kind of type. */
-enum scx_exit_kind {
-	SCX_EXIT_NONE = 0,
-};
-
-struct scx_exit_info {
-	enum scx_exit_kind kind;
-	s64 exit_code;
-	const char *reason;
-	char *msg;
-} __attribute__((preserve_access_index));
-
-/* libbpf copies each member into the kernel's struct sched_ext_ops by name. */
-struct sched_ext_ops {
-	s32 (*select_cpu)(struct task_struct *p, s32 prev_cpu, u64 wake_flags);
-	void (*enqueue)(struct task_struct *p, u64 enq_flags);
-	void (*runnable)(struct task_struct *p, u64 enq_flags);
-	void (*running)(struct task_struct *p);
-	void (*stopping)(struct task_struct *p, bool runnable);
-	s32 (*init)(void);
-	void (*exit)(struct scx_exit_info *ei);
-	u32 timeout_ms;
-	char name[128];
-};
-
-/* BPF helpers, called by their stable uapi numbers. */
-static u64 (*bpf_ktime_get_ns)(void) = (void *)5;
-static long (*bpf_probe_read_kernel_str)(void *dst, u32 size, const void *unsafe_ptr) = (void *)115;
-static void *(*bpf_task_storage_get)(void *map, struct task_struct *task, void *value, u64 flags) = (void *)156;
-
-/* Kfuncs, as weak ksyms: a kernel without one fails the load with a clear libbpf message
- * instead of the object failing to build. */
-extern void scx_bpf_dispatch(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
-extern void scx_bpf_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
-extern bool scx_bpf_dsq_insert___v2___compat(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags) __ksym __weak;
-extern u32 scx_bpf_nr_cpu_ids(void) __ksym __weak;
-extern s32 scx_bpf_task_cpu(const struct task_struct *p) __ksym __weak;
-extern u64 scx_bpf_now(void) __ksym __weak;
-extern bool bpf_cpumask_test_cpu(u32 cpu, const struct cpumask *cpumask) __ksym __weak;
-extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __ksym __weak;
-extern int *bpf_iter_num_next(struct bpf_iter_num *it) __ksym __weak;
-extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
-
-/* ------------------------------------------------------------------------------------------
- * Tunables: read-only after load. The loader may rewrite them before load (`--param`, or
- * bpf_map__set_initial_value on .rodata.params); every field is 8 bytes, in manifest order.
- */
+/* Tunables: read-only after load. The loader may rewrite them before load (`--param`, or
+ * bpf_map__set_initial_value on .rodata.params); every field is 8 bytes, in manifest order. */
 const volatile struct spread_params {
 	u64 slice; /* duration, 500us..50ms, default 5ms */
 } params SEC(".rodata.params") = {
 	.slice = 5000000ULL,
 };
 
-/* Stats for the loader: one struct in its own section so clang cannot reorder the fields
- * against other globals; the manifest's stats.fields gives each offset. */
-struct spread_stats {
-	u64 nr_enqueued; /* calls of enqueue */
-	u64 nr_dispatched; /* successful move_to_local() in dispatch */
-	u64 nr_direct; /* inserts into a local queue from select_cpu */
-	u64 wakeup_hist[16]; /* runnable -> running latency, log2 buckets */
-	u64 exit_kind; /* enum scx_exit_kind, filled by ops.exit */
-	s64 exit_code; /* exit code, filled by ops.exit */
-	char exit_reason[128]; /* exit reason, filled by ops.exit */
-	char exit_msg[1024]; /* exit message, filled by ops.exit */
-	u64 nr_insert_refused; /* inserts the kernel refused (reported from 6.19 on) */
-	u64 nr_task_ctx_missing; /* task storage unavailable: a scratch copy was used */
-	u64 nr_index_out_of_range; /* array index outside the array: a scratch slot was used */
-	u64 nr_map_full; /* map writes that failed (map full) */
-	u64 nr_bad_cpu; /* a computed CPU that is absent, or not allowed for `insert ... on` */
-	u64 nr_kick_limited; /* preempting kicks made plain: the CPU was preempted < 1ms ago */
-	u64 nr_slice_clamped; /* slices raised to 100us or lowered to timeout/10 */
-	u64 nr_dispatch_fallback; /* dispatch left its CPU idle: a queue gave a task */
-};
-struct spread_stats stats SEC(".data.stats");
-
-/* `for c in cpus` visits, and `[T; cpus]` arrays hold, at most this many CPUs. */
-#define MAX_CPUS 64
-/* The watchdog's timeout (ops.timeout_ms) in ns; slices stay well below it (sl_slice). */
-#define SL_WATCHDOG_NS (5000ULL * 1000000ULL)
-#define WAKEUP_HIST_BUCKETS 16
-
-/* Per-task state (task-local storage, freed with the task): when the task last became
+/* Per-task state, in task-local storage (freed with the task): when the task last became
  * runnable, for stats.wakeup_hist, then the policy's task vars. */
 struct spread_task_ctx {
 	u64 runnable_at;
@@ -168,9 +44,8 @@ struct {
 	__type(value, struct spread_task_ctx);
 } task_ctxs SEC(".maps");
 
-/* Used when the kernel cannot give a task its storage (allocation failure, exiting task):
- * the policy reads the declared initial values and its writes are dropped. Counted in
- * stats.nr_task_ctx_missing. */
+/* A task the kernel cannot give storage (allocation failure, exiting task) reads the initial
+ * values from here and its writes are dropped; counted in stats.nr_task_ctx_missing. */
 struct spread_task_ctx task_ctx_scratch;
 
 static __always_inline struct spread_task_ctx *task_ctx(struct task_struct *p)
@@ -181,14 +56,14 @@ static __always_inline struct spread_task_ctx *task_ctx(struct task_struct *p)
 	tctx = bpf_task_storage_get(&task_ctxs, p, &init, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (tctx)
 		return tctx;
-	__sync_fetch_and_add(&stats.nr_task_ctx_missing, 1);
+	sl_count(nr_task_ctx_missing);
 	task_ctx_scratch = init;
 	return &task_ctx_scratch;
 }
 
-/* array busy: [duration; cpus]. Every access goes through busy__at(),
- * whose bounds check the verifier needs; an index outside the array reads 0 and writes
- * nowhere (counted in stats.nr_index_out_of_range). */
+/* array busy: [duration; cpus]. Every access goes through busy__at(), whose bounds
+ * check the verifier needs; an index outside the array reads 0 and writes nowhere (counted in
+ * stats.nr_index_out_of_range). */
 u64 busy[MAX_CPUS];
 u64 busy__scratch;
 
@@ -203,131 +78,17 @@ static __always_inline u64 *busy__at(u64 sl_i)
 	u64 sl_at = sl_index;
 
 	if (sl_at >= MAX_CPUS) { /* a negative index arrives as a huge one */
-		__sync_fetch_and_add(&stats.nr_index_out_of_range, 1);
+		sl_count(nr_index_out_of_range);
 		busy__scratch = 0;
 		return &busy__scratch;
 	}
 	return &busy[sl_at];
 }
 
-/* ------------------------------------------------------------------------------------------
- * Helpers.
- */
-
-/* The current time in ns (the rq clock where the kernel offers it). */
-static __always_inline u64 sl_now(void)
-{
-	if (bpf_ksym_exists(scx_bpf_now)) { /* 6.14+ */
-		return scx_bpf_now();
-	} else { /* 6.12 */
-		return bpf_ktime_get_ns();
-	}
-}
-
-/* Insert p into a dispatch queue in FIFO order; false if the kernel refused it. */
-static __always_inline bool sl_dsq_insert(struct task_struct *p, u64 dsq_id, u64 slice,
-					  u64 enq_flags)
-{
-	if (bpf_ksym_exists(scx_bpf_dsq_insert___v2___compat)) { /* 6.19+ */
-		return scx_bpf_dsq_insert___v2___compat(p, dsq_id, slice, enq_flags);
-	} else if (bpf_ksym_exists(scx_bpf_dsq_insert)) { /* 6.13+ */
-		scx_bpf_dsq_insert(p, dsq_id, slice, enq_flags);
-		return true;
-	} else { /* 6.12 */
-		scx_bpf_dispatch(p, dsq_id, slice, enq_flags);
-		return true;
-	}
-}
-
-/* `for v in lo..hi` as an open-coded iterator (bpf_iter_num, 6.4+): the verifier checks
- * the body until its states repeat instead of once per iteration, which keeps a scan
- * over every CPU cheap to verify. The cleanup attribute destroys the iterator on every
- * way out of the loop (break, return), as the verifier requires; the range test after
- * each step gives the verifier the bounds of v. */
-#define sl_for(v, lo, hi)								\
-	for (struct bpf_iter_num sl_it __attribute__((cleanup(bpf_iter_num_destroy))),	\
-	     *sl_it_started __attribute__((unused)) =				\
-		(bpf_iter_num_new(&sl_it, (lo), (hi)), (void)bpf_iter_num_destroy, (void *)0); \
-	     ({									\
-		int *sl_next = bpf_iter_num_next(&sl_it);			\
-		sl_next && ((v) = *sl_next, (v) >= (lo) && (v) < (hi));		\
-	     });)
-
-/* `a sat- b`: unsigned subtraction that stops at 0 instead of wrapping. */
-static __always_inline u64 sl_sat_sub(u64 a, u64 b)
-{
-	return a > b ? a - b : 0;
-}
-
-/* nr_cpus: the number of possible CPU ids on this machine. */
-static __always_inline u32 sl_nr_cpus(void)
-{
-	return scx_bpf_nr_cpu_ids();
-}
-
-/* allowed(): whether p's affinity mask lets it run on cpu (false for a negative cpu). */
-static __always_inline bool sl_allowed(struct task_struct *p, s32 cpu)
-{
-	return cpu >= 0 && bpf_cpumask_test_cpu((u32)cpu, p->cpus_ptr);
-}
-
-/* insert ... into Q: FIFO insert; a refusal (6.19+ reports them) is counted. */
-static __always_inline void sl_insert(struct task_struct *p, u64 dsq_id, u64 slice, u64 enq_flags)
-{
-	if (!sl_dsq_insert(p, dsq_id, slice, enq_flags))
-		__sync_fetch_and_add(&stats.nr_insert_refused, 1);
-}
-
-/* A slice the policy computed (`insert ... slice S`, `t.slice = S`), kept within
- * [SL_SLICE_MIN_NS, a tenth of the watchdog timeout]. A shorter slice makes a loaded CPU
- * reschedule faster than its tasks get work done (`t.slice = 0ns` in running switched
- * every task out as it started); a longer one lets each task ahead in a queue hold the
- * CPU so long that the one behind waits past the watchdog, which ejects the scheduler.
- * Each clamp is counted in stats.nr_slice_clamped. */
-#define SL_SLICE_MIN_NS 100000ULL
-#define SL_SLICE_MAX_NS (SL_WATCHDOG_NS / 10)
-
-static __always_inline u64 sl_slice(u64 slice)
-{
-	if (slice < SL_SLICE_MIN_NS) {
-		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
-		return SL_SLICE_MIN_NS;
-	}
-	if (slice > SL_SLICE_MAX_NS) {
-		__sync_fetch_and_add(&stats.nr_slice_clamped, 1);
-		return SL_SLICE_MAX_NS;
-	}
-	return slice;
-}
-
-/* Runnable -> running latency into stats.wakeup_hist: bucket i counts waits up to
- * 1000 << i ns, the last bucket everything longer. */
-static __always_inline void record_wakeup(struct task_struct *p)
-{
-	struct spread_task_ctx *tctx = task_ctx(p);
-	u64 at = tctx->runnable_at, wait;
-	u32 i;
-
-	if (!at)
-		return;
-	tctx->runnable_at = 0; /* count a wakeup once, not each time the task is picked again */
-	wait = bpf_ktime_get_ns() - at;
-	for (i = 0; i < WAKEUP_HIST_BUCKETS - 1; i++)
-		if (wait <= (1000ULL << i))
-			break;
-	__sync_fetch_and_add(&stats.wakeup_hist[i], 1);
-}
-
-/* ------------------------------------------------------------------------------------------
- * Callbacks. Arguments arrive in ctx[] (what libbpf's BPF_PROG macro unpacks).
- */
-
 /* a waking task picks its CPU; inserting into `local` here dispatches it at once */
-SEC("struct_ops/spread__select_cpu")
-s32 spread__select_cpu(u64 *ctx) /* spread.sched:14 */
+s32 BPF_STRUCT_OPS(spread__select_cpu, struct task_struct *t, s32 prev, /* spread.sched:14 */
+		   u64 flags)
 {
-	struct task_struct *t = (void *)ctx[0];
-	s32 prev = ctx[1];
 	s32 best = prev; /* spread.sched:15 */
 	s32 c;
 
@@ -341,64 +102,44 @@ s32 spread__select_cpu(u64 *ctx) /* spread.sched:14 */
 }
 
 /* a runnable task must be inserted into a queue (on every path) */
-SEC("struct_ops/spread__enqueue")
-void spread__enqueue(u64 *ctx) /* spread.sched:24 */
+void BPF_STRUCT_OPS(spread__enqueue, struct task_struct *t, u64 enq_flags) /* spread.sched:24 */
 {
-	struct task_struct *t = (void *)ctx[0];
-	u64 enq_flags = ctx[1];
-
-	__sync_fetch_and_add(&stats.nr_enqueued, 1);
+	sl_count(nr_enqueued);
 
 	sl_insert(t, SCX_DSQ_GLOBAL, sl_slice(params.slice), enq_flags); /* spread.sched:25 */
 }
 
 /* a task became runnable */
-SEC("struct_ops/spread__runnable")
-void spread__runnable(u64 *ctx) /* spread.sched:1 */
+void BPF_STRUCT_OPS(spread__runnable, struct task_struct *p, u64 enq_flags) /* spread.sched:1 */
 {
-	struct task_struct *p = (void *)ctx[0];
-
 	task_ctx(p)->runnable_at = bpf_ktime_get_ns();
 }
 
 /* a task starts running on a CPU */
-SEC("struct_ops/spread__running")
-void spread__running(u64 *ctx) /* spread.sched:6 */
+void BPF_STRUCT_OPS(spread__running, struct task_struct *t) /* spread.sched:6 */
 {
-	struct task_struct *t = (void *)ctx[0];
-
-	record_wakeup(t);
+	sl_record_wakeup(&task_ctx(t)->runnable_at);
 
 	task_ctx(t)->started = sl_now(); /* spread.sched:7 */
 }
 
 /* a task stops running; runnable says whether it stays runnable */
-SEC("struct_ops/spread__stopping")
-void spread__stopping(u64 *ctx) /* spread.sched:10 */
+void BPF_STRUCT_OPS(spread__stopping, struct task_struct *t, bool runnable) /* spread.sched:10 */
 {
-	struct task_struct *t = (void *)ctx[0];
-
 	*busy__at(scx_bpf_task_cpu(t)) += sl_sat_sub(sl_now(), /* spread.sched:11 */
 						     task_ctx(t)->started);
 }
 
 /* the scheduler is being loaded */
-SEC("struct_ops.s/spread__init")
-s32 spread__init(u64 *ctx) /* spread.sched:1 */
+s32 BPF_STRUCT_OPS_SLEEPABLE(spread__init) /* spread.sched:1 */
 {
 	return 0;
 }
 
 /* the scheduler is being unloaded: record why, for the loader */
-SEC("struct_ops/spread__exit")
-void spread__exit(u64 *ctx) /* spread.sched:1 */
+void BPF_STRUCT_OPS(spread__exit, struct scx_exit_info *ei) /* spread.sched:1 */
 {
-	struct scx_exit_info *ei = (void *)ctx[0];
-
-	stats.exit_kind = ei->kind;
-	stats.exit_code = ei->exit_code;
-	bpf_probe_read_kernel_str(stats.exit_reason, sizeof(stats.exit_reason), ei->reason);
-	bpf_probe_read_kernel_str(stats.exit_msg, sizeof(stats.exit_msg), ei->msg);
+	sl_record_exit(ei);
 }
 
 SEC(".struct_ops.link")
@@ -410,6 +151,6 @@ struct sched_ext_ops spread__ops = {
 	.stopping = (void *)spread__stopping,
 	.init = (void *)spread__init,
 	.exit = (void *)spread__exit,
-	.timeout_ms = 5000,
+	.timeout_ms = SL_TIMEOUT_MS,
 	.name = "spread",
 };

@@ -17,10 +17,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hostc import host_program
 from simhost import ToyHost
 
 from schedlang import ir
-from schedlang.backends.bpf import build, cnames, compat, csyntax, helpers
+from schedlang.backends.bpf import build, cnames, csyntax
 from schedlang.backends.bpf.lower import Lowerer
 from schedlang.backends.interp import compile_for_sim
 from schedlang.backends.interp.policy import InterpPolicy
@@ -117,7 +118,7 @@ def _policy(rng: random.Random) -> str:
     return text
 
 
-def _c_program(checked: ir.CheckedProgram) -> str:
+def _c_program(checked: ir.CheckedProgram, directory: Path) -> str:
     """main() declares the locals (read through volatiles: computed at run time, as in a
     policy) and prints each r_i's expression, lowered by the BPF backend."""
     init = checked.program.callbacks[0]
@@ -136,23 +137,13 @@ def _c_program(checked: ir.CheckedProgram) -> str:
                 f'\t{{ {ctype} r = {value}; printf("{s.target.name} %llu\\n", '
                 "(unsigned long long)r); }"
             )
-    api = compat.KERNEL_APIS[compat.DEFAULT_KERNEL_API]
-    blocks = [h.text for h in helpers.resolve(api, lw.needs.helpers)]
-    return (
-        "#include <stdio.h>\n#include <stdbool.h>\n"
-        "typedef unsigned int u32;\ntypedef int s32;\ntypedef unsigned long long u64;\n"
-        "typedef long long s64;\n\n"
-        + "\n\n".join(blocks)
-        + "\n\nint main(void)\n{\n"
-        + "\n".join(lines)
-        + "\n\treturn 0;\n}\n"
-    )
+    return host_program(directory, lines)
 
 
 def _run_c(clang: build.Clang, tmp_path: Path, checked: ir.CheckedProgram) -> dict[str, int]:
     """Each r_i's value as the generated C computes it (as a u64)."""
     c_file, exe = tmp_path / "exprs.c", tmp_path / "exprs"
-    c_file.write_text(_c_program(checked))
+    c_file.write_text(_c_program(checked, tmp_path))
     flags = [f for f in build.CFLAGS if f not in ("-target", "bpf") and not f.startswith("-mcpu")]
     done = subprocess.run(
         [clang.path, *flags, "-w", str(c_file), "-o", str(exe)], capture_output=True, text=True
