@@ -17,7 +17,7 @@
  *   - enqueue inserts the task on every path; every declared queue is drained in dispatch;
  *   - vtime inserts go only to vtime queues; select_cpu returns on every path.
  */
-#define SL_KERNEL_API 0 /* 6.12+: every variant, picked at load time: the default */
+#define SL_KERNEL_API 0 /* kernel API 6.12+ (every variant, picked at load time: the default) */
 #define MAX_CPUS 64 /* what `for c in cpus` visits and `[T; cpus]` arrays hold */
 #define SL_TIMEOUT_MS 5000 /* the watchdog's: slices stay well below it */
 #define SL_NR_QUEUES 2
