@@ -15,7 +15,10 @@ processed 1,177 instructions, with 8 25,789; docs/verifier.md 6). So each statem
 is multiplied by the states reaching it, and an `if` multiplies the states after it when
 its branches assign a local read later (`_Flow`). An `if` that writes only memory (a `var`, an array, a
 task field) or dead locals does not: the verifier does not tell memory contents apart, and
-it ignores dead registers. Conditions the verifier can decide (a param, fixed at load time)
+it ignores dead registers. Nor does an `if` that sets a *flag* already split earlier (a local
+only ever assigned one of two literals, `placed = true`): the verifier's states then already
+hold both of its values, and a state equal to one checked before is pruned, so a chain of
+`if ... and not placed { ...; placed = true }` costs two states, not 2^n. Conditions the verifier can decide (a param, fixed at load time)
 are still counted twice: an over-approximation, as everywhere here.
 
 The per-node costs below are rough BPF instruction counts of what the C backend emits
@@ -174,6 +177,23 @@ def _reads(stmts: tuple[ir.Stmt, ...]) -> set[str]:
     return names
 
 
+def _flags(stmts: tuple[ir.Stmt, ...]) -> set[str]:
+    """The locals of `stmts` that only ever hold one of at most two literal values (every
+    `let` and assignment of the name, in any scope, is a literal)."""
+    values: dict[str, set[int]] = {}
+    other: set[str] = set()
+    for s in ir.walk_stmts(stmts):
+        match s:
+            case ir.Let(name=name, value=v) | ir.Assign(target=ir.Local(name=name), value=v):
+                if isinstance(v, ir.Lit):
+                    values.setdefault(name, set()).add(v.value)
+                else:
+                    other.add(name)
+            case ir.ForRange(var=name) | ir.ForCpus(var=name):
+                other.add(name)
+    return {name for name, vs in values.items() if len(vs) <= 2 and name not in other}
+
+
 def _writes(stmts: tuple[ir.Stmt, ...]) -> set[str]:
     """The locals assigned anywhere in `stmts` (a `let` is scoped to its block)."""
     return {
@@ -202,9 +222,13 @@ class _Estimator:
         self.max_cpus = prog.max_cpus
         self.recursive = recursive
         self.fn_cost: dict[str, _Flow] = {}
+        self.flags: set[str] = set()  # of the body being estimated (see `_flags`)
+        self.split: set[str] = set()  # flags an `if` before this point has split on
+        self.depth = 0  # if arms and loop bodies around the statement being estimated
 
     def callback(self, cb: ir.CallbackDecl) -> _Estimate:
         out = _Estimate()
+        self.flags, self.split = _flags(cb.body), set()
         body = self.block(cb.body, 1, set(), out)
         out.total = CALLBACK_OVERHEAD + OP_OVERHEAD.get(cb.op, 0) + body.work
         return out
@@ -216,7 +240,10 @@ class _Estimator:
             return _Flow(0, 1)  # reported by the recursion check; any number would be made up
         if name not in self.fn_cost:
             body = self.fns[name].body
+            outer = self.flags, self.split, self.depth
+            self.flags, self.split, self.depth = _flags(body), set(), 0
             flow = self.block(body, 1, set(), None)
+            self.flags, self.split, self.depth = outer
             returns = sum(isinstance(s, ir.Return) for s in ir.walk_stmts(body))
             self.fn_cost[name] = _Flow(flow.work, min(flow.states * max(1, returns), MAX_STATES))
         return self.fn_cost[name]
@@ -280,6 +307,7 @@ class _Estimator:
         recursion limit) but costed as the nesting it is: each link's `else` is the rest of
         the chain. A link splits the states only if its arms write a local read later."""
         links, last = ir.if_chain(s)
+        self.depth += 1
         arms = [
             (
                 STMT_COST[ir.If] + self.expr(link.cond, parts),
@@ -288,19 +316,36 @@ class _Estimator:
             for link in links
         ]
         rest = self.block(last, states, live_after, parts)
+        self.depth -= 1
         writes = _writes(last)
-        for link, (cost, yes) in zip(reversed(links), reversed(arms), strict=True):
+        for n, link, (cost, yes) in zip(
+            reversed(range(len(links))), reversed(links), reversed(arms), strict=True
+        ):
             writes |= _writes(link.then)
             work = cost * states + yes.work + rest.work
-            if writes & live_after:
-                if parts is not None:
-                    parts.paths.append(link.span.line)
-                flow = _Flow(work, yes.states + rest.states)
-            else:
-                flow = _Flow(work, 1)
+            # only the first link runs on every state reaching the `if` (see `_split`)
+            split = self._split(writes & live_after, yes, rest, flags=n == 0 and not self.depth)
+            if split > 1 and parts is not None:
+                parts.paths.append(link.span.line)
+            flow = _Flow(work, split)
             # the rest of the chain as the previous link's `else` block holding this link
             rest = _Flow(flow.work, max(1, min(flow.states * states, MAX_STATES) // states))
         return flow
+
+    def _split(self, live: set[str], yes: _Flow, rest: _Flow, flags: bool) -> int:
+        """The states leaving an `if` link per state entering: one per arm when its arms
+        write locals read later (`live`), except that flags split by an earlier `if` add no
+        state (both of their values are among the states already), nor does a flag that
+        only ever holds one value. That holds only where a split doubles every state that
+        follows (`flags`: the `if` is not inside another `if` or a loop, and this is its
+        first link) and the arms split nothing else."""
+        if not live:
+            return 1
+        if not flags or not live <= self.flags or yes.states > 1 or rest.states > 1:
+            return yes.states + rest.states
+        new = live - self.split
+        self.split |= live
+        return 2 if new else 1
 
     def _loop(
         self,
@@ -316,7 +361,9 @@ class _Estimator:
         checks until its states converge rather than once per iteration: n times the body
         bounds that work, and the states leaving are those one pass of the body leaves."""
         # Parts inside a loop are not recorded: the loop itself is the part to name.
+        self.depth += 1
         inner = self.block(body, 1, live_after | _reads(body), None)
+        self.depth -= 1
         each = inner.work + 3  # compare, increment, branch
         if parts is not None:
             parts.parts.append(

@@ -171,3 +171,33 @@ def test_fn_results_kept_in_live_locals_multiply_the_paths(check) -> None:
     uses = "\n".join(f" hist[a{i}] += 1" for i in range(12))
     _, diags = check(termination.run, policy(f"array hist: [u64; 2]\n{fn}", f"{lets}\n{uses}"))
     assert [d.code for d in diags] == [codes.TOO_COMPLEX]
+
+
+def _flag_chain(n: int, nested: bool) -> str:
+    """n `if`s that each may set the same flag, read by the next: the placed-flag idiom
+    (finding #22's probe). nested: each sits inside an `if` of its own."""
+    ifs = "\n".join(
+        f" if t.pid & {1 << (i % 32)} != 0 and not placed {{ placed = true  stamp = {i} }}"
+        for i in range(n)
+    )
+    if nested:
+        ifs = "\n".join(
+            f" if t.tgid > {i} {{\n{line}\n }}" for i, line in enumerate(ifs.split("\n"))
+        )
+    return policy("var stamp: u64 = 0", f" let placed = false\n{ifs}\n if placed {{ stamp += 1 }}")
+
+
+def test_a_flag_set_by_many_ifs_splits_the_states_once(check) -> None:
+    """After the first `if` that sets `placed`, the states hold both of its values; setting
+    it again makes no state the verifier has not seen, so 200 such `if`s stay linear."""
+    ten = _estimate(check, _flag_chain(10, False))
+    two_hundred = _estimate(check, _flag_chain(200, False))
+    assert two_hundred < 25 * ten
+
+
+def test_a_flag_set_inside_other_branches_still_multiplies(check) -> None:
+    """Inside another `if` a flag's split doubles only some of the states: later `if`s
+    setting it can still make new ones, so the estimate keeps counting them."""
+    three, six = _estimate(check, _flag_chain(3, True)), _estimate(check, _flag_chain(6, True))
+    assert six > 3 * three
+    assert six > 3 * _estimate(check, _flag_chain(6, False))
