@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Protocol
 
 from schedlang import ir
@@ -84,7 +85,13 @@ class Path:
     note: Hashable = None
 
     def key(self) -> tuple[frozenset[tuple[str, Range]], Hashable]:
-        return frozenset(self.env.items()), self.mark
+        return self.facts, self.mark
+
+    @cached_property
+    def facts(self) -> frozenset[tuple[str, Range]]:
+        """The facts as a set, built once per path (in C: ranges are tuples); a rule fills
+        env before anything asks (`Rule.bind`)."""
+        return frozenset(self.env.items())
 
 
 class Rule(Protocol):
@@ -135,6 +142,8 @@ class Walk:
         self.pruned: list[tuple[ir.Expr, bool, Span]] = []
         self._loops: dict[tuple[int, frozenset[Hashable]], list[Path]] = {}
         self.reached: set[Span] = set()  # statements some path gets to
+        self.dead_values = False  # a local got a value no facts allow (see `_contradicts`)
+        self._names: dict[int, set[str]] = {}  # R.names of each atom tested, by id
 
     def body(self, stmts: tuple[ir.Stmt, ...], entry: Path) -> dict[Span | None, list[Path]]:
         rest = self.block(stmts, [entry])
@@ -217,6 +226,7 @@ class Walk:
         for p in paths:
             self.visit(value, p)
             r = self.ranges.of(value, p.env)
+            self.dead_values |= r.empty
             after = _bind(p, name, r, self.ranges.below_nr_cpus(value, p.env))
             out.append(self.rule.bind(name, value, replace(after, env={**after.env})))
         return self.normalize(out, line)
@@ -236,6 +246,7 @@ class Walk:
             cpu = False
         else:
             runs, inside, cpu = None, Range(0, self.ranges.max_cpus), True
+        self.dead_values |= inside.empty
         memo = (id(s), frozenset(p.key() for p in paths))
         if memo in self._loops:
             return self._loops[memo]
@@ -306,7 +317,7 @@ class Walk:
             else:  # the side taken learns nothing the facts did not already say
                 when_true = when_false = p.env
             for truth, env in ((True, when_true), (False, when_false)):
-                if known is (not truth) or (known is None and R.unreachable(env)):
+                if known is (not truth) or (known is None and self._contradicts(env, e)):
                     if len(self.pruned) < 64:
                         self.pruned.append((e, truth, guards or e.span))
                     continue
@@ -315,6 +326,18 @@ class Walk:
                 if after is not None:
                     (yes if truth else no).append(after)
         return yes, no
+
+    def _contradicts(self, env: Env, atom: ir.Expr) -> bool:
+        """The facts after a branch on `atom` contradict each other. A path's facts never
+        do (such a path is dropped here), so only the names the atom refines are looked at;
+        unless some local was given a value with no possible facts (`dead_values`), which
+        joins may then carry anywhere."""
+        if self.dead_values:
+            return R.unreachable(env)
+        names = self._names.get(id(atom))
+        if names is None:
+            names = self._names[id(atom)] = R.names(atom)
+        return R.unreachable(env, names)
 
     def visit_all(self, exprs: Iterable[ir.Expr], paths: list[Path]) -> None:
         for p in paths:
@@ -385,23 +408,12 @@ def _rejoin(paths: list[Path], conds: list[ir.Expr]) -> list[Path]:
     later test of the same names learns it again. Keeps `if w == k { ... }` chains at one
     path instead of one per `k`. (Only for rules that may join: the hull of two refined
     ranges can hold values neither had.)"""
-    tested = {
-        (
-            "nr_cpus"
-            if isinstance(e, ir.NrCpus)
-            else e.name
-            if isinstance(e, ir.Local)
-            else f"param:{e.name}"
-        )
-        for cond in conds
-        for e in ir.subexprs(cond)
-        if isinstance(e, ir.Local | ir.ParamRef | ir.NrCpus)
-    }
+    tested = {name for cond in conds for name in R.names(cond)}
     if not tested:
         return paths
     groups: dict[Hashable, Path] = {}
     for p in paths:
-        k = (p.mark, frozenset(kv for kv in p.env.items() if kv[0] not in tested))
+        k = (p.mark, p.facts - {(name, p.env[name]) for name in tested if name in p.env})
         first = groups.get(k)
         groups[k] = (
             p if first is None else replace(first, env=R.join(first.env, p.env), n=first.n + p.n)
@@ -432,10 +444,15 @@ def _bind(p: Path, name: str, r: Range, exists: bool) -> Path:
 
 
 def _forget(p: Path, names: set[str]) -> Path:
-    drop = names | {R.CPU_MARK + n for n in names} | {ATTAINABLE + n for n in names}
-    if not drop & p.env.keys():
+    drop = (
+        names | {R.CPU_MARK + n for n in names} | {ATTAINABLE + n for n in names}
+    ) & p.env.keys()
+    if not drop:
         return p
-    return replace(p, env={k: v for k, v in p.env.items() if k not in drop})
+    env = dict(p.env)
+    for k in drop:
+        del env[k]
+    return replace(p, env=env)
 
 
 def entry(ranges: Ranges, cb: ir.CallbackDecl | ir.FnDecl, mark: Hashable) -> Path:

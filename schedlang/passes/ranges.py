@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from schedlang import ir
 from schedlang.types import RANGE, Type, is_unsigned_like
@@ -37,9 +37,11 @@ from schedlang.types import RANGE, Type, is_unsigned_like
 WEIGHT_RANGE = (1, 10_000)
 
 
-@dataclass(frozen=True)
-class Range:
-    """lo <= value < hi; None means unbounded on that side. nonzero: value != 0."""
+class Range(NamedTuple):
+    """lo <= value < hi; None means unbounded on that side. nonzero: value != 0.
+
+    A tuple, so that hashing and comparing one (environments are compared and hashed whole
+    by the path walk, passes/paths.py) runs in C."""
 
     lo: int | None
     hi: int | None
@@ -100,10 +102,18 @@ CPU_MARK = "<nr_cpus:"
 EXISTS = Range(1, 2)
 
 
-def unreachable(env: Env) -> bool:
+def unreachable(env: Env, among: set[str] | None = None) -> bool:
     """The facts contradict each other (e.g. a param tested against a value outside its
-    range), so the code they hold at never runs."""
-    return any(r.empty for r in env.values())
+    range), so the code they hold at never runs. among: look only at these names (the rest
+    is known not to)."""
+    if among is None:
+        return any(r.empty for r in env.values())
+    return any(name in env and env[name].empty for name in among)
+
+
+def names(e: ir.Expr) -> set[str]:
+    """The Env keys of the locals, params and `nr_cpus` in e: those a test of e refines."""
+    return {_key(x) for x in ir.subexprs(e) if isinstance(x, ir.Local | ir.ParamRef | ir.NrCpus)}
 
 
 def _pick(f: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
@@ -115,7 +125,24 @@ def _pick(f: Callable[[int, int], int], a: int | None, b: int | None) -> int | N
 
 
 def join(a: Env, b: Env) -> Env:
-    return {k: a[k].hull(b[k]) for k in a.keys() & b.keys()}
+    """The facts that hold on either of two paths: for each name both know, the hull.
+
+    Two paths mostly share their facts (they split at an `if` a few names ago), so only the
+    entries that differ are looked at; the set difference of the item views runs in C.
+    May return `a` itself."""
+    if a is b:
+        return a
+    differ = a.items() - b.items()
+    if not differ:
+        return a
+    out = dict(a)
+    for k, r in differ:
+        other = b.get(k)
+        if other is None:
+            del out[k]
+        else:
+            out[k] = r.hull(other)
+    return out
 
 
 class Ranges:
@@ -590,7 +617,13 @@ class _Walk:
 
 
 def _forget(env: Env, names: set[str]) -> Env:
-    return {k: v for k, v in env.items() if k not in names} if names & env.keys() else env
+    drop = names & env.keys()
+    if not drop:
+        return env
+    out = dict(env)
+    for k in drop:
+        del out[k]
+    return out
 
 
 def _assigned(body: tuple[ir.Stmt, ...]) -> set[str]:

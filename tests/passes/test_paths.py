@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from schedlang import codes, ir
+from schedlang.checker import check_source
 from schedlang.diagnostics import Diagnostics
-from schedlang.passes import liveness, paths, queues, typecheck
+from schedlang.passes import liveness, paths, queues, termination, typecheck
 from schedlang.source import SourceFile
 from schedlang.syntax import parse_source
 
@@ -93,3 +94,39 @@ def test_an_else_if_chain_costs_no_stack() -> None:
     facts = liveness.run(replace(program, callbacks=(replace(enqueue, body=(let, chain)),)), diags)
     assert list(diags) == []
     assert facts == {"paths": {"enqueue": 3_002}}
+
+
+def _bools(n: int) -> str:
+    """Finding #22's probe: n bool locals alive across 2n `if`s (each tested once, then a
+    placed-flag chain over all of them). bench/checker_scale.py --shape bools times it."""
+    params = "".join(f" param p{j}: u64 = 0 in 0..65535\n" for j in range((n + 15) // 16))
+    tests = "".join(
+        f"  let b{i} = p{i // 16} & {1 << (i % 16)} != 0\n  if b{i} {{ g += 1 }}\n"
+        for i in range(n)
+    )
+    chain = "".join(
+        f"  if b{i} and not placed {{\n   insert t into q{i % 2}\n   placed = true\n  }}\n"
+        for i in range(n)
+    )
+    return (
+        f'scheduler bools "finding 22" {{\n{params} queue q0: fifo\n queue q1: fifo\n'
+        f" var g: u64 = 0\n on enqueue(t, flags) {{\n{tests}  let placed = false\n{chain}"
+        "  if not placed {\n   insert t into global\n  }\n }\n"
+        " on dispatch(c) {\n  move_to_local(q0)\n  move_to_local(q1)\n }\n}\n"
+    )
+
+
+def test_many_bool_locals_across_joins_check_clean() -> None:
+    """400 bool locals, each alive across the 800 `if`s after it (finding #22: the walk
+    once joined every local's facts at every `if`; it now looks at the ones that differ).
+    The placed-flag chain inserts exactly once on every path, and both queues are moved
+    from; each `let` of a condition and each `if ... and not placed` is a branch, so the
+    walk stands for 2^800 source paths."""
+    checked, diags = check_source(SourceFile("bools.sched", _bools(400)))
+    assert checked is not None, [d.message for d in diags]
+    assert list(diags) == []
+    assert checked.facts["paths"] == {"enqueue": 2**800}
+    assert checked.facts["queues"] == {"q0": "fifo", "q1": "fifo"}
+    instructions = checked.facts["instructions"]
+    assert isinstance(instructions, dict)
+    assert instructions["enqueue"] < termination.INSTRUCTION_BUDGET
