@@ -33,7 +33,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     _check_sizes(prog, diags)
     memory = _check_memory(prog, diags)
     sizes = {a.name: a.size if a.size is not None else prog.max_cpus for a in prog.arrays}
-    ranges = Ranges(prog)
+    ranges = Ranges.shared(prog)
     proven = 0
     # `a[i] += 1` holds a[i] twice, and `a[i] = a[i] + 1` reads what it writes: once per line
     reported: set[tuple[str, ir.Expr, int]] = set()

@@ -24,7 +24,7 @@ from schedlang.types import Type
 
 
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
-    ranges = Ranges(prog)
+    ranges = Ranges.shared(prog)
     limit = prog.max_cpus
     inits = [(v.name, v.init, v.span) for v in prog.vars if v.type is Type.CPU]
     inits += [(v.name, v.init, v.span) for v in prog.task_vars if v.type is Type.CPU]

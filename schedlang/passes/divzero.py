@@ -18,7 +18,7 @@ from schedlang.types import Type
 
 
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
-    ranges = Ranges(prog)
+    ranges = Ranges.shared(prog)
     proven = 0
 
     def on_expr(e: ir.Expr, env: Env) -> None:

@@ -31,7 +31,7 @@ Ends = dict[Span | None, list[Path]]
 
 
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
-    ranges = Ranges(prog, stores=True)
+    ranges = Ranges.shared(prog, stores=True)
     paths: dict[str, int] = {}
     for cb in prog.callbacks:
         if cb.op in ("enqueue", "select_cpu"):

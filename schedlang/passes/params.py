@@ -28,7 +28,7 @@ from schedlang.units import UNIT_NS
 def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     for p in prog.params:
         _check_decl(p, diags)
-    ranges = Ranges(prog)
+    ranges = Ranges.shared(prog)
     smallest: list[int] = []
 
     # the `t.slice = E` statements that set the slice a task runs with (by id: IR nodes

@@ -496,7 +496,7 @@ class Passive:
 def reached(prog: ir.Program, decl: ir.CallbackDecl | ir.FnDecl) -> set[Span]:
     """The statements of a body that the path rules walk (all others sit behind conditions
     no value satisfies, or after a `return`): where a mutation changes what they see."""
-    ranges = Ranges(prog, stores=True)
+    ranges = Ranges.shared(prog, stores=True)
     walk = Walk(ranges, Passive())
     walk.body(decl.body, entry(ranges, decl, None))
     return walk.reached

@@ -131,7 +131,7 @@ class _Moves:
 
     def __init__(self, prog: ir.Program, inserted: set[str], diags: Diagnostics) -> None:
         self.diags = diags
-        self.ranges = ranges.Ranges(prog, stores=True)
+        self.ranges = ranges.Ranges.shared(prog, stores=True)
         self.fns = {f.name: f for f in prog.fns}
         self.inserted = inserted
         self.walk = Walk(self.ranges, self)

@@ -11,7 +11,9 @@ change between the check and the use (other CPUs write them), so a guard on them
 the hint then says to copy the value into a `let` first. The walk is forward, one pass per
 body: a branch refines the facts with its condition, paths merge by taking the hull, a
 branch that ends in `return` does not reach the code after the `if`, and a loop forgets
-(at entry) every local its body assigns.
+(at entry) every local its body assigns. The rules that share this analysis share its walk
+too: a body is walked once per `Ranges` and the walk is replayed to each rule's hooks, and
+the rules of one program get one `Ranges` (`Ranges.shared`).
 
 Value ranges use the `cpu` type's promise: a `cpu` value names a CPU, so it is below
 `max_cpus` — except a literal or an `as cpu` conversion, whose range is computed.
@@ -149,6 +151,7 @@ class Ranges:
     """Range queries for one program (knows its params and CPU limit)."""
 
     def __init__(self, prog: ir.Program, stores: bool = False) -> None:
+        self.prog = prog
         self.stores = stores
         self.max_cpus = prog.max_cpus
         self.params = {p.name: p for p in prog.params}
@@ -160,6 +163,19 @@ class Ranges:
         self.initial |= {f"array:{a.name}": 0 for a in prog.arrays}
         self.initial |= {f"map:{m.name}": m.default for m in prog.maps}
         self.state: dict[str, Range] = {}  # what a var, task var, array or map may hold
+        # each body's walk, recorded once and replayed to every pass's hooks (walk_body)
+        self.walks: dict[int, tuple[tuple[ir.Stmt, ...], list[Event]]] = {}
+
+    @classmethod
+    def shared(cls, prog: ir.Program, stores: bool = False) -> Ranges:
+        """The Ranges of prog, one per program and `stores`: the value rules (params,
+        cpu_values, bounds, divzero) ask the same questions of the same bodies, so they
+        share one and each body is walked once for all of them; the path rules share the
+        other (what shared state holds is worked out once)."""
+        known = _shared.get(stores)
+        if known is None or known.prog is not prog:
+            known = _shared[stores] = cls(prog, stores)
+        return known
 
     def stored(self, key: str, t: Type) -> Range:
         """The hull of a piece of shared state's initial value and every value stored into it
@@ -486,20 +502,39 @@ _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
 # left side of `and` / `or`), and reports what it cannot prove.
 StmtHook = Callable[[ir.Stmt, Env], None]
 ExprHook = Callable[[ir.Expr, Env], None]
+# What the walk met, in order: (a statement?, the node, the facts there). The walk never
+# changes a set of facts once made (it builds a new one), so the events can be kept.
+Event = tuple[bool, ir.Stmt | ir.Expr, Env]
+_shared: dict[bool, Ranges] = {}  # the last program's, by `stores` (see Ranges.shared)
 
 
 def walk_body(
     ranges: Ranges, body: tuple[ir.Stmt, ...], on_expr: ExprHook, on_stmt: StmtHook | None = None
 ) -> None:
-    """Walk one callback or fn body once, calling the hooks with the facts at each point."""
-    _Walk(ranges, on_expr, on_stmt).block(body, {})
+    """Call the hooks with the facts at each point of one callback or fn body. The body is
+    walked once per Ranges; later calls replay what that walk met."""
+    walked = ranges.walks.get(id(body))
+    if walked is None or walked[0] is not body:
+        walked = body, []
+        _Walk(ranges, walked[1]).block(body, {})
+        ranges.walks[id(body)] = walked
+    for is_stmt, node, env in walked[1]:
+        if not is_stmt:
+            on_expr(node, env)  # type: ignore[arg-type]
+        elif on_stmt is not None:
+            on_stmt(node, env)  # type: ignore[arg-type]
 
 
 class _Walk:
-    def __init__(self, ranges: Ranges, on_expr: ExprHook, on_stmt: StmtHook | None) -> None:
+    def __init__(self, ranges: Ranges, events: list[Event]) -> None:
         self.ranges = ranges
-        self.on_expr = on_expr
-        self.on_stmt = on_stmt
+        self.events = events
+
+    def on_expr(self, e: ir.Expr, env: Env) -> None:
+        self.events.append((False, e, env))
+
+    def on_stmt(self, s: ir.Stmt, env: Env) -> None:
+        self.events.append((True, s, env))
 
     def condition(self, e: ir.Expr, env: Env) -> tuple[Env, Env]:
         """Visit a condition and return the facts when it is true and when false. The right
@@ -554,7 +589,7 @@ class _Walk:
         links, last = ir.if_chain(s)
         tail = last
         for n, link in enumerate(links):
-            if n and self.on_stmt is not None:
+            if n:
                 self.on_stmt(link, env)
             if isinstance(link.cond, ir.Lit):
                 if link.cond.value:
@@ -572,22 +607,21 @@ class _Walk:
 
     def block(self, stmts: tuple[ir.Stmt, ...], outer: Env) -> tuple[Env, bool]:
         """Returns the facts after the block and whether control can fall out of it."""
-        env = dict(outer)
+        env = outer
         bound: set[str] = set()
         for s in stmts:
-            if self.on_stmt is not None:
-                self.on_stmt(s, env)
+            self.on_stmt(s, env)
             match s:
                 case ir.Let(name=name, value=v):
                     self.expr(v, env)
-                    env[name] = self.ranges.of(v, env)
+                    env = {**env, name: self.ranges.of(v, env)}
                     bound.add(name)
                 case ir.Assign(target=target, value=v):
                     if not isinstance(target, ir.Local):
                         self.expr(target, env)
                     self.expr(v, env)
                     if isinstance(target, ir.Local):
-                        env[target.name] = self.ranges.of(v, env)
+                        env = {**env, target.name: self.ranges.of(v, env)}
                 case ir.If():
                     after = self.if_chain(s, env)
                     if after is None:
