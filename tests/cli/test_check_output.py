@@ -143,6 +143,8 @@ def test_fact_lines() -> None:
         "new fact: a 1",
     ]
     assert fact_lines({}) == []
+    many = fact_lines({"paths": {"enqueue": 2**800, "select_cpu": 10**6}})
+    assert many == ["paths checked: enqueue more than 10^6, select_cpu 1000000"]
 
 
 def test_an_internal_error_exits_3_with_a_record(
