@@ -165,8 +165,8 @@ def simulate(
     """Check a policy and run it on the simulated sched_ext machine against the model of the
     kernel's default scheduler, once per seed (docs/simulator.md).
 
-    `workload` names a shipped model (as the VM workload it stands for: hackbench, pipe, mix,
-    build, stress-cpu, cyclictest) or is an rt-app .json file. `engine` compiles the policy
+    `workload` names a shipped model (as the VM workload it stands for: hackbench, messaging,
+    pipe, mix, build, stress-cpu, cyclictest) or is an rt-app .json file. `engine` compiles the policy
     with the IR interpreter ("interp", the reference semantics) or to native code with
     llvmlite ("jit"; each run compiles afresh, so every seed starts from the same state).
     `trace` keeps the first seed's policy run as Chrome trace-event JSON (`report.trace`).

@@ -39,7 +39,7 @@ class DefaultPolicy:
         self.base_slice = 750_000 * (1 + n.bit_length() - 1)
         self.clock = 0  # vtime of the task that started running last (min_vruntime-like)
         self.started: dict[int, int] = {}  # pid -> when it started running
-        self.curr: dict[int, SimTask] = {}  # cpu -> the task running there
+        self.curr: list[SimTask | None] = [None] * nr_cpus  # what runs on each CPU
         self.counts = {"nr_enqueued": 0, "nr_dispatched": 0, "nr_direct": 0}
 
     def call(self, op: str, host: Host, *args: Any) -> int | None:
@@ -76,7 +76,7 @@ class DefaultPolicy:
         now = host.now()
         ran = now - self.started.pop(task.pid, now)
         task.vtime += ran * WEIGHT_NICE0 // max(1, task.weight)
-        self.curr.pop(task.cpu, None)
+        self.curr[task.cpu] = None
 
     def _place(self, task: SimTask) -> None:
         task.vtime = max(task.vtime, self.clock - self.base_slice)
@@ -86,10 +86,12 @@ class DefaultPolicy:
         has run so far, if that is more than a base slice ahead of the woken task."""
         now = host.now()
         victim, worst = -1, task.vtime + self.base_slice
-        for cpu, running in sorted(self.curr.items()):
+        for cpu, running in enumerate(self.curr):
+            if running is None:
+                continue
             ran = now - self.started.get(running.pid, now)
-            vtime = running.vtime + ran * WEIGHT_NICE0 // max(1, running.weight)
-            if vtime > worst and host.cpu_allowed(task, cpu):
+            vtime = running.vtime + ran * WEIGHT_NICE0 // (running.weight or 1)
+            if vtime > worst and task.may_run_on(cpu):
                 victim, worst = cpu, vtime
         if victim >= 0:
             host.kick(victim, "preempt")

@@ -203,7 +203,8 @@ def format_text(report: SimReport) -> str:
     lines = [
         f"policy {report.policy} vs default model, simulated: workload {report.workload} "
         f"({report.source}), {report.cpus} CPUs",
-        f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} runs a side); cells: median [min-max]",
+        f"seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} run{'s' if len(seeds) != 1 else ''} a "
+        "side); cells: median [min-max]",
     ]
     if report.params:
         lines.append("params: " + ", ".join(f"{k}={v}" for k, v in report.params.items()))

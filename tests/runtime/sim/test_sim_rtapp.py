@@ -142,7 +142,7 @@ def test_errors_say_where_what_and_how_to_fix(
 
 def test_the_shipped_models_are_named_like_the_vm_workloads_they_model() -> None:
     names = rtapp.builtin_names()
-    assert names == ("build", "cyclictest", "hackbench", "mix", "pipe", "stress-cpu")
+    assert names == ("build", "cyclictest", "hackbench", "messaging", "mix", "pipe", "stress-cpu")
     assert set(names) <= set(vm_workloads.WORKLOADS)
     for name in names:
         model = rtapp.load(name)
