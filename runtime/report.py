@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from schedlang.runtime.workloads import WALL, MetricSpec, get, metric_specs
+from schedlang.stats import ratio_of_medians
 
 Side = Literal["baseline", "policy"]
 
@@ -123,7 +124,7 @@ class MetricRow:
     better: str
     baseline: Spread | None
     policy: Spread | None
-    ratio: float | None  # policy median / baseline median
+    ratio: float | None  # policy median / baseline median (schedlang.stats.ratio_of_medians)
     verdict: Verdict
     noisy: bool  # the workload's absolute numbers mean little under TCG
 
@@ -210,7 +211,7 @@ def _rows(workloads: tuple[str, ...], runs: tuple[RunRecord, ...]) -> tuple[Metr
                 ]
                 sides[side] = spread(values)
             base, pol = sides["baseline"], sides["policy"]
-            ratio = pol.median / base.median if base and pol and base.median != 0 else None
+            ratio = ratio_of_medians(pol.values, base.values) if base and pol else None
             rows.append(
                 MetricRow(
                     workload=name,
