@@ -142,17 +142,18 @@ class _BlockLowering:
         self.lw, self.scope, self.stmts, self.top = lw, scope, stmts, top
         self.block = c.Block()
         self.at = 0  # index in stmts of the statement being lowered
-        self.declared: set[str] = set()
+        self.declared: set[str] = set()  # C names declared at the top of this block
+        self.loop_vars: dict[str, str] = {}  # of those, loop variables -> their C type
         self.slots: dict[str, str] = {}  # sl_slot pointers declared here -> element C type
 
     def add(self, s: c.Stmt, span: Span | None = None) -> None:
         self.block.add(s, span)
 
     def hoistable(self, name: str, outside: list[ir.Stmt]) -> bool:
-        """Whether `name` may be declared at the top of this block: not declared here yet,
-        and not mentioned by `outside`, the statements of this block that must keep seeing
-        an outer binding of that name."""
-        return name not in self.declared and name not in _locals(outside)
+        """Whether the policy's local `name` may be declared at the top of this block: not
+        declared here yet, and not mentioned by `outside`, the statements of this block that
+        must keep seeing an outer binding of that name."""
+        return cnames.ident(name) not in self.declared and name not in _locals(outside)
 
     def declare(self, ctype: str, name: str, init: c.Expr | None, span: Span | None) -> None:
         self.declared.add(name)
@@ -336,7 +337,7 @@ def _let(lw: Lowerer, s: ir.Let, out: _BlockLowering) -> None:
     ctype, name, value = cnames.c_type(s.type), cnames.ident(s.name), lw.expr(s.value)
     if not out.hoistable(s.name, list(out.stmts[: out.at])):
         # it shadows an outer local this block used before it: declared where it binds
-        out.declared.add(s.name)
+        out.declared.add(name)
         out.add(c.Decl(ctype, name, value), s.span)
         return
     if not out.block.stmts and not (out.top and out.scope.prologue):
@@ -402,13 +403,19 @@ def _if(lw: Lowerer, s: ir.If, out: _BlockLowering) -> None:
 def _loop(
     lw: Lowerer, out: _BlockLowering, var: str, ctype: str, head: c.Call, body: c.Block, span: Span
 ) -> None:
-    """A loop whose variable is declared at the top of the enclosing block, unless the block
-    mentions that name outside the loop: then in a block of its own, as C's `for (T v ...)`
-    scopes it."""
-    others = [x for i, x in enumerate(out.stmts) if i != out.at]
+    """A loop whose variable is declared at the top of the enclosing block (once for every
+    loop of the block with that variable and type), unless the block mentions that name
+    outside those loops: then in a block of its own, as C's `for (T v ...)` scopes it."""
     name = cnames.ident(var)
-    if out.hoistable(var, others):
-        if name not in out.declared:
+    sharing = [
+        i
+        for i, x in enumerate(out.stmts)
+        if isinstance(x, ir.ForRange | ir.ForCpus) and x.var == var and _loop_type(x) == ctype
+    ]
+    others = [x for i, x in enumerate(out.stmts) if i not in sharing]
+    if out.loop_vars.get(name) == ctype or out.hoistable(var, others):
+        if name not in out.loop_vars:
+            out.loop_vars[name] = ctype
             out.declare(ctype, name, None, None)
         out.add(c.Loop(head, body), span)
         return
@@ -417,11 +424,15 @@ def _loop(
     out.add(c.Compound(inner))
 
 
+def _loop_type(s: ir.ForRange | ir.ForCpus) -> str:
+    return cnames.c_type(s.var_type) if isinstance(s, ir.ForRange) else "s32"
+
+
 def _for_range(lw: Lowerer, s: ir.ForRange, out: _BlockLowering) -> None:
     lw.need("sl_for")
     v = c.Atom(cnames.ident(s.var))
     head = c.Call("sl_for", (v, lw.expr(s.lo), lw.expr(s.hi)))
-    _loop(lw, out, s.var, cnames.c_type(s.var_type), head, lw.block(s.body, out.scope), s.span)
+    _loop(lw, out, s.var, _loop_type(s), head, lw.block(s.body, out.scope), s.span)
 
 
 def _for_cpus(lw: Lowerer, s: ir.ForCpus, out: _BlockLowering) -> None:
@@ -434,7 +445,7 @@ def _for_cpus(lw: Lowerer, s: ir.ForCpus, out: _BlockLowering) -> None:
     stop.add(c.Jump("break"))
     body.stmts.insert(0, (c.If(((end, stop, None),)), None))
     head = c.Call("sl_for", (v, c.Atom("0"), c.Atom("MAX_CPUS")))
-    _loop(lw, out, s.var, "s32", head, body, s.span)
+    _loop(lw, out, s.var, _loop_type(s), head, body, s.span)
 
 
 def _return(lw: Lowerer, s: ir.Return, out: _BlockLowering) -> None:

@@ -117,3 +117,54 @@ def test_lowered_code_fits_in_100_columns(path: Path) -> None:
         elif inside and c.width(line) > c.MAX_WIDTH:
             long.append(line)
     assert not long
+
+
+LOOPS = """scheduler loops "two scans and a shadowing let" {
+    array load: [u64; cpus]
+    on select_cpu(t, prev, flags) -> cpu {
+        let best = prev
+        for c in cpus {
+            if load[c] < load[best] { best = c }
+        }
+        for c in cpus {
+            load[c] += 1
+        }
+        let n: u64 = 3
+        if n > 2 {
+            let m = n + 1
+            load[0] = m
+            let n: u64 = 7
+            load[1] = n
+        }
+        return best
+    }
+    on enqueue(t, flags) {
+        let v = 5ms
+        insert t into global slice v
+    }
+}
+"""
+
+
+def test_declarations_are_hoisted_unless_that_changes_what_a_name_means() -> None:
+    checked, diags = check_source(SourceFile("loops.sched", LOOPS))
+    assert checked is not None, [d.message for d in diags]
+    options = emit.Options(params={}, kernel_api=compat.KERNEL_APIS[compat.DEFAULT_KERNEL_API])
+    text = render.render(emit.build_context(checked, options)).text
+    select = text.split("loops__select_cpu(u64 *ctx)")[1].split("\n}\n")[0]
+    # the leading let keeps its value; both scans share one `c`; `n` is assigned in place
+    assert select.splitlines()[2:7] == [
+        "\ts32 prev = ctx[1];",
+        "\ts32 best = prev; /* loops.sched:4 */",
+        "\ts32 c;",
+        "\tu64 n;",
+        "",
+    ]
+    assert select.count("sl_for(c, 0, MAX_CPUS) {") == 2
+    assert "\tn = 3; /* loops.sched:11 */" in select
+    # the inner `n` shadows the outer one after the block read it: declared where it binds
+    assert "\t\tu64 m = n + 1; /* loops.sched:13 */\n\n\t\t*load__at(0) = m;" in select
+    assert "\t\tu64 n = 7; /* loops.sched:15 */" in select
+    # enqueue counts itself before the policy's first statement runs
+    enqueue = text.split("loops__enqueue(u64 *ctx)")[1].split("\n}\n")[0]
+    assert "\tu64 v;\n\n\t__sync_fetch_and_add(&stats.nr_enqueued, 1);\n\n\tv = " in enqueue
