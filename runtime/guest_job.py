@@ -89,10 +89,14 @@ class Outcome:
     output: str
     metrics: dict[str, float]
     error: str | None
+    pid: int = 0  # of the process started (the `prefix` program when one was given)
 
 
-def run_workload(workload: Workload, scratch: Path, timeout_s: float) -> Outcome:
-    """Run one workload's command in `scratch` and parse its output; never raises."""
+def run_workload(
+    workload: Workload, scratch: Path, timeout_s: float, prefix: tuple[str, ...] = ()
+) -> Outcome:
+    """Run one workload's command in `scratch` and parse its output; never raises.
+    `prefix` runs the command under another program (a tracer: `perf record ... --`)."""
     missing = [tool for tool in workload.tools if shutil.which(tool) is None]
     if missing:
         return Outcome(127, 0.0, "", {}, f"not installed: {', '.join(missing)}")
@@ -103,7 +107,7 @@ def run_workload(workload: Workload, scratch: Path, timeout_s: float) -> Outcome
             workload.prepare(scratch)
         start = time.monotonic()
         proc = subprocess.Popen(
-            ["sh", "-c", workload.command],
+            [*prefix, "sh", "-c", workload.command],
             cwd=scratch,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -134,7 +138,7 @@ def run_workload(workload: Workload, scratch: Path, timeout_s: float) -> Outcome
     if len(output) > OUTPUT_LIMIT:
         half = OUTPUT_LIMIT // 2
         output = output[:half] + "\n[... output cut ...]\n" + output[-half:]
-    return Outcome(proc.returncode, wall, output, metrics, error)
+    return Outcome(proc.returncode, wall, output, metrics, error, proc.pid)
 
 
 class _Progress:

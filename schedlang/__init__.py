@@ -10,6 +10,7 @@ The public API, one function per stage of the pipeline
     report = schedlang.run(artifact, workloads=["hackbench"], repeat=5)
     report = schedlang.simulate("fair.sched", "mix")  # simulated machine, vs a default model
     result = schedlang.synthesize("maximize throughput of hackbench")  # goal -> measured winner
+    trace = schedlang.trace("hackbench")        # the workload under the default scheduler
 
 Imports of the backend and the runtime happen on first use, so checking stays fast.
 """
@@ -17,6 +18,7 @@ Imports of the backend and the runtime happen on first use, so checking stays fa
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from schedlang.diagnostics import Diagnostic
     from schedlang.errors import SchedlangError
     from schedlang.ir import CheckedProgram
+    from schedlang.runtime.sched_trace import SchedTrace
     from schedlang.runtime.sim.compare import SimReport
 
 # Names re-exported lazily (PEP 562): `import schedlang` stays cheap, which matters for every
@@ -45,6 +48,7 @@ _LAZY = {
     "Budget": "schedlang.agent.loop",
     "Synthesis": "schedlang.agent.loop",
     "Goal": "schedlang.agent.goal",
+    "SchedTrace": "schedlang.runtime.sched_trace",
 }
 
 
@@ -61,6 +65,7 @@ __all__ = [
     "Diagnostic",
     "Goal",
     "MeasureError",
+    "SchedTrace",
     "SchedlangError",
     "Scheduler",
     "check",
@@ -72,6 +77,7 @@ __all__ = [
     "simulate",
     "synthesize",
     "Synthesis",
+    "trace",
 ]
 
 
@@ -196,4 +202,35 @@ def simulate(
         seeds=seeds,
         params=dict(params or {}),
         trace=trace,
+    )
+
+
+def trace(
+    workload: str,
+    *,
+    sim: bool = False,
+    cpus: int = 2,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    keep_timehist: str | Path | None = None,
+) -> SchedTrace:
+    """Trace one run of a workload under the kernel's default scheduler: every time a thread
+    held a CPU, its wakeups and migrations (`SchedTrace`, runtime/sched_trace.py).
+
+    In the sandbox VM by default: `workload` is one of `run`'s workloads, traced with
+    `perf record` and read with `perf sched timehist` (`keep_timehist` saves that text). With
+    `sim=True`, an rt-app model (shipped name or .json path) on the simulated machine with
+    `cpus` CPUs and `seed`. UnknownWorkloadError / WorkloadError for a workload that does
+    not exist or cannot be read; TraceError when the sandbox cannot trace it."""
+    if sim:
+        from schedlang.runtime.sched_trace import trace_sim
+
+        return trace_sim(workload, cpus=cpus, seed=seed)
+    from schedlang.runtime.trace_vm import trace as trace_vm
+
+    return trace_vm(
+        workload,
+        vcpus=cpus,
+        progress=progress or (lambda line: None),
+        keep_timehist=Path(keep_timehist) if keep_timehist is not None else None,
     )

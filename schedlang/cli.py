@@ -34,6 +34,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "schedlang.commands.sim",
         "run a policy on a simulated sched_ext machine against a model of the default",
     ),
+    "analyze": (
+        "schedlang.commands.analyze",
+        "trace a workload under the default scheduler: its profile, bottleneck and rt-app model",
+    ),
     "fuzz": (
         "schedlang.commands.fuzz",
         "run generated policies through the checker, the compiler and (--vm) the kernel",

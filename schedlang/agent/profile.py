@@ -140,6 +140,9 @@ class WorkloadProfile:
     slos: tuple[Slo, ...]
     rtapp: dict[str, Any]  # an rt-app model in the simulator's subset (runtime/sim/rtapp.py)
     notes: tuple[str, ...] = ()  # what the profile could not see, said plainly
+    # The traced run's own figures: the workload tool's output and `wall_s` in the VM, the
+    # simulator's run metrics (makespan_s, utilisation, ...) in the simulator.
+    metrics: dict[str, float] = field(default_factory=dict)
     version: int = field(default=PROFILE_VERSION)
 
     def thread(self, comm: str) -> tuple[ThreadProfile, ...]:
@@ -189,6 +192,7 @@ class WorkloadProfile:
                 slos=tuple(_slo(s) for s in data["slos"]),
                 rtapp=dict(data["rtapp"]),
                 notes=tuple(str(n) for n in data.get("notes", ())),
+                metrics={str(k): float(v) for k, v in data.get("metrics", {}).items()},
                 version=PROFILE_VERSION,
             )
         except (KeyError, TypeError, ValueError) as exc:
