@@ -151,20 +151,20 @@ def test_declarations_are_hoisted_unless_that_changes_what_a_name_means() -> Non
     assert checked is not None, [d.message for d in diags]
     options = emit.Options(params={}, kernel_api=compat.KERNEL_APIS[compat.DEFAULT_KERNEL_API])
     text = render.render(emit.build_context(checked, options)).text
-    select = text.split("loops__select_cpu(u64 *ctx)")[1].split("\n}\n")[0]
+    select = _body(text, "loops__select_cpu")
     # the leading let keeps its value; both scans share one `c`; `n` is assigned in place
-    assert select.splitlines()[2:7] == [
-        "\ts32 prev = ctx[1];",
-        "\ts32 best = prev; /* loops.sched:4 */",
-        "\ts32 c;",
-        "\tu64 n;",
-        "",
-    ]
+    assert "\ts32 best = prev; /* loops.sched:4 */\n\ts32 c;\n\tu64 n;\n\n\tsl_for(c" in select
     assert select.count("sl_for(c, 0, MAX_CPUS) {") == 2
     assert "\tn = 3; /* loops.sched:11 */" in select
     # the inner `n` shadows the outer one after the block read it: declared where it binds
     assert "\t\tu64 m = n + 1; /* loops.sched:13 */\n\n\t\t*load__at(0) = m;" in select
     assert "\t\tu64 n = 7; /* loops.sched:15 */" in select
     # enqueue counts itself before the policy's first statement runs
-    enqueue = text.split("loops__enqueue(u64 *ctx)")[1].split("\n}\n")[0]
-    assert "\tu64 v;\n\n\t__sync_fetch_and_add(&stats.nr_enqueued, 1);\n\n\tv = " in enqueue
+    enqueue = _body(text, "loops__enqueue")
+    assert "\tu64 v;\n\n\tsl_count(nr_enqueued);\n\n\tv = 5000000;" in enqueue
+
+
+def _body(text: str, c_name: str) -> str:
+    """The body of the callback `c_name`, between its braces."""
+    start = text.index("\n{\n", text.index(c_name + ","))
+    return text[start : text.index("\n}\n", start)]
