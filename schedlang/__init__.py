@@ -68,6 +68,7 @@ __all__ = [
     "SchedTrace",
     "SchedlangError",
     "Scheduler",
+    "canonical_source",
     "check",
     "check_program",
     "compile",
@@ -98,6 +99,16 @@ def parse(text: str, path: str = "<string>") -> Scheduler:
     from schedlang.syntax import parse as parse_text
 
     return parse_text(text, path)
+
+
+def canonical_source(text: str, path: str = "<string>") -> str:
+    """The policy as `schedlang fmt` prints it, without its comments: one text for every file
+    that differs only in layout or comments, so its hash names the policy (the agent's
+    history store keys policies by it). SchedlangError carrying the diagnostics when the text
+    does not parse."""
+    from schedlang.fmt import format_program
+
+    return format_program(parse(text, path))
 
 
 def check_program(text: str, path: str = "<string>") -> CheckResult:
