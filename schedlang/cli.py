@@ -42,6 +42,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "schedlang.commands.fuzz",
         "run generated policies through the checker, the compiler and (--vm) the kernel",
     ),
+    "history": (
+        "schedlang.commands.history",
+        "show what the agent's history store remembers: verdicts, winners, their runs",
+    ),
     "sandbox": (
         "schedlang.commands.sandbox",
         "fetch or inspect the VM sandbox (kernel, qemu, libbpf)",
