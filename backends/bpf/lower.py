@@ -458,12 +458,9 @@ def _return(lw: Lowerer, s: ir.Return, out: _BlockLowering) -> None:
         out.add(c.Return(lw.expr(s.value)), s.span)
 
 
-def _count(counter: c.Expr) -> c.Stmt:
-    return c.ExprStmt(c.Call("__sync_fetch_and_add", (c.Unary("&", counter), c.Atom("1"))))
-
-
-def stat(name: str) -> c.Expr:
-    return c.Member(c.Atom("stats"), name)
+def _count(field: c.Expr) -> c.Stmt:
+    """`sl_count(field)`: one more in a field of the stats (the header's macro)."""
+    return c.ExprStmt(c.Call("sl_count", (field,)))
 
 
 def _insert(lw: Lowerer, s: ir.Insert, out: _BlockLowering) -> None:
@@ -486,10 +483,10 @@ def _insert(lw: Lowerer, s: ir.Insert, out: _BlockLowering) -> None:
     out.add(c.ExprStmt(call), s.span)
     # the counters of semantics.stats_fields
     if s.queue.kind == "local" and out.scope.op == "select_cpu":
-        out.add(_count(stat(semantics.NR_DIRECT)))
+        out.add(_count(c.Atom(semantics.NR_DIRECT)))
     if s.queue.name in lw.queue_index and s.queue.kind in ("fifo", "vtime"):
         slot = c.Atom(cnames.queue_slot(s.queue.name))
-        out.add(_count(c.Index(stat(semantics.QUEUE_INSERTS), slot)))
+        out.add(_count(c.Index(c.Atom(semantics.QUEUE_INSERTS), slot)))
 
 
 _KICK_FLAGS = {None: "0", "preempt": "SCX_KICK_PREEMPT", "idle": "SCX_KICK_IDLE"}

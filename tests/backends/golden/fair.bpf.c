@@ -95,7 +95,7 @@ void BPF_STRUCT_OPS(fair__enqueue, struct task_struct *t, u64 enq_flags) /* fair
 
 	v = sl_max_u64(t->scx.dsq_vtime, sl_sat_sub(vars.vnow, params.slice)); /* fair.sched:12 */
 	sl_insert_vtime(t, DSQ_shared, sl_slice(params.slice), v, enq_flags); /* fair.sched:13 */
-	__sync_fetch_and_add(&stats.queue_inserts[DSQ_shared__IDX], 1);
+	sl_count(queue_inserts[DSQ_shared__IDX]);
 }
 
 /* CPU c has nothing to run: move tasks from queues to its local queue */

@@ -67,7 +67,7 @@ s32 BPF_STRUCT_OPS(fifo__select_cpu, struct task_struct *t, s32 prev, u64 flags)
 
 	if (pick.idle) { /* fifo.sched:6 */
 		sl_insert(t, SCX_DSQ_LOCAL, sl_slice(params.slice), 0); /* fifo.sched:7 */
-		__sync_fetch_and_add(&stats.nr_direct, 1);
+		sl_count(nr_direct);
 	}
 	return pick.cpu; /* fifo.sched:9 */
 }

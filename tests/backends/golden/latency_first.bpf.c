@@ -99,7 +99,7 @@ s32 BPF_STRUCT_OPS(latency_first__select_cpu, struct task_struct *t, /* latency_
 	if (pick.idle && task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:24 */
 		sl_insert(t, SCX_DSQ_LOCAL, /* latency_first.sched:25 */
 			  sl_slice(params.interactive_slice), 0);
-		__sync_fetch_and_add(&stats.nr_direct, 1);
+		sl_count(nr_direct);
 	}
 	return pick.cpu; /* latency_first.sched:27 */
 }
@@ -113,11 +113,11 @@ void BPF_STRUCT_OPS(latency_first__enqueue, struct task_struct *t, /* latency_fi
 	if (task_ctx(t)->avg_run < params.burst_limit) { /* latency_first.sched:31 */
 		sl_insert(t, DSQ_interactive, /* latency_first.sched:32 */
 			  sl_slice(params.interactive_slice), enq_flags);
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_interactive__IDX], 1);
+		sl_count(queue_inserts[DSQ_interactive__IDX]);
 	} else {
 		sl_insert_vtime(t, DSQ_batch, /* latency_first.sched:34 */
 				sl_slice(params.batch_slice), t->scx.dsq_vtime, enq_flags);
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_batch__IDX], 1);
+		sl_count(queue_inserts[DSQ_batch__IDX]);
 	}
 }
 

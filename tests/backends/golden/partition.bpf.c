@@ -100,10 +100,10 @@ void BPF_STRUCT_OPS(partition__enqueue, struct task_struct *t, /* partition.sche
 
 	if (is_build__fn(t) && (u32)t->nr_cpus_allowed > 1) { /* partition.sched:11 */
 		sl_insert(t, DSQ_build, sl_slice(params.slice), enq_flags); /* partition.sched:12 */
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_build__IDX], 1);
+		sl_count(queue_inserts[DSQ_build__IDX]);
 	} else {
 		sl_insert(t, DSQ_rest, sl_slice(params.slice), enq_flags); /* partition.sched:14 */
-		__sync_fetch_and_add(&stats.queue_inserts[DSQ_rest__IDX], 1);
+		sl_count(queue_inserts[DSQ_rest__IDX]);
 	}
 }
 
