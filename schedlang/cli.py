@@ -38,6 +38,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "schedlang.commands.analyze",
         "trace a workload under the default scheduler: its profile, bottleneck and rt-app model",
     ),
+    "synthesize": (
+        "schedlang.commands.synthesize",
+        "turn a goal into a policy that beats the default scheduler, measured in the VM",
+    ),
     "fuzz": (
         "schedlang.commands.fuzz",
         "run generated policies through the checker, the compiler and (--vm) the kernel",

@@ -15,11 +15,8 @@ check, to compile, to load, being ejected) stops the loop: it is the candidate's
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import random
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -28,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import schedlang
+from schedlang.agent import keep
 from schedlang.agent.goal import METRICS, Goal, GoalError, parse_goal, vm_metric
 from schedlang.agent.retrieve import Candidate, rank
-from schedlang.agent.tune import Tuned, oriented, tune
+from schedlang.agent.tune import Tuned, tune
 from schedlang.agent.verify import Verified, verify
 from schedlang.agent.winner import literal, winner_file
 
@@ -45,7 +43,7 @@ SIM_MODELS = {
     "stress-cpu": "stress-cpu",
 }
 SIM_TRIAL_S = 1.0  # planned wall time of one simulated trial (docs/agent.md measures it)
-MIN_REPEAT = 5  # runs a side before any significance is claimed
+MIN_REPEAT = keep.MIN_RUNS  # runs a side before any significance is claimed
 
 
 @dataclass(frozen=True)
@@ -97,35 +95,12 @@ class Iteration:
 
 
 @dataclass(frozen=True)
-class Judgement:
-    """A significance test of one side against another on one metric: the ratio of medians
-    (oriented: above 1 is better), its bootstrap interval, and the rank test's p value."""
-
-    against: str  # "default" or the name of the best so far
-    metric: str
-    ratio: float
-    low: float
-    high: float
-    p_value: float
-    n: tuple[int, int]  # runs (candidate, other)
-    significant: bool
-    test: str
-
-    def describe(self) -> str:
-        return (
-            f"{self.ratio:.3f}x vs {self.against} on {self.metric} (95% bootstrap interval "
-            f"[{self.low:.3f}, {self.high:.3f}], {self.test} p={self.p_value:.3g}, "
-            f"n={self.n[0]}/{self.n[1]})"
-        )
-
-
-@dataclass(frozen=True)
 class Winner:
     name: str
     origin: str
     params: dict[str, int]
     source: str  # the winner's `.sched` text, params baked in, header on top
-    judgements: tuple[Judgement, ...]
+    verdict: keep.Verdict  # the tests that kept it, with their numbers
 
 
 @dataclass(frozen=True)
@@ -167,53 +142,6 @@ class Progress:
     wall_left_s: float
     vm_left: int
     message: str
-
-
-# --- the stage-6 statistics (a stand-in until agent/keep.py lands) -------------------------------
-
-
-def _rank_sum_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided exact permutation p value of the Mann-Whitney rank-sum statistic (small n)."""
-    pooled = list(a) + list(b)
-    ranks = {i: r for r, i in enumerate(sorted(range(len(pooled)), key=pooled.__getitem__), 1)}
-    observed = sum(ranks[i] for i in range(len(a)))
-    expected = len(a) * (len(pooled) + 1) / 2
-    extreme = total = 0
-    for combo in itertools.combinations(range(len(pooled)), len(a)):
-        total += 1
-        if abs(sum(ranks[i] for i in combo) - expected) >= abs(observed - expected) - 1e-9:
-            extreme += 1
-    return extreme / total
-
-
-def judge(
-    candidate: Sequence[float], other: Sequence[float], better: str, against: str, metric: str
-) -> Judgement:
-    """Is `candidate` better than `other` on a metric where `better` is "lower"/"higher"?
-    Significant when both sides have MIN_REPEAT runs, the rank test's p < 0.05 and the
-    bootstrap 95% interval of the oriented ratio of medians lies above 1."""
-    rng = random.Random(0)
-    ratio = oriented(better, statistics.median(candidate) / statistics.median(other)) or 0.0
-    boots = []
-    for _ in range(2000):
-        c = statistics.median(rng.choices(candidate, k=len(candidate)))
-        o = statistics.median(rng.choices(other, k=len(other)))
-        boots.append(oriented(better, c / o) or 0.0)
-    boots.sort()
-    low, high = boots[int(0.025 * len(boots))], boots[int(0.975 * len(boots)) - 1]
-    p = _rank_sum_p(candidate, other)
-    enough = min(len(candidate), len(other)) >= MIN_REPEAT
-    return Judgement(
-        against,
-        metric,
-        ratio,
-        low,
-        high,
-        p,
-        (len(candidate), len(other)),
-        enough and p < 0.05 and low > 1.0,
-        "Mann-Whitney rank-sum (exact permutation)",
-    )
 
 
 # --- the loop ------------------------------------------------------------------------------------
@@ -340,7 +268,8 @@ def synthesize(
     if order:
         top = order[0][1]
         sim_best = {"candidate": top.candidate, "score": top.best.score,
-                    "feasible": top.best.feasible, "params": top.best.params}  # fmt: skip
+                    "feasible": top.best.feasible, "params": top.best.params,
+                    "params_text": _params_text(top)}  # fmt: skip
         clock.best = f"{top.candidate} (sim {top.best.score or 0:.3f}x)"
 
     if budget.vm_runs == 0 or vm_name is None:
@@ -406,6 +335,10 @@ def _vm_seconds(budget: Budget, vm_candidates: int, repeat: int) -> float:
     return 20.0 + 15.0 * count * max(repeat, MIN_REPEAT) / MIN_REPEAT
 
 
+def _params_text(t: Tuned) -> str:
+    return ", ".join(f"{r.name}={literal(r.type, t.best.params[r.name])}" for r in t.ranges)
+
+
 def _sim_key(t: Tuned) -> tuple[bool, float]:
     score = t.best.score
     return (t.best.feasible and score is not None, score if score is not None else -math.inf)
@@ -414,7 +347,7 @@ def _sim_key(t: Tuned) -> tuple[bool, float]:
 def _sim_only_verdict(sim_best: dict[str, Any] | None) -> str:
     if sim_best is None:
         return "nothing was kept: no candidate was tuned."
-    params = ", ".join(f"{k}={v}" for k, v in sim_best["params"].items()) or "defaults"
+    params = sim_best["params_text"] or "no params"
     return (
         "nothing was kept: the budget has no VM runs, so no candidate was measured against "
         f"the kernel's default. The simulator's best was {sim_best['candidate']} ({params}) at "
@@ -449,43 +382,35 @@ def _keep(
     sim_best: dict[str, Any] | None,
 ) -> tuple[Winner | None, str]:
     """Each measured candidate in order against the default, the hard SLOs and the best so
-    far; the last one standing is the winner."""
-    best: tuple[Candidate, Tuned, Any, list[Judgement]] | None = None
+    far (`keep.judge`); the last one kept is the winner."""
+    best: tuple[Candidate, Tuned, Any, keep.Verdict] | None = None
     reasons: list[str] = []
     for (cand, result, _), report in zip(verified, reports, strict=True):
         t0 = time.monotonic()
-        row = _row(report, metric)
-        if report.events or row is None or row.policy is None or row.baseline is None:
+        runs = keep.samples(report, metric)
+        if report.events or runs is None:
             why = _measured(report, metric)
             reasons.append(f"{cand.name}: {why}")
             clock.record(Iteration("keep", cand.name, f"not kept: {why}", time.monotonic() - t0))
             continue
-        vs_default = judge(row.policy.values, row.baseline.values, row.better, "default", metric)
-        judgements = [vs_default]
-        broken = []
+        slos = []
         for slo, slo_metric in zip(goal.slos, slo_metrics, strict=True):
-            srow = _row(report, slo_metric)
-            ratio = oriented(srow.better, srow.ratio) if srow is not None else None
-            if ratio is None or ratio < slo.floor:
-                shown = "no figure" if ratio is None else f"{ratio:.3f}"
-                broken.append(f"{slo.describe()}: {shown}")
-        if best is not None and vs_default.significant:
-            other_row = _row(best[2], metric)
-            judgements.append(
-                judge(row.policy.values, other_row.policy.values, row.better, best[0].name, metric)
-            )
-        ok = all(j.significant for j in judgements) and not broken
-        if ok:
-            best = (cand, result, report, judgements)
-            clock.best = f"{cand.name} ({vs_default.ratio:.3f}x)"
-            outcome = "kept: " + "; ".join(j.describe() for j in judgements)
+            found = keep.samples(report, slo_metric)
+            slos.append((slo, found or keep.Samples(slo_metric, "higher", (), ())))
+        rival = None
+        if best is not None:
+            theirs = keep.samples(best[2], metric)
+            rival = (best[0].name, theirs.candidate if theirs else ())
+        verdict = keep.judge(cand.name, runs, slos=slos, best=rival)
+        if verdict.win:
+            best = (cand, result, report, verdict)
+            ratio = verdict.vs_default.oriented()[0] if verdict.vs_default else None
+            clock.best = f"{cand.name} ({ratio or 0:.3f}x)"
         else:
-            failed = [j.describe() for j in judgements if not j.significant] + broken
-            outcome = "not kept: " + "; ".join(failed)
-            reasons.append(f"{cand.name}: {'; '.join(failed)}")
+            reasons.append(verdict.sentence)
         clock.record(
-            Iteration("keep", cand.name, outcome, time.monotonic() - t0,
-                      detail={"judgements": [asdict(j) for j in judgements], "slos_broken": broken})
+            Iteration("keep", cand.name, verdict.sentence, time.monotonic() - t0,
+                      detail={"verdict": verdict.to_dict()})
         )  # fmt: skip
     if best is None:
         sim = ""
@@ -497,11 +422,11 @@ def _keep(
         return None, "nothing was kept: no candidate beat the default with significance. " + (
             " ".join(reasons) + sim
         )
-    cand, result, report, judgements = best
-    header = _header(goal, cand, result, report, judgements, metric)
+    cand, result, report, verdict = best
+    header = _header(goal, cand, result, report, verdict, metric)
     source = winner_file(cand.source, result.best.params, header)
-    winner = Winner(cand.name, cand.origin, result.best.params, source, tuple(judgements))
-    return winner, f"kept {cand.name}: " + "; ".join(j.describe() for j in judgements)
+    winner = Winner(cand.name, cand.origin, result.best.params, source, verdict)
+    return winner, f"kept {cand.name}: {verdict.sentence}"
 
 
 def _header(
@@ -509,26 +434,23 @@ def _header(
     cand: Candidate,
     result: Tuned,
     report: Any,
-    judgements: list[Judgement],
+    verdict: keep.Verdict,
     metric: str,
 ) -> list[str]:
     row = _row(report, metric)
     boot = report.boot
-    params = ", ".join(
-        f"{r.name}={literal(r.type, result.best.params[r.name])}" for r in result.ranges
-    )
+    params = _params_text(result)
     lines = [
         f"Synthesized by schedlang {schedlang.__version__} for: {goal.text or goal.describe()}",
         f"Won on {goal.workload}: {metric} median {row.policy.median:.4g} {row.unit} vs the "
         f"default's {row.baseline.median:.4g} ({METRICS[goal.metric][1]})",
     ]
-    lines += [f"  {j.describe()}" for j in judgements]
+    lines += [f"  {c.describe()}" for c in (verdict.vs_default, verdict.vs_best) if c is not None]
     lines.append(
         f"Measured: same boot, order {report.order}, {report.repeat} runs a side; boot "
         f"{boot.get('accelerator')}, kernel {boot.get('kernel_release')}"
     )
-    for slo in goal.slos:
-        lines.append(f"Hard SLO held: {slo.describe()}")
+    lines += [f"Hard SLO {check.describe()}" for check in verdict.slos]
     lines.append(
         f"Started from {cand.origin} policy {cand.name}; params tuned in the simulator "
         f"({len(result.trials)} trials): {params or 'none declared'}"

@@ -1,0 +1,56 @@
+"""The offline loop on a short budget in the sandbox VM: hackbench, 2 candidates, 5 runs a
+side, both measured in one boot against the kernel's default scheduler."""
+
+from __future__ import annotations
+
+import pytest
+
+import schedlang
+from schedlang.agent.loop import Budget, synthesize
+
+
+@pytest.mark.vm
+@pytest.mark.usefixtures("vm_ready")
+def test_offline_synthesis_on_hackbench_in_the_vm() -> None:
+    result = synthesize(
+        "maximize throughput of hackbench",
+        budget=Budget(wall_s=900, vm_runs=10),
+        candidates=2,
+        vm_candidates=2,
+        trials=2,
+    )
+    stages = [(i.stage, i.candidate) for i in result.iterations]
+    names = [c for s, c in stages if s == "tune"]
+    assert stages[:2] == [("plan", None), ("retrieve", None)]
+    assert [s for s, _ in stages[2:]] == ["tune"] * 2 + ["verify"] * 2 + ["measure"] * 2 + [
+        "keep"
+    ] * 2
+    verified = [c for s, c in stages if s == "verify"]
+    assert sorted(verified) == sorted(names)
+    assert [c for s, c in stages if s == "measure"] == verified
+    assert [c for s, c in stages if s == "keep"] == verified
+    assert result.vm_runs == 10
+    for it in result.iterations:
+        if it.stage == "measure":
+            report = it.detail["report"]
+            row = next(r for r in report["rows"] if r["metric"] == "time_s")
+            assert row["policy"]["n"] == 5 and row["baseline"]["n"] == 5
+            assert report["order"] == "ABBA"
+    boots = {
+        i.detail["report"]["boot"]["boot_s"] for i in result.iterations if i.stage == "measure"
+    }
+    assert len(boots) == 1  # one boot for both candidates
+    keeps = [i for i in result.iterations if i.stage == "keep"]
+    for it in keeps:
+        assert it.outcome.startswith(("kept: ", "not kept: "))
+        for j in it.detail["judgements"]:
+            assert j["n"] == [5, 5]
+    if result.winner is None:
+        assert result.verdict.startswith("nothing was kept: ")
+    else:
+        first = result.winner.judgements[0]
+        assert first.against == "default" and first.significant
+        assert first.low > 1.0  # the interval of the ratio excludes 1
+        assert result.verdict.startswith(f"kept {result.winner.name}: ")
+        assert schedlang.check(result.winner.source) == []
+        assert result.winner.source.startswith("// Synthesized by schedlang")
