@@ -13,7 +13,8 @@ switch-outs were blocking, and *hogs* when most were preemptions and it ran at l
 
 1. wakeup-latency: a sleeping group with `MIN_WAKEUPS` wakeups or more shares the machine with
    a hog group, and its p99 wakeup latency is at least `LATENCY_OVER_BURST` times its
-   median run burst (it waits longer for a CPU than it then uses it).
+   median run burst (it waits longer for a CPU than it then uses it); of several such
+   groups, the one woken most often is named.
 2. ping-pong: at least `PINGPONG_SHARE` of the wakeups whose waker is known happen inside
    mutual pairs (a woke b and b woke a, each at least `MIN_PAIR_WAKEUPS` times).
 3. cpu-saturated: the CPUs were at least `SATURATED_BUSY` busy and the workload's threads
@@ -255,6 +256,8 @@ def profile(trace: SchedTrace) -> WorkloadProfile:
         rtapp=rtapp,
         notes=(*trace.notes, *model_notes),
         metrics=dict(trace.metrics),
+        wakeup_latency=Dist.of([v for a in acc.values() for v in a.latencies or []]),
+        run=Dist.of([v for a in acc.values() for v in a.runs or []]),
     )
 
 
@@ -322,19 +325,34 @@ class _View:
         lats = [v for a in self.acc.values() for v in a.latencies or []]
         return Dist.of(lats).p99_us
 
+    def latency_victim(self) -> _Group | None:
+        """Rule 1's group: sleeping, woken at least MIN_WAKEUPS times, beside a hog group,
+        waiting p99 at least LATENCY_OVER_BURST times its median burst; of several, the one
+        woken most often (the most latency-bound activity, not a shell that waits once)."""
+        if not any(g.hogs(self.duration_us) for g in self.groups):
+            return None
+        found = [
+            g
+            for g in self.groups
+            if g.sleeping
+            and not g.hogs(self.duration_us)
+            and g.wakeups >= MIN_WAKEUPS
+            and g.latency.p99_us is not None
+            and g.burst.p50_us
+            and g.latency.p99_us >= LATENCY_OVER_BURST * g.burst.p50_us
+        ]
+        return max(found, key=lambda g: (g.wakeups, g.comm), default=None)
+
     def bottleneck(self) -> tuple[Bottleneck, str]:
-        hogs = [g for g in self.groups if g.hogs(self.duration_us)]
-        for g in sorted(self.groups, key=lambda g: -(g.latency.p99_us or 0.0)):
-            p99, burst = g.latency.p99_us, g.burst.p50_us
-            if not (hogs and g.sleeping and g.wakeups >= MIN_WAKEUPS and g not in hogs):
-                continue
-            if p99 is not None and burst and p99 >= LATENCY_OVER_BURST * burst:
-                names = ", ".join(h.comm for h in hogs)
-                return Bottleneck.WAKEUP_LATENCY, (
-                    f"wakeup latency of short-sleeping threads: {g.comm} ({len(g.threads)} "
-                    f"threads, {g.wakeups} wakeups) waits p99 {p99:.0f} us for a CPU to run "
-                    f"bursts of p50 {burst:.0f} us, behind CPU-bound {names}"
-                )
+        victim = self.latency_victim()
+        if victim is not None:
+            names = ", ".join(h.comm for h in self.groups if h.hogs(self.duration_us))
+            return Bottleneck.WAKEUP_LATENCY, (
+                f"wakeup latency of short-sleeping threads: {victim.comm} "
+                f"({len(victim.threads)} threads, {victim.wakeups} wakeups) waits p99 "
+                f"{victim.latency.p99_us:.0f} us for a CPU to run bursts of p50 "
+                f"{victim.burst.p50_us:.0f} us, behind CPU-bound {names}"
+            )
         pairs = _mutual(self.edges)
         inside = sum(self.edges[(a, b)] + self.edges[(b, a)] for a, b in pairs)
         if self.known and inside >= PINGPONG_SHARE * self.known:
@@ -375,11 +393,8 @@ class _View:
         the CPUs were not already saturated. What to keep (hard): the CPU-bound groups' CPU
         time within 95% when latency is the target, and otherwise the tail wakeup latency
         within twice what was observed."""
-        if bottleneck is Bottleneck.WAKEUP_LATENCY:
-            victim = max(
-                (g for g in self.groups if g.sleeping and g.latency.p99_us is not None),
-                key=lambda g: g.latency.p99_us or 0.0,
-            )
+        victim = self.latency_victim()
+        if bottleneck is Bottleneck.WAKEUP_LATENCY and victim is not None:
             slos = [
                 Slo(SloMetric.WAKEUP_P99_US, "max", round((victim.latency.p99_us or 0) / 2, 1),
                     task=victim.comm, why="halve the tail wakeup latency of the sleeping threads")
@@ -414,11 +429,12 @@ class _View:
     def model(self, start_us: float) -> tuple[dict[str, Any], tuple[str, ...]]:
         """An rt-app model of the workload in the simulator's subset (runtime/sim/rtapp.py).
 
-        Exclusive wakeup pairs become hand-offs (`sync`, as pipe.json); every other comm group
-        becomes `instance` threads that each repeat their mean CPU demand (run time between
-        blockings, preemptions joined: the mean keeps the group's CPU time, which a long tail
-        of demands would lose in a median) and their median sleep (robust to the long idle
-        stretches before and after the work). Loop counts keep each group's
+        Exclusive wakeup pairs become hand-offs (`sync`, as pipe.json) of each side's median
+        CPU demand (run time between blockings, preemptions joined): a hand-off is about its
+        round trip, which a few long start-up stretches would distort in a mean. Every
+        other comm group becomes `instance` threads that each repeat their mean CPU demand
+        (the mean keeps the group's CPU time, which a median loses to a long tail) and
+        their median sleep (robust to the long idle stretches before and after the work). Loop counts keep each group's
         observed number of bursts, scaled down together (delays too) so the model replays
         at most MODEL_MAX_BURSTS bursts."""
         pairs = _exclusive(self.edges, _mutual(self.edges))
@@ -434,7 +450,7 @@ class _View:
         for i, (a, b) in enumerate(pairs):
             hand_offs = min(len(self.acc[a].demands or []), len(self.acc[b].demands or []))
             for tid, side in ((a, "a"), (b, "b")):
-                burst = _us(statistics.fmean(self.acc[tid].demands or [1.0]))
+                burst = _us(statistics.median(self.acc[tid].demands or [1.0]))
                 phases = {
                     "pingpong": {
                         "loop": max(1, round(hand_offs * scale)),
@@ -457,7 +473,7 @@ class _View:
                 continue
             demands = [d for t in members for d in self.acc[t].demands or []]
             sleeps = [v for t in members for v in self.acc[t].sleeps or []]
-            bursts = statistics.median(len(self.acc[t].demands or []) for t in members)
+            bursts = len(demands) / len(members)  # the mean: keeps the group's CPU time
             task: dict[str, Any] = {"instance": len(members), "delay": delay(members)}
             if sleeps:
                 task.update(
@@ -497,9 +513,8 @@ def _us(value: float) -> int:
 
 
 def _name(comm: str, suffix: str, taken: dict[str, Any]) -> str:
-    """A task name from a comm: rt-app keys are free text, but the simulator's comms are the
-    first 15 characters, so keep them short and distinct."""
-    base = "".join(c if c.isalnum() or c in "-_" else "_" for c in comm)[:12] or "task"
+    """A distinct task name from a comm, in characters any JSON tool and shell take as is."""
+    base = "".join(c if c.isalnum() or c in "-_" else "_" for c in comm) or "task"
     name = f"{base}-{suffix}" if suffix else base
     n = 1
     while name in taken:

@@ -143,6 +143,9 @@ class WorkloadProfile:
     # The traced run's own figures: the workload tool's output and `wall_s` in the VM, the
     # simulator's run metrics (makespan_s, utilisation, ...) in the simulator.
     metrics: dict[str, float] = field(default_factory=dict)
+    # Every thread's samples pooled: the workload's wakeup latency and on-CPU bursts.
+    wakeup_latency: Dist = field(default_factory=Dist)
+    run: Dist = field(default_factory=Dist)
     version: int = field(default=PROFILE_VERSION)
 
     def thread(self, comm: str) -> tuple[ThreadProfile, ...]:
@@ -193,6 +196,8 @@ class WorkloadProfile:
                 rtapp=dict(data["rtapp"]),
                 notes=tuple(str(n) for n in data.get("notes", ())),
                 metrics={str(k): float(v) for k, v in data.get("metrics", {}).items()},
+                wakeup_latency=_dist(data["wakeup_latency"]),
+                run=_dist(data["run"]),
                 version=PROFILE_VERSION,
             )
         except (KeyError, TypeError, ValueError) as exc:

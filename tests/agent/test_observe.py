@@ -90,6 +90,9 @@ def test_wakeup_latency_of_sleepers_behind_hogs() -> None:
     hog = p.thread("hog")[0]
     assert hog.rq_wait == Dist(49, 100.0, 100.0, 100.0, 4900.0)
     assert hog.preemptions == 50
+    # Pooled over the threads: only ui was woken; 30 bursts of 100 µs, 100 of 4000.
+    assert p.wakeup_latency == Dist(29, 1000.0, 1000.0, 1000.0, 29000.0)
+    assert p.run == Dist(130, 4000.0, 4000.0, 4000.0, 403000.0)
     assert p.duration_s == 0.2049  # 0 .. the hogs' last stretch end (49 x 4100 + 4000 µs)
     assert [c.busy for c in p.cpu_busy] == [0.9907, 0.9761]  # (200000 + 3000) / 204900
 
