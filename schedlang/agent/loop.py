@@ -27,7 +27,10 @@ from typing import Any
 import schedlang
 from schedlang.agent import keep
 from schedlang.agent.goal import METRICS, Goal, GoalError, parse_goal, vm_metric
-from schedlang.agent.retrieve import Candidate, rank
+from schedlang.agent.history import History, HistoryError
+from schedlang.agent.observe import observe
+from schedlang.agent.profile import WorkloadProfile
+from schedlang.agent.retrieve import BOTTLENECK_WORDS, Candidate, rank
 from schedlang.agent.tune import Tuned, tune
 from schedlang.agent.verify import Verified, verify
 from schedlang.agent.winner import literal, winner_file
@@ -183,6 +186,8 @@ def synthesize(
     trials: int | None = None,
     seed: int = 0,
     progress: Callable[[Progress], None] | None = None,
+    history: Path | str | bool = True,
+    observe_in: str = "sim",
 ) -> Synthesis:
     """Turn `goal` into the best policy this budget can find and prove.
 
@@ -193,7 +198,15 @@ def synthesize(
     `budget.vm_runs` policy-side runs. With `budget.vm_runs == 0` nothing is measured and no
     winner is kept: the report gives the simulator's best and says it is unproven.
     `offline` None or True runs without a model; generating policies with one (False) is not
-    available yet and raises ValueError. GoalError for a goal that cannot be read or judged."""
+    available yet and raises ValueError. GoalError for a goal that cannot be read or judged.
+
+    `observe_in` profiles the workload under the default scheduler in the simulator ("sim",
+    its shipped model; about a second), the VM ("vm", a boot) or not at all (None): the
+    bottleneck it sees steers retrieval, and the profile keys the history. `history` is the
+    store past winners come from and this run is written to: True the user's
+    (`history.default_path()`), a path another, False none. A past winner on the same profile
+    for the same figure is tried first with the params it won with; when it won on this very
+    profile, the search is skipped and it goes straight to the VM."""
     budget = budget or Budget()
     if offline is False:
         raise ValueError("synthesis with a model is not available yet: use offline=None or True")
@@ -219,9 +232,18 @@ def synthesize(
         )
     )
 
-    # retrieve
+    # observe
+    profile = _observe(clock, goal, observe_in)
+    memory = _Memory.open(history, profile)
+
+    # retrieve: past winners for this figure on a similar profile, then the library
     t0 = time.monotonic()
-    ranked = rank(goal, limit=candidates)
+    past = memory.past(goal, vm_name, vm_candidates) if memory else []
+    recall = [c for c in past if c.distance == 0.0]
+    words = BOTTLENECK_WORDS.get(str(profile.bottleneck), ()) if profile else ()
+    ranked = recall or rank(goal, past=past, bottleneck_words=words, limit=candidates)
+    if recall and trials is None:
+        trials = 1  # the same profile: what won is measured again, not searched for again
     clock.record(
         Iteration(
             "retrieve",
@@ -229,7 +251,8 @@ def synthesize(
             ", ".join(f"{c.name} ({c.score:g})" for c in ranked),
             time.monotonic() - t0,
             detail={"candidates": [{"name": c.name, "origin": c.origin, "score": c.score,
-                                    "reasons": list(c.reasons)} for c in ranked]},
+                                    "reasons": list(c.reasons), "params": c.params}
+                                   for c in ranked], "recalled": bool(recall)},
         )
     )  # fmt: skip
 
@@ -244,6 +267,7 @@ def synthesize(
         result = tune(
             cand.name, cand.source, goal, sim_model, trials=count, seed=seed,
             deadline=None if trials is not None else t0 + max(share, SIM_TRIAL_S),
+            start=cand.params or None,
         )  # fmt: skip
         best = result.best
         outcome = (
@@ -273,7 +297,7 @@ def synthesize(
         clock.best = f"{top.candidate} (sim {top.best.score or 0:.3f}x)"
 
     if budget.vm_runs == 0 or vm_name is None:
-        return _finish(clock, goal, None, _sim_only_verdict(sim_best), sim_best)
+        return _finish(clock, memory, goal, None, _sim_only_verdict(sim_best), sim_best)
 
     # verify and measure the best few, within the VM budget
     per = max(repeat, MIN_REPEAT)
@@ -285,7 +309,7 @@ def synthesize(
             if fits == 0
             else "no candidate ran feasibly in the simulator"
         )
-        return _finish(clock, goal, None, f"nothing was kept: {why}.", sim_best)
+        return _finish(clock, memory, goal, None, f"nothing was kept: {why}.", sim_best)
     verified: list[tuple[Candidate, Tuned, Verified]] = []
     outdir = Path(tempfile.mkdtemp(prefix="schedlang-synth-"))
     for cand, result in chosen:
@@ -298,7 +322,9 @@ def synthesize(
         if v.artifact is not None:
             verified.append((cand, result, v))
     if not verified:
-        return _finish(clock, goal, None, "nothing was kept: no candidate compiled.", sim_best)
+        return _finish(
+            clock, memory, goal, None, "nothing was kept: no candidate compiled.", sim_best
+        )
 
     t0 = time.monotonic()
     clock.say("measure", None, f"{len(verified)} candidates, {per} runs a side, one boot")
@@ -312,7 +338,7 @@ def synthesize(
     except schedlang.MeasureError as exc:  # the sandbox failed: a result, not a crash
         clock.record(Iteration("measure", None, f"the VM measurement failed: {exc}",
                                time.monotonic() - t0))  # fmt: skip
-        return _finish(clock, goal, None, f"nothing was kept: the VM measurement failed ({exc}).",
+        return _finish(clock, memory, goal, None, f"nothing was kept: the VM measurement failed ({exc}).",
                        sim_best)  # fmt: skip
     spent = time.monotonic() - t0
     for (cand, result, _), report in zip(verified, reports, strict=True):
@@ -322,8 +348,86 @@ def synthesize(
         )  # fmt: skip
 
     # keep
-    winner, verdict = _keep(clock, goal, vm_name, slo_metrics, verified, reports, sim_best)
-    return _finish(clock, goal, winner, verdict, sim_best)
+    winner, verdict = _keep(clock, memory, goal, vm_name, slo_metrics, verified, reports, sim_best)
+    return _finish(clock, memory, goal, winner, verdict, sim_best)
+
+
+def _observe(clock: _Clock, goal: Goal, where: str | None) -> WorkloadProfile | None:
+    """Stage 1: the workload under the default scheduler, profiled (agent/observe.py). A
+    failure is recorded and the loop goes on without a profile."""
+    if where is None:
+        return None
+    t0 = time.monotonic()
+    assert goal.workload is not None
+    name = SIM_MODELS[goal.workload] if where == "sim" else goal.workload
+    clock.say("observe", None, f"{name} under the default scheduler ({where})")
+    try:
+        found = observe(name, sim=where == "sim")
+    except Exception as exc:  # a trace that failed is this stage's result, not the loop's end
+        clock.record(Iteration("observe", None, f"no profile: {exc}", time.monotonic() - t0))
+        return None
+    clock.record(
+        Iteration("observe", None, f"{found.bottleneck}: {found.bottleneck_why}",
+                  time.monotonic() - t0, detail={"profile": found.to_dict()})
+    )  # fmt: skip
+    return found
+
+
+class _Memory:
+    """Stage 7 for one synthesis: past winners in, this run's measurements and verdicts out
+    (agent/history.py)."""
+
+    def __init__(self, store: History, profile: WorkloadProfile | None) -> None:
+        self.store = store
+        self.profile = profile
+        self.profile_id = store.record_profile(profile) if profile is not None else None
+        self.verdicts: list[int] = []
+        self.winner: int | None = None
+
+    @classmethod
+    def open(cls, where: Path | str | bool, profile: WorkloadProfile | None) -> _Memory | None:
+        if where is False:
+            return None
+        try:
+            store = History.open(None if where is True else Path(str(where)))
+        except HistoryError:
+            return None
+        return cls(store, profile)
+
+    def past(self, goal: Goal, metric: str | None, k: int) -> list[Candidate]:
+        """Past winners on the nearest profiles for the same VM figure, as candidates."""
+        if self.profile is None or metric is None:
+            return []
+        found = []
+        for w in self.store.similar(self.profile, k=k):
+            e = w.entry
+            if e.metric != metric or e.workload != goal.workload:
+                continue
+            why = f"won {e.gain or 0:.3f}x (history #{e.id}), profile distance {w.distance:.3g}"
+            score = 100.0 + (e.gain or 0.0) - w.distance
+            found.append(Candidate(e.candidate, w.source, "history", score, (why,), e.params,
+                                   w.distance))  # fmt: skip
+        return found
+
+    def remember(
+        self, cand: Candidate, params: dict[str, int], workload: str, report: Any, v: Any
+    ) -> None:
+        digest = self.store.record_policy(cand.source, cand.name)
+        runs = [s for s in (keep.samples(report, r.metric) for r in report.rows) if s]
+        measured = self.store.record_measurement(
+            digest, params, workload, runs, profile=self.profile_id, boot=report.boot
+        )
+        verdict = self.store.record_verdict(v, measured)
+        self.verdicts.append(verdict)
+        if v.win:
+            self.winner = verdict
+
+    def close(self, goal: Goal, summary: str, seconds: float, vm_runs: int) -> None:
+        self.store.record_synthesis(
+            goal, summary, verdicts=self.verdicts, winner=self.winner,
+            profile=self.profile_id, seconds=seconds, vm_runs=vm_runs,
+        )  # fmt: skip
+        self.store.close()
 
 
 def _vm_seconds(budget: Budget, vm_candidates: int, repeat: int) -> float:
@@ -374,6 +478,7 @@ def _measured(report: Any, metric: str) -> str:
 
 def _keep(
     clock: _Clock,
+    memory: _Memory | None,
     goal: Goal,
     metric: str,
     slo_metrics: list[str],
@@ -402,6 +507,8 @@ def _keep(
             theirs = keep.samples(best[2], metric)
             rival = (best[0].name, theirs.candidate if theirs else ())
         verdict = keep.judge(cand.name, runs, slos=slos, best=rival)
+        if memory is not None:
+            memory.remember(cand, result.best.params, goal.workload or "", report, verdict)
         if verdict.win:
             best = (cand, result, report, verdict)
             ratio = verdict.vs_default.oriented()[0] if verdict.vs_default else None
@@ -460,12 +567,15 @@ def _header(
 
 def _finish(
     clock: _Clock,
+    memory: _Memory | None,
     goal: Goal,
     winner: Winner | None,
     verdict: str,
     sim_best: dict[str, Any] | None,
 ) -> Synthesis:
     clock.say("done", winner.name if winner else None, verdict)
+    if memory is not None:
+        memory.close(goal, verdict, time.monotonic() - clock.start, clock.vm_used)
     return Synthesis(
         goal=goal,
         winner=winner,

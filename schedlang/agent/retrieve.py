@@ -39,6 +39,15 @@ _WORKLOAD_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Phrases a header uses for what Observe saw limiting the workload (profile.Bottleneck).
+BOTTLENECK_WORDS: dict[str, tuple[str, ...]] = {
+    "wakeup-latency": ("latency", "short burst", "interactive"),
+    "cpu-saturated": ("batch", "throughput", "cpu hog"),
+    "ping-pong": ("wake each other", "pipeline", "message"),
+    "migrations": ("cache", "previous cpu", "locality"),
+}
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A policy to tune and measure: its source, where it came from, why it ranks where it
@@ -50,6 +59,7 @@ class Candidate:
     score: float
     reasons: tuple[str, ...]
     params: dict[str, int] = field(default_factory=dict)
+    distance: float | None = None  # a past winner's: between its profile and this one
 
 
 @dataclass(frozen=True)

@@ -141,9 +141,11 @@ def tune(
     trials: int,
     seed: int = 0,
     deadline: float | None = None,
+    start: dict[str, int] | None = None,
 ) -> Tuned:
     """Search `source`'s params for `goal` on the simulated `sim_workload`: at most `trials`
-    runs (the first is the defaults), fewer if `deadline` (a time.monotonic() value) passes.
+    runs, fewer if `deadline` (a time.monotonic() value) passes. The first trial is `start`
+    (the params a past winner won with) when given, then the declared defaults.
     Deterministic for a given seed and trial count."""
     declared = ranges(source)
     started = time.monotonic()
@@ -151,6 +153,8 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=seed)
     study = optuna.create_study(direction="maximize", sampler=sampler)
+    if declared and start:
+        study.enqueue_trial({r.name: start.get(r.name, r.default) for r in declared})
     if declared:
         study.enqueue_trial({r.name: r.default for r in declared})
 

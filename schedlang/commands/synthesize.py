@@ -35,6 +35,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=5, help="VM runs a side, at least 5 (default 5)")
     p.add_argument("--trials", type=int, help="simulated trials per candidate (default: budget)")
     p.add_argument("--seed", type=int, default=0, help="the search's seed (default 0)")
+    p.add_argument(
+        "--history",
+        metavar="PATH|none",
+        help="the history store past winners come from and this run goes to (default: the "
+        "user's, `schedlang history` shows it; none: no store)",
+    )
+    p.add_argument(
+        "--observe",
+        choices=("sim", "vm", "none"),
+        default="sim",
+        help="profile the workload in the simulator (default), the VM, or not at all",
+    )
     p.add_argument("--out", metavar="DIR", help="write the winner's .sched and the report here")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
@@ -95,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             trials=args.trials,
             seed=args.seed,
             progress=display,
+            history=True if args.history is None else args.history != "none" and args.history,
+            observe_in=None if args.observe == "none" else args.observe,
         )
     except GoalError as exc:
         display.close()

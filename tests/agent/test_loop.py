@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from schedlang.agent.goal import GoalError
 from schedlang.agent.loop import Budget, Progress, synthesize
 
 
-def test_tiny_budget_runs_every_offline_stage_in_order() -> None:
+def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
     seen: list[Progress] = []
     result = synthesize(
         "maximize throughput of hackbench",
@@ -19,14 +20,17 @@ def test_tiny_budget_runs_every_offline_stage_in_order() -> None:
         candidates=2,
         trials=2,
         progress=seen.append,
+        history=tmp_path / "history.sqlite",
     )
     assert [(i.stage, i.candidate) for i in result.iterations] == [
         ("plan", None),
+        ("observe", None),
         ("retrieve", None),
         ("tune", "burst_classes"),
         ("tune", "simple_fifo"),
     ]
-    assert [len(i.detail["trials"]) for i in result.iterations[2:]] == [2, 2]
+    assert [len(i.detail["trials"]) for i in result.iterations[3:]] == [2, 2]
+    assert result.iterations[1].outcome.startswith("cpu-saturated: ")
     assert result.winner is None
     assert result.vm_runs == 0 and result.tokens == 0
     assert result.verdict.startswith(
@@ -37,9 +41,9 @@ def test_tiny_budget_runs_every_offline_stage_in_order() -> None:
     assert result.simulated_best is not None
     assert result.simulated_best["candidate"] == "burst_classes"
     assert seen[-1].stage == "done" and seen[-1].message == result.verdict
-    assert {p.stage for p in seen} == {"plan", "retrieve", "tune", "done"}
+    assert {p.stage for p in seen} == {"plan", "observe", "retrieve", "tune", "done"}
     data = result.to_dict()
-    assert data["goal"]["workload"] == "hackbench" and len(data["iterations"]) == 4
+    assert data["goal"]["workload"] == "hackbench" and len(data["iterations"]) == 5
 
 
 def test_public_name() -> None:
@@ -49,7 +53,7 @@ def test_public_name() -> None:
 
 def test_goal_that_cannot_be_judged_in_the_vm_is_refused_before_anything_runs() -> None:
     with pytest.raises(GoalError) as err:
-        synthesize("cut p99 latency of hackbench", budget=Budget(vm_runs=10))
+        synthesize("cut p99 latency of hackbench", budget=Budget(vm_runs=10), history=False)
     assert err.value.message.startswith("hackbench reports no 99th percentile wakeup latency")
 
 
@@ -74,14 +78,7 @@ def _report(policy: str, mine: list[float], default: list[float]) -> Any:
     return summarize(policy=policy, job_result=job, boot=boot)
 
 
-def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The VM's measurement replaced by fixed reports: the first candidate beats the default
-    clearly; the second beats the default too but not the first, so the first is kept."""
-    default = [0.90, 0.92, 0.91, 0.93, 0.90]
-    given = {
-        "burst_classes": _report("burst_classes", [0.80, 0.81, 0.79, 0.82, 0.80], default),
-        "simple_fifo": _report("simple_fifo", [0.84, 0.85, 0.83, 0.86, 0.84], default),
-    }
+def _fake_vm(monkeypatch: pytest.MonkeyPatch, given: dict[str, Any]) -> list[list[str]]:
     asked: list[list[str]] = []
 
     def run_each(policies: list[tuple[Any, dict[str, int]]], **options: Any) -> list[Any]:
@@ -90,14 +87,29 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch) -> Non
         return [given[a.name] for a, _ in policies]
 
     monkeypatch.setattr(schedlang, "run_each", run_each)
+    return asked
+
+
+def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The VM's measurement replaced by fixed reports: the first candidate beats the default
+    clearly; the second beats the default too but not the first, so the first is kept."""
+    default = [0.90, 0.92, 0.91, 0.93, 0.90]
+    given = {
+        "burst_classes": _report("burst_classes", [0.80, 0.81, 0.79, 0.82, 0.80], default),
+        "simple_fifo": _report("simple_fifo", [0.84, 0.85, 0.83, 0.86, 0.84], default),
+    }
+    asked = _fake_vm(monkeypatch, given)
+    store = tmp_path / "history.sqlite"
     result = synthesize(
         "maximize throughput of hackbench",
         budget=Budget(wall_s=300, vm_runs=10),
         candidates=2,
         trials=1,
+        history=store,
     )
     assert [(i.stage, i.candidate) for i in result.iterations] == [
         ("plan", None),
+        ("observe", None),
         ("retrieve", None),
         ("tune", "burst_classes"),
         ("tune", "simple_fifo"),
@@ -129,3 +141,29 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch) -> Non
     assert lines[3] == "// Measured: same boot, order ABBA, 5 runs a side; boot tcg, kernel 7.3.4"
     assert lines[4].startswith("// Started from stdlib policy burst_classes; params tuned in the ")
     assert schedlang.check(winner.source) == []
+
+    # Remembered: the same goal on the same profile starts from the winner, searches nothing
+    # and measures only it.
+    again = synthesize(
+        "maximize throughput of hackbench",
+        budget=Budget(wall_s=300, vm_runs=10),
+        candidates=2,
+        history=store,
+    )
+    assert asked[-1] == ["burst_classes"]
+    assert [(i.stage, i.candidate) for i in again.iterations] == [
+        ("plan", None),
+        ("observe", None),
+        ("retrieve", None),
+        ("tune", "burst_classes"),
+        ("verify", "burst_classes"),
+        ("measure", "burst_classes"),
+        ("keep", "burst_classes"),
+    ]
+    retrieved = again.iterations[2].detail
+    assert retrieved["recalled"] is True
+    assert retrieved["candidates"][0]["origin"] == "history"
+    assert retrieved["candidates"][0]["params"] == winner.params
+    assert len(again.iterations[3].detail["trials"]) == 1
+    assert again.winner is not None and again.winner.params == winner.params
+    assert again.vm_runs == 5

@@ -3,6 +3,8 @@ side, both measured in one boot against the kernel's default scheduler."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import schedlang
@@ -11,18 +13,19 @@ from schedlang.agent.loop import Budget, synthesize
 
 @pytest.mark.vm
 @pytest.mark.usefixtures("vm_ready")
-def test_offline_synthesis_on_hackbench_in_the_vm() -> None:
+def test_offline_synthesis_on_hackbench_in_the_vm(tmp_path: Path) -> None:
     result = synthesize(
         "maximize throughput of hackbench",
         budget=Budget(wall_s=900, vm_runs=10),
         candidates=2,
         vm_candidates=2,
         trials=2,
+        history=tmp_path / "history.sqlite",
     )
     stages = [(i.stage, i.candidate) for i in result.iterations]
     names = [c for s, c in stages if s == "tune"]
-    assert stages[:2] == [("plan", None), ("retrieve", None)]
-    assert [s for s, _ in stages[2:]] == ["tune"] * 2 + ["verify"] * 2 + ["measure"] * 2 + [
+    assert stages[:3] == [("plan", None), ("observe", None), ("retrieve", None)]
+    assert [s for s, _ in stages[3:]] == ["tune"] * 2 + ["verify"] * 2 + ["measure"] * 2 + [
         "keep"
     ] * 2
     verified = [c for s, c in stages if s == "verify"]

@@ -26,16 +26,20 @@ def test_simulator_only_synthesis_reports_and_writes_the_report(tmp_path: Path) 
     proc = _run(
         "maximize throughput of hackbench", "--budget", "wall=60,vm=0", "--candidates", "1",
         "--trials", "1", "--out", str(out), "--format", "json",
+        "--history", str(tmp_path / "history.sqlite"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert [i["stage"] for i in report["iterations"]] == ["plan", "retrieve", "tune"]
+    assert [i["stage"] for i in report["iterations"]] == ["plan", "observe", "retrieve", "tune"]
+    assert (tmp_path / "history.sqlite").exists()
     assert report["winner"] is None
     assert json.loads((out / "synthesis.json").read_text()) == report
     assert list(out.iterdir()) == [out / "synthesis.json"]  # no winner, no .sched
     lines = proc.stderr.splitlines()
     assert lines[0] == "synthesize: plan: raise work done per second on hackbench"
-    assert lines[1] == "synthesize: retrieve: burst_classes (6)"
+    assert lines[1] == "synthesize: observe: hackbench under the default scheduler (sim)"
+    assert lines[2].startswith("synthesize: observe: cpu-saturated: ")
+    assert lines[3] == "synthesize: retrieve: burst_classes (6)"
     assert lines[-1].startswith("synthesize: done: nothing was kept: the budget has no VM runs")
 
 
