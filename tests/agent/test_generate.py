@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 from fake_api import fake_api, recorded
+from test_profile import _profile
 
 import schedlang
 from schedlang.agent import conversation, cost, prompts
 from schedlang.agent.conversation import client_from_env, fenced_block
 from schedlang.agent.generate import generate
 from schedlang.agent.goal import parse_goal
-from schedlang.agent.profile import WorkloadProfile
 from schedlang.agent.retrieve import Candidate
 
 DATA = Path(__file__).parent / "data"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 GOAL = parse_goal("cut p99 wakeup latency", "pipe")
-PROFILE = WorkloadProfile.from_json((DATA / "profile_pipe.json").read_text())
+PROFILE = _profile()  # test_profile.py's, so it follows the profile's format
 
 
 def reply_text(name: str) -> str:
