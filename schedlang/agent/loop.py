@@ -15,6 +15,7 @@ check, to compile, to load, being ejected) stops the loop: it is the candidate's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tempfile
@@ -197,8 +198,11 @@ def synthesize(
     `vm_candidates` of them measured in the VM, `repeat` runs a side each, within
     `budget.vm_runs` policy-side runs. With `budget.vm_runs == 0` nothing is measured and no
     winner is kept: the report gives the simulator's best and says it is unproven.
-    `offline` None or True runs without a model; generating policies with one (False) is not
-    available yet and raises ValueError. GoalError for a goal that cannot be read or judged.
+    `offline`: True never asks a model; None asks one when `ANTHROPIC_API_KEY` is set and
+    `budget.tokens` > 0; False insists (ValueError saying what is missing). With a model,
+    stage 4 (agent/generate.py) writes one policy from the top retrieved candidate, which is
+    tuned, verified and measured like the others. GoalError for a goal that cannot be read
+    or judged.
 
     `observe_in` profiles the workload under the default scheduler in the simulator ("sim",
     its shipped model; about a second), the VM ("vm", a boot) or not at all (None): the
@@ -208,8 +212,7 @@ def synthesize(
     for the same figure is tried first with the params it won with; when it won on this very
     profile, the search is skipped and it goes straight to the VM."""
     budget = budget or Budget()
-    if offline is False:
-        raise ValueError("synthesis with a model is not available yet: use offline=None or True")
+    client = _model_client(offline, budget)  # None: offline, stage 4 does not run
     clock = _Clock(budget, progress)
 
     # plan
@@ -255,6 +258,10 @@ def synthesize(
                                    for c in ranked], "recalled": bool(recall)},
         )
     )  # fmt: skip
+
+    # generate: only with a model
+    if client is not None:
+        ranked = ranked + _generate(clock, goal, profile, ranked, client)
 
     # tune: the wall budget left after the VM's share is split between the candidates
     vm_share = _vm_seconds(budget, vm_candidates, repeat)
@@ -430,6 +437,70 @@ class _Memory:
         self.store.close()
 
 
+def _model_client(offline: bool | None, budget: Budget) -> Any | None:
+    """The model's client, or None to run offline: `offline` True, no token budget, or (with
+    `offline` None) no API key. The SDK is imported only when a model may be used."""
+    if offline is True:
+        return None
+    from schedlang.agent.conversation import API_KEY_ENV, client_from_env
+
+    client = client_from_env() if budget.tokens > 0 else None
+    if client is None and offline is False:
+        missing = (
+            f"set {API_KEY_ENV}" if budget.tokens > 0 else "give it tokens (--budget tokens=N)"
+        )
+        raise ValueError(f"synthesis with a model needs an API key and a token budget: {missing}")
+    return client
+
+
+def _generate(
+    clock: _Clock,
+    goal: Goal,
+    profile: WorkloadProfile | None,
+    ranked: list[Candidate],
+    client: Any,
+) -> list[Candidate]:
+    """Stage 4: the model writes a policy starting from the top candidate, within the token
+    budget. What it wrote that checked joins the candidates (renamed if its name is taken, so
+    each candidate keeps its own files); every call is in the iteration's detail."""
+    from schedlang.agent.generate import generate
+    from schedlang.agent.prompts import PromptError
+
+    t0 = time.monotonic()
+    clock.say("generate", None, "asking the model for a policy")
+    try:
+        result = generate(
+            goal,
+            profile,
+            ranked[0] if ranked else None,
+            client,
+            max_tokens_total=clock.budget.tokens,
+        )
+    except PromptError as exc:
+        clock.record(Iteration("generate", None, f"skipped: {exc}", time.monotonic() - t0))
+        return []
+    cost = "no price for this model" if result.cost_usd is None else f"${result.cost_usd:.4f}"
+    taken = {c.name for c in ranked}
+    written = []
+    for cand in result.candidates:
+        name = cand.name if cand.name not in taken else f"{cand.name}-{cand.origin}"
+        taken.add(name)
+        written.append(dataclasses.replace(cand, name=name))
+    clock.record(
+        Iteration(
+            "generate",
+            ", ".join(c.name for c in written) or None,
+            f"{result.stopped}: {len(result.attempts)} calls, {result.usage.tokens} tokens, {cost}",
+            time.monotonic() - t0,
+            tokens=result.usage.tokens,
+            detail={"model": result.model, "usage": asdict(result.usage),
+                    "cost_usd": result.cost_usd,
+                    "attempts": [asdict(a) for a in result.attempts]},
+        )
+    )  # fmt: skip
+    return written
+
+
 def _vm_seconds(budget: Budget, vm_candidates: int, repeat: int) -> float:
     """Wall time to hold back for the VM: a boot, then per candidate its runs and the
     default's (docs/agent.md: about 15 s per candidate on hackbench here)."""
@@ -583,7 +654,7 @@ def _finish(
         iterations=tuple(clock.iterations),
         seconds=time.monotonic() - clock.start,
         vm_runs=clock.vm_used,
-        tokens=0,
+        tokens=sum(it.tokens for it in clock.iterations),
         simulated_best=sim_best,
     )
 
