@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anthropic
 import pytest
 from fake_api import fake_api, recorded
 from test_profile import _profile
@@ -239,3 +240,22 @@ def test_the_last_tagged_block_wins_and_a_bare_block_is_the_fallback() -> None:
     assert fenced_block("```\nbare\n```", ("sched",)) == "bare\n"
     assert fenced_block("```python\nx\n```", ("sched",)) is None
     assert fenced_block("```sched\nnever closed\n", ("sched",)) is None
+
+
+def test_no_connection_is_a_recorded_result() -> None:
+    with fake_api() as api:
+        url = api.url
+    client = anthropic.Anthropic(api_key="sk-ant-test", base_url=url, max_retries=0)
+    result = generate(GOAL, PROFILE, None, client)
+    (failed,) = result.attempts
+    assert failed.error == "APIConnectionError: Connection error."
+    assert result.stopped == "API error: APIConnectionError: Connection error."
+    assert result.usage == cost.Usage() and result.cost_usd == 0.0
+
+
+def test_usage_without_cache_fields_counts_them_as_zero() -> None:
+    reply = recorded("reply_checked")
+    reply["usage"]["cache_creation_input_tokens"] = None
+    reply["usage"]["cache_read_input_tokens"] = None
+    usage = cost.Usage.of(anthropic.types.Message.model_validate(reply).usage)
+    assert usage == cost.Usage(2391, 236, 0, 0, 1)
