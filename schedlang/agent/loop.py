@@ -47,6 +47,7 @@ SIM_MODELS = {
     "stress-cpu": "stress-cpu",
 }
 SIM_TRIAL_S = 1.0  # planned wall time of one simulated trial (docs/agent.md measures it)
+MAX_TRIALS = 24  # per candidate: TPE's 10 random start-up trials, then 14 guided ones
 MIN_REPEAT = keep.MIN_RUNS  # runs a side before any significance is claimed
 
 
@@ -194,8 +195,8 @@ def synthesize(
 
     `goal` is text in one of the common forms (goal.EXAMPLES) or a `Goal`; `workload` a VM
     workload name (or the goal names it). `candidates` policies are tuned in the simulator
-    (`trials` runs each; by default as many as the wall budget allows), the best
-    `vm_candidates` of them measured in the VM, `repeat` runs a side each, within
+    (`trials` runs each; by default as many as the wall budget allows, at most MAX_TRIALS),
+    the best `vm_candidates` of them measured in the VM, `repeat` runs a side each, within
     `budget.vm_runs` policy-side runs. With `budget.vm_runs == 0` nothing is measured and no
     winner is kept: the report gives the simulator's best and says it is unproven.
     `offline`: True never asks a model; None asks one when `ANTHROPIC_API_KEY` is set and
@@ -268,7 +269,7 @@ def synthesize(
     tuned: list[tuple[Candidate, Tuned]] = []
     for i, cand in enumerate(ranked):
         share = (clock.left_s - vm_share) / (len(ranked) - i)
-        count = trials if trials is not None else max(1, int(share / SIM_TRIAL_S))
+        count = trials if trials is not None else max(1, min(MAX_TRIALS, int(share / SIM_TRIAL_S)))
         t0 = time.monotonic()
         clock.say("tune", cand.name, f"{count} simulated trials")
         result = tune(
