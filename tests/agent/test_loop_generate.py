@@ -4,6 +4,7 @@ synthesis's; offline, no client is even made."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,9 @@ def test_a_model_policy_is_tuned_beside_the_retrieved_ones(
         "checked: wake_first",
     ]
     assert len(result.iterations[4].detail["trials"]) == 1
+    again = json.loads(result.to_json())["iterations"][2]["detail"]
+    assert again["usage"]["cache_read_input_tokens"] == 31052
+    assert again["attempts"][0]["diagnostics"][0]["code"] == "lost-task"
 
 
 def test_offline_makes_no_client(monkeypatch: pytest.MonkeyPatch) -> None:
