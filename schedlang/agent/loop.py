@@ -561,6 +561,7 @@ def _keep(
     """Each measured candidate in order against the default, the hard SLOs and the best so
     far (`keep.judge`); the last one kept is the winner."""
     best: tuple[Candidate, Tuned, Any, keep.Verdict] | None = None
+    seen: dict[str, float | None] = {}  # oriented median ratio to the default, per candidate
     reasons: list[str] = []
     for (cand, result, _), report in zip(verified, reports, strict=True):
         t0 = time.monotonic()
@@ -579,6 +580,8 @@ def _keep(
             theirs = keep.samples(best[2], metric)
             rival = (best[0].name, theirs.candidate if theirs else ())
         verdict = keep.judge(cand.name, runs, slos=slos, best=rival)
+        if verdict.vs_default is not None:
+            seen[cand.name] = verdict.vs_default.oriented()[0]
         if memory is not None:
             memory.remember(cand, result.best.params, goal.workload or "", report, verdict)
         if verdict.win:
@@ -594,10 +597,16 @@ def _keep(
     if best is None:
         sim = ""
         if sim_best is not None and (sim_best["score"] or 0) > 1:
-            sim = (
-                f" The simulator ranked {sim_best['candidate']} {sim_best['score']:.3f}x better "
-                "than its default model; that ranking did not hold in the VM."
-            )
+            name = sim_best["candidate"]
+            vm = seen.get(name)
+            sim = f" The simulator ranked {name} {sim_best['score']:.3f}x better than its default model; "
+            if vm is not None and vm > 1:
+                sim += (
+                    f"the VM's medians lean the same way ({vm:.3f}x) but its runs were too "
+                    "spread for significance."
+                )
+            else:
+                sim += "that ranking did not hold in the VM."
         return None, "nothing was kept: no candidate beat the default with significance. " + (
             " ".join(reasons) + sim
         )

@@ -167,3 +167,24 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert len(again.iterations[3].detail["trials"]) == 1
     assert again.winner is not None and again.winner.params == winner.params
     assert again.vm_runs == 5
+
+
+def test_nothing_kept_says_whether_the_vm_leaned_the_simulators_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = [1.0, 1.0, 1.0, 1.0, 1.0]
+    spread_out = [0.5, 1.2, 0.6, 1.1, 0.7]  # better medians, overlapping runs
+    _fake_vm(monkeypatch, {"burst_classes": _report("burst_classes", spread_out, default)})
+    result = synthesize(
+        "maximize throughput of hackbench",
+        budget=Budget(wall_s=300, vm_runs=5),
+        candidates=1,
+        trials=1,
+        history=False,
+    )
+    assert result.winner is None
+    assert result.verdict.startswith("nothing was kept: no candidate beat the default with ")
+    assert result.verdict.endswith(
+        "The simulator ranked burst_classes 1.551x better than its default model; the VM's "
+        "medians lean the same way (1.429x) but its runs were too spread for significance."
+    )
