@@ -46,6 +46,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "schedlang.commands.fuzz",
         "run generated policies through the checker, the compiler and (--vm) the kernel",
     ),
+    "mcp": ("schedlang.commands.mcp", "serve schedlang's tools to an agent over MCP"),
     "history": (
         "schedlang.commands.history",
         "show what the agent's history store remembers: verdicts, winners, their runs",

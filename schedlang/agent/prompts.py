@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from schedlang import reference
 from schedlang.agent.goal import Goal
 from schedlang.agent.profile import WorkloadProfile
 from schedlang.agent.retrieve import Candidate
+from schedlang.reference import MissingReference
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-REFERENCE_PAGES = ("language.md", "errors.md")
+REFERENCE_PAGES = ("language", "errors")
 LANGUAGES = ("sched", "schedlang")  # the fenced block's info string a reply may use
 
 RULES = """\
@@ -39,7 +39,7 @@ The language reference and the reference of every diagnostic code follow."""
 
 
 class PromptError(RuntimeError):
-    """The reference pages are missing (an install without the docs/ folder)."""
+    """The reference pages are missing from this installation."""
 
 
 def system_blocks() -> list[dict[str, Any]]:
@@ -47,15 +47,13 @@ def system_blocks() -> list[dict[str, Any]]:
     the whole prefix (the rules and both pages)."""
     blocks: list[dict[str, Any]] = [{"type": "text", "text": RULES}]
     for page in REFERENCE_PAGES:
-        path = DOCS / page
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PromptError(
-                f"cannot read the reference {path}: {exc.strerror}; generating policies needs "
-                "schedlang's docs/ folder (run from a source checkout)"
-            ) from None
-        blocks.append({"type": "text", "text": f'<document path="docs/{page}">\n{text}</document>'})
+            text = reference.page(page)
+        except MissingReference as exc:
+            raise PromptError(f"{exc}; generating policies needs the reference pages") from None
+        blocks.append(
+            {"type": "text", "text": f'<document path="docs/{page}.md">\n{text}</document>'}
+        )
     blocks[-1]["cache_control"] = {"type": "ephemeral"}
     return blocks
 

@@ -1,0 +1,283 @@
+"""schedlang as an MCP server: the public API as tools an agent calls (docs/mcp.md).
+
+SchedCP's split, kept here: the agent decides *what* (which goal, which policy, which
+parameters); these tools do *how*, through the same checked route a person's `schedlang`
+command takes. So every tool calls the public API (`schedlang.check`, `compile`,
+`simulate`, `run`, `trace`, `synthesize`) and the history store, never a stage's internals,
+and every answer is plain JSON: diagnostics in the one schema of docs/cli.md, reports as
+their `to_dict()`.
+
+Nothing here loads a policy into the host's kernel: `run`, `analyze_workload` and
+`synthesize`'s measurements boot the sandbox VM, and only when the server was started with
+VM tools allowed (`Limits.vm`). Every call has a budget: the arguments that cost time are
+capped by `Limits` (runs, simulated seconds, the synthesis budget), and a call that
+outlives `Limits.call_s` answers with an error instead of holding the agent forever.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+import schedlang
+import schedlang.stdlib
+from schedlang import reference
+from schedlang.agent.history import History, HistoryError
+from schedlang.agent.observe import observe
+from schedlang.errors import SchedlangError
+from schedlang.runtime.trace_vm import TraceError
+from schedlang.version import __version__
+
+T = TypeVar("T")
+
+INSTRUCTIONS = (
+    "schedlang writes Linux sched_ext scheduling policies in a small checked language. "
+    "Read the language reference (resource schedlang://docs/language) before writing a "
+    "policy; `check` proves it safe or returns diagnostics with a fix each "
+    "(schedlang://docs/errors); `simulate` is cheap (milliseconds), `run` boots a VM "
+    "(tens of seconds). Start from `list_policies`/`read_policy`."
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one tool call may spend. The defaults suit an interactive agent on a laptop."""
+
+    call_s: float = 900.0  # wall clock of any one call
+    vm: bool = True  # tools that boot the sandbox VM (run, analyze_workload, synthesize's VM stage)
+    max_repeat: int = 10  # runs a side in `run`
+    max_sim_seconds: float = 10.0  # simulated seconds per seed in `simulate`
+    max_seeds: int = 5
+    max_synth_wall_s: float = 600.0
+    max_synth_vm_runs: int = 20
+
+
+def _diagnostics(err: SchedlangError) -> dict[str, Any]:
+    return {"ok": False, "diagnostics": [d.to_dict() for d in err.diagnostics]}
+
+
+def _read_source(policy: str) -> str:
+    """A policy argument is either a library policy's name or the policy's source text."""
+    if "\n" not in policy and policy.strip() in schedlang.stdlib.names():
+        return schedlang.stdlib.source(policy.strip())
+    return policy
+
+
+def _header(source: str) -> str:
+    """The first paragraph of a policy's header comment: what it is for."""
+    lines: list[str] = []
+    for line in source.splitlines():
+        if not line.startswith("//"):
+            break
+        text = line.removeprefix("//").strip()
+        if not text and lines:
+            break
+        if text:
+            lines.append(text)
+    return " ".join(lines)
+
+
+def build(limits: Limits | None = None) -> MCPServer:
+    """The server with every tool and resource registered (not yet running)."""
+    limits = limits or Limits()
+    server: MCPServer = MCPServer("schedlang", version=__version__, instructions=INSTRUCTIONS)
+
+    def budgeted(fn: Callable[..., T]) -> Callable[..., Any]:
+        """Run a blocking API call in a worker thread under the call's wall-clock budget."""
+
+        @functools.wraps(fn)
+        async def call(**kwargs: Any) -> T:
+            try:
+                with anyio.fail_after(limits.call_s):
+                    return await anyio.to_thread.run_sync(
+                        functools.partial(fn, **kwargs), abandon_on_cancel=True
+                    )
+            except TimeoutError:
+                raise ToolError(
+                    f"{fn.__name__} ran past this server's budget of {limits.call_s:g} s "
+                    "per call (start it with a larger --call-budget)"
+                ) from None
+
+        return call
+
+    def need_vm(tool: str) -> None:
+        if not limits.vm:
+            raise ToolError(
+                f"{tool} boots the sandbox VM, which this server was started without "
+                "(restart it without --no-vm)"
+            )
+
+    def capped(name: str, value: float, cap: float) -> None:
+        if value > cap:
+            raise ToolError(f"{name}={value:g} is over this server's cap of {cap:g}")
+
+    @server.tool(description="The library's policies: name, what each is for, its tunables.")
+    def list_policies() -> list[dict[str, Any]]:
+        out = []
+        for name in schedlang.stdlib.names():
+            source = schedlang.stdlib.source(name)
+            result = schedlang.check_program(source, f"{name}.sched")
+            params = []
+            if result.program is not None:
+                params = [
+                    {"name": p.name, "type": p.type.value, "default": p.default}
+                    | {"min": p.lo, "max": p.hi}
+                    for p in result.program.program.params
+                ]
+            out.append({"name": name, "summary": _header(source), "params": params})
+        return out
+
+    @server.tool(description="The source text of a library policy, to read or start from.")
+    def read_policy(name: str) -> str:
+        try:
+            return schedlang.stdlib.source(name)
+        except KeyError as err:
+            raise ToolError(str(err.args[0])) from None
+
+    @server.tool(
+        description="Check a policy (source text, or a library policy's name): proven safe, "
+        "or every diagnostic with file:line:col, what and how to fix."
+    )
+    def check(policy: str) -> dict[str, Any]:
+        diags = schedlang.check(_read_source(policy), "policy.sched")
+        errors = [d for d in diags if d.severity == "error"]
+        return {"ok": not errors, "diagnostics": [d.to_dict() for d in diags]}
+
+    @server.tool(
+        description="Check and compile a policy to sched_ext BPF C with clang; returns the "
+        "generated C and the manifest (tunables, stats), or the diagnostics."
+    )
+    @budgeted
+    def compile(policy: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="schedlang-mcp-") as out:
+            path = Path(out) / "policy.sched"
+            path.write_text(_read_source(policy), encoding="utf-8")
+            try:
+                artifact = schedlang.compile(path, params, out)
+            except SchedlangError as err:
+                return _diagnostics(err)
+            c_file = Path(out) / f"{artifact.name}.bpf.c"
+            return {
+                "ok": True,
+                "name": artifact.name,
+                "c": c_file.read_text(encoding="utf-8") if c_file.exists() else None,
+                "manifest": artifact.manifest,
+            }
+
+    @server.tool(
+        description="Run a policy on the simulated sched_ext machine against a model of the "
+        "kernel's default scheduler (milliseconds; microsecond latencies). workload: "
+        "hackbench, messaging, pipe, mix, build, stress-cpu, cyclictest."
+    )
+    @budgeted
+    def simulate(
+        policy: str,
+        workload: str = "hackbench",
+        cpus: int = 2,
+        seconds: float = 1.0,
+        seeds: int = 3,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        capped("seconds", seconds, limits.max_sim_seconds)
+        capped("seeds", seeds, limits.max_seeds)
+        try:
+            report = schedlang.simulate(
+                _read_source(policy),
+                workload,
+                cpus=cpus,
+                seconds=seconds,
+                seeds=tuple(range(seeds)),
+                params=params,
+            )
+        except SchedlangError as err:
+            return _diagnostics(err)
+        return {"ok": True, "report": report.to_dict()}
+
+    @server.tool(
+        description="Load a policy in the sandbox VM's sched_ext kernel and measure it against "
+        "the default scheduler, same boot, interleaved (tens of seconds)."
+    )
+    @budgeted
+    def run(
+        policy: str,
+        workload: str = "hackbench",
+        repeat: int = 5,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        need_vm("run")
+        capped("repeat", repeat, limits.max_repeat)
+        with tempfile.TemporaryDirectory(prefix="schedlang-mcp-") as out:
+            path = Path(out) / "policy.sched"
+            path.write_text(_read_source(policy), encoding="utf-8")
+            try:
+                artifact = schedlang.compile(path, params, out)
+            except SchedlangError as err:
+                return _diagnostics(err)
+            report = schedlang.run(artifact, workloads=[workload], repeat=repeat)
+        return {"ok": True, "report": report.to_dict()}
+
+    @server.tool(
+        description="Profile a workload under the default scheduler: per-thread run bursts, "
+        "wakeup latency, migrations, the bottleneck, candidate SLOs and an rt-app model. "
+        "sim=true profiles the simulator's model of it instead of the VM."
+    )
+    @budgeted
+    def analyze_workload(workload: str, sim: bool = False) -> dict[str, Any]:
+        if not sim:
+            need_vm("analyze_workload")
+        try:
+            profile = observe(workload, sim=sim)
+        except (LookupError, ValueError, OSError, TraceError) as err:  # what analyze exits 2 on
+            raise ToolError(str(err)) from None
+        return {"ok": True, "profile": profile.to_dict()}
+
+    @server.tool(
+        description="Turn a goal into a measured winning policy: retrieve, tune in the "
+        "simulator, measure in the VM with a significance test, keep only what wins."
+    )
+    @budgeted
+    def synthesize(
+        goal: str, workload: str | None = None, wall_s: float = 300.0, vm_runs: int = 10
+    ) -> dict[str, Any]:
+        capped("wall_s", wall_s, limits.max_synth_wall_s)
+        capped("vm_runs", vm_runs, limits.max_synth_vm_runs)
+        if vm_runs:
+            need_vm("synthesize with vm_runs > 0")
+        budget = schedlang.Budget(wall_s=wall_s, vm_runs=vm_runs, tokens=0)
+        try:
+            result = schedlang.synthesize(goal, workload, budget)
+        except ValueError as err:  # a goal or workload it cannot read
+            raise ToolError(str(err)) from None
+        return {"ok": True, "synthesis": result.to_dict()}
+
+    @server.tool(description="Past measurements and verdicts from the history store.")
+    def history(workload: str | None = None, winners_only: bool = False) -> dict[str, Any]:
+        try:
+            with History.open(create=False) as store:
+                entries = store.winners(workload) if winners_only else store.entries(workload)
+                return {"entries": [asdict(e) for e in entries]}
+        except HistoryError as err:
+            return {"entries": [], "note": str(err)}
+
+    for name in reference.pages():
+        server.resource(f"schedlang://docs/{name}", name=name, mime_type="text/markdown")(
+            _page_reader(name)
+        )
+    return server
+
+
+def _page_reader(name: str) -> Callable[[], str]:
+    def read() -> str:
+        return reference.page(name)
+
+    read.__name__ = f"docs_{name.replace('-', '_')}"
+    return read
