@@ -104,6 +104,16 @@ def test_unknown_workload_fails_before_booting(tmp_path: Path) -> None:
         measure.run(artifact, workloads=["hackbenc"])
 
 
+def test_run_each_checks_everything_before_booting(tmp_path: Path) -> None:
+    artifact = build("fifo_c", tmp_path)
+    with pytest.raises(measure.MeasureError, match="no policy given"):
+        measure.run_each([])
+    with pytest.raises(UnknownWorkloadError, match="did you mean 'hackbench'"):
+        measure.run_each([(artifact, None)], workloads=["hackbenc"])
+    with pytest.raises(measure.UnusableInput, match="has no parameter 'nope'"):
+        measure.run_each([(artifact, None), (artifact, {"nope": 1})])
+
+
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     obj = tmp_path / "lonely.bpf.o"
     obj.write_bytes(b"\x7fELF")
