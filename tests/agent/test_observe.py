@@ -203,3 +203,19 @@ def test_simulated_pipe_profile_is_exact() -> None:
     assert p.bottleneck is Bottleneck.NONE
     assert p.metrics["makespan_s"] == pytest.approx(0.006038644)
     assert p.rtapp["tasks"]["ping"]["loop"] == 1001
+
+
+def test_a_long_trace_is_scaled_down_and_tiny_groups_left_out() -> None:
+    """6000 bursts of a sleeping worker and 2 of a shell: the model replays 5000 of the 6002
+    (the worker's 6000 and its 1200 µs delay times 5000/6002); the shell, with under 1% of
+    the CPU time and of the wakeups, is left out."""
+    worker = _timeline(1, "worker", 6000, 100, 100, start=1200)
+    shell = _timeline(2, "sh", 2, 10, 50)
+    p = profile(_trace(worker + shell, _wakeups(1, 5999)))
+    assert p.rtapp["tasks"] == {
+        "worker": {"instance": 1, "delay": 999, "loop": 4998, "run": 100, "sleep": 75}
+    }
+    assert p.notes == (
+        "left out of the rt-app model (under 1% of the CPU time and of the wakeups each): sh",
+        "the rt-app model replays 0.833 of the observed bursts (at most 5000), delays scaled alike",
+    )
