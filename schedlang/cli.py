@@ -51,6 +51,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "schedlang.commands.history",
         "show what the agent's history store remembers: verdicts, winners, their runs",
     ),
+    "bench": (
+        "schedlang.commands.bench",
+        "run the scheduling benchmark, verify a signed result bundle, write its HTML report",
+    ),
     "sandbox": (
         "schedlang.commands.sandbox",
         "fetch or inspect the VM sandbox (kernel, qemu, libbpf)",
