@@ -359,6 +359,28 @@ class _Source:
         return PurePosixPath(*parts[1:]).as_posix()
 
 
+def read_member(bundle: Path | str, rel: str) -> bytes:
+    """One file of a bundle (a directory or a tarball) by its path inside the bundle."""
+    path = Path(bundle)
+    if path.is_dir():
+        try:
+            return (path / rel).read_bytes()
+        except OSError as exc:
+            raise BundleError(f"{path}: cannot read {rel} ({exc})") from exc
+    if not (path.is_file() and tarfile.is_tarfile(path)):
+        raise BundleError(f"{path}: no such bundle (a directory or a .tar.gz)")
+    try:
+        with tarfile.open(path, "r:*") as tf:
+            for member in tf:
+                parts = PurePosixPath(member.name).parts
+                f = tf.extractfile(member) if member.isfile() else None
+                if f is not None and PurePosixPath(*parts[1:]).as_posix() == rel:
+                    return f.read()
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BundleError(f"{path}: cannot read the tarball ({exc})") from exc
+    raise BundleError(f"{path}: the bundle has no {rel}")
+
+
 def verify(bundle: Path | str, key: Path | str | None = None) -> Verification:
     """Check a bundle; raises BundleError only when it cannot be read at all."""
     source = _Source(Path(bundle))

@@ -1,0 +1,303 @@
+"""`schedlang bench report`: one static HTML page from result bundles, for people.
+
+The page is a single file with nothing to fetch and no script: tables for the leaderboard
+(per track, agents by score, with the held-out score beside it), each bundle's workloads (the
+ratio I of every metric with its interval, the SLOs met or not, the weighted contribution),
+the budget used, and whether each bundle's signature holds. The ratios are also drawn with
+matplotlib and embedded as PNG data URIs. Every string that came from a bundle is escaped:
+a workload or agent name is data, never markup.
+
+Numbers on the page are the bundle's own, rounded for display only (3 decimals for scores
+and ratios), so a reader can check a figure against scores.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from schedlang.benchmark.bundle import BundleError, Verification, read_member, verify
+
+SCORES = "scores.json"
+SCORES_SCHEMA = 1
+# Colours of the ratio plot: workloads the agent tuned on, and the held-out ones.
+SEEN_COLOUR = "#1f77b4"
+HELD_OUT_COLOUR = "#d62728"
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 90em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.pass { color: #176117; } .fail { color: #a11; font-weight: bold; }
+.wide { background: #fff3cd; } .heldout { font-style: italic; }
+img { max-width: 100%; }
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    """One bundle: where it is, what its signature says, and its scores.json."""
+
+    path: Path
+    verification: Verification
+    scores: dict[str, Any]
+
+
+def load(path: Path) -> Result:
+    """Verify a bundle and read its scores; BundleError when it cannot be read at all."""
+    verification = verify(path)
+    raw = read_member(path, SCORES)
+    try:
+        scores = json.loads(raw)
+    except ValueError as exc:
+        raise BundleError(f"{path}: {SCORES} is not JSON ({exc})") from exc
+    if not isinstance(scores, dict) or scores.get("schema") != SCORES_SCHEMA:
+        found = scores.get("schema") if isinstance(scores, dict) else None
+        raise BundleError(
+            f"{path}: {SCORES} has schema {found!r}; this report reads schema {SCORES_SCHEMA}"
+        )
+    return Result(path, verification, scores)
+
+
+def write_report(bundles: Iterable[Path], output: Path) -> None:
+    results = [load(Path(b)) for b in bundles]
+    output.write_text(render(results), encoding="utf-8")
+
+
+def render(results: list[Result]) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>schedlang bench report</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>schedlang bench report</h1>",
+        _bundles_table(results),
+        _leaderboards(results),
+    ]
+    for n, result in enumerate(results):
+        parts.append(_bundle_section(n, result))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# --- pieces --------------------------------------------------------------------------------
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return escape(str(value)) if value is not None else "&ndash;"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _cell(text: str, cls: str = "", raw: bool = False) -> str:
+    body = text if raw else escape(text)
+    return f'<td class="{cls}">{body}</td>' if cls else f"<td>{body}</td>"
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _table(cls: str, headers: list[str], rows: list[str]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    return (
+        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def _status(v: Verification) -> tuple[str, str]:
+    """(css class, words) for a bundle's verification."""
+    if v.ok:
+        return "pass", f"verified, signed by {v.signer}"
+    faults = [f"changed: {f}" for f in v.changed]
+    faults += [f"missing: {f}" for f in v.missing]
+    faults += [f"added: {f}" for f in v.added]
+    faults += [f"{name}: {why}" for name, why in v.seal_faults.items()]
+    return "fail", "NOT VERIFIED: " + "; ".join(faults)
+
+
+def _bundles_table(results: list[Result]) -> str:
+    rows = []
+    for n, r in enumerate(results):
+        cls, words = _status(r.verification)
+        s = r.scores
+        rows.append(
+            _row(
+                [
+                    _cell(f'<a href="#bundle-{n}">{escape(str(r.path))}</a>', raw=True),
+                    _cell(str(s.get("track"))),
+                    _cell(str(s.get("agent"))),
+                    _cell(str(s.get("created"))),
+                    _cell("yes" if s.get("quick") else "no"),
+                    _cell(words, f"verification {cls}"),
+                ]
+            )
+        )
+    headers = ["bundle", "track", "agent", "created", "quick", "verification"]
+    return "<h2>Bundles</h2>" + _table("bundles", headers, rows)
+
+
+def _leaderboards(results: list[Result]) -> str:
+    tracks: dict[str, list[Result]] = {}
+    for r in results:
+        tracks.setdefault(str(r.scores.get("track")), []).append(r)
+    out = ["<h2>Leaderboard</h2>"]
+    for track in sorted(tracks):
+        ranked = sorted(tracks[track], key=lambda r: -float(r.scores.get("score") or 0.0))
+        rows = []
+        for rank, r in enumerate(ranked, 1):
+            s = r.scores
+            workloads = s.get("workloads", [])
+            met = sum(1 for w in workloads if w.get("slos_met"))
+            cls, _ = _status(r.verification)
+            rows.append(
+                _row(
+                    [
+                        _cell(str(rank), "num"),
+                        _cell(str(s.get("agent")), "agent"),
+                        _cell(_num(s.get("score")), "num score", raw=True),
+                        _cell(_num(s.get("score_held_out")), "num held-out", raw=True),
+                        _cell(f"{met}/{len(workloads)}", "num slos"),
+                        _cell("verified" if cls == "pass" else "NOT VERIFIED", cls),
+                    ]
+                )
+            )
+        headers = ["rank", "agent", "score", "held-out score", "hard SLOs met", "bundle"]
+        out.append(f"<h3>Track {escape(track)}</h3>")
+        out.append(_table(f"leaderboard track-{escape(track)}", headers, rows))
+    return "\n".join(out)
+
+
+def _bundle_section(n: int, r: Result) -> str:
+    s = r.scores
+    title = f"{s.get('track')} / {s.get('agent')}: {r.path}"
+    workloads = s.get("workloads", [])
+    return "\n".join(
+        [
+            f'<section id="bundle-{n}"><h2>{escape(title)}</h2>',
+            _plot(workloads),
+            "<h3>Workloads</h3>",
+            _workloads_table(workloads),
+            "<h3>SLOs</h3>",
+            _slos_table(workloads),
+            "<h3>Budget</h3>",
+            _budget_table(s.get("budget", {})),
+            "</section>",
+        ]
+    )
+
+
+def _workloads_table(workloads: list[dict[str, Any]]) -> str:
+    rows = []
+    for w in workloads:
+        for m in w.get("metrics", []):
+            lo, hi = (list(m.get("interval") or []) + [None, None])[:2]
+            cls = "wide" if m.get("wide") else ""
+            rows.append(
+                _row(
+                    [
+                        _cell(str(w.get("name")), "workload"),
+                        _cell(str(w.get("category"))),
+                        _cell("held out" if w.get("held_out") else "seen", "split"),
+                        _cell(str(w.get("policy") or "default")),
+                        _cell(str(m.get("name")), "metric"),
+                        _cell(str(m.get("direction"))),
+                        _cell(_num(m.get("alpha")), "num alpha", raw=True),
+                        _cell(_num(m.get("I")), f"num ratio {cls}".strip(), raw=True),
+                        _cell(
+                            f"{_num(lo)} &ndash; {_num(hi)}",
+                            f"num interval {cls}".strip(),
+                            raw=True,
+                        ),
+                        _cell(f"{len(m.get('baseline', []))}/{len(m.get('agent', []))}", "num"),
+                        _cell("too wide" if m.get("wide") else "", cls),
+                        _cell(_num(w.get("weighted")), "num weighted", raw=True),
+                    ]
+                )
+            )
+    headers = [
+        "workload", "category", "split", "policy", "metric", "better", "α", "I",
+        "interval", "runs default/agent", "note", "weighted",
+    ]  # fmt: skip
+    return _table("workloads", headers, rows)
+
+
+def _slos_table(workloads: list[dict[str, Any]]) -> str:
+    rows = []
+    for w in workloads:
+        for slo in w.get("slos", []):
+            met = bool(slo.get("met"))
+            bound = _num(slo.get("bound")) + (" &times; default" if slo.get("relative") else "")
+            rows.append(
+                _row(
+                    [
+                        _cell(str(w.get("name")), "workload"),
+                        _cell(str(slo.get("metric"))),
+                        _cell("hard" if slo.get("hard") else "soft"),
+                        _cell(bound, "num bound", raw=True),
+                        _cell(_num(slo.get("value")), "num value", raw=True),
+                        _cell("pass" if met else "FAIL", "slo pass" if met else "slo fail"),
+                    ]
+                )
+            )
+    return _table("slos", ["workload", "metric", "kind", "bound", "value", "result"], rows)
+
+
+def _budget_table(budget: dict[str, Any]) -> str:
+    overuse, lam = budget.get("overuse"), budget.get("lambda")
+    penalty = (
+        overuse * lam if isinstance(overuse, int | float) and isinstance(lam, int | float) else None
+    )
+    rows = [
+        _row([_cell(label), _cell(_num(budget.get(key)), f"num budget-{key}", raw=True)])
+        for key, label in (
+            ("wall_s", "wall clock (s)"),
+            ("vm_runs", "VM runs"),
+            ("tokens", "model tokens"),
+            ("overuse", "overuse"),
+            ("lambda", "λ"),
+        )
+    ]
+    rows.append(_row([_cell("penalty λ · overuse"), _cell(_num(penalty), "num penalty", raw=True)]))
+    return _table("budget", ["budget", "used"], rows)
+
+
+def _plot(workloads: list[dict[str, Any]]) -> str:
+    """Each metric's ratio I with its interval, one row per metric; 1.0 is the default."""
+    rows = [(w, m) for w in workloads for m in w.get("metrics", [])]
+    if not rows:
+        return "<p>No metrics to plot.</p>"
+    fig = Figure(figsize=(8, 0.45 * len(rows) + 1.2), dpi=100)
+    ax = fig.add_subplot()
+    for y, (w, m) in enumerate(rows):
+        i = float(m.get("I") or 0.0)
+        lo, hi = (list(m.get("interval") or [i, i]) + [i, i])[:2]
+        colour = HELD_OUT_COLOUR if w.get("held_out") else SEEN_COLOUR
+        ax.errorbar(
+            [i], [y], xerr=[[i - float(lo)], [float(hi) - i]], fmt="o", color=colour,
+            capsize=4, markersize=7, linewidth=2,
+        )  # fmt: skip
+    ax.axvline(1.0, color="#888", linestyle="--", linewidth=1)
+    labels = [
+        f"{w.get('name')} · {m.get('name')}" + (" (held out)" if w.get("held_out") else "")
+        + (" [wide]" if m.get("wide") else "")
+        for w, m in rows
+    ]  # fmt: skip
+    ax.set_yticks(range(len(rows)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("I = improvement over the default (> 1 is better)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    data = base64.b64encode(buf.getvalue()).decode()
+    alt = "ratio I of each workload's metrics with its interval"
+    return f'<img class="ratios" alt="{alt}" src="data:image/png;base64,{data}">'

@@ -1,0 +1,192 @@
+"""The HTML report: rendered by a real headless Chromium, the numbers on it are the bundles'.
+
+The browser tests skip, saying why, when no Chromium is installed (Debian: `apt-get install
+chromium`, listed in scripts/system-packages.txt).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bundles import make_result_dir
+from matplotlib.image import imread
+
+from schedlang.benchmark import bundle, report
+from schedlang.benchmark.bundle import BundleError, seal
+from schedlang.cli import main
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium)"
+)
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def bundles(tmp_path: Path) -> list[Path]:
+    """Two T1 agents, a T2 agent as a tarball, and a T1 bundle tampered with after sealing."""
+    offline = seal(make_result_dir(tmp_path, "offline"), machine={})
+    default = seal(make_result_dir(tmp_path, "default", agent="default", score=0.5), machine={})
+    naive = seal(
+        make_result_dir(tmp_path, "naive", agent="naive", track="T2", score=1.25),
+        tar=True,
+        machine={},
+    )
+    tampered = seal(make_result_dir(tmp_path, "rules", agent="rules", score=3.0), machine={})
+    (tampered / "raw" / "hackbench.txt").write_text("Time: 0.10\n")
+    return [offline, default, naive, tampered]
+
+
+def _scores(path: Path) -> dict[str, Any]:
+    return json.loads(bundle.read_member(path, "scores.json"))
+
+
+class _Tables(HTMLParser):
+    """Every table of a page by its first class: rows of (cell classes, cell text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[list[tuple[str, str]]]]] = {}
+        self.images: list[dict[str, str | None]] = []
+        self._rows: list[list[tuple[str, str]]] | None = None
+        self._cell: tuple[str, list[str]] | None = None
+        self._in_body = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self._rows = []
+            self.tables.setdefault((a.get("class") or "").split()[0], []).append(self._rows)
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body and self._rows is not None:
+            self._rows.append([])
+        elif tag == "td" and self._rows is not None:
+            self._cell = (a.get("class") or "", [])
+        elif tag == "img":
+            self.images.append(a)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None and self._rows is not None:
+            self._rows[-1].append((self._cell[0], "".join(self._cell[1]).strip()))
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._rows = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell[1].append(data)
+
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    argv = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}", *args,
+    ]  # fmt: skip
+    return subprocess.run(argv, capture_output=True, text=True, timeout=180)
+
+
+def _col(rows: list[list[tuple[str, str]]], cls: str) -> list[str]:
+    return [text for row in rows for c, text in row if cls in c.split()]
+
+
+@needs_chromium
+def test_the_page_renders_with_the_bundles_numbers(tmp_path: Path, bundles: list[Path]) -> None:
+    page = tmp_path / "report.html"
+    assert main(["bench", "report", *map(str, bundles), "-o", str(page)]) == 0
+    proc = _chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert "<table" in proc.stdout, proc.stderr[-2000:]
+    dom = _Tables()
+    dom.feed(proc.stdout)
+
+    # Leaderboards: per track, best score first; the held-out score beside it.
+    (t1,) = dom.tables["leaderboard"][:1]
+    assert _col(t1, "agent") == ["rules", "offline", "default"]
+    assert _col(t1, "score") == ["3.000", "2.137", "0.500"]
+    assert _col(t1, "held-out") == ["0.912"] * 3
+    assert _col(t1, "slos") == ["2/3"] * 3
+    assert [row[-1][1] for row in t1] == ["NOT VERIFIED", "verified", "verified"]
+    t2 = dom.tables["leaderboard"][1]
+    assert (_col(t2, "agent"), _col(t2, "score")) == (["naive"], ["1.250"])
+
+    # The bundles table names what was tampered with.
+    status = _col(dom.tables["bundles"][0], "verification")
+    assert status[:3] == [f"verified, signed by {bundle.verify(bundles[0]).signer}"] * 3
+    assert status[3].startswith("NOT VERIFIED: changed: raw/hackbench.txt")
+
+    # Each bundle's workloads, SLOs and budget are its scores.json, in order.
+    assert len(dom.tables["workloads"]) == len(bundles)
+    for n, path in enumerate(bundles):
+        scores = _scores(path)
+        rows = dom.tables["workloads"][n]
+        metrics = [(w, m) for w in scores["workloads"] for m in w["metrics"]]
+        assert _col(rows, "workload") == [w["name"] for w, _ in metrics]
+        assert _col(rows, "ratio") == [f"{m['I']:.3f}" for _, m in metrics]
+        assert _col(rows, "interval") == [
+            f"{m['interval'][0]:.3f} – {m['interval'][1]:.3f}" for _, m in metrics
+        ]
+        assert _col(rows, "weighted") == [f"{w['weighted']:.3f}" for w, _ in metrics]
+        assert _col(rows, "split") == ["held out" if w["held_out"] else "seen" for w, _ in metrics]
+        wide = [c for row in rows for c, _ in row if "ratio" in c.split()]
+        assert ["wide" in c.split() for c in wide] == [m["wide"] for _, m in metrics]
+
+        slos = [(w, s) for w in scores["workloads"] for s in w["slos"]]
+        slo_rows = dom.tables["slos"][n]
+        assert _col(slo_rows, "value") == [f"{s['value']:.3f}" for _, s in slos]
+        assert _col(slo_rows, "slo") == ["pass" if s["met"] else "FAIL" for _, s in slos]
+
+        budget = dom.tables["budget"][n]
+        assert _col(budget, "budget-wall_s") == [f"{scores['budget']['wall_s']:.3f}"]
+        assert _col(budget, "budget-vm_runs") == [str(scores["budget"]["vm_runs"])]
+
+    assert [img["src"][:22] for img in dom.images] == ["data:image/png;base64,"] * len(bundles)
+
+
+@needs_chromium
+def test_the_embedded_plots_are_drawn(tmp_path: Path, bundles: list[Path]) -> None:
+    """The screenshot holds the plot's two colours: the data-URI images decoded and drew."""
+    page = tmp_path / "report.html"
+    report.write_report(bundles[:1], page)
+    shot = tmp_path / "shot.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1400", page.as_uri())
+    pixels = (imread(shot)[:, :, :3] * 255).round().astype(int)
+
+    def count(colour: str) -> int:
+        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+        return int((abs(pixels - rgb).sum(axis=2) <= 30).sum())
+
+    assert count(report.SEEN_COLOUR) > 50
+    assert count(report.HELD_OUT_COLOUR) > 20
+
+
+def test_strings_from_a_bundle_are_escaped(tmp_path: Path, bundles: list[Path]) -> None:
+    html = report.render([report.load(bundles[0])])
+    assert "nginx-&lt;wrk&gt;" in html
+    assert "<wrk>" not in html
+    assert "<script" not in html
+
+
+def test_a_bundle_without_schema_1_scores_is_unreadable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = make_result_dir(tmp_path, "future")
+    (d / "scores.json").write_text(json.dumps({"schema": 2}))
+    seal(d, machine={})
+    with pytest.raises(BundleError, match="schema 2; this report reads schema 1"):
+        report.load(d)
+    assert main(["bench", "report", str(d), "-o", str(tmp_path / "r.html")]) == 2
+    assert "schema 2" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
