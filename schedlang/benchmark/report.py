@@ -65,7 +65,75 @@ def load(path: Path) -> Result:
         raise BundleError(
             f"{path}: {SCORES} has schema {found!r}; this report reads schema {SCORES_SCHEMA}"
         )
+    where = _shape_error(scores, SHAPE, "")
+    if where is not None:
+        raise BundleError(
+            f"{path}: {SCORES}: {where}; the runner writes schema 1 (docs/benchmark.md)"
+        )
     return Result(path, verification, scores)
+
+
+# What the report reads from scores.json schema 1, and so checks before it renders anything:
+# a type (or tuple of types), a dict of required keys, or a one-element list (each item).
+Number = (int, float)
+OptNumber = (int, float, type(None))
+SHAPE: Any = {
+    "track": str,
+    "agent": str,
+    "score": Number,
+    "score_held_out": OptNumber,
+    "budget": {k: OptNumber for k in ("wall_s", "vm_runs", "tokens", "overuse", "lambda")},
+    "workloads": [
+        {
+            "name": str,
+            "held_out": bool,
+            "slos_met": bool,
+            "weighted": Number,
+            "slos": [
+                {"metric": str, "bound": Number, "value": OptNumber, "met": bool, "hard": bool}
+            ],
+            "metrics": [
+                {
+                    "name": str,
+                    "direction": str,
+                    "I": Number,
+                    "interval": [Number],
+                    "wide": bool,
+                    "baseline": list,
+                    "agent": list,
+                }
+            ],
+        }
+    ],
+}
+
+
+def _shape_error(value: Any, shape: Any, where: str) -> str | None:
+    """Where `value` first departs from `shape` (`workloads[2].metrics[0].I: ...`), or None."""
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return f"{where or 'the top level'}: expected an object, found {type(value).__name__}"
+        for key, sub in shape.items():
+            if key not in value:
+                return f"{where + '.' if where else ''}{key}: missing"
+            found = _shape_error(value[key], sub, f"{where + '.' if where else ''}{key}")
+            if found:
+                return found
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{where}: expected a list, found {type(value).__name__}"
+        for n, item in enumerate(value):
+            found = _shape_error(item, shape[0], f"{where}[{n}]")
+            if found:
+                return found
+        return None
+    numeric = shape in (Number, OptNumber)
+    if (numeric and isinstance(value, bool)) or not isinstance(value, shape):
+        names = {str: "a string", bool: "true or false", list: "a list"}
+        wanted = "a number" if numeric else names.get(shape, str(shape))
+        return f"{where}: expected {wanted}, found {json.dumps(value)[:40]}"
+    return None
 
 
 def write_report(bundles: Iterable[Path], output: Path) -> None:

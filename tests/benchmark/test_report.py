@@ -190,3 +190,25 @@ def test_a_bundle_without_schema_1_scores_is_unreadable(
     assert main(["bench", "report", str(d), "-o", str(tmp_path / "r.html")]) == 2
     assert "schema 2" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s["workloads"][2]["metrics"][0].update(I="1.2"),
+         'workloads[2].metrics[0].I: expected a number, found "1.2"'),
+        (lambda s: s["workloads"][0]["slos"][0].update(met=1),
+         "workloads[0].slos[0].met: expected true or false, found 1"),
+        (lambda s: s["budget"].pop("lambda"), "budget.lambda: missing"),
+        (lambda s: s.update(workloads={}), "workloads: expected a list, found dict"),
+    ],
+)  # fmt: skip
+def test_a_malformed_scores_file_is_named_not_a_traceback(
+    tmp_path: Path, edit: Any, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = make_result_dir(tmp_path, "bad")
+    scores = json.loads((d / "scores.json").read_text())
+    edit(scores)
+    (d / "scores.json").write_text(json.dumps(scores))
+    assert main(["bench", "report", str(d), "-o", str(tmp_path / "r.html")]) == 2
+    assert f"scores.json: {message}" in capsys.readouterr().err
