@@ -216,6 +216,15 @@ def _on_host(
     return _read_results(workdir, proc.returncode, "\n".join(lines)), boot
 
 
+def _resolved(workloads: Iterable[str]) -> tuple[str, ...]:
+    """The workloads' canonical names (an rt-app file's absolute path: the guest starts
+    elsewhere); UnknownWorkloadError says "did you mean" before anything boots."""
+    names = tuple(get(name).name for name in workloads)
+    if not names:
+        raise MeasureError(f"no workload given (known: {', '.join(WORKLOADS)})")
+    return names
+
+
 def run(
     artifact: Artifact | str | Path,
     workloads: Iterable[str] = ("hackbench",),
@@ -236,11 +245,7 @@ def run(
     """
     if not isinstance(artifact, Artifact):
         artifact = open_artifact(Path(artifact))
-    names = tuple(workloads)
-    if not names:
-        raise MeasureError(f"no workload given (known: {', '.join(WORKLOADS)})")
-    for name in names:
-        get(name)  # UnknownWorkloadError says "did you mean"
+    names = _resolved(workloads)
     if repeat < 1:
         raise MeasureError(f"repeat must be at least 1 (got {repeat})")
     if order not in ("ABBA", "ABAB"):
@@ -281,11 +286,7 @@ def run_each(
     listed = [(a if isinstance(a, Artifact) else open_artifact(Path(a)), p) for a, p in policies]
     if not listed:
         raise MeasureError("no policy given")
-    names = tuple(workloads)
-    if not names:
-        raise MeasureError(f"no workload given (known: {', '.join(WORKLOADS)})")
-    for name in names:
-        get(name)
+    names = _resolved(workloads)
     if repeat < 1:
         raise MeasureError(f"repeat must be at least 1 (got {repeat})")
     checked = [(a, check_params(a, p)) for a, p in listed]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +262,143 @@ def parse_mix(output: str) -> dict[str, float]:
     }
 
 
+# --- rt-app: the simulator's workload files, run by the real tool ------------------------------
+
+RTAPP_PREFIX = "rt-app:"
+_LOG_MARK = "@@rt-app-log "
+# The columns of rt-app 1.0's per-thread log (doc/tutorial.txt, "Trace and Log"); times in µs.
+_LOG_COLUMNS = (
+    "idx", "perf", "run", "period", "start", "end", "rel_st", "slack", "c_duration", "c_period",
+    "wu_lat",
+)  # fmt: skip
+
+
+def parse_rtapp_logs(output: str, finite_rows: dict[str, int]) -> dict[str, float]:
+    """The simulator's figures (runtime/sim/metrics.py names) from rt-app's per-thread logs.
+
+    `finite_rows` maps each task with a finite loop to the rows one of its threads logs when
+    it finishes (one row per phase iteration). A row's end is `rel_st + (end - start)` from
+    the start of the use case, as the simulator counts from its start. Wakeup latency and
+    slack exist only where a timer ended the row (`c_period` > 0): rt-app measures the
+    latency of timer wakeups, not of every wakeup as the simulator does.
+    """
+    logs: dict[str, list[list[int]]] = {}
+    current: list[list[int]] | None = None
+    for line in output.splitlines():
+        if line.startswith(_LOG_MARK):
+            stem = line[len(_LOG_MARK) :].strip().removesuffix(".log").removeprefix("rt-app-")
+            current = logs.setdefault(stem, [])
+        elif current is not None and line.strip() and not line.startswith("#"):
+            fields = line.split()
+            if len(fields) != len(_LOG_COLUMNS) or not all(f.lstrip("-").isdigit() for f in fields):
+                raise WorkloadOutputError(f"not an rt-app log row: {line!r}")
+            current.append([int(f) for f in fields])
+    if not logs:
+        raise WorkloadOutputError("no rt-app thread logs in the output")
+    col = {name: i for i, name in enumerate(_LOG_COLUMNS)}
+    rows = [r for rs in logs.values() for r in rs]
+    ends = [r[col["rel_st"]] + r[col["end"]] - r[col["start"]] for r in rows]
+    metrics: dict[str, float] = {}
+    if rows:
+        first = min(r[col["rel_st"]] for r in rows)
+        work_s = sum(r[col["c_duration"]] for r in rows) / 1e6
+        metrics["work_s"] = work_s
+        metrics["throughput"] = work_s / max((max(ends) - first) / 1e6, 1e-6)
+    finite = {stem: rs for stem, rs in logs.items() if stem.rsplit("-", 1)[0] in finite_rows}
+    if finite and all(len(rs) >= finite_rows[s.rsplit("-", 1)[0]] for s, rs in finite.items()):
+        metrics["makespan_s"] = (
+            max(
+                r[col["rel_st"]] + r[col["end"]] - r[col["start"]]
+                for rs in finite.values()
+                for r in rs
+            )
+            / 1e6
+        )
+    timed = [r for r in rows if r[col["c_period"]] > 0]
+    if timed:
+        lat = sorted(r[col["wu_lat"]] for r in timed)
+        metrics["wakeup_p50_us"] = float(lat[max(0, -(-len(lat) * 50 // 100) - 1)])
+        metrics["wakeup_p99_us"] = float(lat[max(0, -(-len(lat) * 99 // 100) - 1)])
+        metrics["wakeup_max_us"] = float(lat[-1])
+        metrics["activations"] = float(len(timed))
+        metrics["deadline_misses"] = float(sum(1 for r in timed if r[col["slack"]] < 0))
+        metrics["slack_min_us"] = float(min(r[col["slack"]] for r in timed))
+    return metrics
+
+
+def condense_rtapp(output: str) -> str:
+    """Keep each thread log's header and first rows; the rest only as a count."""
+    kept: list[str] = []
+    rows = 0
+    for line in output.splitlines():
+        if line.startswith(_LOG_MARK):
+            rows = 0
+        elif line.strip() and not line.startswith("#"):
+            rows += 1
+            if rows > 5:
+                continue
+        kept.append(line)
+    dropped = len(output.splitlines()) - len(kept)
+    return f"# [schedlang: {dropped} rt-app log rows omitted]\n" + "\n".join(kept)
+
+
+_RTAPP_METRICS = (
+    MetricSpec("makespan_s", "s", "lower", "when the last finite-loop thread ended"),
+    MetricSpec("throughput", "cpus", "higher", "configured run time done per second"),
+    MetricSpec("work_s", "s", "higher", "configured run time of the rows logged"),
+    MetricSpec("wakeup_p50_us", "us", "lower", "median timer wakeup latency (rt-app wu_lat)"),
+    MetricSpec("wakeup_p99_us", "us", "lower", "99th percentile timer wakeup latency"),
+    MetricSpec("wakeup_max_us", "us", "lower", "worst timer wakeup latency"),
+    MetricSpec("activations", "", "higher", "timer periods reached"),
+    MetricSpec("deadline_misses", "", "lower", "periods already over at the timer"),
+    MetricSpec("slack_min_us", "us", "higher", "least slack before a timer"),
+)
+
+
+def rtapp_workload(spec: str) -> Workload:
+    """`rt-app:FILE.json` or `rt-app:NAME` (a shipped simulator model, runtime/sim/workloads):
+    the same file the simulator reads, run by the real rt-app in the scratch directory (its
+    logs land there, rt-app's default `logdir`, and are printed after it for the parser).
+
+    The file is read by the simulator's reader first, so a file the simulator rejects is
+    rejected here too, with its line and column, and the parser knows which tasks finish.
+    """
+    from schedlang.runtime.sim import rtapp
+
+    target = spec[len(RTAPP_PREFIX) :]
+    try:
+        model = rtapp.load(target)
+        path = (
+            Path(target)
+            if "/" in target or target.endswith(".json")
+            else rtapp.shipped_path(target)
+        )
+    except rtapp.WorkloadError as err:
+        raise UnknownWorkloadError(spec, str(err)) from None
+    path = path.resolve()  # the guest runs it from another directory
+    finite_rows = {
+        t.name: t.loop * sum(p.loop for p in t.phases)
+        for t in model.threads
+        if t.loop != -1 and all(p.loop != -1 for p in t.phases)
+    }
+    file = shlex.quote(str(path))
+    command = (
+        f"rt-app {file} > rt-app.out 2>&1; rc=$?; "
+        f'for f in rt-app-*.log; do echo "{_LOG_MARK}$f"; cat "$f"; done; '
+        "if [ $rc -ne 0 ]; then cat rt-app.out; fi; exit $rc"
+    )
+    return Workload(
+        name=spec if target == model.name and "/" not in target else f"{RTAPP_PREFIX}{path}",
+        description=f"rt-app {path.name}: {model.description}",
+        command=command,
+        metrics=_RTAPP_METRICS,
+        parse=lambda output: parse_rtapp_logs(output, finite_rows),
+        tools=("rt-app",),
+        prepare=lambda scratch: None,  # a fresh scratch directory: no old logs
+        condense=condense_rtapp,
+    )
+
+
 # --- the catalogue -----------------------------------------------------------------------------
 
 _TIME = MetricSpec("time_s", "s", "lower", "tool-reported time to finish the fixed work")
@@ -353,10 +491,16 @@ WORKLOADS: dict[str, Workload] = {
 
 
 class UnknownWorkloadError(KeyError):
-    def __init__(self, name: str) -> None:
-        close = difflib.get_close_matches(name, list(WORKLOADS), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        self.message = f"unknown workload '{name}'{hint} (known: {', '.join(WORKLOADS)})"
+    def __init__(self, name: str, why: str | None = None) -> None:
+        if why is not None:
+            self.message = f"workload '{name}': {why}"
+        else:
+            close = difflib.get_close_matches(name, list(WORKLOADS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            self.message = (
+                f"unknown workload '{name}'{hint} (known: {', '.join(WORKLOADS)}, "
+                f"or {RTAPP_PREFIX}FILE.json / {RTAPP_PREFIX}MODEL)"
+            )
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -364,6 +508,8 @@ class UnknownWorkloadError(KeyError):
 
 
 def get(name: str) -> Workload:
+    if name.startswith(RTAPP_PREFIX):
+        return rtapp_workload(name)
     try:
         return WORKLOADS[name]
     except KeyError:

@@ -374,6 +374,11 @@ def builtin_names() -> tuple[str, ...]:
     return tuple(sorted(f.name[: -len(".json")] for f in files if f.name.endswith(".json")))
 
 
+def shipped_path(name: str) -> Path:
+    """Where a shipped model's file is, for tools that need a path (the VM's rt-app)."""
+    return Path(str(_shipped() / f"{name}.json"))
+
+
 def load(name_or_path: str) -> Workload:
     """A shipped model by its VM workload name (`hackbench`), or an rt-app JSON file."""
     if name_or_path.endswith(".json") or "/" in name_or_path:

@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-w",
         action="append",
         metavar="NAME",
-        help=f"workload to run (repeatable; default hackbench): {', '.join(WORKLOADS)}",
+        help=f"workload to run (repeatable; default hackbench): {', '.join(WORKLOADS)}, "
+        "or rt-app:FILE.json / rt-app:MODEL (a simulator workload run by the real rt-app)",
     )
     parser.add_argument("--repeat", "-n", type=int, default=5, help="runs per side (default 5)")
     parser.add_argument(
