@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from schedlang.runtime.report import (
@@ -64,14 +64,16 @@ class SimReport:
     events: tuple[PolicyEvent, ...]  # the policy's ejections (stall, runtime error)
     # The first seed's policy run as Chrome trace-event JSON, when asked for (not in to_dict).
     trace: dict[str, Any] | None = field(default=None, repr=False)
+    # With the trace, the first seed's raw runs (policy, default) for plots (not in to_dict).
+    first_runs: tuple[MachineResult, MachineResult] | None = field(default=None, repr=False)
 
     @property
     def ejected(self) -> bool:
         return bool(self.events)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["trace"]
+        data = asdict(replace(self, trace=None, first_runs=None))  # raw runs: no deep copy
+        del data["trace"], data["first_runs"]
         return data
 
     def to_json(self, indent: int = 2) -> str:
@@ -148,13 +150,16 @@ def compare(
     keeps the first seed's policy run as a Chrome trace."""
     policy_runs, baseline_runs, events = [], [], []
     chrome = None
+    first_runs = None
     for seed in seeds:
-        baseline_runs.append(_run(DefaultPolicy(cpus), workload, cpus, seconds, seed)[1])
+        base_result, base_run = _run(DefaultPolicy(cpus), workload, cpus, seconds, seed)
+        baseline_runs.append(base_run)
         keep = trace and chrome is None
         result, run = _run(make_policy(), workload, cpus, seconds, seed, keep)
         if keep and result.trace is not None:
             comms = {th.t.pid: th.t.comm for th in result.threads}
             chrome = chrome_trace(result.trace, comms, cpus)
+            first_runs = (result, base_result)
         policy_runs.append(run)
         if result.exit.ejected:
             events.append(
@@ -182,6 +187,7 @@ def compare(
         baseline_runs=tuple(baseline_runs),
         events=tuple(events),
         trace=chrome,
+        first_runs=first_runs,
     )
 
 

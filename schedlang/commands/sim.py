@@ -67,6 +67,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="write the first seed's policy run as Chrome/Perfetto trace-event JSON (one "
         "track per CPU; open it in ui.perfetto.dev or chrome://tracing)",
     )
+    p.add_argument(
+        "--plot",
+        metavar="OUT.png",
+        help="draw the first seed's run: per-CPU occupancy and the wakeup latency CDF against "
+        "the default model's (matplotlib)",
+    )
 
 
 def _fail(message: str, code: int) -> int:
@@ -99,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             seeds=tuple(range(args.seed, args.seed + args.repeat)),
             params=dict(params),
             engine=args.engine,
-            trace=args.trace is not None,
+            trace=args.trace is not None or args.plot is not None,
         )
     except SchedlangError as exc:
         print(str(exc), file=sys.stderr)
@@ -113,4 +119,8 @@ def run(args: argparse.Namespace) -> int:
         Path(args.json).write_text(report.to_json() + "\n")
     if args.trace and report.trace is not None:
         Path(args.trace).write_text(json.dumps(report.trace) + "\n")
+    if args.plot and report.first_runs is not None:
+        from schedlang.runtime.sim import plot
+
+        plot.render(plot.prepare(*report.first_runs), Path(args.plot))
     return 1 if report.ejected else 0
