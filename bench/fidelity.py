@@ -35,7 +35,6 @@ from typing import Any
 from scipy.stats import spearmanr
 
 import schedlang
-from schedlang.runtime.sim import rtapp
 
 ROOT = Path(__file__).resolve().parents[1]
 CPUS = 2  # the sandbox's vCPUs
@@ -53,8 +52,10 @@ def _say(line: str) -> None:
 
 
 def _cap(workload: str) -> float:
-    duration = rtapp.load(workload).duration_ns
-    return duration / 1e9 if duration else 10.0  # pipe has none: the simulator's own end
+    """The workload's `global.duration` (s): rt-app stops every thread then."""
+    model = json.loads((ROOT / "runtime/sim/workloads" / f"{workload}.json").read_text())
+    duration = model["global"].get("duration", -1)
+    return float(duration) if duration > 0 else 10.0  # pipe has none: the simulator's own end
 
 
 def _ratio(policy: list[float], base: list[float]) -> float | None:
@@ -88,8 +89,6 @@ def simulate(policies: list[Path]) -> dict[str, dict[str, Any]]:
 
 
 def measure_vm(policies: list[Path], repeat: int) -> dict[str, Any]:
-    from schedlang.runtime import measure
-
     artifacts = []  # (file stem, artifact): results are keyed by file, as the simulator's
     compile_errors = {}
     with tempfile.TemporaryDirectory(prefix="fidelity-") as tmp:
@@ -102,7 +101,7 @@ def measure_vm(policies: list[Path], repeat: int) -> dict[str, Any]:
                 _say(f"vm {policy.stem}: does not compile: {compile_errors[policy.stem]}")
         names = tuple(f"rt-app:{w}" for w in FIGURES)
         started = time.perf_counter()
-        reports = measure.run_each(
+        reports = schedlang.run_each(
             [(a, None) for _, a in artifacts], names, repeat=repeat, progress=lambda s: _say(s)
         )
     out: dict[str, Any] = {

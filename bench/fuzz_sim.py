@@ -22,16 +22,14 @@ import argparse
 import json
 import signal
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from schedlang.backends.interp import compile_for_sim
-from schedlang.compiler import check
+import schedlang
 from schedlang.fuzzgen import generate_text
-from schedlang.runtime.sim import rtapp
-from schedlang.runtime.sim.machine import Machine
 
 CPUS = 2
 SECONDS = 8.0  # past the 5 s watchdog's third check (every 2.5 s): a stall from t=0 shows
@@ -82,21 +80,21 @@ def vm_verdict(record: dict[str, Any]) -> str | None:
     return None  # check-rejected, compile-failed, verifier-rejected: nothing ran
 
 
-def sim_verdict(seed: int, model: rtapp.Workload) -> str:
-    checked, _diags = check(generate_text(seed))
-    if checked is None:
-        return "check-rejected-now"
-    policy = compile_for_sim(checked)
+def sim_verdict(seed: int, model: Path) -> str:
     signal.alarm(HOST_BUDGET_S)
     try:
-        result = Machine(policy, model, CPUS, seconds=SECONDS, seed=0).run()
+        report = schedlang.simulate(
+            generate_text(seed), str(model), cpus=CPUS, seconds=SECONDS, seeds=(0,)
+        )
+    except schedlang.SchedlangError:
+        return "check-rejected-now"
     except _Slow:
         return "slow"
     finally:
         signal.alarm(0)
-    if not result.exit.ejected:
+    if not report.events:
         return "clean"
-    return "stall" if result.exit.kind_name == "ERROR_STALL" else "error"
+    return "stall" if report.events[0].exit_kind == "ERROR_STALL" else "error"
 
 
 def main() -> None:
@@ -105,7 +103,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="only the first N seeds of the log")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    model = rtapp.parse(json.dumps(WORKLOAD), "fuzz-hackbench.json")
+    model = Path(tempfile.mkdtemp(prefix="fuzz-sim-")) / "fuzz-hackbench.json"
+    model.write_text(json.dumps(WORKLOAD))
     signal.signal(signal.SIGALRM, _too_slow)
     records = [json.loads(line) for line in args.campaign.read_text().splitlines() if line]
     records.sort(key=lambda r: r["seed"])

@@ -41,6 +41,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("bench.estimate_vs_verifier", "*"): "reads the checker's instruction estimates",
     ("bench.frontend", "*"): "times the parser and the front end alone",
     ("bench.fuzz", "*"): "generates, checks and compiles programs",
+    ("bench.fuzz_sim", "schedlang.fuzzgen"): "simulates the policies of a campaign's seeds",
     ("bench.rules", "*"): "times each rule alone",
     ("bench.runtime", "*"): "times the measurement stages",
     ("bench.sim_backends", "*"): "times the interpreter's and the JIT's compile and calls",
