@@ -190,14 +190,16 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def _dir_files(root: Path) -> dict[str, Path]:
-    """Every regular file under root by its POSIX path relative to root, seal files excluded."""
+def _dir_files(root: Path, links: bool = False) -> dict[str, Path]:
+    """Every regular file under root by its POSIX path relative to root, seal files excluded.
+    A symbolic link is refused when sealing; when verifying (`links`) it is listed, so that it
+    is named as added or changed, never followed."""
     out: dict[str, Path] = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if path.is_symlink():
+        if path.is_symlink() and not links:
             raise BundleError(f"{root}: {rel} is a symbolic link; a bundle holds regular files")
-        if path.is_file() and rel not in SEAL_FILES:
+        if path.is_symlink() or (path.is_file() and rel not in SEAL_FILES):
             out[rel] = path
     return out
 
@@ -238,8 +240,9 @@ def seal(
     (root / PUBLIC_KEY).write_bytes(public_pem(private.public_key()))
     if not tar:
         return root
-    archive = root.with_name(root.name + ".tar.gz")
-    _write_tar(root, archive)
+    named = root.resolve()  # `seal .` still names the tarball after the folder
+    archive = named.with_name(named.name + ".tar.gz")
+    _write_tar(named, archive)
     return archive
 
 
@@ -319,8 +322,11 @@ class _Source:
         self.hashes: dict[str, tuple[str, int]] = {}
         self.seal: dict[str, bytes] = {}
         if path.is_dir():
-            for rel, file in _dir_files(path).items():
-                self.hashes[rel] = _hash(_chunks(file))
+            for rel, file in _dir_files(path, links=True).items():
+                if file.is_symlink():  # no manifest entry is a link: never equal to one
+                    self.hashes[rel] = ("symbolic link to " + os.readlink(file), -1)
+                else:
+                    self.hashes[rel] = _hash(_chunks(file))
             for name in SEAL_FILES:
                 if (path / name).is_file():
                     self.seal[name] = (path / name).read_bytes()

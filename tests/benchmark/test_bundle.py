@@ -89,6 +89,15 @@ def test_an_added_file_is_named(sealed: Path) -> None:
     assert _faults(verify(sealed)) == ([], [], ["raw/extra.txt"], [])
 
 
+def test_a_file_replaced_by_a_symbolic_link_is_named_not_followed(sealed: Path) -> None:
+    target = sealed / "raw" / "hackbench.txt"
+    (sealed / "copy.txt").write_bytes(target.read_bytes())
+    target.unlink()
+    target.symlink_to(sealed / "copy.txt")
+    (sealed / "raw" / "link").symlink_to("/etc/hostname")
+    assert _faults(verify(sealed)) == (["raw/hackbench.txt"], [], ["copy.txt", "raw/link"], [])
+
+
 def test_an_edited_manifest_is_named(sealed: Path) -> None:
     manifest = json.loads((sealed / "MANIFEST.json").read_text())
     manifest["machine"]["cores"] = 64
@@ -159,6 +168,15 @@ def test_tarball_round_trip_and_tampering(tmp_path: Path) -> None:
         extra.size = 2
         dst.addfile(extra, io.BytesIO(b"x\n"))
     assert _faults(verify(tampered)) == (["scores.json"], [], ["raw/extra.txt"], [])
+
+
+def test_sealing_the_current_folder_names_the_tarball_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(make_result_dir(tmp_path))
+    archive = seal(".", tar=True, machine={})
+    assert archive == tmp_path / "run.tar.gz"
+    assert verify(archive).ok
 
 
 def test_a_tarball_member_outside_the_bundle_folder_is_unreadable(tmp_path: Path) -> None:
