@@ -169,24 +169,31 @@ class _Runner:
         self.job = job
         self.scratch = scratch
         self.emit = emit
-        self.manifest: dict[str, Any] = json.loads(Path(job.manifest_path).read_text())
+        # No policy (`object_path` ""): both sides run under the default scheduler, which is
+        # how the benchmark measures the default against itself (its noise floor).
+        self.manifest: dict[str, Any] = (
+            json.loads(Path(job.manifest_path).read_text()) if job.object_path else {}
+        )
         self.runs: list[RunRecord] = []
         self.events: list[PolicyEvent] = []
         self.policy_out: str | None = None  # why policy runs stopped
 
-    def baseline(self, step: Step, prefix: str) -> None:
+    def baseline(self, step: Step, prefix: str, side: Side = "baseline") -> None:
         state = scx_state()
         outcome = run_workload(get(step.workload), self.scratch, self.job.run_timeout_s)
         error = outcome.error
         if error is None and state == "enabled":
             error = f"a sched_ext scheduler ({scx_ops()}) was loaded during the baseline run"
         self.runs.append(
-            RunRecord(step.workload, "baseline", step.index, outcome.rc, outcome.wall_s,
+            RunRecord(step.workload, side, step.index, outcome.rc, outcome.wall_s,
                       outcome.metrics, outcome.output, error)
         )  # fmt: skip
         self.emit(f"{prefix}: {_summary(outcome)}")
 
     def policy(self, step: Step, prefix: str) -> None:
+        if not self.job.object_path:
+            self.baseline(step, prefix, side="policy")
+            return
         if self.policy_out is not None:
             self.emit(f"{prefix}: skipped ({self.policy_out})")
             return

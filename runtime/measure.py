@@ -82,21 +82,26 @@ def host_mode_refusal() -> str | None:
 def _write_job(
     workdir: Path,
     guest_workdir: str,
-    artifact: Artifact,
+    artifact: Artifact | None,
     workloads: tuple[str, ...],
     repeat: int,
     params: dict[str, int],
     order: Order,
 ) -> Path:
     """Copy the policy next to the job, so the runner reads it from the results share
-    whatever host directory it came from."""
-    policy_dir = workdir / "policy"
-    policy_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(artifact.object_path, policy_dir / artifact.object_path.name)
-    shutil.copy2(artifact.manifest_path, policy_dir / artifact.manifest_path.name)
+    whatever host directory it came from. No artifact: both sides run the default."""
+    object_path = manifest_path = ""
+    if artifact is not None:
+        policy_dir = workdir / "policy"
+        policy_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(artifact.object_path, policy_dir / artifact.object_path.name)
+        shutil.copy2(artifact.manifest_path, policy_dir / artifact.manifest_path.name)
+        object_path = f"{guest_workdir}/policy/{artifact.object_path.name}"
+        manifest_path = f"{guest_workdir}/policy/{artifact.manifest_path.name}"
+    workdir.mkdir(parents=True, exist_ok=True)
     job = Job(
-        object_path=f"{guest_workdir}/policy/{artifact.object_path.name}",
-        manifest_path=f"{guest_workdir}/policy/{artifact.manifest_path.name}",
+        object_path=object_path,
+        manifest_path=manifest_path,
         workloads=workloads,
         repeat=repeat,
         results_path=f"{guest_workdir}/results.json",
@@ -126,7 +131,7 @@ def _read_results(workdir: Path, rc: int, output: str) -> dict[str, Any]:
 
 def _in_guest(
     workdir: Path,
-    policies: list[tuple[Artifact, dict[str, int]]],
+    policies: list[tuple[Artifact | None, dict[str, int]]],
     workloads: tuple[str, ...],
     repeat: int,
     order: Order,
@@ -301,6 +306,36 @@ def run_each(
         summarize(policy=a.name, job_result=r, boot=boot)
         for (a, _), r in zip(checked, found, strict=False)
     ]
+
+
+def run_default(
+    workloads: Iterable[str],
+    repeat: int = 5,
+    vcpus: int = 2,
+    kernel: str | Path | None = None,
+    progress: Progress | None = None,
+    order: Order = "ABBA",
+) -> Report:
+    """The default scheduler against itself in one boot, interleaved exactly as `run` does
+    (no policy is loaded on either side): the noise floor of a comparison, and the
+    benchmark's `default` agent, whose improvement is 1 by construction."""
+    names = tuple(workloads)
+    if not names:
+        raise MeasureError(f"no workload given (known: {', '.join(WORKLOADS)})")
+    for name in names:
+        get(name)
+    if repeat < 1:
+        raise MeasureError(f"repeat must be at least 1 (got {repeat})")
+    emit: Progress = progress or (lambda _line: None)
+    workdir = Path(tempfile.mkdtemp(prefix="schedlang-run-"))
+    try:
+        kernel_path = Path(kernel) if kernel is not None else None
+        found, boot = _in_guest(
+            workdir, [(None, {})], names, repeat, order, vcpus, kernel_path, emit
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return summarize(policy="default", job_result=found[0], boot=boot)
 
 
 def open_artifact(object_path: Path) -> Artifact:

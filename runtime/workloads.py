@@ -399,6 +399,91 @@ def rtapp_workload(spec: str) -> Workload:
     )
 
 
+# --- analytics and compression on a generated corpus ------------------------------------------
+
+CORPUS_BYTES = 256 * 1024
+JOIN_ROWS = 20_000
+
+
+def write_corpus(path: Path, size: int = CORPUS_BYTES, seed: int = 11) -> None:
+    """Log-like text from a fixed LCG: compressible the way real logs are (repeated words,
+    varying numbers), the same bytes on every run, no file shipped in the package."""
+    words = ("sched", "wakeup", "enqueue", "dispatch", "cpu", "task", "slice", "vtime",
+             "idle", "migrate", "tick", "runnable", "stopping", "quiescent")  # fmt: skip
+    state = seed
+    lines = []
+    total = 0
+    while total < size:
+        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+        a, b, c = state % 14, (state >> 8) % 14, state >> 12
+        line = f"{c % 100000:05d} {words[a]} pid={c % 4096} {words[b]} ns={c}\n"
+        lines.append(line)
+        total += len(line)
+    path.write_text("".join(lines))
+
+
+def _prepare_corpus(scratch: Path) -> None:
+    write_corpus(scratch / "corpus.txt")
+
+
+def _prepare_join(scratch: Path) -> None:
+    """Two key-value files sharing about half their keys, in scrambled order."""
+    for name, mult, offset in (("left.txt", 7919, 0), ("right.txt", 104729, JOIN_ROWS // 2)):
+        rows = ((i * mult) % JOIN_ROWS + offset for i in range(JOIN_ROWS))
+        (scratch / name).write_text("".join(f"k{k:06d} {name[0]}{k}\n" for k in rows))
+
+
+def parse_byte_count(output: str) -> dict[str, float]:
+    """Compressors: the output size `wc -c` printed, so a failed compressor (0 bytes, or
+    no line) is not timed as fast. The figure of merit is the wall time."""
+    size = _number(r"^\s*([0-9]+)\s*$", output, "byte count from wc -c")
+    if size <= 0:
+        raise WorkloadOutputError("the compressor wrote nothing")
+    return {"out_bytes": size}
+
+
+def parse_sqlite(output: str) -> dict[str, float]:
+    """The query script ends with `SELECT 'rows', count(*)`; both sessions must print it."""
+    counts = [float(m) for m in re.findall(r"^rows\|([0-9]+)$", output, re.MULTILINE)]
+    if len(counts) < 2 or min(counts) <= 0:
+        raise WorkloadOutputError("sqlite3 did not print 'rows|N' for both sessions")
+    return {}
+
+
+def parse_join(output: str) -> dict[str, float]:
+    """`join | wc -l`: the pipeline must have matched rows, or the sorts failed."""
+    joined = _number(r"^\s*([0-9]+)\s*$", output, "joined line count from wc -l")
+    if joined <= 0:
+        raise WorkloadOutputError("join matched no rows (did the sorts fail?)")
+    return {"joined_rows": joined}
+
+
+def parse_vm_pressure(output: str) -> dict[str, float]:
+    """Memory stressors' rate beside hackbench's time (latency under memory pressure)."""
+    return {
+        "time_s": parse_hackbench(output)["time_s"],
+        "vm_bogo_ops_per_s": parse_stress_ng(output, "vm")["bogo_ops_per_s"],
+    }
+
+
+def parse_pinned_noise(output: str) -> dict[str, float]:
+    """hackbench's time while a CPU hog is pinned to CPU 0, and the hog's own rate."""
+    return {
+        "time_s": parse_hackbench(output)["time_s"],
+        "bogo_ops_per_s": parse_stress_ng(output)["bogo_ops_per_s"],
+    }
+
+
+_SQL = (
+    "CREATE TABLE t(id INTEGER PRIMARY KEY, g INTEGER, v INTEGER);"
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8000)"
+    " INSERT INTO t SELECT i, i % 97, (i * 7919) % 10007 FROM n;"
+    "CREATE INDEX t_g ON t(g);"
+    "SELECT g, count(*), sum(v), max(v) FROM t GROUP BY g ORDER BY 3 DESC LIMIT 3;"
+    "SELECT count(*) FROM t a JOIN t b ON a.g = b.g AND a.id < b.id AND b.id - a.id < 40;"
+    "SELECT 'rows', count(*) FROM t;"
+)
+
 # --- the catalogue -----------------------------------------------------------------------------
 
 _TIME = MetricSpec("time_s", "s", "lower", "tool-reported time to finish the fixed work")
@@ -485,6 +570,72 @@ WORKLOADS: dict[str, Workload] = {
             ),
             parse=parse_mix,
             tools=("stress-ng", "perf"),
+        ),
+        Workload(
+            name="xz",
+            description="xz -2 of a 256 KiB log-like corpus, two threads (CPU-bound batch)",
+            command="xz -T2 -2 -c corpus.txt | wc -c",
+            metrics=(),
+            parse=parse_byte_count,
+            tools=("xz", "wc"),
+            prepare=_prepare_corpus,
+        ),
+        Workload(
+            name="gzip",
+            description="two gzip -6 of the same corpus at once (CPU-bound batch, one "
+            "process per CPU)",
+            command="gzip -6 -c corpus.txt > a.gz & gzip -6 -c corpus.txt > b.gz; wait; "
+            "cat a.gz b.gz | wc -c",
+            metrics=(),
+            parse=parse_byte_count,
+            tools=("gzip", "wc"),
+            prepare=_prepare_corpus,
+        ),
+        Workload(
+            name="sqlite",
+            description="two sqlite3 sessions at once: build an 8k-row table, index it, "
+            "group-by and a self-join (analytics)",
+            command=f'sqlite3 :memory: "{_SQL}" & sqlite3 :memory: "{_SQL}"; wait',
+            metrics=(),
+            parse=parse_sqlite,
+            tools=("sqlite3",),
+        ),
+        Workload(
+            name="sort-join",
+            description=f"sort two {JOIN_ROWS}-row files concurrently, then join them "
+            "(a shell analytics pipeline)",
+            command="sort -k1,1 left.txt > l.s & sort -k1,1 right.txt > r.s; wait; "
+            "join l.s r.s | wc -l",
+            metrics=(MetricSpec("joined_rows", "rows", "higher", "rows the join matched"),),
+            parse=parse_join,
+            tools=("sort", "join", "wc"),
+            prepare=_prepare_join,
+        ),
+        Workload(
+            name="mem-pressure",
+            description="stress-ng --vm (2 x 24 MiB) for 2 s beside hackbench (wakeups "
+            "under memory pressure)",
+            command="stress-ng --vm 2 --vm-bytes 24M -t 2 --metrics-brief 2>&1 & "
+            "sleep 0.3; hackbench -g 2 -l 100; wait",
+            metrics=(
+                _TIME,
+                MetricSpec("vm_bogo_ops_per_s", "ops/s", "higher", "memory stressors' rate"),
+            ),
+            parse=parse_vm_pressure,
+            tools=("stress-ng", "hackbench"),
+        ),
+        Workload(
+            name="pinned-noise",
+            description="a stress-ng CPU hog pinned to CPU 0 for 3 s while hackbench runs "
+            "(perturbation: one CPU is taken)",
+            command="taskset -c 0 stress-ng --cpu 1 --cpu-method int64 -t 3 --metrics-brief "
+            "2>&1 & sleep 0.3; hackbench -g 2 -l 100; wait",
+            metrics=(
+                _TIME,
+                MetricSpec("bogo_ops_per_s", "ops/s", "higher", "the pinned hog's bogo ops/s"),
+            ),
+            parse=parse_pinned_noise,
+            tools=("stress-ng", "hackbench", "taskset"),
         ),
     )
 }

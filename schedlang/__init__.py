@@ -168,6 +168,31 @@ def run_each(artifacts: list[tuple[Artifact, dict[str, Any] | None]], **options:
     return measure_each(artifacts, **options)
 
 
+def run_default(workloads: list[str] | tuple[str, ...], **options: Any) -> Any:
+    """The kernel's default scheduler against itself in ONE boot, interleaved as `run` does
+    with no policy loaded on either side: the noise floor of a comparison (and the
+    benchmark's `default` agent). `options` are `run`'s, less `params` and `host`."""
+    from schedlang.runtime.measure import run_default as measure_default
+
+    return measure_default(workloads, **options)
+
+
+def workloads() -> dict[str, Any]:
+    """The VM workload catalogue `run` measures: name -> its `Workload` (command, tools,
+    parser), so tools built on the api can name and describe workloads."""
+    from schedlang.runtime.workloads import WORKLOADS
+
+    return dict(WORKLOADS)
+
+
+def workload_metrics(name: str) -> tuple[Any, ...]:
+    """The metrics a run of workload `name` reports (each a `MetricSpec`: name, unit, which
+    direction is better), the runner's wall time last."""
+    from schedlang.runtime.workloads import get, metric_specs
+
+    return metric_specs(get(name))
+
+
 def simulate(
     source_or_path: str | Path,
     workload: str = "hackbench",

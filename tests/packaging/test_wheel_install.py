@@ -145,6 +145,7 @@ def test_the_wheel_ships_every_file_of_the_package(installed: Installed) -> None
         "schedlang/runtime/pins.json",
         "schedlang/runtime/guest/init.sh",
         "schedlang/stdlib/simple_fifo.sched",
+        "schedlang/benchmark/workloads/hackbench.toml",
     ):
         assert data in shipped
 

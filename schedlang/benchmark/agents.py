@@ -1,0 +1,168 @@
+"""How an agent plugs into the benchmark, and the baselines shipped with it.
+
+An agent is anything with a `name` and `propose(spec, profile, budget) -> Proposal`: given
+one workload's file (what runs, its metrics and SLOs; held-out workloads are proposed for
+like any other, the agent just never tuned on them), optionally its profile, and the budget
+it may spend, it names a policy (a stdlib name, or DSL source) and its parameters, and says
+what it spent. The runner measures the proposal against the default scheduler in the VM; the
+agent never measures itself, so every agent is scored the same way.
+
+Baselines (docs/benchmark.md):
+* `default`: proposes nothing; the kernel's own scheduler is measured against itself, so
+  its I is 1 by construction and its interval shows the noise floor.
+* `rules`: a stdlib policy per workload category, chosen by hand-written rules.
+* `offline`: `schedlang.synthesize` without a model and without VM runs: the library's
+  candidates tuned in the simulator on the workload's `sim_proxy` model within the budget.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from schedlang.benchmark.suite import WorkloadSpec
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What an agent may spend over the whole suite: wall seconds, its own VM runs, tokens."""
+
+    wall_s: float = 600.0
+    vm_runs: int = 0
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Proposal:
+    policy: str | None  # a stdlib name, DSL source (contains a newline), or None: the default
+    params: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # one line: why this policy
+    wall_s: float = 0.0  # what proposing cost
+    vm_runs: int = 0
+    tokens: int = 0
+
+    @property
+    def is_source(self) -> bool:
+        return self.policy is not None and "\n" in self.policy
+
+
+class Agent(Protocol):
+    name: str
+
+    def propose(
+        self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
+    ) -> Proposal: ...
+
+
+class DefaultAgent:
+    name = "default"
+
+    def propose(
+        self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
+    ) -> Proposal:
+        return Proposal(None, note="the kernel's own scheduler")
+
+
+# Hand-written: which library policy suits each category, and why (docs/benchmark.md).
+RULES: dict[str, tuple[str, str]] = {
+    "latency": ("latency_boost", "short bursts after a wakeup get a short slice and go first"),
+    "batch": ("weighted_vtime", "weighted fair vtime with long slices: few switches"),
+    "analytics": ("weighted_vtime", "throughput work in few processes, as batch"),
+    "server": ("interactive", "request handlers are short sleepers: favour them"),
+    "stress": ("least_loaded", "spread work to the least loaded CPU when one is taken"),
+}
+
+
+class RulesAgent:
+    name = "rules"
+
+    def propose(
+        self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
+    ) -> Proposal:
+        policy, why = RULES[spec.category]
+        return Proposal(policy, note=f"{spec.category}: {why}")
+
+
+# The goal the offline synthesis pursues, by category, on the workload's simulator model.
+GOALS = {
+    "latency": "make {w} faster",
+    "batch": "maximize throughput of {w}",
+    "analytics": "maximize throughput of {w}",
+    "server": "reduce latency on {w}",
+    "stress": "reduce latency on {w}",
+}
+
+
+class OfflineAgent:
+    """`schedlang.synthesize` with no model and no VM runs, its wall budget shared equally
+    by the workloads it is asked about (`per_workload_s`)."""
+
+    name = "offline"
+
+    def __init__(self, per_workload_s: float = 60.0, trials: int | None = None) -> None:
+        self.per_workload_s = per_workload_s
+        self.trials = trials
+
+    def propose(
+        self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
+    ) -> Proposal:
+        import schedlang
+
+        if spec.sim_proxy is None:
+            return Proposal(None, note="no simulator model to tune on: the default")
+        t0 = time.monotonic()
+        result = schedlang.synthesize(
+            GOALS[spec.category].format(w=spec.sim_proxy),
+            budget=schedlang.Budget(wall_s=self.per_workload_s, vm_runs=0, tokens=0),
+            offline=True,
+            trials=self.trials,
+            history=False,
+            observe_in=None,
+        )
+        spent = time.monotonic() - t0
+        best = result.simulated_best
+        if not best or best.get("score") is None:
+            return Proposal(None, note="the simulator found nothing: the default", wall_s=spent)
+        return Proposal(
+            best["candidate"],
+            dict(best["params"]),
+            note=f"simulator's best on {spec.sim_proxy}: {best['score']:.3f}x the default model",
+            wall_s=spent,
+        )
+
+
+class ModelAgent:
+    """Track T2's agent: `synthesize` with a model. Needs ANTHROPIC_API_KEY."""
+
+    name = "model"
+
+    def __init__(self) -> None:
+        import os
+
+        if not os.environ.get("ANTHROPIC_API_KEY"):
+            raise AgentError("the model agent needs ANTHROPIC_API_KEY set (track T2)")
+
+    def propose(
+        self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
+    ) -> Proposal:
+        raise AgentError("the model agent is not wired into the benchmark yet (track T2)")
+
+
+class AgentError(ValueError):
+    """An agent that cannot be used here; the message says what is missing."""
+
+
+AGENTS = {
+    "default": DefaultAgent,
+    "rules": RulesAgent,
+    "offline": OfflineAgent,
+    "model": ModelAgent,
+}
+
+
+def make(name: str) -> Agent:
+    if name not in AGENTS:
+        raise AgentError(f"unknown agent '{name}' (known: {', '.join(AGENTS)})")
+    agent: Agent = AGENTS[name]()
+    return agent

@@ -1,0 +1,317 @@
+"""`schedlang bench run`: an agent proposes a policy per workload, the VM measures it against
+the default scheduler in the same boot, the score is written as DIR/scores.json (schema 1,
+docs/benchmark.md) with every raw output in DIR/raw/ and every policy in DIR/policies/.
+
+Workloads given the same proposal share one boot (`schedlang.run` over all of them, runs
+interleaved ABBA per workload); the default agent's boot loads no policy at all
+(`measure.run_default`). A workload whose I interval is too wide (score.WIDE_RATIO) is
+measured once more and its runs pooled; if still wide it is marked, never silently scored.
+Skipped workloads (programs not installed) are listed with their reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from schedlang.benchmark import score, suite
+from schedlang.benchmark.agents import Agent, AgentError, Budget, Proposal, make
+
+MIN_RUNS = 5  # a side, for a full run (the issue's floor)
+QUICK_RUNS = 2
+QUICK_WORKLOADS = ("hackbench", "pipe", "xz")
+TRACKS = ("T1", "T2")
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    track: str = "T1"
+    quick: bool = False
+    workloads: tuple[str, ...] = ()
+    budget: Budget = Budget()
+    rerun_wide: bool = True
+
+    @property
+    def repeat(self) -> int:
+        return QUICK_RUNS if self.quick else MIN_RUNS
+
+
+def _policy_label(proposal: Proposal) -> str | None:
+    if proposal.policy is None:
+        return None
+    return "generated" if proposal.is_source else proposal.policy
+
+
+def _compile(proposal: Proposal, outdir: Path) -> Any:
+    """The proposal's artifact, its source saved beside it in DIR/policies/."""
+    import schedlang
+    from schedlang.stdlib import source as stdlib_source
+
+    assert proposal.policy is not None
+    text = proposal.policy if proposal.is_source else stdlib_source(proposal.policy)
+    name = _policy_label(proposal)
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / f"{name}.sched"
+    path.write_text(text)
+    return schedlang.compile(path, params=proposal.params or None, outdir=outdir)
+
+
+def _samples(report: Any, workload: str) -> dict[str, tuple[list[float], list[float]]]:
+    """metric -> (baseline runs, agent runs) of one workload, valid runs only."""
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for run in report.runs:
+        if run.workload != workload or not run.valid:
+            continue
+        values = {**run.metrics, "wall_s": run.wall_s}
+        for metric, value in values.items():
+            base, agent = out.setdefault(metric, ([], []))
+            (base if run.side == "baseline" else agent).append(float(value))
+    return out
+
+
+def _measure(proposal: Proposal, names: list[str], repeat: int, outdir: Path, say: Say) -> Any:
+    import schedlang
+
+    if proposal.policy is None:
+        return schedlang.run_default(names, repeat=repeat, progress=say)
+    artifact = _compile(proposal, outdir / "policies")
+    return schedlang.run(artifact, workloads=names, repeat=repeat, params=proposal.params or None,
+                         progress=say)  # fmt: skip
+
+
+class _Eta:
+    """Time left, from the guest runner's finished-step lines (`[3/22] side name run 2: ...`)
+    and the mean time a step has taken so far."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.done = 0
+        self.t0 = time.monotonic()
+
+    def left(self, line: str) -> str:
+        if re.match(r"^\[\d+/\d+\] .*: ", line):
+            self.done += 1
+        if self.done == 0:
+            return f"step 0/{self.steps}"
+        per = (time.monotonic() - self.t0) / self.done
+        return f"step {self.done}/{self.steps}, ~{per * (self.steps - self.done):.0f}s left"
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "host": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> dict[str, Any]:
+    """Run the suite (or `settings.workloads`) for `agent`; write and return scores.json."""
+    from schedlang.version import __version__
+
+    if settings.track not in TRACKS:
+        raise suite.SuiteError(
+            f"track '{settings.track}' is not runnable (runnable: {', '.join(TRACKS)}; "
+            "T3, scheduling with I/O or DVFS, is designed in docs/benchmark.md, not built)"
+        )
+    specs = suite.load()
+    wanted = list(settings.workloads) or (list(QUICK_WORKLOADS) if settings.quick else [])
+    chosen = suite.select(specs, wanted)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "raw").mkdir(exist_ok=True)
+    t_start = time.monotonic()
+
+    skipped = []
+    runnable = []
+    for spec in chosen:
+        reason = spec.skip_reason()
+        if reason:
+            say(f"skip {spec.name}: {reason}")
+            skipped.append({"name": spec.name, "reason": reason})
+        else:
+            runnable.append(spec)
+
+    # propose: the agent sees each workload's file; held-out ones are proposed for blind
+    proposals: dict[str, Proposal] = {}
+    for spec in runnable:
+        say(f"propose {spec.name} ({spec.category}{', held out' if spec.held_out else ''})")
+        proposals[spec.name] = agent.propose(spec, None, settings.budget)
+        p = proposals[spec.name]
+        say(f"  {spec.name}: {_policy_label(p) or 'the default'} {p.params or ''} {p.note}")
+
+    # measure: one boot per distinct proposal
+    groups: dict[str, list[suite.WorkloadSpec]] = {}
+    for spec in runnable:
+        p = proposals[spec.name]
+        key = json.dumps([p.policy, sorted(p.params.items())])
+        groups.setdefault(key, []).append(spec)
+    samples: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
+    eta = _Eta(sum(len(m) for m in groups.values()) * (2 * settings.repeat + 1))
+    for n, members in enumerate(groups.values(), 1):
+        names = [s.runner for s in members]
+        proposal = proposals[members[0].name]
+
+        def progress(line: str, n: int = n) -> None:
+            say(f"  [boot {n}/{len(groups)}, {eta.left(line)}] {line}")
+
+        say(f"measure {', '.join(s.name for s in members)} under {_policy_label(proposal) or 'the default'}: "
+            f"{settings.repeat} runs a side, one boot")  # fmt: skip
+        report = _measure(proposal, names, settings.repeat, out, progress)
+        (out / "raw" / f"boot{n}.json").write_text(report.to_json())
+        for spec in members:
+            samples[spec.name] = _samples(report, spec.runner)
+
+    scored: list[score.WorkloadScore] = []
+    for spec in runnable:
+        p = proposals[spec.name]
+        ws = score.score_workload(spec, _policy_label(p), p.params, samples[spec.name])
+        if ws.wide and settings.rerun_wide and not settings.quick:
+            say(f"{spec.name}: interval too wide, measuring once more")
+            again = _measure(p, [spec.runner], settings.repeat, out, say)
+            (out / "raw" / f"{spec.name}-rerun.json").write_text(again.to_json())
+            more = _samples(again, spec.runner)
+            pooled = {
+                m: (samples[spec.name].get(m, ([], []))[0] + b, samples[spec.name].get(m, ([], []))[1] + a)
+                for m, (b, a) in more.items()
+            }  # fmt: skip
+            ws = score.score_workload(spec, _policy_label(p), p.params, pooled)
+        scored.append(ws)
+        say(f"{spec.name}: weighted {ws.weighted:.3f}" + (" (WIDE)" if ws.wide else "")
+            + ("" if ws.slos_met else " (hard SLO missed)"))  # fmt: skip
+
+    used = score.BudgetUse(
+        wall_s=sum(p.wall_s for p in proposals.values()),
+        vm_runs=sum(p.vm_runs for p in proposals.values()),
+        tokens=sum(p.tokens for p in proposals.values()),
+        limit_wall_s=settings.budget.wall_s,
+        limit_vm_runs=settings.budget.vm_runs,
+        limit_tokens=settings.budget.tokens,
+    )
+    result = {
+        "schema": 1,
+        "track": settings.track,
+        "agent": agent.name,
+        "quick": settings.quick,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "score": score.total(scored, used, held_out=False),
+        "score_held_out": score.total(scored, used, held_out=True),
+        "budget": {
+            "wall_s": used.wall_s,
+            "vm_runs": used.vm_runs,
+            "tokens": used.tokens,
+            "overuse": used.overuse,
+            "lambda": used.lam,
+            "limits": used.to_dict()["limits"],
+        },
+        "runs_a_side": settings.repeat,
+        "workloads": [w.to_dict() for w in scored],
+        "skipped": skipped,
+        "machine": _machine(),
+        "versions": {"schedlang": __version__},
+        "seconds": time.monotonic() - t_start,
+    }
+    (out / "scores.json").write_text(json.dumps(result, indent=2))
+    _seal(out, say)
+    return result
+
+
+def _seal(out: Path, say: Say) -> None:
+    try:
+        from schedlang.benchmark import bundle  # written in parallel (issue 11, bundle)
+    except ImportError:
+        say("not sealed: schedlang.benchmark.bundle is not in this build yet")
+        return
+    bundle.seal(out)  # type: ignore[attr-defined]
+    say(f"sealed {out}")
+
+
+# --- `schedlang bench run` (commands/bench.py delegates its options and body here) ------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--track", default="T1", help="T1 config-only (default), T2 code-gen")
+    p.add_argument("--agent", default="default", help="default, rules, offline, model (T2)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"{QUICK_RUNS} runs a side and {', '.join(QUICK_WORKLOADS)} unless "
+                   "--workloads says otherwise (marked quick in scores.json)")  # fmt: skip
+    p.add_argument("--workloads", metavar="a,b", help="only these suite workloads")
+    p.add_argument("--budget", default="wall=600,vm=0,tokens=0", metavar="wall=S,vm=N,tokens=T",
+                   help="what the agent may spend (default wall=600,vm=0,tokens=0)")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the result directory")
+
+
+def _budget(text: str) -> Budget:
+    fields = {"wall": "wall_s", "vm": "vm_runs", "tokens": "tokens"}
+    values: dict[str, Any] = {}
+    for part in filter(None, text.split(",")):
+        key, _, value = part.partition("=")
+        if key not in fields or not value:
+            raise ValueError(f"--budget: '{part}' is not wall=S, vm=N or tokens=T")
+        values[fields[key]] = float(value) if key == "wall" else int(value)
+    return Budget(**values)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit codes: 0 the suite ran and scores.json is written, 2 an unusable request."""
+    from schedlang import MeasureError
+
+    try:
+        settings = Settings(
+            track=args.track,
+            quick=args.quick,
+            workloads=tuple(w for w in (args.workloads or "").split(",") if w),
+            budget=_budget(args.budget),
+        )
+        agent = make(args.agent)
+    except (ValueError, AgentError) as exc:
+        print(f"schedlang bench run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = run_suite(agent, settings, args.out, say=lambda line: print(line, flush=True))
+    except (suite.SuiteError, AgentError, MeasureError) as exc:
+        print(f"schedlang bench run: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(result))
+    return 0
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The scores as a plain table: one row per scored metric."""
+    lines = [
+        f"track {result['track']}, agent {result['agent']}"
+        + (f", QUICK ({result['runs_a_side']} runs a side)" if result["quick"] else
+           f", {result['runs_a_side']} runs a side"),
+        f"{'workload':<14}{'policy':<16}{'metric':<18}{'I':>7}  {'95% interval':<15}"
+        f"{'SLOs':<6}{'weighted':>9}",
+    ]  # fmt: skip
+    for w in result["workloads"]:
+        for k, m in enumerate(w["metrics"]):
+            i = "-" if m["I"] is None else f"{m['I']:.3f}"
+            iv = "-" if not m["interval"] else f"{m['interval'][0]:.2f}-{m['interval'][1]:.2f}"
+            iv += " wide" if m["wide"] else ""
+            first = k == 0
+            name = w["name"] + ("*" if w["held_out"] else "") if first else ""
+            lines.append(
+                f"{name:<14}{(w['policy'] or 'default') if first else '':<16}{m['name']:<18}"
+                f"{i:>7}  {iv:<15}{('met' if w['slos_met'] else 'MISS') if first else '':<6}"
+                f"{format(w['weighted'], '.3f') if first else '':>9}"
+            )
+    for s in result.get("skipped", []):
+        lines.append(f"{s['name']:<14}skipped: {s['reason']}")
+    lines.append(f"score {result['score']:.3f}, held-out score {result['score_held_out']:.3f} "
+                 "(* held out)")  # fmt: skip
+    return "\n".join(lines)

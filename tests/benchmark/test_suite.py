@@ -1,0 +1,95 @@
+"""The workload suite's files: every shipped one validates, and a wrong one is reported as
+file:line with what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+import schedlang
+from schedlang.benchmark import suite
+
+GOOD = """\
+name = "w"
+description = "d"
+category = "batch"
+held_out = false
+runner = "pipe"
+parser = "parse_perf_pipe"
+
+[[metrics]]
+name = "usecs_per_op"
+alpha = 0.25
+
+[[metrics]]
+name = "ops_per_s"
+alpha = 0.75
+
+[[slos]]
+metric = "usecs_per_op"
+bound = 2.0
+relative = true
+hard = true
+why = "w"
+"""
+
+
+def test_the_shipped_suite_validates_and_covers_every_category() -> None:
+    specs = suite.load()
+    assert len(specs) >= 12
+    assert {s.category for s in specs} == set(suite.CATEGORIES)
+    assert any(s.held_out for s in specs) and any(not s.held_out for s in specs)
+    for s in specs:
+        assert abs(sum(m.alpha for m in s.metrics) - 1) < 1e-9, s.name
+        if not s.requires:  # everything it runs is in the catalogue and installed here
+            assert s.runner in schedlang.workloads() and s.skip_reason() is None, s.name
+
+
+def test_a_workload_without_its_programs_is_skipped_with_the_reason() -> None:
+    text = GOOD.replace('runner = "pipe"', 'runner = "nginx-wrk"').replace(
+        'parser = "parse_perf_pipe"',
+        'parser = "parse_wrk"\nrequires = ["no-such-program-xyz"]',
+    )
+    text = text.replace("alpha = 0.25", 'alpha = 0.25\ndirection = "lower"\nunit = "us"')
+    text = text.replace("alpha = 0.75", 'alpha = 0.75\ndirection = "higher"\nunit = "ops/s"')
+    spec = suite.parse_spec(text, "w.toml")
+    assert spec.skip_reason() is not None
+    assert spec.skip_reason().startswith("needs no-such-program-xyz (not installed here")
+
+
+def test_a_good_file_reads_directions_from_the_runner() -> None:
+    spec = suite.parse_spec(GOOD, "w.toml")
+    assert [(m.name, m.direction, m.unit, m.alpha) for m in spec.metrics] == [
+        ("usecs_per_op", "lower", "us", 0.25),
+        ("ops_per_s", "higher", "ops/s", 0.75),
+    ]
+    assert spec.slos == (suite.Slo("usecs_per_op", 2.0, True, True, "w"),)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("alpha = 0.75", "alpha = 0.5", "w.toml:10: the metrics' alpha add up to 0.75, not 1"),
+        ('runner = "pipe"', 'runner = "pipes"',
+         "w.toml:5: no runner 'pipes' in runtime/workloads.py"),
+        ('parser = "parse_perf_pipe"', 'parser = "parse_hackbench"',
+         "w.toml:6: runner 'pipe' reads its output with 'parse_perf_pipe', not 'parse_hackbench'"),
+        ('name = "ops_per_s"', 'name = "ops"', "w.toml:13: runner 'pipe' does not report 'ops'"),
+        ('category = "batch"', 'category = "fast"', "w.toml:3: category 'fast' is not one of"),
+        ('name = "w"', 'name = "v"', "w.toml:1: name 'v' differs from the file's name 'w'"),
+        ("bound = 2.0", "bound = 0", "w.toml:18: bound 0 must be positive"),
+        ("hard = true", 'hard = "yes"', "w.toml:20: 'hard' must be a bool"),
+        ("held_out = false", "held_out = false\nspeed = 3", "w.toml:5: unknown key 'speed'"),
+        ("bound = 2.0", "bound = ", "w.toml:18: not valid TOML"),
+    ],
+)  # fmt: skip
+def test_a_bad_file_is_reported_with_its_line(old: str, new: str, message: str) -> None:
+    with pytest.raises(suite.SuiteError) as info:
+        suite.parse_spec(GOOD.replace(old, new, 1), "w.toml")
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_select_names_an_unknown_workload() -> None:
+    specs = suite.load()
+    assert [s.name for s in suite.select(specs, ["pipe", "hackbench"])] == ["pipe", "hackbench"]
+    with pytest.raises(suite.SuiteError, match="unknown workload 'hackbenc'"):
+        suite.select(specs, ["hackbenc"])
