@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -131,7 +131,7 @@ def _read_results(workdir: Path, rc: int, output: str) -> dict[str, Any]:
 
 def _in_guest(
     workdir: Path,
-    policies: list[tuple[Artifact | None, dict[str, int]]],
+    policies: Sequence[tuple[Artifact | None, dict[str, int]]],
     workloads: tuple[str, ...],
     repeat: int,
     order: Order,

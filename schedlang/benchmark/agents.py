@@ -18,6 +18,7 @@ Baselines (docs/benchmark.md):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -153,7 +154,7 @@ class AgentError(ValueError):
     """An agent that cannot be used here; the message says what is missing."""
 
 
-AGENTS = {
+AGENTS: dict[str, Callable[[], Agent]] = {
     "default": DefaultAgent,
     "rules": RulesAgent,
     "offline": OfflineAgent,
@@ -164,5 +165,4 @@ AGENTS = {
 def make(name: str) -> Agent:
     if name not in AGENTS:
         raise AgentError(f"unknown agent '{name}' (known: {', '.join(AGENTS)})")
-    agent: Agent = AGENTS[name]()
-    return agent
+    return AGENTS[name]()

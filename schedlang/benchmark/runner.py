@@ -235,7 +235,7 @@ def _seal(out: Path, say: Say) -> None:
     except ImportError:
         say("not sealed: schedlang.benchmark.bundle is not in this build yet")
         return
-    bundle.seal(out)  # type: ignore[attr-defined]
+    bundle.seal(out)
     say(f"sealed {out}")
 
 
@@ -295,7 +295,7 @@ def format_table(result: dict[str, Any]) -> str:
         f"track {result['track']}, agent {result['agent']}"
         + (f", QUICK ({result['runs_a_side']} runs a side)" if result["quick"] else
            f", {result['runs_a_side']} runs a side"),
-        f"{'workload':<14}{'policy':<16}{'metric':<18}{'I':>7}  {'95% interval':<15}"
+        f"{'workload':<14}{'policy':<16}{'metric':<18}{'I':>7}  {'95% interval':<17}"
         f"{'SLOs':<6}{'weighted':>9}",
     ]  # fmt: skip
     for w in result["workloads"]:
@@ -303,15 +303,23 @@ def format_table(result: dict[str, Any]) -> str:
             i = "-" if m["I"] is None else f"{m['I']:.3f}"
             iv = "-" if not m["interval"] else f"{m['interval'][0]:.2f}-{m['interval'][1]:.2f}"
             iv += " wide" if m["wide"] else ""
+            iv = f"{iv} "
             first = k == 0
             name = w["name"] + ("*" if w["held_out"] else "") if first else ""
             lines.append(
                 f"{name:<14}{(w['policy'] or 'default') if first else '':<16}{m['name']:<18}"
-                f"{i:>7}  {iv:<15}{('met' if w['slos_met'] else 'MISS') if first else '':<6}"
+                f"{i:>7}  {iv:<17}{('met' if w['slos_met'] else 'MISS') if first else '':<6}"
                 f"{format(w['weighted'], '.3f') if first else '':>9}"
             )
     for s in result.get("skipped", []):
         lines.append(f"{s['name']:<14}skipped: {s['reason']}")
-    lines.append(f"score {result['score']:.3f}, held-out score {result['score_held_out']:.3f} "
-                 "(* held out)")  # fmt: skip
+    held = [w for w in result["workloads"] if w["held_out"]]
+    lines.append(
+        f"score {result['score']:.3f}; held-out score "
+        + (
+            f"{result['score_held_out']:.3f} (* held out)"
+            if held
+            else "- (no held-out workload ran)"
+        )
+    )
     return "\n".join(lines)

@@ -18,12 +18,12 @@ rests on a noisy figure says so. BudgetOveruse is the sum over the budget's dime
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from schedlang.benchmark.suite import Slo, WorkloadSpec
-from schedlang.stats import oriented, ratio_interval, ratio_of_medians
+from schedlang.stats import Better, oriented, ratio_interval, ratio_of_medians
 
 WIDE_RATIO = 1.5  # an interval whose high is more than 1.5x its low cannot rank agents
 LAMBDA = 1.0
@@ -103,7 +103,7 @@ def improvement(
     baseline: Sequence[float], agent: Sequence[float], direction: str, seed: int = 0
 ) -> tuple[float | None, tuple[float, float] | None]:
     """I and its interval from the two samples (module docstring)."""
-    better = "higher" if direction == "higher" else "lower"
+    better: Better = "higher" if direction == "higher" else "lower"
     i = oriented(ratio_of_medians(agent, baseline), better)
     low, high = ratio_interval(agent, baseline, seed=seed)
     if low is None or high is None:
@@ -136,7 +136,7 @@ def score_workload(
     spec: WorkloadSpec,
     policy: str | None,
     params: dict[str, Any],
-    runs: dict[str, tuple[Sequence[float], Sequence[float]]],
+    runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],
 ) -> WorkloadScore:
     """`runs` maps a metric name to (baseline runs, agent runs)."""
     metrics = []

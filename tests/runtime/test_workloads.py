@@ -144,3 +144,56 @@ def test_generated_build_project_compiles_and_links(tmp_path: Path) -> None:
     assert (tmp_path / "build" / "app").exists()
     ran = subprocess.run([str(tmp_path / "build" / "app")], capture_output=True, text=True)
     assert ran.returncode == 0 and ran.stdout.strip().isdigit()
+
+
+def test_the_analytics_and_stress_parsers_read_their_samples() -> None:
+    assert WORKLOADS["xz"].parse(sample("xz")) == {}
+    assert WORKLOADS["gzip"].parse(sample("gzip")) == {}
+    assert WORKLOADS["sqlite"].parse(sample("sqlite")) == {}
+    assert WORKLOADS["sort-join"].parse(sample("sort-join")) == {"joined_rows": 10000.0}
+    assert WORKLOADS["mem-pressure"].parse(sample("mem-pressure")) == {
+        "time_s": 0.585,
+        "vm_bogo_ops_per_s": 3659.44,
+    }
+    assert WORKLOADS["pinned-noise"].parse(sample("pinned-noise")) == {
+        "time_s": 0.677,
+        "bogo_ops_per_s": 460.41,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "match"),
+    [
+        ("xz", "0\n", "wrote nothing"),
+        ("gzip", "", "byte count"),
+        ("sqlite", "rows|8000\n", "both sessions"),
+        ("sort-join", "0\n", "matched no rows"),
+        ("mem-pressure", "Time: 0.5\n", "stressor 'vm'"),
+        ("pinned-noise", "stress-ng: info: dispatching hogs\n", "Time:"),
+    ],
+)
+def test_a_failed_analytics_or_stress_run_is_an_error(name: str, text: str, match: str) -> None:
+    with pytest.raises(WorkloadOutputError, match=match):
+        WORKLOADS[name].parse(text)
+
+
+@pytest.mark.parametrize("name", ["xz", "gzip", "sqlite", "sort-join"])
+def test_the_corpus_workloads_run_natively(tmp_path: Path, name: str) -> None:
+    workload = WORKLOADS[name]
+    missing = [t for t in workload.tools if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed")
+    if workload.prepare is not None:
+        workload.prepare(tmp_path)
+    done = subprocess.run(
+        ["sh", "-c", workload.command], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(workload.parse(done.stdout)) == {m.name for m in workload.metrics}
+
+
+def test_the_corpus_is_the_same_bytes_every_time(tmp_path: Path) -> None:
+    workloads.write_corpus(tmp_path / "a", size=4096)
+    workloads.write_corpus(tmp_path / "b", size=4096)
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
+    assert (tmp_path / "a").read_text().startswith("42104 idle pid=2136 sched ns=342104\n00075 dispatch")
