@@ -1,0 +1,74 @@
+"""The shipped agents' proposals, and `bench run`'s refusals before anything boots."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+import schedlang.stdlib
+from schedlang.benchmark import agents, runner, suite
+
+SPECS = {s.name: s for s in suite.load()}
+
+
+def test_default_proposes_nothing_and_rules_follow_the_category() -> None:
+    budget = agents.Budget()
+    assert agents.DefaultAgent().propose(SPECS["xz"], None, budget).policy is None
+    rules = agents.RulesAgent()
+    chosen = {n: rules.propose(s, None, budget).policy for n, s in SPECS.items()}
+    assert chosen["hackbench"] == chosen["pipe"] == "latency_boost"
+    assert chosen["xz"] == chosen["sqlite"] == "weighted_vtime"
+    assert chosen["mem-pressure"] == "least_loaded" and chosen["nginx"] == "interactive"
+    assert set(chosen.values()) <= set(schedlang.stdlib.names())
+
+
+def test_offline_proposes_the_simulators_best_library_policy() -> None:
+    proposal = agents.OfflineAgent(per_workload_s=30, trials=1).propose(
+        SPECS["pipe"], None, agents.Budget()
+    )
+    assert proposal.policy in schedlang.stdlib.names(), proposal
+    assert proposal.note.startswith("simulator's best on pipe: ")
+    assert proposal.wall_s > 0 and proposal.vm_runs == 0 and proposal.tokens == 0
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    runner.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--agent", "smart"], "unknown agent 'smart' (known: default, rules, offline, model)"),
+        (["--track", "T3"], "track 'T3' is not runnable (runnable: T1, T2; T3"),
+        (["--workloads", "hackbenc"], "unknown workload 'hackbenc'"),
+        (["--budget", "wall=10,gpu=2"], "--budget: 'gpu=2' is not wall=S, vm=N or tokens=T"),
+    ],
+)
+def test_bench_run_refuses_before_booting(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert runner.run(_args(*argv, "--out", str(tmp_path / "out"))) == 2
+    assert capsys.readouterr().err.startswith(f"schedlang bench run: {message}")
+
+
+def test_the_model_agent_needs_a_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    assert runner.run(_args("--track", "T2", "--agent", "model", "--out", str(tmp_path))) == 2
+    assert "needs ANTHROPIC_API_KEY" in capsys.readouterr().err
+
+
+def test_a_skipped_workload_is_listed_with_its_reason(tmp_path: Path) -> None:
+    lines: list[str] = []
+    settings = runner.Settings(workloads=("nginx", "redis"))
+    result = runner.run_suite(agents.RulesAgent(), settings, tmp_path, say=lines.append)
+    if not all(s["reason"].startswith("needs ") for s in result["skipped"]):
+        pytest.skip("nginx/wrk or redis are installed here")
+    assert [s["name"] for s in result["skipped"]] == ["nginx", "redis"]
+    assert result["workloads"] == [] and result["score"] == 0.0
+    assert lines[0].startswith("skip nginx: needs nginx, wrk")
