@@ -263,3 +263,27 @@ def test_vm_every_workload_parses_in_the_guest(tmp_path: Path) -> None:
     for row in report.rows:
         assert row.baseline is not None and row.policy is not None, row.workload
     assert report.events == ()
+
+
+def test_a_job_without_a_policy_runs_both_sides_under_the_default() -> None:
+    """run_default's job (no object): the 'policy' steps run the workload with nothing
+    loaded, so the default is compared with itself; sort-join runs natively in well under a
+    second, so the guest runner itself is exercised on the host."""
+    from schedlang.runtime.guest_job import Job, run_job
+
+    if any(shutil.which(t) is None for t in ("sort", "join", "wc")):
+        pytest.skip("coreutils' sort/join/wc not installed")
+    job = Job(object_path="", manifest_path="", workloads=("sort-join",), repeat=2,
+              results_path="", params={})  # fmt: skip
+    lines: list[str] = []
+    results = run_job(job, lines.append, lambda _data: None)
+    runs = [(r["side"], r["index"], r["error"], r["metrics"]) for r in results["runs"]]
+    assert runs == [
+        ("baseline", -1, None, {"joined_rows": 10000.0}),
+        ("baseline", 0, None, {"joined_rows": 10000.0}),
+        ("policy", 0, None, {"joined_rows": 10000.0}),
+        ("policy", 1, None, {"joined_rows": 10000.0}),
+        ("baseline", 1, None, {"joined_rows": 10000.0}),
+    ]
+    assert results["events"] == [] and results["complete"]
+    assert all(r["ops"] is None and r["load_s"] is None for r in results["runs"])
