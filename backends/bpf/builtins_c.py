@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 from schedlang import ir
+from schedlang.arith import BITS
 from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames
 from schedlang.backends.bpf import csyntax as c
-from schedlang.types import Type
 
 
 class ExprLowering(Protocol):
@@ -56,6 +56,14 @@ def _suffix(e: ir.Builtin) -> str:
     return "s64" if cnames.is_signed(e.type) else "u64"
 
 
+def _narrowed(e: ir.Builtin, call: c.Expr) -> c.Expr:
+    """A 64-bit helper's result as a value of the built-in's type: cast to it when that type
+    is 32 bits wide. Without the cast the operators applied to the result work at 64 bits
+    (`min(x, y) * 2` would not wrap at 32 bits, a shift by 33 would not be taken modulo 32)
+    and `abs(MIN)` of an i32 would be 2**31, not MIN (docs/semantics.md, "Arithmetic")."""
+    return c.Cast(cnames.c_type(e.type), call) if BITS.get(e.type) == 32 else call
+
+
 def _fold(name: str) -> Lowering:
     """min/max of any number of arguments: nested two-argument helpers, left to right."""
 
@@ -65,7 +73,7 @@ def _fold(name: str) -> Lowering:
         out, *rest = (lw.expr(a) for a in e.args)
         for arg in rest:
             out = c.Call(helper, (out, arg))
-        return out
+        return _narrowed(e, out)
 
     return lower
 
@@ -75,14 +83,12 @@ def _clamp(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
     suffix = _suffix(e)
     lw.need(f"sl_min_{suffix}", f"sl_max_{suffix}")
     x, lo, hi = (lw.expr(a) for a in e.args)
-    return c.Call(f"sl_min_{suffix}", (c.Call(f"sl_max_{suffix}", (x, lo)), hi))
+    return _narrowed(e, c.Call(f"sl_min_{suffix}", (c.Call(f"sl_max_{suffix}", (x, lo)), hi)))
 
 
 def _abs(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
-    """semantics.abs_: the helper works in 64 bits; an i32 result is narrowed, so abs(MIN)
-    is MIN as the language says (the value of an i32), not 2**31."""
-    call = _call(lw, "sl_abs", e)
-    return c.Cast("s32", call) if e.type is Type.I32 else call
+    """semantics.abs_: the helper works in 64 bits, so abs(MIN) is MIN only once narrowed."""
+    return _narrowed(e, _call(lw, "sl_abs", e))
 
 
 def comm_test(lw: ExprLowering, task: ir.Expr, text: str, *, whole: bool) -> c.Expr:

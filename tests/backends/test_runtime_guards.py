@@ -65,7 +65,7 @@ def test_preempting_kicks_go_through_the_rate_limit(kick_storm: tuple[str, Path]
     assert "\t\tvolatile u64 slot = (u32)cpu;\n\t\tu64 at = slot;\n" in HEADER
     assert "\t\tif (at >= MAX_CPUS)" in HEADER and "&sl_kick_preempted_at[at];" in HEADER
     assert (
-        "sl_kick(sl_min_s64(c, scx_bpf_task_cpu(t)), /* kick_storm.sched:29 */\n"
+        "sl_kick((s32)sl_min_s64(c, scx_bpf_task_cpu(t)), /* kick_storm.sched:29 */\n"
         "\t\t\tSCX_KICK_PREEMPT);" in c
     )
 

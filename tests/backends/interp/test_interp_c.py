@@ -22,7 +22,7 @@ from simhost import ToyHost
 
 from schedlang import ir
 from schedlang.backends.bpf import build, cnames, csyntax
-from schedlang.backends.bpf.lower import Lowerer
+from schedlang.backends.bpf.lower import Lowerer, Scope
 from schedlang.backends.interp import compile_for_sim
 from schedlang.backends.interp.policy import InterpPolicy
 from schedlang.checker import check_source
@@ -68,11 +68,11 @@ def _expr(rng: random.Random, t: str, depth: int) -> str:
         return f"({_expr(rng, other, depth - 1)} as {t})"
     if pick == 6:
         name = rng.choice(["min", "max"])
-        return _narrowed(f"{name}({a()}, {a()})", t)
+        return f"{name}({a()}, {a()})"
     if pick == 7:
-        return _narrowed(f"clamp({a()}, {a()}, {a()})", t)
+        return f"clamp({a()}, {a()}, {a()})"
     if pick == 8 and signed:
-        return rng.choice([f"(-{a()})", _narrowed(f"abs({a()})", t)])
+        return rng.choice([f"(-{a()})", f"abs({a()})"])
     if pick == 9:
         cmp = rng.choice(["<", "<=", "==", "!=", ">", ">="])
         other = rng.choice(INTS)
@@ -90,14 +90,6 @@ def _expr(rng: random.Random, t: str, depth: int) -> str:
         cmp = rng.choice(["<", ">", "==", "!="])
         return f"(({a()} {cmp} {rng.choice([0, 1, 100])}) as {t})"
     return _local(rng, t)
-
-
-def _narrowed(call: str, t: str) -> str:
-    """A min/max/clamp/abs of a 32-bit type, through 64 bits and back: the `as` to 32 bits
-    makes its C value 32 bits wide again (the C helpers compute in 64 bits and the lowering does not narrow their
-    result: the strict xfail below shows what goes wrong without it)."""
-    wide = {"u32": "u64", "i32": "i64"}.get(t)
-    return f"(({call} as {wide}) as {t})" if wide else call
 
 
 def _policy(rng: random.Random) -> str:
@@ -185,11 +177,11 @@ def test_the_generated_locals_cover_every_types_edges() -> None:
         assert lo in values and hi in values
 
 
-# The generated C's min/max/clamp/abs helpers compute in 64 bits and their result is not
-# narrowed to the IR's 32-bit type, so the operators applied to it work at 64 bits: a shift
+# The generated C's min/max/clamp/abs helpers compute in 64 bits; their result must be
+# narrowed to the IR's 32-bit type, or the operators applied to it work at 64 bits: a shift
 # is not taken modulo 32, a product does not wrap, abs(i32 MIN) is 2^31 until stored. The
-# interpreter (and the JIT) follow the IR's types, as docs/semantics.md says.
-KNOWN_C_DIVERGENCES = {
+# C got these wrong until builtins_c cast the result (the comments say what it gave).
+NARROWED_RESULTS = {
     "(clamp(zero, big, minus_one) & 100) >> shift": 50,  # C: 0, a 64-bit shift by 33
     "max(6, abs(i32_min))": 6,  # C: -2147483648, max saw abs's 64-bit 2147483648
     "min(u32_max, u32_max) * 2 / 2": 2**31 - 1,  # C: 4294967295, a 64-bit product
@@ -197,11 +189,6 @@ KNOWN_C_DIVERGENCES = {
 
 
 @pytest.mark.clang
-@pytest.mark.xfail(
-    strict=True,
-    reason="the C lowering of min/max/clamp/abs does not narrow a 32-bit result "
-    "(backends/bpf/builtins_c.py); remove this mark when it does",
-)
 def test_c_narrows_min_max_clamp_abs_results_of_32_bit_types(
     clang: build.Clang, tmp_path: Path
 ) -> None:
@@ -213,7 +200,7 @@ def test_c_narrows_min_max_clamp_abs_results_of_32_bit_types(
         "let i32_min: i32 = -2147483648",
         "let u32_max: u32 = 4294967295",
     ]
-    exprs = list(KNOWN_C_DIVERGENCES)
+    exprs = list(NARROWED_RESULTS)
     types = ["i32", "i32", "u32"]
     text = (
         'scheduler narrow "32-bit helper results" {\n'
@@ -228,7 +215,31 @@ def test_c_narrows_min_max_clamp_abs_results_of_32_bit_types(
     assert isinstance(policy, InterpPolicy)
     policy.call("init", ToyHost(1))
     mine = [policy.state.vars[f"r{i}"] for i in range(len(exprs))]
-    assert mine == list(KNOWN_C_DIVERGENCES.values())  # the documented values
+    assert mine == list(NARROWED_RESULTS.values())  # the documented values
     assert _run_c(clang, tmp_path, checked) == {
         f"r{i}": v & (2**64 - 1) for i, v in enumerate(mine)
     }
+
+
+def test_c_computes_the_place_of_an_in_place_update_once() -> None:
+    # semantics.in_place_update in the C: each `a__at()` call is one place computed (and,
+    # out of range, one nr_index_out_of_range), so an update calls it once, like the
+    # interpreter and the JIT (test_interp_rules, test_llvm_constructs: exact counts)
+    text = """scheduler u "in place" {
+    array a: [u64; cpus]
+    on running(t) {
+        a[t.cpu] += 3
+        a[t.cpu] = a[t.cpu] - 1
+        a[t.cpu] = a[t.cpu] * 2 + 1
+    }
+    }
+    """
+    checked, diags = check_source(SourceFile("u.sched", text), max_cpus=4)
+    assert checked is not None, "\n".join(str(d) for d in diags)
+    lw = Lowerer(checked.program)
+    scope = Scope(op="running", bare_return=csyntax.Return(None), enq_flags="0", task="p")
+    places = [
+        "\n".join(lw.printer.block(lw.block((s,), scope), 1)).count("a__at(")
+        for s in checked.program.callback("running").body
+    ]
+    assert places == [1, 1, 2]  # the last is not an update in place: a place per side
