@@ -37,7 +37,7 @@ The stats every backend exports, by these names and meanings, are `STATS` (plus
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from schedlang import ir
 from schedlang.arith import wrap
@@ -189,6 +189,18 @@ def in_place_update(s: ir.Assign) -> ir.Binary | None:
     if any(isinstance(x, ir.Builtin | ir.FnCall) for x in ir.subexprs(t)):
         return None
     return v
+
+
+HELD = "held value"  # a local name no policy can spell (it has a space)
+
+
+def held_update(update: ir.Binary) -> ir.Binary:
+    """The operation of an `in_place_update` on the value read from the place: its left
+    side (the target) replaced by the local HELD, which a backend binds to that value, so it
+    evaluates the rest (`op e`) with its ordinary expression code and never re-reads the
+    target."""
+    held = ir.Local(type=update.left.type, span=update.left.span, name=HELD)
+    return replace(update, left=held)
 
 
 def map_may_store(present: bool, size: int, capacity: int) -> bool:

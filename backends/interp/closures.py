@@ -146,6 +146,9 @@ class Compiler:
         return run
 
     def _assign(self, s: ir.Assign) -> Exec:
+        update = sem.in_place_update(s)
+        if update is not None:
+            return self._update_in_place(s.target, update)
         t, value = s.target, self.converted(s.value, s.target.type)
         st = self.state
         match t:
@@ -208,6 +211,38 @@ class Compiler:
 
                 return entry
         raise NotImplementedError(f"interpreter: cannot assign to {type(t).__name__}")
+
+    def _update_in_place(self, t: ir.Expr, update: ir.Binary) -> Exec:
+        """`a[i] = a[i] op e` (a task var likewise), `semantics.in_place_update`: the place
+        computed once (one `nr_index_out_of_range` out of range, where a read gives 0 and
+        the write goes nowhere), read, `op e` computed on the value read, stored back."""
+        st = self.state
+        self.scope.blocks.append({})
+        held = self.scope.bind(sem.HELD)
+        value = self.converted(sem.held_update(update), t.type)
+        self.scope.blocks.pop()
+        match t:
+            case ir.ArrayElem(array=array, index=index_e):
+                index, slots = self.expr(index_e), st.arrays[array].slots
+
+                def elem(fr: Frame) -> None:
+                    at = st.array_slot(array, index(fr))
+                    fr[held] = slots[at] if at >= 0 else 0
+                    v = value(fr)
+                    if at >= 0:
+                        slots[at] = v
+
+                return elem
+            case ir.TaskVarRef(task=task_e, name=name):
+                task = self.expr(task_e)
+
+                def task_var(fr: Frame) -> None:
+                    rec = st.task(task(fr).pid)
+                    fr[held] = rec[name]
+                    rec[name] = value(fr)
+
+                return task_var
+        raise NotImplementedError(f"interpreter: no in-place update of {type(t).__name__}")
 
     def _if(self, s: ir.If) -> Exec:
         links, orelse = ir.if_chain(s)

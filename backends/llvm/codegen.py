@@ -624,6 +624,10 @@ def _let(r: Routine, s: ir.Let) -> None:
 def _assign(r: Routine, s: ir.Assign) -> None:
     """The target's own parts (task, index, key) first, then the value (docs/semantics.md)."""
     b, g, t = r.b, r.gen, s.target
+    update = sem.in_place_update(s)
+    if update is not None:
+        _update_in_place(r, s.target, update)
+        return
     match t:
         case ir.Local(name=name):
             slot, _ = r.lookup(name)
@@ -651,6 +655,24 @@ def _assign(r: Routine, s: ir.Assign) -> None:
             b.call(guards.map_set(g, decl), [k, value])
         case _:
             raise NotImplementedError(f"LLVM backend: cannot assign to {type(t).__name__}")
+
+
+def _update_in_place(r: Routine, t: ir.Expr, update: ir.Binary) -> None:
+    """`a[i] = a[i] op e` (a task var likewise), `semantics.in_place_update`: the place
+    computed once (one `nr_index_out_of_range` out of range, where the scratch slot reads
+    0), read, `op e` computed on the value read, the result stored back."""
+    b, g = r.b, r.gen
+    if isinstance(t, ir.ArrayElem):
+        b.store(ll.Constant(I64, 0), g.const_ptr(b, Storage.address(g.storage.scratch)))
+        slot = r.array_slot(t)
+    else:
+        assert isinstance(t, ir.TaskVarRef)
+        slot = r.storage_ptr(r.task_ptr(t.task), g.storage.task_var_slot[t.name])
+    r.scopes.append({})
+    r.bind(sem.HELD, t.type, from_slot(b, b.load(slot, typ=I64), t.type))
+    value = r.typed(sem.held_update(update), t.type)
+    r.scopes.pop()
+    b.store(to_slot(b, value, t.type), slot)
 
 
 def _if(r: Routine, s: ir.If) -> None:

@@ -639,3 +639,26 @@ def test_a_computed_prev_for_default_cpu_is_checked_and_idle_kicks_pass() -> Non
     calls = [e[1:] for e in events if e[0] == "host"]
     assert calls == [("default_cpu", (7, 2, 0), (3, 1)), ("kick", (3, "idle"), None)]
     assert p.stats()["nr_bad_cpu"] == 1 and host.kicks == [(3, "idle")]
+
+
+IN_PLACE = """
+    array a: [u64; cpus]
+    on running(t) {
+        a[t.cpu] += 3
+        a[t.cpu] = a[t.cpu] - 1
+    }
+    """
+
+
+def test_an_in_place_update_computes_its_place_once() -> None:
+    # semantics.in_place_update: `a[i] op= e` (and the `a[i] = a[i] - e` it expands to) reads
+    # and writes one place, so an index outside the array counts once per statement
+    p = compile_for_sim(checked(IN_PLACE, max_cpus=4))
+    assert isinstance(p, InterpPolicy)
+    host = ToyHost(8)
+    p.call("running", host, task(cpu=2))
+    assert p.state.arrays["a"].slots == [0, 0, 2, 0]
+    assert p.stats()["nr_index_out_of_range"] == 0
+    p.call("running", host, task(cpu=6))
+    assert p.state.arrays["a"].slots == [0, 0, 2, 0]
+    assert p.stats()["nr_index_out_of_range"] == 2

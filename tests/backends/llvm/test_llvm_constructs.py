@@ -13,8 +13,10 @@ import textwrap
 import pytest
 
 import schedlang
+from schedlang.checker import check_source
 from schedlang.errors import SchedlangError
 from schedlang.sim_abi import DSQ_GLOBAL, DSQ_LOCAL, DSQ_LOCAL_ON, SimTask
+from schedlang.source import SourceFile
 
 llvm = pytest.importorskip("schedlang.backends.llvm", reason="llvmlite is not installed")
 
@@ -389,7 +391,8 @@ def test_cpu_arrays_past_the_cpu_limit_use_the_scratch_slot(make_host: type) -> 
     assert policy.snapshot()["vars"]["seen"] == 10
     enqueue_once(policy, host, task(cpu=80))  # the default limit is 64 CPUs
     assert policy.snapshot()["vars"]["seen"] == 0
-    assert policy.stats()["nr_index_out_of_range"] == 3
+    # one for the update in place (its place computed once), one for the read
+    assert policy.stats()["nr_index_out_of_range"] == 2
     assert policy.snapshot()["arrays"]["load"][3] == 10
 
 
@@ -531,3 +534,25 @@ def test_a_task_changed_by_the_host_reads_changed(make_host: type) -> None:
     )
     assert policy.call("select_cpu", Moving(), task(cpu=1), 1, 0) == 3
     assert policy.snapshot()["vars"]["seen"] == 3250
+
+
+def test_an_in_place_update_computes_its_place_once(make_host: type) -> None:
+    # semantics.in_place_update: one place per `a[i] op= e`, so one count out of range
+    text = """
+    array a: [u64; cpus]
+    on running(t) {
+        a[t.cpu] += 3
+        a[t.cpu] = a[t.cpu] - 1
+    }
+    """
+    source = SourceFile("t.sched", 'scheduler t "test" {\n' + textwrap.dedent(text) + "\n}\n")
+    program, diags = check_source(source, max_cpus=4)
+    assert program is not None, [str(d) for d in diags]
+    policy = llvm.compile_for_sim(program)
+    host = make_host(8)
+    policy.call("running", host, task(cpu=2))
+    assert policy.snapshot()["arrays"]["a"] == [0, 0, 2, 0]
+    assert policy.stats()["nr_index_out_of_range"] == 0
+    policy.call("running", host, task(cpu=6))
+    assert policy.snapshot()["arrays"]["a"] == [0, 0, 2, 0]
+    assert policy.stats()["nr_index_out_of_range"] == 2
