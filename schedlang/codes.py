@@ -738,6 +738,19 @@ ZERO_DIVISOR_SHARED = _says(
     "`if d != {zero} {{ ... }}`",
 )
 
+UNORDERED_EFFECTS = _code(
+    "unordered-effects",
+    "a call changes state another part of the same expression uses",
+    fix="compute the call into a local first (`let v = f()`), then use the local: the order "
+    "is then the one written",
+)
+CALL_CHANGES_OPERAND = _says(
+    UNORDERED_EFFECTS,
+    "{call} changes {what}, which {other} in the same expression also uses; the kernel's C "
+    "may evaluate the two in either order",
+    "compute it on the line before: `let v = {bare}`, then use `v` here",
+)
+
 LOST_TASK = _code(
     "lost-task",
     "a path through `enqueue` that does not insert the task",

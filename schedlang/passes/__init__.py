@@ -16,7 +16,16 @@ from collections.abc import Callable
 
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
-from schedlang.passes import bounds, cpu_values, divzero, liveness, params, queues, termination
+from schedlang.passes import (
+    bounds,
+    cpu_values,
+    divzero,
+    liveness,
+    order,
+    params,
+    queues,
+    termination,
+)
 
 Rule = Callable[[ir.Program, Diagnostics], dict[str, object]]
 
@@ -34,6 +43,8 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("bounds", bounds.run),
     # Divisors, over the same ranges analysis; independent of bounds.
     ("divzero", divzero.run),
+    # Operands whose order C leaves open must not depend on each other (docs/semantics.md).
+    ("order", order.run),
     # Path rules within one callback: every task inserted exactly once, results returned.
     ("liveness", liveness.run),
     # Last: the queue rules look across callbacks (what enqueue fills, what dispatch drains).
