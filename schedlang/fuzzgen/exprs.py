@@ -340,7 +340,10 @@ class Exprs:
         fns = [f for f in b.callable_fns if self.g.fns[f].ret == t and self.callable(b, f)]
         if not fns or b.loop_depth > 0:
             return self.leaf(b, t)
-        return self.fn_call(b, self.ch.pick(fns), d)
+        f = self.ch.pick(fns)
+        if self.g.fns[f].changes_state:  # its result only where nothing else is (FnInfo)
+            return self.leaf(b, t)
+        return self.fn_call(b, f, d)
 
     def callable(self, b: Body, f: str) -> bool:
         """An fn that takes a task can be called only where a task is in scope."""

@@ -337,7 +337,7 @@ def twice(p: _Parsed, ch: Choices) -> Mutant | None:
     tree = replace(p.tree, blk, mutated)
     assert isinstance(tree, ast.Scheduler)
     text = format_program(tree)
-    return Mutant("double-insert", _line_of(text, "4242ns"), text, "an insert twice")
+    return Mutant("double-insert", _line_of(text, "slice 4242ns"), text, "an insert twice")
 
 
 def _marked_slice() -> ast.Expr:
@@ -359,7 +359,7 @@ def fifo_vtime(p: _Parsed, ch: Choices) -> Mutant | None:
     tree = replace(p.tree, ins, mutated)
     assert isinstance(tree, ast.Scheduler)
     text = format_program(tree)
-    return Mutant("queue-kind", _line_of(text, "4242ns"), text, "vtime queue without vtime")
+    return Mutant("queue-kind", _line_of(text, "slice 4242ns"), text, "vtime queue without vtime")
 
 
 def no_return(p: _Parsed, ch: Choices) -> Mutant | None:

@@ -8,6 +8,8 @@ generation order, so the call graph has no cycles.
 
 from __future__ import annotations
 
+import dataclasses
+
 from schedlang import ast
 from schedlang.fuzzgen.choices import Choices
 from schedlang.fuzzgen.exprs import Exprs, S, dur, lit
@@ -148,11 +150,31 @@ class ProgramGen:
                 if t != "task":
                     body.declare(n, Local(t, False))
             stmts = self.st.fn_body(body, ret)
-            self.g.fns[f"f{i}"] = FnInfo(params, ret)
+            self.g.fns[f"f{i}"] = FnInfo(params, ret, self._changes_state(stmts))
             fparams = tuple(ast.FnParam(S, n, ast.TypeName(S, t)) for n, t in params)
             rtype = ast.TypeName(S, ret) if ret else None
             out.append(ast.Fn(S, f"f{i}", S, fparams, rtype, ast.Block(S, tuple(stmts))))
         return out
+
+    def _changes_state(self, stmts: list[ast.Stmt]) -> bool:
+        """Whether statements change anything outside their locals (see FnInfo)."""
+        todo: list[object] = list(stmts)
+        while todo:
+            node = todo.pop()
+            match node:
+                case ast.Insert() | ast.Kick():
+                    return True
+                case ast.Assign(target=ast.Name(ident=n)) if n in self.g.vars:
+                    return True
+                case ast.Assign(target=ast.Index() | ast.Field()):
+                    return True
+                case ast.Call(func=f) if f in self.g.fns and self.g.fns[f].changes_state:
+                    return True
+            if dataclasses.is_dataclass(node):
+                for part in dataclasses.fields(node):
+                    value = getattr(node, part.name)
+                    todo += value if isinstance(value, tuple) else [value]
+        return False
 
     # ------------------------------------------------------------------ callbacks
     def _callbacks(self) -> list[ast.Decl]:

@@ -30,6 +30,10 @@ class ParamInfo:
 class FnInfo:
     params: tuple[tuple[str, str], ...]  # (name, type)
     ret: str | None
+    # Whether its body changes state (assigns a var, an element, a task var or field, inserts,
+    # kicks, calls such an fn): the order rule (passes/order.py) then rejects a call of it
+    # beside operands that use that state, so expressions call only fns that do not.
+    changes_state: bool = False
 
 
 @dataclass

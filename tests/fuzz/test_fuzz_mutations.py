@@ -55,17 +55,17 @@ def test_mutant_is_rejected_with_its_code(code: str, tree: ast.Scheduler, ch: Ch
 
 def test_seeded_mutants_apply_often_and_are_rejected() -> None:
     """The same over fixed seeds, counting how often each mutation found a place: a mutation
-    that never applies would make the property above vacuous."""
+    that never applies would make the property above vacuous (at least one policy in 8)."""
     applied: Counter[str] = Counter()
-    for seed in range(40):
+    for seed in range(64):
         text = generate_text(seed)
         for code in MUTATIONS:
             mutant = mutate(text, code, Choices.seeded(seed))
             if mutant is not None:
                 applied[code] += 1
                 _assert_rejected_exactly(mutant)
-    rare = {code: applied[code] for code in MUTATIONS if applied[code] < 5}
-    assert not rare, f"mutations that found a place in fewer than 5 of 40 policies: {rare}"
+    rare = {code: applied[code] for code in MUTATIONS if applied[code] < 8}
+    assert not rare, f"mutations that found a place in fewer than 8 of 64 policies: {rare}"
 
 
 def test_mutating_a_rejected_policy_gives_nothing() -> None:
