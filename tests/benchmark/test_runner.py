@@ -1,0 +1,61 @@
+"""The runner's bookkeeping without a VM: `_measure` is replaced by recorded runs, so what is
+checked is how runs become samples, when a wide workload is measured again, and scores.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schedlang.benchmark import agents, runner
+from schedlang.runtime.report import RunRecord
+
+
+@dataclass
+class Recorded:
+    runs: tuple[RunRecord, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"runs": len(self.runs)})
+
+
+def _report(workload: str, base: list[float], agent: list[float]) -> Recorded:
+    runs = [RunRecord(workload, "baseline", -1, 0, 9.0, {"time_s": 9.0}, "")]
+    for side, values in (("baseline", base), ("policy", agent)):
+        runs += [RunRecord(workload, side, i, 0, v + 0.5, {"time_s": v}, "")  # type: ignore[arg-type]
+                 for i, v in enumerate(values)]  # fmt: skip
+    runs.append(RunRecord(workload, "policy", 9, 1, 1.0, {"time_s": 0.1}, "", error="crashed"))
+    return Recorded(tuple(runs))
+
+
+def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    boots = [
+        _report("hackbench", [1.0, 3.0, 1.2, 2.8, 2.0], [1.0] * 5),  # wide
+        _report("hackbench", [2.0] * 5, [1.0] * 5),
+    ]
+    calls: list[tuple[Any, ...]] = []
+
+    def measure(proposal: Any, names: list[str], repeat: int, out: Path, say: Any) -> Any:
+        calls.append((proposal.policy, tuple(names), repeat))
+        return boots[len(calls) - 1]
+
+    monkeypatch.setattr(runner, "_measure", measure)
+    lines: list[str] = []
+    result = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
+                              tmp_path, say=lines.append)  # fmt: skip
+    assert calls == [("latency_boost", ("hackbench",), 5), ("latency_boost", ("hackbench",), 5)]
+    assert "hackbench: interval too wide, measuring once more" in lines
+    (w,) = result["workloads"]
+    (m,) = w["metrics"]
+    # the warm-up and the failed run are not samples; the two boots' runs are pooled
+    assert m["baseline"] == [1.0, 3.0, 1.2, 2.8, 2.0] + [2.0] * 5
+    assert m["agent"] == [1.0] * 10
+    assert m["I"] == 2.0 and not m["wide"]
+    assert w["weighted"] == 2.0 and result["score"] == 2.0
+    assert json.loads((tmp_path / "scores.json").read_text()) == result
+    assert (tmp_path / "raw" / "hackbench-rerun.json").exists()
