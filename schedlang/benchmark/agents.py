@@ -96,41 +96,57 @@ GOALS = {
 
 
 class OfflineAgent:
-    """`schedlang.synthesize` with no model and no VM runs, its wall budget shared equally
-    by the workloads it is asked about (`per_workload_s`)."""
+    """`schedlang.synthesize` with no model and no VM runs, on the workloads it may tune on.
+
+    Each tuned workload gets `per_workload_s` of simulated search (less when the budget's wall
+    seconds run short). A held-out workload is not tuned on: it gets what won for a tuned
+    workload of its category, or the default when there was none, which is what makes its
+    score a test of generalisation. The runner asks about tuned workloads first."""
 
     name = "offline"
 
     def __init__(self, per_workload_s: float = 60.0, trials: int | None = None) -> None:
         self.per_workload_s = per_workload_s
         self.trials = trials
+        self.spent_s = 0.0
+        self.by_category: dict[str, Proposal] = {}
 
     def propose(
         self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
     ) -> Proposal:
         import schedlang
 
+        if spec.held_out:
+            learned = self.by_category.get(spec.category)
+            if learned is None:
+                return Proposal(None, note=f"held out, nothing tuned for {spec.category}")
+            return Proposal(learned.policy, dict(learned.params),
+                            note=f"held out: what won for {spec.category}")  # fmt: skip
         if spec.sim_proxy is None:
             return Proposal(None, note="no simulator model to tune on: the default")
+        wall = min(self.per_workload_s, max(1.0, budget.wall_s - self.spent_s))
         t0 = time.monotonic()
         result = schedlang.synthesize(
             GOALS[spec.category].format(w=spec.sim_proxy),
-            budget=schedlang.Budget(wall_s=self.per_workload_s, vm_runs=0, tokens=0),
+            budget=schedlang.Budget(wall_s=wall, vm_runs=0, tokens=0),
             offline=True,
             trials=self.trials,
             history=False,
             observe_in=None,
         )
         spent = time.monotonic() - t0
+        self.spent_s += spent
         best = result.simulated_best
         if not best or best.get("score") is None:
             return Proposal(None, note="the simulator found nothing: the default", wall_s=spent)
-        return Proposal(
+        proposal = Proposal(
             best["candidate"],
             dict(best["params"]),
             note=f"simulator's best on {spec.sim_proxy}: {best['score']:.3f}x the default model",
             wall_s=spent,
         )
+        self.by_category.setdefault(spec.category, proposal)
+        return proposal
 
 
 class ModelAgent:

@@ -145,9 +145,10 @@ def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> 
         else:
             runnable.append(spec)
 
-    # propose: the agent sees each workload's file; held-out ones are proposed for blind
+    # propose: the agent sees each workload's file; held-out ones last, so an agent that
+    # learns from the tuned ones can carry it over (agents.OfflineAgent)
     proposals: dict[str, Proposal] = {}
-    for spec in runnable:
+    for spec in sorted(runnable, key=lambda s: s.held_out):  # tuned ones first
         say(f"propose {spec.name} ({spec.category}{', held out' if spec.held_out else ''})")
         proposals[spec.name] = agent.propose(spec, None, settings.budget)
         p = proposals[spec.name]

@@ -72,3 +72,13 @@ def test_a_skipped_workload_is_listed_with_its_reason(tmp_path: Path) -> None:
     assert [s["name"] for s in result["skipped"]] == ["nginx", "redis"]
     assert result["workloads"] == [] and result["score"] == 0.0
     assert lines[0].startswith("skip nginx: needs nginx, wrk")
+
+
+def test_offline_carries_a_tuned_winner_to_a_held_out_workload_of_its_category() -> None:
+    agent = agents.OfflineAgent(per_workload_s=30, trials=1)
+    budget = agents.Budget()
+    assert agent.propose(SPECS["gzip"], None, budget).policy is None  # nothing tuned yet
+    tuned = agent.propose(SPECS["xz"], None, budget)
+    held = agent.propose(SPECS["gzip"], None, budget)
+    assert (held.policy, held.params) == (tuned.policy, tuned.params)
+    assert held.note == "held out: what won for batch" and held.wall_s == 0.0
