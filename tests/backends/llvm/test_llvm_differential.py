@@ -11,6 +11,7 @@ hypothesis's generated policies (`schedlang.fuzzgen.strategy`, which shrink on f
 
 from __future__ import annotations
 
+import random
 from itertools import zip_longest
 from pathlib import Path
 
@@ -142,3 +143,58 @@ def test_the_simulated_machine_reports_alike_with_either_engine(name: str) -> No
     interp_report, jit_report = (_without_host_times(r.to_dict()) for r in reports)
     assert jit_report == interp_report
     assert reports[1].policy_runs[0].ops_calls > 1000
+
+
+_UPDATES = ("+=", "-=", "*=", "/=", "|", "^", "&", "<<", ">>")
+
+
+def _update_policy(rng: random.Random) -> tuple[str, int]:
+    """A policy whose running() updates `a[t.cpu]` in place with random operators and
+    operands (`a[i] op= e`, or `a[i] = a[i] op e` for the operators without `op=`), and
+    counts the calls on a CPU past the limit of 2; with the number of places (`a[t.cpu]`)
+    each such call computes: one per update and one per read in an operand."""
+    places, lines = 0, []
+    for _ in range(rng.randint(1, 6)):
+        op = rng.choice(_UPDATES)
+        if op == "/=":
+            operand = str(rng.randint(1, 9))
+        elif op in ("<<", ">>"):
+            operand = str(rng.randint(0, 63))
+        else:
+            operand = rng.choice(["7", "(t.pid as u64)", "a[t.cpu]", "(a[t.cpu] + 3)", "b"])
+        places += 1 + operand.count("a[t.cpu]")
+        update = f"{op} {operand}" if op.endswith("=") else f"= a[t.cpu] {op} {operand}"
+        lines.append(f"        a[t.cpu] {update}")
+        if rng.random() < 0.3:
+            lines.append("        b = a[t.cpu] + 1")
+            places += 1
+    body = "\n".join(lines)
+    text = f"""scheduler upd "updates in place" {{
+    array a: [u64; cpus]
+    var b: u64 = 5
+    var outside: u64 = 0
+    on running(t) {{
+        if t.cpu >= 2 {{
+            outside += 1
+        }}
+{body}
+    }}
+}}
+"""
+    return text, places
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_generated_in_place_updates_count_one_place_each(seed: int) -> None:
+    """semantics.in_place_update on generated programs: compiled for 2 CPUs and run on 5,
+    every update of an element past the limit counts one nr_index_out_of_range (two
+    before interp and JIT computed the place once), alike in both backends."""
+    text, places = _update_policy(random.Random(seed))
+    checked = _check(text, max_cpus=2)
+    assert checked is not None, text
+    assert_same_run(checked, seed, text, nr_cpus=5, steps=200)
+    jit = llvm.compile_for_sim(checked)
+    drive(jit, seed, nr_cpus=5, steps=200)
+    outside = jit.snapshot()["vars"]["outside"]
+    assert isinstance(outside, int) and outside > 0
+    assert jit.stats()["nr_index_out_of_range"] == outside * places, text
