@@ -17,6 +17,7 @@ Imports of the backend and the runtime happen on first use, so checking stays fa
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,14 +231,30 @@ def simulate(
         raise SchedlangError(diags.source, [d for d in diags if d.severity == "error"])
     model = rtapp.load(workload)
     compile_for_sim(checked, params)  # wrong params are reported before anything runs
+    make_policy: Callable[[], Any] = functools.partial(compile_for_sim, checked, params)
+    machine: Any = None
+    if engine == "jit":  # the native machine when it can run this, else machine.py
+        import sys
+
+        from schedlang.backends.llvm import compile_for_sim as compile_native
+        from schedlang.runtime.sim import native
+
+        reason = native.unavailable(model, cpus)
+        if reason is None:
+            host = native.host_addresses()
+            make_policy = functools.partial(compile_native, checked, params, host=host)
+            machine = native.NativeMachine
+        else:
+            print(f"sim: not using the native machine: {reason}", file=sys.stderr)
     return compare(
-        lambda: compile_for_sim(checked, params),
+        make_policy,
         model,
         cpus=cpus,
         seconds=seconds,
         seeds=seeds,
         params=dict(params or {}),
         trace=trace,
+        **({"machine": machine} if machine is not None else {}),
     )
 
 

@@ -75,7 +75,13 @@ _comm_buffer = functools.lru_cache(maxsize=4096)(sem.comm_buffer)
 class JitPolicy:
     """One compiled policy with its own memory (compile again for a fresh state)."""
 
-    def __init__(self, checked: ir.CheckedProgram, params: dict[str, int], timeout_ms: int) -> None:
+    def __init__(
+        self,
+        checked: ir.CheckedProgram,
+        params: dict[str, int],
+        timeout_ms: int,
+        host: Mapping[str, int] | None = None,
+    ) -> None:
         program = checked.program
         self._program = program
         self._timeout_ms = timeout_ms
@@ -85,11 +91,20 @@ class JitPolicy:
         self._by_address: dict[int, SimTask] = {}
         self._host: Host | None = None
         self._error: BaseException | None = None
-        self._trampolines = {name: self._trampoline(name) for name in HOST_CALLS}
-        addresses = {
-            name: ctypes.cast(t, ctypes.c_void_p).value or 0
-            for name, t in self._trampolines.items()
-        }
+        # `host`: native functions to call instead of the Host (runtime/sim/native.py's
+        # machine); the policy is then driven only through `function_address`.
+        self.host_linked = host is not None
+        self._trampolines = (
+            {} if host is not None else {name: self._trampoline(name) for name in HOST_CALLS}
+        )
+        addresses = (
+            dict(host)
+            if host is not None
+            else {
+                name: ctypes.cast(t, ctypes.c_void_p).value or 0
+                for name, t in self._trampolines.items()
+            }
+        )
         gen = ModuleGen(program, self._storage, addresses, timeout_ms)
         self.llvm_ir = str(gen.build())
         tm = _target_machine()
@@ -127,6 +142,8 @@ class JitPolicy:
         if native is None:  # the machine asks `ops` first, as the kernel reads the ops table
             known = "an operation" if op in CALLBACKS else "not a sched_ext operation"
             raise ValueError(f"{self.name}: {op!r} is {known} this policy does not implement")
+        if self.host_linked:
+            raise ValueError(f"{self.name}: compiled for the native machine, not for a Host")
         fn, takes_task = native
         nr_cpus = host.nr_cpus
         self._nr_cpus.value = nr_cpus
@@ -157,6 +174,24 @@ class JitPolicy:
     def snapshot(self) -> dict[str, dict[str, object]]:
         """The policy's vars, arrays and maps now (`Storage.snapshot`)."""
         return self._storage.snapshot()
+
+    # ------------------------------------------------------------------ a native machine's view
+    def function_address(self, op: str) -> int:
+        """The native `on.OP` (arguments as in `call`, a task as its record's address)."""
+        return int(self._engine.get_function_address(f"on.{op}"))
+
+    def task_record(self, task: SimTask, nr_cpus: int) -> int:
+        """A fresh record for `task` (its task vars at their initial values), filled from it;
+        its address. A native machine keeps the task's only copy there."""
+        self._nr_cpus.value = nr_cpus
+        rec, address = self._new_record(task.pid)
+        Storage.sync_in(rec, task, nr_cpus, _comm_buffer(task.comm))
+        return address
+
+    def read_task(self, task: SimTask) -> None:
+        """Copy `vtime` and `slice` back from the task's record."""
+        rec = self._records[task.pid][0]
+        task.vtime, task.slice = WRITABLE.unpack_from(rec, WRITABLE_OFFSET)
 
     # ------------------------------------------------------------------ the native side's view
     def _new_record(self, pid: int) -> tuple[ctypes.Structure, int]:
@@ -244,11 +279,14 @@ def compile_for_sim(
     params: Mapping[str, int | str] | None = None,
     *,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    host: Mapping[str, int] | None = None,
 ) -> JitPolicy:
     """The policy as native code for the simulator. `params` override the tunables as
     `--param` does (SchedlangError, with the diagnostics, for a bad one); `timeout_ms` is the
-    watchdog timeout the slices are clamped against."""
+    watchdog timeout the slices are clamped against; `host` maps each of `HOST_CALLS` to a
+    native function's address to call instead of a `Host` (a policy compiled so runs only on
+    the native machine, runtime/sim/native.py)."""
     if not 0 < timeout_ms <= 30000:
         raise ValueError(f"timeout_ms must be in 1..30000 (the kernel's limit), not {timeout_ms}")
     values = overrides.resolve_for_sim(checked.program, params)
-    return JitPolicy(checked, values, timeout_ms)
+    return JitPolicy(checked, values, timeout_ms, host)

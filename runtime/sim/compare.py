@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from schedlang.runtime.report import (
     MetricRow,
@@ -31,6 +31,14 @@ from schedlang.runtime.sim.metrics import RunMetrics, summarize
 from schedlang.runtime.sim.rtapp import Workload
 from schedlang.runtime.workloads import MetricSpec
 from schedlang.sim_abi import SimPolicy
+
+
+class _Runs(Protocol):
+    def run(self) -> MachineResult: ...
+
+
+# Machine or native.NativeMachine: (policy, workload, cpus, *, seconds, seed, trace) -> a run.
+MachineType = Callable[..., _Runs]
 
 # The figures compared, in table order: (RunMetrics field, spec).
 _RUN_METRICS = (
@@ -145,9 +153,12 @@ def compare(
     seeds: tuple[int, ...] = (0, 1, 2),
     params: dict[str, int | str] | None = None,
     trace: bool = False,
+    machine: MachineType = Machine,
 ) -> SimReport:
     """Run `workload` under a fresh policy and a fresh default model for each seed; `trace`
-    keeps the first seed's policy run as a Chrome trace."""
+    keeps the first seed's policy run as a Chrome trace. `machine` runs the policy's side
+    (native.NativeMachine for a policy compiled against it); the default model always runs
+    on machine.py."""
     policy_runs, baseline_runs, events = [], [], []
     chrome = None
     first_runs = None
@@ -155,7 +166,7 @@ def compare(
         base_result, base_run = _run(DefaultPolicy(cpus), workload, cpus, seconds, seed)
         baseline_runs.append(base_run)
         keep = trace and chrome is None
-        result, run = _run(make_policy(), workload, cpus, seconds, seed, keep)
+        result, run = _run(make_policy(), workload, cpus, seconds, seed, keep, machine)
         if keep and result.trace is not None:
             comms = {th.t.pid: th.t.comm for th in result.threads}
             chrome = chrome_trace(result.trace, comms, cpus)
@@ -198,9 +209,10 @@ def _run(
     seconds: float | None,
     seed: int,
     trace: bool = False,
+    machine: MachineType = Machine,
 ) -> tuple[MachineResult, RunMetrics]:
     started = time.perf_counter()
-    result = Machine(policy, workload, cpus, seconds=seconds, seed=seed, trace=trace).run()
+    result = machine(policy, workload, cpus, seconds=seconds, seed=seed, trace=trace).run()
     return result, summarize(result, host_s=time.perf_counter() - started)
 
 
