@@ -145,6 +145,8 @@ class Walk:
         self.reached: set[Span] = set()  # statements some path gets to
         self.dead_values = False  # a local got a value no facts allow (see `_contradicts`)
         self._names: dict[int, set[str]] = {}  # R.names of each atom tested, by id
+        # each block's `_dead_after`, by id (with the block, so the id stays its own)
+        self._dead: dict[int, tuple[tuple[ir.Stmt, ...], dict[int, set[str]]]] = {}
 
     def body(self, stmts: tuple[ir.Stmt, ...], entry: Path) -> dict[Span | None, list[Path]]:
         """Walk a body with Python's cycle collector paused. The walk builds many sets of
@@ -171,7 +173,10 @@ class Walk:
     # ------------------------------------------------------------------ statements
     def block(self, stmts: tuple[ir.Stmt, ...], paths: list[Path]) -> list[Path]:
         bound: set[str] = set()
-        for s in stmts:
+        dead = self._dead.get(id(stmts))
+        if dead is None or dead[0] is not stmts:
+            dead = self._dead[id(stmts)] = stmts, _dead_after(stmts)
+        for i, s in enumerate(stmts):
             if not paths:
                 break
             self.reached.add(s.span)
@@ -199,6 +204,8 @@ class Walk:
                     self.visit_all(ir.stmt_exprs(s), paths)
                 case _:
                     raise TypeError(f"paths: unknown statement {type(s).__name__}")
+            if i in dead[1]:  # what nothing reads any more tells paths apart for nothing
+                paths = self.normalize([_forget(p, dead[1][i]) for p in paths], line)
         # Names bound in this block go out of scope (a shadowed outer local loses its facts,
         # which only widens them).
         return [_forget(p, bound) for p in paths] if bound else paths
@@ -432,6 +439,31 @@ def _rejoin(paths: list[Path], conds: list[ir.Expr]) -> list[Path]:
             p if first is None else replace(first, env=R.join(first.env, p.env), n=first.n + p.n)
         )
     return list(groups.values())
+
+
+def _dead_after(stmts: tuple[ir.Stmt, ...]) -> dict[int, set[str]]:
+    """The locals a block binds with `let`, by the index of the statement after which
+    nothing in the block reads them (they are out of scope after it). Forgetting their facts
+    there changes no answer, as nothing asks about them again, and keeps paths that differ
+    only in them together (finding #22: a placed-flag chain's paths knew every earlier
+    bool's outcome, so each join compared all of them)."""
+    last: dict[str, int] = {}
+    for i, s in enumerate(stmts):
+        if isinstance(s, ir.Let):
+            last[s.name] = i
+    for i, s in enumerate(stmts):
+        for t in ir.walk_stmts((s,)):
+            exprs = ir.stmt_exprs(t)
+            if isinstance(t, ir.Assign) and isinstance(t.target, ir.Local):
+                exprs = exprs[1:]
+            for top in exprs:
+                for e in ir.subexprs(top):
+                    if isinstance(e, ir.Local) and last.get(e.name, i) < i:
+                        last[e.name] = i
+    out: dict[int, set[str]] = {}
+    for name, i in last.items():
+        out.setdefault(i, set()).add(name)
+    return out
 
 
 def _is_condition(e: ir.Expr) -> bool:

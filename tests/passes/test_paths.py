@@ -60,8 +60,28 @@ def test_thirty_thousand_ifs_finish() -> None:
 
 
 def test_a_proof_past_the_path_cap_says_so() -> None:
-    """More bool locals than the walk keeps apart: liveness joins paths, so `g` is no longer
-    known to be `not h`, and the diagnostic says the proof failed there."""
+    """More bool locals than the walk keeps apart (all read at the end, so their facts are
+    kept): liveness joins paths, so `g` is no longer known to be `not h`, and the
+    diagnostic says the proof failed there."""
+    flags = "\n".join(f"  let f{i} = t.pid == {i}" for i in range(6))
+    text = (
+        'scheduler p "d" {\n var n: u64 = 0\n on enqueue(t, flags) {\n  let h = t.weight > 200\n'
+        "  let g = not h\n" + flags + "\n"
+        "  if h { insert t into global }\n"
+        "  if g { insert t into global }\n"
+        "  n += " + " + ".join(f"f{i} as u64" for i in range(6)) + "\n }\n}\n"
+    )
+    program, diags = _program(text)
+    liveness.run(program, diags)
+    assert 2**7 > paths.CAP
+    assert {d.code for d in diags} == {codes.DOUBLE_INSERT, codes.LOST_TASK}
+    lost = next(d for d in diags if d.code == codes.LOST_TASK)
+    assert "could not prove otherwise: from line 9 on" in lost.message
+
+
+def test_locals_nothing_reads_again_do_not_keep_paths_apart() -> None:
+    """The same six flags, never read: their facts are dropped after the `let`, so the
+    paths stay within the cap and `if h` / `if g` are seen to insert exactly once."""
     flags = "\n".join(f"  let f{i} = t.pid == {i}" for i in range(6))
     text = (
         'scheduler p "d" {\n on enqueue(t, flags) {\n  let h = t.weight > 200\n'
@@ -70,11 +90,8 @@ def test_a_proof_past_the_path_cap_says_so() -> None:
         "  if g { insert t into global }\n }\n}\n"
     )
     program, diags = _program(text)
-    liveness.run(program, diags)
-    assert 2**7 > paths.CAP
-    assert {d.code for d in diags} == {codes.DOUBLE_INSERT, codes.LOST_TASK}
-    lost = next(d for d in diags if d.code == codes.LOST_TASK)
-    assert "could not prove otherwise: from line 8 on" in lost.message
+    assert liveness.run(program, diags) == {"paths": {"enqueue": 2**7}}
+    assert list(diags) == []
 
 
 def test_an_else_if_chain_costs_no_stack() -> None:
