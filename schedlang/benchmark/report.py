@@ -33,7 +33,7 @@ SEEN_COLOUR = "#1f77b4"
 HELD_OUT_COLOUR = "#d62728"
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 90em; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 90em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }

@@ -19,13 +19,6 @@ from schedlang.benchmark.bundle import BundleError, seal, verify
 from schedlang.cli import main
 
 
-@pytest.fixture(autouse=True)
-def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "xdg"
-    monkeypatch.setenv("XDG_DATA_HOME", str(home))
-    return home
-
-
 @pytest.fixture
 def sealed(tmp_path: Path) -> Path:
     return seal(make_result_dir(tmp_path), machine={"cores": 2})

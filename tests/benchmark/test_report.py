@@ -27,11 +27,6 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
 @pytest.fixture
 def bundles(tmp_path: Path) -> list[Path]:
     """Two T1 agents, a T2 agent as a tarball, and a T1 bundle tampered with after sealing."""
