@@ -46,7 +46,7 @@ def test_offline_synthesis_on_hackbench_in_the_vm(tmp_path: Path) -> None:
     keeps = [i for i in result.iterations if i.stage == "keep"]
     for it in keeps:
         assert it.outcome.startswith(("win for ", "no win for ", "insufficient for "))
-        assert it.detail["verdict"]["vs_default"]["n"] == [5, 5]
+        assert list(it.detail["verdict"]["vs_default"]["n"]) == [5, 5]
     if result.winner is None:
         assert result.verdict.startswith("nothing was kept: ")
     else:
