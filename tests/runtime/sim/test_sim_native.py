@@ -105,13 +105,13 @@ def test_fuzz_policies() -> None:
     the run; the policies must end the same way on both machines."""
     model = rtapp.load("hackbench")
     exits: dict[str, int] = {}
-    for seed in range(20):
+    for seed in range(12):
         checked = _check(generate_text(seed))
         if checked is None:
             continue
         ref = assert_same(checked, model, 4, seed=seed, seconds=0.1, timeout_ms=30)
         exits[ref.exit.kind_name] = exits.get(ref.exit.kind_name, 0) + 1
-    assert sum(exits.values()) >= 15
+    assert sum(exits.values()) >= 9
 
 
 def test_affinity_timers_mutexes_and_barriers(tmp_path: Path) -> None:
@@ -144,3 +144,15 @@ def test_more_than_64_cpus_is_refused_with_a_reason() -> None:
     assert native.unavailable(rtapp.load("mix"), 65) == (
         "the native machine models at most 64 CPUs, not 65"
     )
+
+
+@pytest.mark.parametrize("policy", ["fifo", "fair"])
+def test_a_watchdog_stall_ends_both_runs_alike(policy: str) -> None:
+    """Two CPU hogs on one CPU with a 2 ms watchdog: the waiting hog stalls the run, at the
+    same instant and with the same message on both machines."""
+    source = ROOT / "examples" / f"{policy}.sched"
+    checked = _check(source.read_text(), str(source))
+    assert checked is not None
+    ref = assert_same(checked, rtapp.load("stress-cpu"), 1, seconds=0.2, timeout_ms=2)
+    assert (ref.exit.kind_name, ref.exit.reason) == ("ERROR_STALL", "runnable task stall")
+    assert "failed to run for 0.00" in ref.exit.message
