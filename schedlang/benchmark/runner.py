@@ -161,6 +161,7 @@ def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> 
         key = json.dumps([p.policy, sorted(p.params.items())])
         groups.setdefault(key, []).append(spec)
     samples: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
+    boot: dict[str, Any] = {}
     eta = _Eta(sum(len(m) for m in groups.values()) * (2 * settings.repeat + 1))
     for n, members in enumerate(groups.values(), 1):
         names = [s.runner for s in members]
@@ -172,6 +173,7 @@ def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> 
         say(f"measure {', '.join(s.name for s in members)} under {_policy_label(proposal) or 'the default'}: "
             f"{settings.repeat} runs a side, one boot")  # fmt: skip
         report = _measure(proposal, names, settings.repeat, out, progress)
+        boot = dict(getattr(report, "boot", {}))  # accelerator, guest kernel, vCPUs, host cores
         (out / "raw" / f"boot{n}.json").write_text(report.to_json())
         for spec in members:
             samples[spec.name] = _samples(report, spec.runner)
@@ -221,7 +223,7 @@ def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> 
         "runs_a_side": settings.repeat,
         "workloads": [w.to_dict() for w in scored],
         "skipped": skipped,
-        "machine": _machine(),
+        "machine": {**_machine(), "sandbox": boot},
         "versions": {"schedlang": __version__},
         "seconds": time.monotonic() - t_start,
     }

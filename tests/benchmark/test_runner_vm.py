@@ -40,3 +40,4 @@ def test_a_quick_rules_run_writes_a_valid_scores_json(tmp_path: Path) -> None:
     assert (tmp_path / "policies" / "latency_boost.sched").exists()
     assert list((tmp_path / "raw").glob("boot*.json"))
     assert any("[boot 1/1" in line for line in lines)
+    assert data["machine"]["sandbox"]["vcpus"] == 2 and data["machine"]["sandbox"]["kernel_release"]
