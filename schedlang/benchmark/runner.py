@@ -306,6 +306,8 @@ def format_table(result: dict[str, Any]) -> str:
             i = "-" if m["I"] is None else f"{m['I']:.3f}"
             iv = "-" if not m["interval"] else f"{m['interval'][0]:.2f}-{m['interval'][1]:.2f}"
             iv += " wide" if m["wide"] else ""
+            if m.get("noise") and m["noise"][0] is not None:  # the default against itself
+                iv = f"(self {m['noise'][0]:.2f})"
             iv = f"{iv} "
             first = k == 0
             name = w["name"] + ("*" if w["held_out"] else "") if first else ""

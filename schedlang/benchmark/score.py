@@ -40,6 +40,9 @@ class MetricScore:
     I: float | None  # noqa: E741 - the proposal's name
     interval: tuple[float, float] | None  # of I, oriented
     wide: bool
+    # The default proposed (no policy): I is 1 by construction, and what the two sides'
+    # ratio came out as, with its interval, is kept here: the comparison's noise floor.
+    noise: tuple[float | None, float | None, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,19 +141,32 @@ def score_workload(
     params: dict[str, Any],
     runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],
 ) -> WorkloadScore:
-    """`runs` maps a metric name to (baseline runs, agent runs)."""
+    """`runs` maps a metric name to (baseline runs, agent runs). `policy` None: the agent
+    proposed the default scheduler, both sides ran it, so I is 1 by construction (when the
+    runs exist) and the measured ratio is reported as `noise`, not scored."""
     metrics = []
     for m in spec.metrics:
         base, agent = runs.get(m.name, ((), ()))
         i, interval = improvement(base, agent, m.direction)
+        if policy is None and agent:
+            noise = (i, *(interval or (None, None)))
+            metrics.append(
+                MetricScore(m.name, m.unit, m.direction, m.alpha, tuple(base), tuple(agent), 1.0,
+                            (1.0, 1.0), False, noise)
+            )  # fmt: skip
+            continue
         metrics.append(
             MetricScore(m.name, m.unit, m.direction, m.alpha, tuple(base), tuple(agent), i,
                         interval, is_wide(interval))
         )  # fmt: skip
-    slos = tuple(
-        slo_result(s, spec.direction(s.metric), *runs.get(s.metric, ((), ()))) for s in spec.slos
-    )
-    return WorkloadScore(spec, policy, params, tuple(metrics), slos)
+    slos = []
+    for slo in spec.slos:
+        base, agent = runs.get(slo.metric, ((), ()))
+        result = slo_result(slo, spec.direction(slo.metric), base, agent)
+        if policy is None and agent and slo.relative:  # the default against itself: 1
+            result = slo_result(slo, spec.direction(slo.metric), [1.0], [1.0])
+        slos.append(result)
+    return WorkloadScore(spec, policy, params, tuple(metrics), tuple(slos))
 
 
 @dataclass(frozen=True)

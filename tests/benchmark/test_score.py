@@ -111,3 +111,15 @@ def test_the_total_subtracts_lambda_times_overuse_and_splits_held_out() -> None:
     within = score.BudgetUse(10.0, 0, 0, 600.0, 0, 0)
     assert within.overuse == 0.0
     assert score.total([tuned, held], within, held_out=False) == pytest.approx(1.55, abs=1e-15)
+
+
+def test_the_default_against_itself_is_one_by_construction_and_its_ratio_is_the_noise() -> None:
+    w = score.score_workload(MIX, None, {}, runs([50.0] * 5, [90.0] * 5))
+    lat, hogs = w.metrics
+    assert (lat.I, lat.interval, lat.wide) == (1.0, (1.0, 1.0), False)
+    assert lat.noise == (0.8, 0.8, 0.8) and hogs.noise == (0.9, 0.9, 0.9)
+    assert [(s.value, s.met) for s in w.slos] == [(1.0, True), (1.0, True)]
+    assert w.weighted == 1.0
+    # no runs on the agent's side: nothing was measured, so nothing is assumed
+    missing = score.score_workload(MIX, None, {}, {})
+    assert [m.I for m in missing.metrics] == [None, None] and missing.weighted == 0.0
