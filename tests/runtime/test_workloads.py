@@ -196,4 +196,8 @@ def test_the_corpus_is_the_same_bytes_every_time(tmp_path: Path) -> None:
     workloads.write_corpus(tmp_path / "a", size=4096)
     workloads.write_corpus(tmp_path / "b", size=4096)
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
-    assert (tmp_path / "a").read_text().startswith("42104 idle pid=2136 sched ns=342104\n00075 dispatch")
+    assert (
+        (tmp_path / "a")
+        .read_text()
+        .startswith("42104 idle pid=2136 sched ns=342104\n00075 dispatch")
+    )
