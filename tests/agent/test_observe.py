@@ -201,7 +201,7 @@ def test_simulated_pipe_profile_is_exact() -> None:
     p = profile(schedlang.trace("pipe", sim=True, seed=0))
     assert (p.counts.threads, p.counts.wakeups, p.counts.switches) == (2, 2002, 2002)
     assert p.bottleneck is Bottleneck.NONE
-    # The model hands off through two barriers (56178ff), each costing the machine its wakeup.
+    # The simulator's figure for the barrier hand-off model of 56178ff, pinned.
     assert p.metrics["makespan_s"] == pytest.approx(0.006041637)
     assert p.rtapp["tasks"]["ping"]["loop"] == 1001
 
