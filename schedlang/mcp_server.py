@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -36,6 +36,9 @@ from schedlang.agent.observe import observe
 from schedlang.errors import SchedlangError
 from schedlang.runtime.trace_vm import TraceError
 from schedlang.version import __version__
+
+if TYPE_CHECKING:
+    from schedlang.backends.artifact import Artifact
 
 T = TypeVar("T")
 
@@ -70,6 +73,24 @@ def _read_source(policy: str) -> str:
     if "\n" not in policy and policy.strip() in schedlang.stdlib.names():
         return schedlang.stdlib.source(policy.strip())
     return policy
+
+
+def _compile_then(
+    policy: str,
+    params: dict[str, str] | None,
+    use: Callable[[Path, Artifact], dict[str, Any]],
+) -> dict[str, Any]:
+    """Compile `policy` into a temporary directory and answer with `use(out, artifact)`
+    while the directory still holds the artifact's files (its C, its object); a policy the
+    checker rejects is answered with its diagnostics instead."""
+    with tempfile.TemporaryDirectory(prefix="schedlang-mcp-") as out:
+        path = Path(out) / "policy.sched"
+        path.write_text(_read_source(policy), encoding="utf-8")
+        try:
+            artifact = schedlang.compile(path, params, out)
+        except SchedlangError as err:
+            return _diagnostics(err)
+        return use(Path(out), artifact)
 
 
 def _header(source: str) -> str:
@@ -158,20 +179,16 @@ def build(limits: Limits | None = None) -> MCPServer:
     )
     @budgeted
     def compile(policy: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        with tempfile.TemporaryDirectory(prefix="schedlang-mcp-") as out:
-            path = Path(out) / "policy.sched"
-            path.write_text(_read_source(policy), encoding="utf-8")
-            try:
-                artifact = schedlang.compile(path, params, out)
-            except SchedlangError as err:
-                return _diagnostics(err)
-            c_file = Path(out) / f"{artifact.name}.bpf.c"
+        def answer(out: Path, artifact: Artifact) -> dict[str, Any]:
+            c_file = out / f"{artifact.name}.bpf.c"
             return {
                 "ok": True,
                 "name": artifact.name,
                 "c": c_file.read_text(encoding="utf-8") if c_file.exists() else None,
                 "manifest": artifact.manifest,
             }
+
+        return _compile_then(policy, params, answer)
 
     @server.tool(
         description="Run a policy on the simulated sched_ext machine against a model of the "
@@ -215,15 +232,12 @@ def build(limits: Limits | None = None) -> MCPServer:
     ) -> dict[str, Any]:
         need_vm("run")
         capped("repeat", repeat, limits.max_repeat)
-        with tempfile.TemporaryDirectory(prefix="schedlang-mcp-") as out:
-            path = Path(out) / "policy.sched"
-            path.write_text(_read_source(policy), encoding="utf-8")
-            try:
-                artifact = schedlang.compile(path, params, out)
-            except SchedlangError as err:
-                return _diagnostics(err)
+
+        def measure(_out: Path, artifact: Artifact) -> dict[str, Any]:
             report = schedlang.run(artifact, workloads=[workload], repeat=repeat)
-        return {"ok": True, "report": report.to_dict()}
+            return {"ok": True, "report": report.to_dict()}
+
+        return _compile_then(policy, params, measure)
 
     @server.tool(
         description="Profile a workload under the default scheduler: per-thread run bursts, "
