@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -341,6 +342,19 @@ def cell(s: Spread | None) -> str:
     return f"{_num(s.median)} [{_num(s.min)}-{_num(s.max)}]"
 
 
+def ratio_cell(ratio: float | None) -> str:
+    return f"{ratio:.3f}" if ratio is not None else "-"
+
+
+def columns(table: Sequence[Sequence[str]]) -> list[str]:
+    """`table`'s rows as lines of left-aligned columns two spaces apart: the VM report and
+    the simulator's print the same table so one reads like the other."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+    ]
+
+
 def _duration(ns: int) -> str:
     return f"{ns / 1e6:g}ms" if ns >= 1_000_000 else f"{ns / 1000:g}us"
 
@@ -426,14 +440,12 @@ def format_text(report: Report) -> str:
                 row.better,
                 cell(row.baseline),
                 cell(row.policy),
-                f"{row.ratio:.3f}" if row.ratio is not None else "-",
+                ratio_cell(row.ratio),
                 row.verdict,
                 n,
             )
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for r in table:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    lines.extend(columns(table))
     if any(row.noisy for row in report.rows):
         lines.append("* latency in microseconds under TCG: noise, recorded for completeness")
     lines.append("")

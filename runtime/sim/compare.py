@@ -21,6 +21,8 @@ from schedlang.runtime.report import (
     Spread,
     Verdict,
     cell,
+    columns,
+    ratio_cell,
     spread,
     verdict,
 )
@@ -237,13 +239,11 @@ def format_text(report: SimReport) -> str:
                 row.better,
                 cell(row.baseline),
                 cell(row.policy),
-                f"{row.ratio:.3f}" if row.ratio is not None else "-",
+                ratio_cell(row.ratio),
                 row.verdict,
             )
         )
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for r in table:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    lines.extend(columns(table))
     lines.append("")
     if report.policy_runs:
         first = report.policy_runs[0]
