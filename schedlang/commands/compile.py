@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from schedlang.commands import internal_error
+from schedlang.commands import internal_error, param_option
 from schedlang.commands.check import EXIT, FileResult, Status, print_diagnostics, unreadable
 from schedlang.diagnostics import render_json
 
@@ -38,14 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--emit", choices=EMIT_CHOICES, default="all", help="what to write (default all)"
     )
-    p.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a tunable, written as in a policy (slice=3ms, mask=0xff, on=true); repeatable",
-    )
+    param_option.add_argument(p)
     levels = ", ".join(f"{name} ({api.doc})" for name, api in KERNEL_APIS.items())
     p.add_argument(
         "--kernel-api",
@@ -69,16 +62,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="C policies: extra include directory (repeatable)",
     )
-
-
-def _params(items: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise ValueError(f"--param {item!r}: expected NAME=VALUE, e.g. --param slice=3ms")
-        out[name.strip()] = value.strip()
-    return out
 
 
 def _usage(message: str) -> int:
@@ -108,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from schedlang.compiler import compile_policy, is_c_policy
 
     try:
-        params = _params(args.param)
+        params = param_option.parse(args.param)
     except ValueError as exc:
         return _usage(str(exc))
     problem = _output_problem(args.output)

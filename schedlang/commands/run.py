@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from schedlang.commands import param_option
 from schedlang.runtime.workloads import WORKLOADS
 
 if TYPE_CHECKING:
@@ -41,14 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="default",
         help="what to compare against: the kernel's default scheduler (nothing loaded)",
     )
-    parser.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="override a policy tunable, written as in a policy: 42, 0x2a, 5ms, true",
-    )
+    param_option.add_argument(parser)
     parser.add_argument("--vcpus", type=int, default=2, help="guest vCPUs (keep <= host cores)")
     parser.add_argument("--kernel", metavar="PATH", help="another sched_ext kernel image to boot")
     parser.add_argument(
@@ -57,16 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run on this machine's kernel instead of the VM (needs sched_ext and root)",
     )
     parser.add_argument("--json", metavar="OUT", help="write the full report as JSON to OUT")
-
-
-def _parse_params(items: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise ValueError(f"--param {item!r}: expected NAME=VALUE, e.g. --param slice=5000000")
-        params[name.strip()] = value.strip()
-    return params
 
 
 def _artifact(policy: Path) -> Artifact:
@@ -123,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from schedlang.runtime.workloads import UnknownWorkloadError, get
 
     try:
-        params = _parse_params(args.param)
+        params = param_option.parse(args.param)
     except ValueError as exc:
         print(f"schedlang run: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from schedlang.commands.run import _parse_params
+from schedlang.commands import param_option
 
 HELP = "run a policy on a simulated sched_ext machine against a model of the default scheduler"
 
@@ -44,14 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--repeat", "-n", type=int, default=3, help="runs per side, seeds K, K+1, ... (default 3)"
     )
-    p.add_argument(
-        "--param",
-        "-p",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="override a policy tunable, written as in a policy: 42, 0x2a, 5ms, true",
-    )
+    param_option.add_argument(p)
     p.add_argument(
         "--engine",
         choices=("interp", "jit"),
@@ -86,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from schedlang.runtime.sim.rtapp import WorkloadError
 
     try:
-        params = _parse_params(args.param)
+        params = param_option.parse(args.param)
     except ValueError as exc:
         return _fail(str(exc), 2)
     if args.cpus < 1 or args.repeat < 1:
