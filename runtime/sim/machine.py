@@ -208,6 +208,14 @@ class MachineResult:
     trace: list[TraceEvent] | None
 
 
+def time_limit_ns(workload: Workload, seconds: float | None) -> int:
+    """The simulated time a run covers: `seconds` if given, else the workload's own duration,
+    else 10 s. Both machines stop there, so their traces cover the same span."""
+    if seconds is not None:
+        return int(seconds * 1e9)
+    return workload.duration_ns or 10_000_000_000
+
+
 class Machine:
     """Implements `sim_abi.Host`. Build one per run: `Machine(...).run()`."""
 
@@ -230,9 +238,7 @@ class Machine:
         self.workload = workload
         self._nr_cpus = nr_cpus
         self.cpus = [Cpu(i) for i in range(nr_cpus)]
-        self.until = (
-            int(seconds * 1e9) if seconds is not None else (workload.duration_ns or 10_000_000_000)
-        )
+        self.until = time_limit_ns(workload, seconds)
         self.seed = seed
         self.rng = random.Random(seed)
         self.jitter = jitter

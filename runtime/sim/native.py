@@ -33,11 +33,13 @@ from schedlang.runtime.sim.machine import (
     NEW,
     RUNNABLE,
     RUNNING,
+    SWITCH_NS,
     MachineResult,
     Thread,
     TraceEvent,
     _exit_info,
     scx_weight,
+    time_limit_ns,
 )
 from schedlang.runtime.sim.rtapp import Workload
 from schedlang.sim_abi import SimPolicy, SimTask
@@ -198,7 +200,7 @@ class NativeMachine:
         seconds: float | None = None,
         seed: int = 0,
         jitter: float = 0.02,
-        switch_ns: int = 1_000,
+        switch_ns: int = SWITCH_NS,
         trace: bool = False,
     ) -> None:
         reason = unavailable(workload, nr_cpus)
@@ -209,9 +211,7 @@ class NativeMachine:
         self.policy = policy
         self.workload = workload
         self.nr_cpus = nr_cpus
-        self.until = (
-            int(seconds * 1e9) if seconds is not None else (workload.duration_ns or 10_000_000_000)
-        )
+        self.until = time_limit_ns(workload, seconds)
         self.seed, self.jitter, self.switch_ns, self.trace = seed, jitter, switch_ns, trace
 
     def run(self) -> MachineResult:
