@@ -138,6 +138,12 @@ def parse_spec(text: str, path: str) -> WorkloadSpec:
             raise fail(f"'{key}' must be a {kind.__name__}", key, where, index)
         return value
 
+    def only_known(entry: dict[str, Any], known: set[str], what: str, where: str,
+                   index: int) -> None:  # fmt: skip
+        extra = sorted(set(entry) - known)
+        if extra:
+            raise fail(f"unknown {what} key '{extra[0]}'", extra[0], where, index)
+
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise fail(f"unknown key '{unknown[0]}' (known: {', '.join(sorted(_KEYS))})", unknown[0])
@@ -169,9 +175,7 @@ def parse_spec(text: str, path: str) -> WorkloadSpec:
 
     metrics = []
     for i, m in enumerate(data.get("metrics", [])):
-        extra = sorted(set(m) - _METRIC_KEYS)
-        if extra:
-            raise fail(f"unknown metric key '{extra[0]}'", extra[0], "metrics", i)
+        only_known(m, _METRIC_KEYS, "metric", "metrics", i)
         mname = need(m, "name", str, "metrics", i)
         alpha = need(m, "alpha", float, "metrics", i)
         if not 0 < alpha <= 1:
@@ -197,9 +201,7 @@ def parse_spec(text: str, path: str) -> WorkloadSpec:
 
     slos = []
     for i, s in enumerate(data.get("slos", [])):
-        extra = sorted(set(s) - _SLO_KEYS)
-        if extra:
-            raise fail(f"unknown SLO key '{extra[0]}'", extra[0], "slos", i)
+        only_known(s, _SLO_KEYS, "SLO", "slos", i)
         metric = need(s, "metric", str, "slos", i)
         if known is not None and metric not in reported:
             raise fail(f"SLO on '{metric}', which runner '{runner}' does not report",
