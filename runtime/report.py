@@ -347,8 +347,8 @@ def ratio_cell(ratio: float | None) -> str:
 
 
 def columns(table: Sequence[Sequence[str]]) -> list[str]:
-    """`table`'s rows as lines of left-aligned columns two spaces apart: the VM report and
-    the simulator's print the same table so one reads like the other."""
+    """`table`'s rows as lines of left-aligned columns two spaces apart: the VM report, the
+    simulator's and `schedlang history` lay their tables out alike."""
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table

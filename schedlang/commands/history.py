@@ -17,6 +17,8 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
+from schedlang.runtime.report import columns
+
 HELP = "show what the agent's history store remembers: verdicts, winners, their runs"
 
 
@@ -103,8 +105,7 @@ def format_table(entries: list[dict[str, Any]]) -> str:
                 "-" if e["gain"] is None else f"{e['gain']:.3f}",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines = columns(rows)
     lines.append("gain: the candidate's median over the default's, turned so above 1 is better")
     return "\n".join(lines)
 
