@@ -177,6 +177,25 @@ def _reads(stmts: tuple[ir.Stmt, ...]) -> set[str]:
     return names
 
 
+class _Live:
+    """The locals read after one statement of a block: those the rest of the block reads
+    (by the index of the last statement reading each) and those live after the block.
+    Asked per name rather than built as a set per statement, which cost the number of
+    live locals at every statement (finding #22: n bools read at the end of a body)."""
+
+    __slots__ = ("last", "at", "outer")
+
+    def __init__(self, last: dict[str, int], at: int, outer: _Live | None) -> None:
+        self.last = last
+        self.at = at
+        self.outer = outer
+
+    def __contains__(self, name: str) -> bool:
+        if self.last.get(name, -1) > self.at:
+            return True
+        return self.outer is not None and name in self.outer
+
+
 def _flags(stmts: tuple[ir.Stmt, ...]) -> set[str]:
     """The locals of `stmts` that only ever hold one of at most two literal values (every
     `let` and assignment of the name, in any scope, is a literal)."""
@@ -229,7 +248,7 @@ class _Estimator:
     def callback(self, cb: ir.CallbackDecl) -> _Estimate:
         out = _Estimate()
         self.flags, self.split = _flags(cb.body), set()
-        body = self.block(cb.body, 1, set(), out)
+        body = self.block(cb.body, 1, None, out)
         out.total = CALLBACK_OVERHEAD + OP_OVERHEAD.get(cb.op, 0) + body.work
         return out
 
@@ -242,19 +261,19 @@ class _Estimator:
             body = self.fns[name].body
             outer = self.flags, self.split, self.depth
             self.flags, self.split, self.depth = _flags(body), set(), 0
-            flow = self.block(body, 1, set(), None)
+            flow = self.block(body, 1, None, None)
             self.flags, self.split, self.depth = outer
             returns = sum(isinstance(s, ir.Return) for s in ir.walk_stmts(body))
             self.fn_cost[name] = _Flow(flow.work, min(flow.states * max(1, returns), MAX_STATES))
         return self.fn_cost[name]
 
-    def _results(self, s: ir.Stmt, live_after: set[str]) -> int:
+    def _results(self, s: ir.Stmt, live_after: _Live | None) -> int:
         """The states leaving `s` when it keeps fn results in a local read later."""
         match s:
             case (
                 ir.Let(name=name, value=value) | ir.Assign(target=ir.Local(name=name), value=value)
             ):
-                if name not in live_after:
+                if live_after is None or name not in live_after:
                     return 1
                 n = 1
                 for e in ir.subexprs(value):
@@ -264,22 +283,28 @@ class _Estimator:
         return 1
 
     def block(
-        self, stmts: tuple[ir.Stmt, ...], states: int, live_out: set[str], parts: _Estimate | None
+        self,
+        stmts: tuple[ir.Stmt, ...],
+        states: int,
+        live_out: _Live | None,
+        parts: _Estimate | None,
     ) -> _Flow:
         """`stmts` entered by `states` states; `live_out`: locals read after the block."""
         if not stmts:
             return _Flow(0, 1)
-        live = [live_out]  # live[k]: locals read after stmts[-1 - k]
-        for s in reversed(stmts[1:]):
-            live.append(live[-1] | _reads((s,)))
+        last: dict[str, int] = {}  # (what the first statement reads is never asked)
+        for i in range(1, len(stmts)):
+            last.update(dict.fromkeys(_reads(stmts[i : i + 1]), i))
         work, entering = 0, states
-        for s, after in zip(stmts, reversed(live), strict=True):
-            flow = self.stmt(s, states, after, parts)
+        for i, s in enumerate(stmts):
+            flow = self.stmt(s, states, _Live(last, i, live_out), parts)
             work += flow.work
             states = min(flow.states * states, MAX_STATES)
         return _Flow(work, max(1, states // entering))
 
-    def stmt(self, s: ir.Stmt, states: int, live_after: set[str], parts: _Estimate | None) -> _Flow:
+    def stmt(
+        self, s: ir.Stmt, states: int, live_after: _Live | None, parts: _Estimate | None
+    ) -> _Flow:
         """The work of `s` entered by `states` states, and the states leaving it per state
         entering (more than 1 only for an `if` whose branches leave a local read later in
         different states: the verifier cannot merge them where the branches join)."""
@@ -302,7 +327,9 @@ class _Estimator:
                 return self._loop(s.span, self.max_cpus, cost, states, body, live_after, parts)
         return _Flow(cost * states, self._results(s, live_after))
 
-    def _if(self, s: ir.If, states: int, live_after: set[str], parts: _Estimate | None) -> _Flow:
+    def _if(
+        self, s: ir.If, states: int, live_after: _Live | None, parts: _Estimate | None
+    ) -> _Flow:
         """An `if` and its `else if` links, walked in a loop (a chain may be longer than the
         recursion limit) but costed as the nesting it is: each link's `else` is the rest of
         the chain. A link splits the states only if its arms write a local read later."""
@@ -324,7 +351,8 @@ class _Estimator:
             writes |= _writes(link.then)
             work = cost * states + yes.work + rest.work
             # only the first link runs on every state reaching the `if` (see `_split`)
-            split = self._split(writes & live_after, yes, rest, flags=n == 0 and not self.depth)
+            live = {w for w in writes if live_after is not None and w in live_after}
+            split = self._split(live, yes, rest, flags=n == 0 and not self.depth)
             if split > 1 and parts is not None:
                 parts.paths.append(link.span.line)
             flow = _Flow(work, split)
@@ -354,7 +382,7 @@ class _Estimator:
         cost: int,
         states: int,
         body: tuple[ir.Stmt, ...],
-        live_after: set[str],
+        live_after: _Live | None,
         parts: _Estimate | None,
     ) -> _Flow:
         """n iterations of `body`. The backend's loops are iterators, whose body the verifier
@@ -362,7 +390,7 @@ class _Estimator:
         bounds that work, and the states leaving are those one pass of the body leaves."""
         # Parts inside a loop are not recorded: the loop itself is the part to name.
         self.depth += 1
-        inner = self.block(body, 1, live_after | _reads(body), None)
+        inner = self.block(body, 1, _Live(dict.fromkeys(_reads(body), 0), -1, live_after), None)
         self.depth -= 1
         each = inner.work + 3  # compare, increment, branch
         if parts is not None:
