@@ -13,12 +13,13 @@ along each path:
   too (they short-circuit), so `if not placed and ...` splits on `placed`.
 * Paths are not merged where an `if` ends: each carries its own facts, so `if h {...}`
   followed by `if not h {...}` is two paths, not four. Paths with equal facts and equal
-  rule state are one path (the walk stays linear for the usual program), and at most
-  `CAP` paths are followed at once. Over the cap the rule chooses what is safe for it:
-  liveness proves something about *every* path, so it joins paths (their facts become the
-  hull: more paths look possible, never fewer); the queue rule proves that *some* path
-  exists, so it drops paths (fewer paths, never an impossible one). Either way the rule's
-  diagnostic then says where it lost track. Liveness also joins, where an `if` chain ends,
+  rule state are one path (the walk stays linear for the usual program: a path's facts are
+  a persistent map, facts.py, so a step, a comparison or a join costs what it changes, not
+  the number of live locals), and at most `CAP` paths are followed at once. Over the cap
+  the rule chooses what is safe for it: liveness proves something about *every* path, so
+  it joins paths (their facts become the hull: more paths look possible, never fewer); the
+  queue rule proves that *some* path exists, so it drops paths (fewer paths, never an
+  impossible one). Either way the rule's diagnostic then says where it lost track. Liveness also joins, where an `if` chain ends,
   paths that differ only in what its conditions said about the names they test (the hull
   is what was known before), so `if w == 1 ... if w == 2 ...` stays one path.
 * An `else if` chain is walked link by link, not one nesting level per link.
@@ -36,7 +37,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Protocol
 
 from schedlang import ir
@@ -85,14 +85,9 @@ class Path:
     n: int = 1
     note: Hashable = None
 
-    def key(self) -> tuple[frozenset[tuple[str, Range]], Hashable]:
-        return self.facts, self.mark
-
-    @cached_property
-    def facts(self) -> frozenset[tuple[str, Range]]:
-        """The facts as a set, built once per path (in C: ranges are tuples); a rule fills
-        env before anything asks (`Rule.bind`)."""
-        return frozenset(self.env.items())
+    def key(self) -> tuple[Env, Hashable]:
+        """Facts hash in O(1) and compare in the size of what differs (facts.py)."""
+        return self.env, self.mark
 
 
 class Rule(Protocol):
@@ -149,12 +144,12 @@ class Walk:
         self._dead: dict[int, tuple[tuple[ir.Stmt, ...], dict[int, set[str]]]] = {}
 
     def body(self, stmts: tuple[ir.Stmt, ...], entry: Path) -> dict[Span | None, list[Path]]:
-        """Walk a body with Python's cycle collector paused. The walk builds many sets of
-        facts (one entry per local) that live a few statements each: enough survive into
-        the collector's oldest generation to trigger full collections, each of which
-        traverses the whole heap, the parsed program included (finding #22: at 800 locals
-        two thirds of the walk's time). The walk itself makes no reference cycles; those
-        its caller makes are collected once the collector resumes."""
+        """Walk a body with Python's cycle collector paused. The walk builds many small
+        objects (the nodes of each path's facts, facts.py) that live a few statements each:
+        enough survive into the collector's oldest generation to trigger full collections,
+        each of which traverses the whole heap, the parsed program included (finding #22:
+        at 800 locals two thirds of the walk's time). The walk itself makes no reference
+        cycles; those its caller makes are collected once the collector resumes."""
         paused = gc.isenabled()
         gc.disable()
         try:
@@ -248,13 +243,13 @@ class Walk:
             r = self.ranges.of(value, p.env)
             self.dead_values |= r.empty
             after = _bind(p, name, r, self.ranges.below_nr_cpus(value, p.env))
-            out.append(self.rule.bind(name, value, replace(after, env={**after.env})))
+            out.append(self.rule.bind(name, value, after))
         return self.normalize(out, line)
 
     def loop(self, s: ir.ForRange | ir.ForCpus, paths: list[Path]) -> list[Path]:
         if isinstance(s, ir.ForRange):
             self.visit_all((s.lo, s.hi), paths)
-            lo, hi = self.ranges.of(s.lo, {}), self.ranges.of(s.hi, {})
+            lo, hi = self.ranges.of(s.lo, R.EMPTY), self.ranges.of(s.hi, R.EMPTY)
             runs = (
                 max(0, s.hi.value - s.lo.value)
                 if isinstance(s.lo, ir.Lit) and isinstance(s.hi, ir.Lit)
@@ -433,7 +428,7 @@ def _rejoin(paths: list[Path], conds: list[ir.Expr]) -> list[Path]:
         return paths
     groups: dict[Hashable, Path] = {}
     for p in paths:
-        k = (p.mark, p.facts - {(name, p.env[name]) for name in tested if name in p.env})
+        k = (p.mark, R.forget(p.env, tested))
         first = groups.get(k)
         groups[k] = (
             p if first is None else replace(first, env=R.join(first.env, p.env), n=first.n + p.n)
@@ -479,34 +474,28 @@ def _turned(p: Path, t: Turn) -> Path:
 def _bind(p: Path, name: str, r: Range, exists: bool) -> Path:
     """A local gets a new value: its facts are r (a CPU that exists if `exists`); what a
     rule recorded about its old value (keys NAME + a prefix) goes."""
-    env = {**p.env, name: r}
-    env.pop(ATTAINABLE + name, None)
+    env = p.env.set(name, r).delete(ATTAINABLE + name)
     if exists:
-        env[R.CPU_MARK + name] = R.EXISTS
+        env = env.set(R.CPU_MARK + name, R.EXISTS)
     else:
-        env.pop(R.CPU_MARK + name, None)
+        env = env.delete(R.CPU_MARK + name)
     return replace(p, env=env)
 
 
 def _forget(p: Path, names: set[str]) -> Path:
-    drop = (
-        names | {R.CPU_MARK + n for n in names} | {ATTAINABLE + n for n in names}
-    ) & p.env.keys()
-    if not drop:
-        return p
-    env = dict(p.env)
-    for k in drop:
-        del env[k]
-    return replace(p, env=env)
+    env = p.env
+    for n in names:
+        env = env.delete(n).delete(R.CPU_MARK + n).delete(ATTAINABLE + n)
+    return p if env is p.env else replace(p, env=env)
 
 
 def entry(ranges: Ranges, cb: ir.CallbackDecl | ir.FnDecl, mark: Hashable) -> Path:
     """The path into a body: a callback's `cpu` parameters name CPUs that exist."""
-    env: Env = {}
+    env = R.EMPTY
     if isinstance(cb, ir.CallbackDecl):
         for name, t in cb.params:
             if t is Type.CPU:
-                env[R.CPU_MARK + name] = R.EXISTS
+                env = env.set(R.CPU_MARK + name, R.EXISTS)
     return Path(env, mark)
 
 

@@ -151,10 +151,10 @@ class _Moves:
                     if _moved(e) is not None:
                         self.sources.setdefault(_moved(e) or "", []).append(e.span)
         start = entry(self.ranges, dispatch, _Mark())
-        env = dict(start.env)
+        env = start.env
         for name, t in dispatch.params:
             if t is Type.CPU:  # dispatch runs on every CPU: c takes each value below the limit
-                env[ATTAINABLE + name] = ranges.Range(0, self.ranges.max_cpus)
+                env = env.set(ATTAINABLE + name, ranges.Range(0, self.ranges.max_cpus))
         self.walk.body(dispatch.body, replace(start, env=env))
         return self
 
@@ -235,9 +235,9 @@ class _Moves:
             return leaving
         if any(isinstance(p.mark, _Mark) and p.mark.forgot for p in leaving):
             return leaving  # facts were forgotten: a way out may not exist
-        ways: dict[frozenset[tuple[str, ranges.Range]], int] = {}
+        ways: dict[ranges.Env, int] = {}
         for p in leaving:
-            ways.setdefault(frozenset(p.env.items()), len(ways))
+            ways.setdefault(p.env, len(ways))
         # one more way when runs may leave otherwise: no path here covers it
         self.domains[where] = len(ways) + partly
         if len(ways) == 1 and not partly:
@@ -245,22 +245,20 @@ class _Moves:
         return [
             replace(
                 p,
-                mark=replace(
-                    mark, assumed=mark.assumed | {(where, ways[frozenset(p.env.items())])}
-                ),
+                mark=replace(mark, assumed=mark.assumed | {(where, ways[p.env])}),
             )
             for p in leaving
         ]
 
     def bind(self, name: str, value: ir.Expr | None, path: Path) -> Path:
         if value is None:  # a condition's outcome, known on this path: it does occur
-            path.env[ATTAINABLE + name] = path.env[name]
+            return replace(path, env=path.env.set(ATTAINABLE + name, path.env[name]))
         elif not any(isinstance(e, ir.Local) for e in ir.subexprs(value)):
             # (a copy of another local is not: a later test of the original would not
             # narrow what the copy is known to take)
             got = self.attainable(value, path.env)
             if got is not None:
-                path.env[ATTAINABLE + name] = got
+                return replace(path, env=path.env.set(ATTAINABLE + name, got))
         return path
 
     # -------------------------------------------------------------- what surely occurs
@@ -275,7 +273,7 @@ class _Moves:
             got = self.attainable(x, env)
             if got is None or not _config_only(y):
                 continue
-            limits = {**env, "nr_cpus": ranges.Range(1, self.ranges.max_cpus + 1)}
+            limits = env.set("nr_cpus", ranges.Range(1, self.ranges.max_cpus + 1))
             other = self.ranges.of(y, limits)
             return {d for d in (True, False) if _for_every(got, other, op if d else _NEGATE[op])}
         return set()
@@ -301,7 +299,7 @@ class _Moves:
                 result = f.body[0].value  # `fn f(...) -> bool { return COND }`, inlined
                 if result is None:
                     return None
-                outcomes = self.possible(result, {})  # its parameters count as unknown
+                outcomes = self.possible(result, ranges.EMPTY)  # its parameters count as unknown
                 return ranges.Range(min(outcomes), max(outcomes) + 1) if outcomes else None
             case ir.Builtin(name="move_to_local" | "queued", args=(ir.QueueRef(name=q), *_)):
                 return ranges.Range(0, 2 if q in self.inserted else 1)

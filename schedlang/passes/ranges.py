@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from schedlang import ir
+from schedlang.passes.facts import Facts, differ, facts
 from schedlang.types import RANGE, Type, is_unsigned_like
 
 # `t.weight` is 1..10000 (100 = nice 0) and never 0, per the language reference.
@@ -42,8 +43,8 @@ WEIGHT_RANGE = (1, 10_000)
 class Range(NamedTuple):
     """lo <= value < hi; None means unbounded on that side. nonzero: value != 0.
 
-    A tuple, so that hashing and comparing one (environments are compared and hashed whole
-    by the path walk, passes/paths.py) runs in C."""
+    A tuple, so that hashing and comparing one (the path walk, passes/paths.py, hashes and
+    compares facts) runs in C."""
 
     lo: int | None
     hi: int | None
@@ -95,7 +96,10 @@ class Range(NamedTuple):
 
 
 TOP = Range(None, None)
-Env = dict[str, Range]
+# The facts at one point: a persistent map (facts.py), so a step that changes one name costs
+# about log n, and joins and comparisons look only at what differs.
+Env = Facts[str, Range]
+EMPTY: Env = facts()
 
 # An Env key that records "this local holds a CPU that exists" (below `nr_cpus`, not only below
 # the CPU limit): a CPU the kernel passed in (`c` of dispatch, `t.cpu`, a `for c in cpus`
@@ -129,21 +133,17 @@ def _pick(f: Callable[[int, int], int], a: int | None, b: int | None) -> int | N
 def join(a: Env, b: Env) -> Env:
     """The facts that hold on either of two paths: for each name both know, the hull.
 
-    Two paths mostly share their facts (they split at an `if` a few names ago), so only the
-    entries that differ are looked at; the set difference of the item views runs in C.
-    May return `a` itself."""
+    Two paths mostly share their facts (they split at an `if` a few names ago, and the
+    maps share every node no step since changed), so only the entries that differ are
+    looked at. May return `a` itself."""
     if a is b:
         return a
-    differ = a.items() - b.items()
-    if not differ:
-        return a
-    out = dict(a)
-    for k, r in differ:
-        other = b.get(k)
-        if other is None:
-            del out[k]
-        else:
-            out[k] = r.hull(other)
+    out = a
+    for k in differ(a, b):
+        mine, other = a.get(k), b.get(k)
+        if mine is None:
+            continue  # known on b's path only
+        out = out.delete(k) if other is None else out.set(k, mine.hull(other))
     return out
 
 
@@ -185,7 +185,7 @@ class Ranges:
             init = self.initial.get(key)
             found = self.of_type(t) if init is None else Range(init, init + 1)
             for value in self.writes.get(key, ()):
-                found = found.hull(self.of(value, {}))
+                found = found.hull(self.of(value, EMPTY))
             self.state[key] = found.meet(self.of_type(t)) if t in RANGE else found
         return self.state[key]
 
@@ -412,7 +412,7 @@ class Ranges:
             case ir.Local() | ir.ParamRef() if cond.type is Type.BOOL:
                 key = _key(cond)
                 r = self.of(cond, env)
-                return {**env, key: r.meet(Range(1, 2))}, {**env, key: r.meet(Range(0, 1))}
+                return env.set(key, r.meet(Range(1, 2))), env.set(key, r.meet(Range(0, 1)))
         return env, env
 
     def _compare(self, env: Env, op: str, a: ir.Expr, b: ir.Expr) -> Env:
@@ -441,7 +441,7 @@ class Ranges:
             fact = Range(None, None, True)
         if fact == TOP:
             return env
-        return {**env, _key(x): self.of(x, env).meet(fact)}
+        return env.set(_key(x), self.of(x, env).meet(fact))
 
 
 def _subject(e: ir.Expr) -> ir.Local | ir.ParamRef | ir.NrCpus | None:
@@ -516,7 +516,7 @@ def walk_body(
     walked = ranges.walks.get(id(body))
     if walked is None or walked[0] is not body:
         walked = body, []
-        _Walk(ranges, walked[1]).block(body, {})
+        _Walk(ranges, walked[1]).block(body, EMPTY)
         ranges.walks[id(body)] = walked
     for is_stmt, node, env in walked[1]:
         if not is_stmt:
@@ -614,14 +614,14 @@ class _Walk:
             match s:
                 case ir.Let(name=name, value=v):
                     self.expr(v, env)
-                    env = {**env, name: self.ranges.of(v, env)}
+                    env = env.set(name, self.ranges.of(v, env))
                     bound.add(name)
                 case ir.Assign(target=target, value=v):
                     if not isinstance(target, ir.Local):
                         self.expr(target, env)
                     self.expr(v, env)
                     if isinstance(target, ir.Local):
-                        env = {**env, target.name: self.ranges.of(v, env)}
+                        env = env.set(target.name, self.ranges.of(v, env))
                 case ir.If():
                     after = self.if_chain(s, env)
                     if after is None:
@@ -630,12 +630,12 @@ class _Walk:
                 case ir.ForRange(var=var, lo=lo, hi=hi, body=body):
                     self.expr(lo, env)
                     self.expr(hi, env)
-                    env = _forget(env, _assigned(body))
+                    env = forget(env, _assigned(body))
                     inside = Range(self.ranges.of(lo, env).lo, self.ranges.of(hi, env).largest)
-                    self.block(body, {**env, var: inside})
+                    self.block(body, env.set(var, inside))
                 case ir.ForCpus(var=var, body=body):
-                    env = _forget(env, _assigned(body))
-                    self.block(body, {**env, var: Range(0, self.ranges.max_cpus)})
+                    env = forget(env, _assigned(body))
+                    self.block(body, env.set(var, Range(0, self.ranges.max_cpus)))
                 case ir.Return(value=v):
                     if v is not None:
                         self.expr(v, env)
@@ -647,17 +647,14 @@ class _Walk:
                     raise TypeError(f"ranges: unknown statement {type(s).__name__}")
         # Names bound in this block go out of scope; an outer local of the same name
         # (shadowed here) loses its facts, which is safe.
-        return _forget(env, bound), True
+        return forget(env, bound), True
 
 
-def _forget(env: Env, names: set[str]) -> Env:
-    drop = names & env.keys()
-    if not drop:
-        return env
-    out = dict(env)
-    for k in drop:
-        del out[k]
-    return out
+def forget(env: Env, names: set[str]) -> Env:
+    """env without the facts of names."""
+    for k in names:
+        env = env.delete(k)
+    return env
 
 
 def _assigned(body: tuple[ir.Stmt, ...]) -> set[str]:

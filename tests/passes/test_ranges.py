@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from schedlang import ir
-from schedlang.passes.ranges import TOP, Env, Range, Ranges, join, walk_body
+from schedlang.passes.facts import facts
+from schedlang.passes.ranges import EMPTY, TOP, Env, Range, Ranges, join, walk_body
 from schedlang.source import NOWHERE as S
 from schedlang.types import Type
 
@@ -40,11 +41,12 @@ def test_range_algebra() -> None:
     assert (
         Range(1, 5).excludes_zero and Range(-4, 0).excludes_zero and not Range(0, 5).excludes_zero
     )
-    assert join({"x": Range(0, 4), "y": Range(1, 2)}, {"x": Range(3, 9)}) == {"x": Range(0, 9)}
+    a, b = facts({"x": Range(0, 4), "y": Range(1, 2)}), facts({"x": Range(3, 9)})
+    assert join(a, b) == facts({"x": Range(0, 9)})
 
 
 def test_leaves() -> None:
-    env: Env = {"i": Range(2, 5)}
+    env: Env = facts({"i": Range(2, 5)})
     assert R.of(lit(7), env) == Range(7, 8)
     assert R.of(local("i"), env) == Range(2, 5)
     assert R.of(local("j"), env) == Range(0, 2**32)
@@ -55,7 +57,7 @@ def test_leaves() -> None:
 
 
 def test_operators() -> None:
-    env: Env = {"i": Range(0, 100), "d": Range(3, 5)}
+    env: Env = facts({"i": Range(0, 100), "d": Range(3, 5)})
     i, d = local("i"), local("d")
     assert R.of(binary("%", i, lit(8)), env) == Range(0, 8)
     assert R.of(binary("%", lit(5), lit(8)), env).hi == 6
@@ -69,13 +71,13 @@ def test_operators() -> None:
 
 
 def test_overflow_falls_back_to_the_type() -> None:
-    big = {"x": Range(0, 2**32)}
+    big = facts({"x": Range(0, 2**32)})
     assert R.of(binary("+", local("x"), lit(1)), big) == R.of_type(U32)
     assert R.of(binary("*", local("x"), lit(2)), big) == R.of_type(U32)
 
 
 def test_builtins_and_casts() -> None:
-    env: Env = {"i": Range(0, 100)}
+    env: Env = facts({"i": Range(0, 100)})
     i = local("i")
     assert R.of(ir.Builtin(U32, S, "min", (i, lit(7))), env) == Range(0, 8)
     assert R.of(ir.Builtin(U32, S, "max", (i, lit(1))), env) == Range(1, 100)
@@ -89,7 +91,7 @@ def test_builtins_and_casts() -> None:
 
 def test_refine_comparisons_and_logic() -> None:
     i, n = local("i"), local("n")
-    env: Env = {"n": Range(0, 9)}
+    env: Env = facts({"n": Range(0, 9)})
     assert R.refine(env, binary("<", i, lit(8)), True)["i"] == Range(0, 8)
     assert R.refine(env, binary("<", i, lit(8)), False)["i"] == Range(8, 2**32)
     assert R.refine(env, binary(">", lit(8), i), True)["i"] == Range(0, 8)
@@ -105,8 +107,8 @@ def test_refine_comparisons_and_logic() -> None:
         0, 8
     )
     flag = local("flag", BOOL)  # a bool local is known on each side of `if flag`
-    assert R.refine(env, flag, True) == {**env, "flag": Range(1, 2)}
-    assert R.refine(env, ir.Unary(BOOL, S, "not", flag), True) == {**env, "flag": Range(0, 1)}
+    assert R.refine(env, flag, True) == env.set("flag", Range(1, 2))
+    assert R.refine(env, ir.Unary(BOOL, S, "not", flag), True) == env.set("flag", Range(0, 1))
 
 
 def test_walk_follows_paths() -> None:
@@ -237,7 +239,7 @@ def test_value_ranges_contain_every_value(
     e: ir.Expr, xr: tuple[int, int, int], p: int, order: bool
 ) -> None:
     lo, hi, x = xr
-    found = R.of(e, {"x": Range(lo, hi)})
+    found = R.of(e, facts({"x": Range(lo, hi)}))
     value = _eval(e, x, p, order)
     assert found.lo is None or found.lo <= value, (found, value)
     assert found.hi is None or value < found.hi, (found, value)
@@ -260,7 +262,7 @@ def test_refined_ranges_contain_every_value(
     lo, hi, x = xr
     x_expr = local("x", U64)
     cond = binary(op, x_expr, other) if x_left else binary(op, other, x_expr)
-    env: Env = {"x": Range(lo, hi)}
+    env: Env = facts({"x": Range(lo, hi)})
     left, right = (x, _eval(other, x, p, True)) if x_left else (_eval(other, x, p, True), x)
     holds = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}.get(
         op, left == right if op == "==" else left != right
@@ -288,7 +290,7 @@ def test_deeply_alternating_conditions_are_walked_once() -> None:
 
     walk_body(R, (ir.If(S, cond, (), ()),), on_expr)
     assert visits < 10 * 40
-    when_true = R.refine({}, binary("and", cond, binary("<", x, lit(8))), True)
+    when_true = R.refine(EMPTY, binary("and", cond, binary("<", x, lit(8))), True)
     assert when_true["x"].hi == 8
 
 
