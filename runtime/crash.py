@@ -49,8 +49,11 @@ class Crash:
 
     @property
     def retryable(self) -> bool:
-        """Only a death before the job is the sandbox's to fix by booting again."""
-        return self.stage == BOOT
+        """A death the sandbox fixes by booting again: one before the job, or one during the
+        job with no policy loaded that trapped on a live-patched site (multi-threaded TCG's
+        race, docs/sandbox.md §9: nothing the job did can cause it, so the job runs again).
+        A death with a policy loaded is never retried: it is reported against the policy."""
+        return self.stage == BOOT or (self.stage == JOB and self.patched_site)
 
 
 def _strip(line: str) -> str:

@@ -326,10 +326,12 @@ def run_in_guest(
 
     `on_line` gets each line of the command's output as it arrives (from a reader thread; if
     it raises, it is not called again and its exception is re-raised after the run).
-    A guest that dies before the command starts is booted again, at most `boot_retries`
-    times, under TCG with `thread=single` (immune to the multi-threaded TCG race that kills
-    boots, docs/sandbox.md §9); each such boot is in `BootInfo.retries`. A death after the
-    command started is never retried. `crash_boots` is a test hook: the first that many boots
+    A guest that dies before the command starts, or while it runs with no policy loaded on
+    a live-patched site (the multi-threaded TCG race, docs/sandbox.md §9), is booted again
+    and the command run from the start, at most `boot_retries` times, under TCG with
+    `thread=single` (immune to that race); each such boot is in `BootInfo.retries`, and
+    `on_line` sees the retried command's lines again. Any other death after the command
+    started is never retried. `crash_boots` is a test hook: the first that many boots
     crash the kernel just before the command would start.
     Raises SandboxError when the sandbox cannot be provisioned or the VM cannot start,
     GuestTimeout after `timeout_s`, or once the command has started and then printed nothing

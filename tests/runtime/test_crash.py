@@ -73,6 +73,7 @@ def test_mttcg_oops_on_a_patched_jump_label_is_recognised() -> None:
         "panic: Fatal exception in interrupt"
     )
     assert found.patched_site  # `0f <1f> 44 00 00`: the int3 was where the NOP now starts
+    assert found.retryable  # TCG's race with no policy loaded: the job runs again
     before = crash.classify(console, job_started=False)
     assert before is not None and before.stage == crash.BOOT and before.retryable
 
@@ -83,7 +84,7 @@ def test_a_trap_away_from_a_patch_site_is_not_blamed_on_tcg() -> None:
     code = next(i for i, line in enumerate(lines) if "Code:" in line)
     lines[code] = lines[code].split("Code:")[0] + "Code: 48 89 ef e8 4b <fd> ff ff 80 7b 68"
     found = crash.classify("\n".join(lines), job_started=True)
-    assert found is not None and not found.patched_site
+    assert found is not None and not found.patched_site and not found.retryable
     for name in ("boot-panic.txt", "policy-panic.txt"):  # panics, not traps
         found = crash.classify(_console(name), job_started=True)
         assert found is not None and not found.patched_site
@@ -98,3 +99,12 @@ def test_silent_death_says_what_qemu_did() -> None:
     during = crash.silent_death("", job_started=True, qemu_status=1)
     assert during.stage == crash.JOB and not during.retryable
     assert during.summary == "qemu exited (status 1) during the job, no crash report"
+
+
+def test_the_same_trap_with_a_policy_loaded_is_reported_not_retried() -> None:
+    lines = _console("mttcg-int3-oops.txt").splitlines()
+    oops = next(i for i, line in enumerate(lines) if "Oops: int3" in line)
+    enabled = '[    5.000000] sched_ext: BPF scheduler "fifo_c" enabled'
+    found = crash.classify("\n".join([*lines[:oops], enabled, *lines[oops:]]), job_started=True)
+    assert found is not None and found.patched_site
+    assert found.stage == crash.POLICY and found.policy == "fifo_c" and not found.retryable
