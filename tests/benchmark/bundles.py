@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from schedlang.version import __version__
+
 
 def _metric(name: str, direction: str, baseline: list[float], agent: list[float], i: float,
             interval: list[float], wide: bool = False, alpha: float = 1.0) -> dict[str, Any]:  # fmt: skip
@@ -108,7 +110,7 @@ def scores(agent: str = "offline", track: str = "T1", score: float = 2.137) -> d
             },
         ],
         "machine": {"cpu_model": "AMD EPYC", "cores": 2},
-        "versions": {"schedlang": "0.1.0"},
+        "versions": {"schedlang": __version__},
     }
 
 
