@@ -99,6 +99,18 @@ class _Analysis:
                 out |= self.fns.get(x.name, _NONE)
         return out
 
+    def calls_a_writer(self, s: ir.Stmt) -> bool:
+        """Whether an expression of `s` calls something that changes state. Only such a call
+        gives an operand writes (places are read, never written, by an expression), so a
+        statement without one has no conflict to look for."""
+        for e in ir.stmt_exprs(s):
+            for x in ir.subexprs(e):
+                if isinstance(x, ir.Builtin) and _BUILTIN.get(x.name, _NONE).writes:
+                    return True
+                if isinstance(x, ir.FnCall) and self.fns.get(x.name, _NONE).writes:
+                    return True
+        return False
+
     def body(self, stmts: tuple[ir.Stmt, ...]) -> Effects:
         out = _NONE
         for s in ir.walk_stmts(stmts):
@@ -176,6 +188,8 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
     effects = _Analysis(prog)
     for body in [f.body for f in prog.fns] + [c.body for c in prog.callbacks]:
         for s in ir.walk_stmts(body):
+            if not effects.calls_a_writer(s):
+                continue
             found = [(node, c) for node, ops in _groups(s) if (c := _conflict(effects, ops))]
             for node, (writer, other, what) in found:
                 # the innermost node says it best: `f() + g() + 1` names `f()` and `g()`
