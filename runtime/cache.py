@@ -8,16 +8,16 @@ without importing the host side (docs/internals.md, "Layers").
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from schedlang import user_cache
 
 LIBBPF_DIR = "libbpf"  # the component's folder under the cache
 LIBBPF_FILE = "usr/lib/x86_64-linux-gnu/libbpf.so.1.*"  # inside it, as unpacked from the .deb
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "schedlang"
+    return user_cache.directory()
 
 
 def provisioned_libbpf() -> Path | None:

@@ -15,9 +15,8 @@ import functools
 import hashlib
 import os
 import re
-import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any, NamedTuple, cast
 
@@ -25,7 +24,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lark import PostLex
 
-from schedlang import ast, literals
+from schedlang import ast, literals, user_cache
 from schedlang import codes as C
 from schedlang.diagnostics import Diagnostics
 from schedlang.source import SourceFile, Span
@@ -101,28 +100,19 @@ def _cache_file(grammar: str) -> str | None:
     """
     from lark import __version__ as lark_version
 
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # the XDG spec says to ignore a relative path
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "schedlang")
+    folder = user_cache.directory()
     version = f"{lark_version} {sys.version_info[:2]}"
     key = hashlib.sha256(f"{version}\0{grammar}".encode()).hexdigest()[:16]
-    path = os.path.join(directory, f"parser-{key}.lark")
+    path = folder / f"parser-{key}.lark"
+    if not user_cache.private_folder(folder):
+        return None
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        if not _private(os.lstat(directory), stat.S_ISDIR):
-            return None
         st = os.lstat(path)
     except FileNotFoundError:  # no tables cached yet: Lark writes them
-        return path
-    except OSError:  # no home, a read-only file system, ...
+        return str(path)
+    except OSError:
         return None
-    return path if _private(st, stat.S_ISREG) else None
-
-
-def _private(st: os.stat_result, is_kind: Callable[[int], bool]) -> bool:
-    """A file of the expected kind (not a symlink), owned by us, writable by nobody else."""
-    return is_kind(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    return str(path) if user_cache.private(st) else None
 
 
 class _Built(NamedTuple):

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from schedlang import user_cache
 from schedlang.runtime.sim.machine import (
     BLOCKED,
     DONE,
@@ -128,11 +129,12 @@ def _library() -> ctypes.CDLL | str:
         return "no C compiler (clang-19, clang or cc) to build the native machine"
     source = _SOURCE.read_bytes()
     digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schedlang" / "sim"
+    cache = user_cache.directory() / "sim"
     lib = cache / f"native_machine-{digest}.so"
+    if not user_cache.private_folder(cache.parent) or not user_cache.private_folder(cache):
+        return f"{cache} is not this user's alone: the native machine is not built or loaded there"
     if not lib.exists():
         try:
-            cache.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
             os.close(fd)
             done = subprocess.run(
@@ -147,6 +149,8 @@ def _library() -> ctypes.CDLL | str:
             os.replace(tmp, lib)
         except OSError as exc:
             return f"cannot build the native machine in {cache}: {exc}"
+    if not user_cache.private(os.lstat(lib)):  # a library someone else could write runs as us
+        return f"{lib} is not this user's alone (owner or mode): not loaded"
     dll = ctypes.CDLL(str(lib))
     dll.sim_new.restype = ctypes.c_void_p
     dll.sim_new.argtypes = [ctypes.POINTER(_Config)]

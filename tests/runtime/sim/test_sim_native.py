@@ -156,3 +156,22 @@ def test_a_watchdog_stall_ends_both_runs_alike(policy: str) -> None:
     ref = assert_same(checked, rtapp.load("stress-cpu"), 1, seconds=0.2, timeout_ms=2)
     assert (ref.exit.kind_name, ref.exit.reason) == ("ERROR_STALL", "runnable task stall")
     assert "failed to run for 0.00" in ref.exit.message
+
+
+def test_a_library_someone_else_could_write_is_not_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compiled machine is code this process runs: a copy that is group-writable (or a
+    folder that is) could have been replaced by someone else, so it is refused."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    native._library.cache_clear()
+    try:
+        assert not isinstance(native._library(), str)  # built and loaded in a private folder
+        (lib,) = (tmp_path / "schedlang" / "sim").glob("native_machine-*.so")
+        assert (tmp_path / "schedlang" / "sim").stat().st_mode & 0o777 == 0o700
+        lib.chmod(0o775)
+        native._library.cache_clear()
+        refused = native._library()
+        assert isinstance(refused, str) and "not this user's alone" in refused
+    finally:
+        native._library.cache_clear()
