@@ -2,7 +2,7 @@
 
 One entry per built-in (a test checks the keys equal `schedlang.builtins.BUILTINS`), so the
 checker's signatures and this backend cannot drift apart. Each entry turns a checked call into
-a C expression and records the helpers/kfuncs it relies on. The lowering it needs for the
+a C expression (the shared header declares every helper it calls). The lowering it needs for the
 arguments is the `ExprLowering` protocol, which lower.py's `Lowerer` implements, so this
 module does not import lower.py (lower.py imports this table).
 """
@@ -24,10 +24,6 @@ class ExprLowering(Protocol):
 
     def expr(self, e: ir.Expr) -> c.Expr: ...
 
-    def need(self, *helpers: str) -> None: ...
-
-    def need_task_field(self, path: str) -> None: ...
-
     def kernel_cpu(self, task: c.Expr, e: ir.Expr) -> c.Expr: ...
 
 
@@ -36,19 +32,16 @@ Lowering = Callable[[ExprLowering, ir.Builtin], c.Expr]
 
 def _call(lw: ExprLowering, helper: str, e: ir.Builtin) -> c.Expr:
     """`helper(args...)`, a helper taking the built-in's arguments as they are."""
-    lw.need(helper)
     return c.Call(helper, tuple(lw.expr(a) for a in e.args))
 
 
 def _default_cpu(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
-    lw.need("sl_default_cpu")
     task, prev, flags = e.args
     p = lw.expr(task)
     return c.Call("sl_default_cpu", (p, lw.kernel_cpu(p, prev), lw.expr(flags)))
 
 
 def _allowed(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
-    lw.need_task_field("cpus_ptr")
     return _call(lw, "sl_allowed", e)
 
 
@@ -69,7 +62,6 @@ def _fold(name: str) -> Lowering:
 
     def lower(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
         helper = f"sl_{name}_{_suffix(e)}"
-        lw.need(helper)
         out, *rest = (lw.expr(a) for a in e.args)
         for arg in rest:
             out = c.Call(helper, (out, arg))
@@ -81,7 +73,6 @@ def _fold(name: str) -> Lowering:
 def _clamp(lw: ExprLowering, e: ir.Builtin) -> c.Expr:
     """semantics.clamp: min(max(x, lo), hi)."""
     suffix = _suffix(e)
-    lw.need(f"sl_min_{suffix}", f"sl_max_{suffix}")
     x, lo, hi = (lw.expr(a) for a in e.args)
     return _narrowed(e, c.Call(f"sl_min_{suffix}", (c.Call(f"sl_max_{suffix}", (x, lo)), hi)))
 
@@ -103,7 +94,6 @@ def comm_test(lw: ExprLowering, task: ir.Expr, text: str, *, whole: bool) -> c.E
     data = data[: semantics.COMM_LEN]
     if not data:
         return c.Atom("true")
-    lw.need_task_field("comm")
     comm = c.Member(lw.expr(task), "comm", arrow=True)
     return c.conj(
         "&&",

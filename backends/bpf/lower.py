@@ -7,9 +7,9 @@ the `/* file.sched:LINE */` comment and a `line_map` row, so the mapping from C 
 policy is recorded at the moment each line is made.
 
 What the IR means beyond its statements (the guards, the counters) is
-`backends/semantics.py`; this module says how the C spells it. What the lowering needs
-beyond text — which helpers, kernel fields and kfuncs the C must declare — is collected in
-`Needs`, so the prelude holds only what the policy uses.
+`backends/semantics.py`; this module says how the C spells it. The helpers, kernel fields
+and kfuncs the C calls are all declared by the shared header (templates/schedlang.bpf.h.j2),
+so lowering tracks none of them.
 
 Declarations come first in every C block, as a person writes C: a `let` is declared at the
 top of its block (with its value when nothing runs before it), a loop variable at the top of
@@ -21,7 +21,7 @@ block uses outside the loop), the declaration stays where it was, in a block of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from schedlang import ir
 from schedlang.backends import semantics
@@ -32,15 +32,6 @@ from schedlang.source import Span
 from schedlang.types import Type
 
 mark = c.mark
-
-
-@dataclass
-class Needs:
-    """What the generated prelude must provide for the code lowered so far."""
-
-    helpers: set[str] = field(default_factory=set)  # names of helper blocks (see helpers.py)
-    task_fields: set[str] = field(default_factory=set)  # e.g. "scx.dsq_vtime", "comm"
-    kfuncs: set[str] = field(default_factory=set)  # kernel names called directly
 
 
 @dataclass(frozen=True)
@@ -69,11 +60,10 @@ def _locals(stmts: tuple[ir.Stmt, ...] | list[ir.Stmt]) -> set[str]:
 
 
 class Lowerer:
-    """Turns IR into C for one program; `needs` accumulates across all callbacks."""
+    """Turns IR into C for one program."""
 
     def __init__(self, program: ir.Program) -> None:
         self.program = program
-        self.needs = Needs()
         self.queue_index = {q.name: i for i, q in enumerate(program.queues)}
         # locals of the callback being lowered that always hold a CPU the kernel handed out
         # (semantics.kernel_given_cpus): see kernel_cpu()
@@ -94,17 +84,9 @@ class Lowerer:
         run-time check `sl_checked_cpu` (semantics.checked_cpu)."""
         if semantics.is_kernel_cpu(e, self.trusted_cpus):
             return self.expr(e)
-        self.need("sl_checked_cpu")
         return c.Call("sl_checked_cpu", (task, self.expr(e)))
 
-    def need(self, *helpers: str) -> None:
-        self.needs.helpers.update(helpers)
-
-    def need_task_field(self, path: str) -> None:
-        self.needs.task_fields.add(path)
-
     def task_field(self, task: ir.Expr, path: str) -> c.Expr:
-        self.need_task_field(path)
         return c.Member(self.expr(task), path, arrow=True)
 
     def queue_id(self, q: ir.QueueRef) -> c.Expr:
@@ -196,7 +178,6 @@ def _global(lw: Lowerer, e: ir.GlobalRef) -> c.Expr:
 
 
 def _nr_cpus(lw: Lowerer, e: ir.NrCpus) -> c.Expr:
-    lw.need("sl_nr_cpus")
     return c.Call("sl_nr_cpus")
 
 
@@ -225,7 +206,6 @@ def _task_field(lw: Lowerer, e: ir.TaskField) -> c.Expr:
     if e.field in _TASK_MEMBER:
         return lw.task_field(e.task, _TASK_MEMBER[e.field])
     if e.field == "cpu":
-        lw.needs.kfuncs.add("scx_bpf_task_cpu")
         return c.Call("scx_bpf_task_cpu", (lw.expr(e.task),))
     if e.field == "is_kthread":
         flags = c.Binary("&", lw.task_field(e.task, "flags"), c.Atom("PF_KTHREAD"))
@@ -295,13 +275,11 @@ def _binary(lw: Lowerer, e: ir.Binary) -> c.Expr:
 def _operator(lw: Lowerer, op: str, t: Type, a: c.Expr, b: c.Expr) -> c.Expr:
     """`a op b` in C, for operands already lowered, with a result of type t."""
     if op == "sat-":
-        lw.need("sl_sat_sub")
         return c.Call("sl_sat_sub", (a, b))
     if op in ("/", "%") and cnames.is_signed(t):
         # BPF before ISA v4 has no signed division: do it on magnitudes. The helpers work
         # in 64 bits; an i32 result is narrowed so `MIN / -1` wraps as it does in 32 bits.
         helper = "sl_sdiv" if op == "/" else "sl_smod"
-        lw.need(helper)
         call = c.Call(helper, (a, b))
         return c.Cast("s32", call) if t is Type.I32 else call
     return c.Binary(_C_OP.get(op, op), a, b)
@@ -357,11 +335,9 @@ def _assign(lw: Lowerer, s: ir.Assign, out: _BlockLowering) -> None:
     t = s.target
     if isinstance(t, ir.TaskField):
         setter = _SETTER[t.field]
-        lw.need(setter)
         value = lw.expr(s.value)
         if t.field == "slice":  # semantics.clamp_slice / tick_slice
             clamp = "sl_tick_slice" if out.scope.op == "tick" else "sl_slice"
-            lw.need(clamp)
             value = c.Call(clamp, (value,))
         out.add(c.ExprStmt(c.Call(setter, (lw.expr(t.task), value))), s.span)
         return
@@ -429,7 +405,6 @@ def _loop_type(s: ir.ForRange | ir.ForCpus) -> str:
 
 
 def _for_range(lw: Lowerer, s: ir.ForRange, out: _BlockLowering) -> None:
-    lw.need("sl_for")
     v = c.Atom(cnames.ident(s.var))
     head = c.Call("sl_for", (v, lw.expr(s.lo), lw.expr(s.hi)))
     _loop(lw, out, s.var, _loop_type(s), head, lw.block(s.body, out.scope), s.span)
@@ -437,7 +412,6 @@ def _for_range(lw: Lowerer, s: ir.ForRange, out: _BlockLowering) -> None:
 
 def _for_cpus(lw: Lowerer, s: ir.ForCpus, out: _BlockLowering) -> None:
     # The constant bound is what the verifier needs; the run-time CPU count ends it early.
-    lw.need("sl_for", "sl_nr_cpus")
     v = c.Atom(cnames.ident(s.var))
     body = lw.block(s.body, out.scope)
     end = c.Binary(">=", v, c.Cast("s32", c.Call("sl_nr_cpus")))
@@ -467,18 +441,14 @@ def _insert(lw: Lowerer, s: ir.Insert, out: _BlockLowering) -> None:
     task = lw.expr(s.task)
     dsq = lw.queue_id(s.queue)
     if s.on_cpu is not None:
-        lw.need("sl_local_on")
         dsq = c.Call("sl_local_on", (task, lw.expr(s.on_cpu)))
     slice_: c.Expr = c.Atom("SCX_SLICE_DFL")
     if s.slice is not None:
-        lw.need("sl_slice")
         slice_ = c.Call("sl_slice", (lw.expr(s.slice),))
     flags = c.Atom(out.scope.enq_flags)
     if s.vtime is not None:
-        lw.need("sl_insert_vtime")
         call = c.Call("sl_insert_vtime", (task, dsq, slice_, lw.expr(s.vtime), flags))
     else:
-        lw.need("sl_insert")
         call = c.Call("sl_insert", (task, dsq, slice_, flags))
     out.add(c.ExprStmt(call), s.span)
     # the counters of semantics.stats_fields
@@ -493,7 +463,6 @@ _KICK_FLAGS = {None: "0", "preempt": "SCX_KICK_PREEMPT", "idle": "SCX_KICK_IDLE"
 
 
 def _kick(lw: Lowerer, s: ir.Kick, out: _BlockLowering) -> None:
-    lw.need("sl_kick")
     call = c.Call("sl_kick", (lw.expr(s.cpu), c.Atom(_KICK_FLAGS[s.mode])))
     out.add(c.ExprStmt(call), s.span)
 
