@@ -58,6 +58,10 @@ class StatField:
     doc: str
 
 
+# The watchdog's timeout when a policy names none: a task runnable this long without running
+# ejects the policy (ops.timeout_ms in the kernel; the simulated machine's watchdog too).
+DEFAULT_TIMEOUT_MS = 5000
+
 WAKEUP_HIST_BUCKETS = 16
 WAKEUP_HIST_FIRST_NS = 1000  # bucket i holds waits <= 1000 << i ns; the last, the rest
 EXIT_REASON_LEN = 128

@@ -19,8 +19,8 @@ from typing import Any
 from schedlang import ir
 from schedlang.backends.artifact import Artifact
 from schedlang.backends.bpf import compat, cpolicy
-from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
 from schedlang.backends.bpf.pipeline import compile_checked
+from schedlang.backends.semantics import DEFAULT_TIMEOUT_MS
 from schedlang.checker import check_path, check_source
 from schedlang.diagnostics import Diagnostic, Diagnostics
 from schedlang.errors import SchedlangError

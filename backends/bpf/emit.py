@@ -22,8 +22,6 @@ from schedlang.source import Span
 from schedlang.types import Type
 from schedlang.version import __version__
 
-DEFAULT_TIMEOUT_MS = 5000
-
 OPS_ORDER = (*CALLBACKS, "exit")
 
 GUARANTEES = (
@@ -40,7 +38,7 @@ GUARANTEES = (
 class Options:
     params: dict[str, int]
     kernel_api: compat.KernelApi
-    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    timeout_ms: int = semantics.DEFAULT_TIMEOUT_MS
     version: str = __version__
     # The policy's `scheduler NAME` line: what the callbacks the policy did not write (and
     # which exist for the policy as a whole) map to in the line map.

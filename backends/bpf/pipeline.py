@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from schedlang import ir
+from schedlang.backends import overrides, semantics
 from schedlang.backends.artifact import Artifact
-from schedlang.backends.bpf import build, compat, layout, manifest, overrides, render
+from schedlang.backends.bpf import build, compat, layout, manifest, render
 from schedlang.backends.bpf import emit as lowering
 from schedlang.diagnostics import Diagnostics
 from schedlang.errors import SchedlangError
@@ -31,7 +32,7 @@ def compile_checked(
     params: Mapping[str, int | str] | None = None,
     emit: str = "all",
     kernel_api: str = compat.DEFAULT_KERNEL_API,
-    timeout_ms: int = lowering.DEFAULT_TIMEOUT_MS,
+    timeout_ms: int = semantics.DEFAULT_TIMEOUT_MS,
 ) -> Artifact:
     """Write NAME.bpf.c with schedlang.bpf.h, NAME.bpf.o and NAME.json (per `emit`) into
     outdir; return the Artifact.

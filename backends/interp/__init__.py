@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from schedlang import ir, sim_abi
-from schedlang.backends.bpf import overrides
-from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
+from schedlang.backends import overrides
 from schedlang.backends.interp.policy import InterpPolicy
+from schedlang.backends.semantics import DEFAULT_TIMEOUT_MS
 
 __all__ = ["InterpPolicy", "compile_for_sim"]
 

@@ -17,12 +17,12 @@ from typing import Any
 from llvmlite import binding as llvm
 
 from schedlang import ir
+from schedlang.backends import overrides
 from schedlang.backends import semantics as sem
-from schedlang.backends.bpf import overrides
-from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
 from schedlang.backends.llvm.codegen import ModuleGen, callback_ops
 from schedlang.backends.llvm.memory import WRITABLE, WRITABLE_OFFSET, Storage
 from schedlang.backends.llvm.native import HOST_CALLS, KICK_IDLE, KICK_PREEMPT
+from schedlang.backends.semantics import DEFAULT_TIMEOUT_MS
 from schedlang.callbacks import CALLBACKS
 from schedlang.sim_abi import Host, SimTask
 from schedlang.types import Type

@@ -28,8 +28,8 @@ HELP = "compile a policy to sched_ext BPF C and an object"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from schedlang.backends.bpf.compat import DEFAULT_KERNEL_API, KERNEL_APIS
-    from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
     from schedlang.backends.bpf.pipeline import EMIT_CHOICES
+    from schedlang.backends.semantics import DEFAULT_TIMEOUT_MS
 
     p.add_argument("file", metavar="FILE", help="policy source (.sched), or sched_ext C (.bpf.c)")
     p.add_argument(
@@ -87,7 +87,7 @@ def _output_problem(output: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from schedlang.backends.bpf.build import ClangError, GeneratedCRejected
     from schedlang.backends.bpf.compat import DEFAULT_KERNEL_API
-    from schedlang.backends.bpf.emit import DEFAULT_TIMEOUT_MS
+    from schedlang.backends.semantics import DEFAULT_TIMEOUT_MS
     from schedlang.compiler import compile_policy, is_c_policy
 
     try:
