@@ -211,7 +211,12 @@ def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> 
         "quick": settings.quick,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "score": score.total(scored, used, held_out=False),
-        "score_held_out": score.total(scored, used, held_out=True),
+        # null, not 0, when no held-out workload ran: nothing generalised or failed to
+        "score_held_out": (
+            score.total(scored, used, held_out=True)
+            if any(w.spec.held_out for w in scored)
+            else None
+        ),
         "budget": {
             "wall_s": used.wall_s,
             "vm_runs": used.vm_runs,
@@ -318,13 +323,9 @@ def format_table(result: dict[str, Any]) -> str:
             )
     for s in result.get("skipped", []):
         lines.append(f"{s['name']:<14}skipped: {s['reason']}")
-    held = [w for w in result["workloads"] if w["held_out"]]
+    held = result["score_held_out"]
     lines.append(
         f"score {result['score']:.3f}; held-out score "
-        + (
-            f"{result['score_held_out']:.3f} (* held out)"
-            if held
-            else "- (no held-out workload ran)"
-        )
+        + ("- (no held-out workload ran)" if held is None else f"{held:.3f} (* held out)")
     )
     return "\n".join(lines)

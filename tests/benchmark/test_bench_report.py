@@ -174,6 +174,16 @@ def test_strings_from_a_bundle_are_escaped(tmp_path: Path, bundles: list[Path]) 
     assert "<script" not in html
 
 
+def test_a_null_held_out_score_is_a_dash(tmp_path: Path) -> None:
+    d = make_result_dir(tmp_path, "tuned-only")
+    scores = json.loads((d / "scores.json").read_text())
+    scores["score_held_out"] = None  # no held-out workload ran
+    (d / "scores.json").write_text(json.dumps(scores))
+    dom = _Tables()
+    dom.feed(report.render([report.load(seal(d, machine={}))]))
+    assert _col(dom.tables["leaderboard"][0], "held-out") == ["–"]
+
+
 def test_a_bundle_without_schema_1_scores_is_unreadable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -59,3 +59,27 @@ def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
     assert w["weighted"] == 2.0 and result["score"] == 2.0
     assert json.loads((tmp_path / "scores.json").read_text()) == result
     assert (tmp_path / "raw" / "hackbench-rerun.json").exists()
+
+
+def test_the_held_out_score_is_null_when_no_held_out_workload_ran(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    reports = {"hackbench": _report("hackbench", [2.0] * 5, [1.0] * 5),
+               "messaging": _report("messaging", [2.0] * 5, [4.0] * 5)}  # fmt: skip
+
+    def measure(proposal: Any, names: list[str], *rest: Any) -> Recorded:  # one boot, both
+        return Recorded(tuple(r for n in names for r in reports[n].runs))
+
+    monkeypatch.setattr(runner, "_measure", measure)
+    tuned = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
+                             tmp_path / "a", say=lambda line: None)  # fmt: skip
+    assert tuned["score"] == 2.0 and tuned["score_held_out"] is None
+    assert runner.format_table(tuned).endswith(
+        "score 2.000; held-out score - (no held-out workload ran)"
+    )
+    both = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench", "messaging")),
+                            tmp_path / "b", say=lambda line: None)  # fmt: skip
+    (_, messaging) = both["workloads"]
+    assert messaging["metrics"][0]["I"] == 0.5 and not messaging["slos_met"]  # 2x slower
+    assert both["score_held_out"] == 0.0
+    assert runner.format_table(both).endswith("score 2.000; held-out score 0.000 (* held out)")
