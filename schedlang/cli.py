@@ -51,6 +51,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "schedlang.commands.history",
         "show what the agent's history store remembers: verdicts, winners, their runs",
     ),
+    "stdlib": (
+        "schedlang.commands.stdlib",
+        "measure the policy library's header claims (sim, VM) and regenerate their blocks",
+    ),
     "bench": (
         "schedlang.commands.bench",
         "run the scheduling benchmark, verify a signed result bundle, write its HTML report",
