@@ -3,6 +3,7 @@
 The grammar lives only in grammar/schedlang.lark and is loaded once (LALR, strict, cached).
 The parser builds the `ast` directly: `_Build`'s rule callbacks run at each LALR reduction,
 so no intermediate parse tree is made (that tree and its walk were most of the parse time).
+A program that parses goes through `parser_loop`, a leaner loop over the same tables.
 A Lark parse error becomes one `Diagnostic` whose wording is chosen by matching the failing
 parser state against a small corpus of known mistakes (`syntax_errors.py`), so an agent sees
 "`return` must be the last statement of its block", not a list of terminal names.
@@ -24,7 +25,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput
 from lark.lark import PostLex
 
-from schedlang import ast, literals, user_cache
+from schedlang import ast, literals, parser_loop, user_cache
 from schedlang import codes as C
 from schedlang.diagnostics import Diagnostics
 from schedlang.source import SourceFile, Span
@@ -69,6 +70,11 @@ def parser() -> Lark:
         with contextlib.suppress(OSError):
             os.chmod(cache, 0o600)
     return lark
+
+
+@functools.cache
+def _loop() -> parser_loop.Loop:
+    return parser_loop.Loop(parser())
 
 
 class _WholeWords(PostLex):
@@ -478,8 +484,12 @@ def parse_source(source: SourceFile, diags: Diagnostics) -> ast.Scheduler | None
     if deep is not None:
         diags.error(C.BRACKETS_TOO_DEEP, source.span_at(deep), limit=MAX_NESTING)
         return None
+    lexed = _for_lexer(text)
     try:
-        built = cast(_Built, parser().parse(_for_lexer(text)))
+        try:
+            built = cast(_Built, _loop().parse(lexed))
+        except parser_loop.Stop:  # an error: Lark's own parser finds it again and explains it
+            built = cast(_Built, parser().parse(lexed))
     except UnexpectedInput as err:
         message, fields = describe(err, text, parser())
         token = getattr(err, "token", None)

@@ -1,0 +1,135 @@
+"""A faster LALR loop over the tables Lark built, for programs that parse.
+
+Lark's own loop spends most of a parse on bookkeeping, not on the grammar: for every
+reduction it hashes a `Rule` object (a Python-level `__hash__`/`__eq__`) to find the
+callback, and it makes a call even for the ~1,800 unit reductions per stdlib policy that
+the expression precedence ladder costs (`atom` → `postfix` → ... → `or_expr` → `expr`, each
+a `?rule` that hands its one child up unchanged). This loop reads the same parse table and
+the same per-state lexers (the contextual lexer, so a keyword is still a name wherever a
+keyword cannot stand), but resolves each table entry once, up front, into a plain tuple, and
+does a unit reduction as a state change only.
+
+It makes the same reductions, in the same order, with the same callbacks as Lark's loop, so
+it builds the same tree and a callback rejects at the same point. What it does not do is
+explain an error: on any input it cannot lex or parse it raises `Stop`, and the caller lets
+Lark's own parser run again on that text to produce the error the diagnostics describe.
+Errors are rare and their cost does not matter; a parse that succeeds is what an agent waits
+for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lark import Lark, Token
+from lark.parse_tree_builder import ExpandSingleChild
+from lark.parsers.lalr_analysis import Shift
+
+# Table entry kinds.
+_SHIFT, _UNIT, _REDUCE = 0, 1, 2
+
+# A state's lexer: the compiled alternation of the terminals it accepts, the callbacks
+# (keyword re-typing, literal checks) by terminal, ignored terminals, terminals that may
+# span lines.
+_Lexer = tuple[
+    Callable[[str, int], Any], dict[str, Callable[[Token], Token]], frozenset[str], frozenset[str]
+]
+
+
+class Stop(Exception):
+    """The text does not lex or parse here; Lark's parser says why."""
+
+
+class Loop:
+    """The parse loop for one Lark LALR parser built with a contextual lexer and a
+    `transformer=` (so the callbacks build the result as the parse goes)."""
+
+    def __init__(self, lark: Lark) -> None:
+        frontend = lark.parser
+        parser = frontend.parser.parser
+        table, callbacks = parser.parse_table, parser.callbacks
+        if any(isinstance(k, str) for k in callbacks):
+            raise ValueError("terminal callbacks are not supported")
+        # rule -> (kind, size, origin, callback), so a reduction hashes no Rule object.
+        rules: dict[Any, tuple[int, int, str, Any]] = {}
+        for rule, callback in callbacks.items():
+            size = len(rule.expansion)
+            unit = size == 1 and isinstance(callback, ExpandSingleChild)
+            rules[rule] = (_UNIT if unit else _REDUCE, size, rule.origin.name, callback)
+        self._actions: dict[int, dict[str, tuple[int, Any, Any, Any]]] = {
+            state: {
+                terminal: (_SHIFT, arg, None, None) if action is Shift else rules[arg]
+                for terminal, (action, arg) in row.items()
+            }
+            for state, row in table.states.items()
+        }
+        self._start = table.start_states["start"]
+        self._end = table.end_states["start"]
+        self._contextual = frontend.lexer.lexer  # behind the (no-op) post-lexer
+        self._lexers: dict[int, _Lexer] = {}
+
+    def _lexer(self, state: int) -> _Lexer:
+        """The state's lexer, built on first use as Lark builds it (most states never lex)."""
+        lexer = self._contextual.lexers[state]
+        scanner = lexer.scanner
+        if len(scanner._mres) != 1:  # Lark splits an alternation of >100 terminals
+            raise ValueError("a lexer with more than one pattern is not supported")
+        found = (scanner._mres[0].match, lexer.callback, lexer.ignore_types, lexer.newline_types)
+        self._lexers[state] = found
+        return found
+
+    def parse(self, text: str) -> Any:
+        """The value the start rule's callback returns, or `Stop`."""
+        actions, lexers, end = self._actions, self._lexers, self._end
+        states: list[int] = [self._start]
+        values: list[Any] = []
+        pos, line, line_start, size = 0, 1, 0, len(text)
+        while True:
+            state = states[-1]
+            # Lex one token with the lexer of the state the parser is in.
+            token: Token | None = None
+            match, callback, ignore, newline = lexers.get(state) or self._lexer(state)
+            while pos < size:
+                m = match(text, pos)
+                if m is None:
+                    raise Stop
+                value, kind = m.group(0), m.lastgroup
+                start_line, column, at = line, pos - line_start + 1, pos
+                pos += len(value)
+                if kind in newline and "\n" in value:
+                    line += value.count("\n")
+                    line_start = at + value.rindex("\n") + 1
+                if kind in ignore and kind not in callback:
+                    continue
+                token = Token(kind, value, at, start_line, column, line, pos - line_start + 1, pos)
+                if kind in callback:
+                    token = callback[kind](token)
+                if kind not in ignore:
+                    break
+                token = None
+            terminal = "$END" if token is None else token.type
+            # Reduce until the token shifts (or, at the end, until the start rule is done).
+            while True:
+                try:
+                    what, arg, origin, build = actions[state][terminal]
+                except KeyError:
+                    raise Stop from None
+                if what == _SHIFT:
+                    if token is None:
+                        raise Stop
+                    states.append(arg)
+                    values.append(token)
+                    break
+                if what == _UNIT:  # the child is the value: only the state changes
+                    states.pop()
+                else:
+                    children = values[-arg:] if arg else []
+                    if arg:
+                        del states[-arg:]
+                        del values[-arg:]
+                    values.append(build(children))
+                state = actions[states[-1]][origin][1]
+                states.append(state)
+                if token is None and state == end:
+                    return values[-1]
