@@ -1,6 +1,6 @@
-"""Print the requirements of pyproject.toml (runtime and dev) that this Python lacks.
+"""Print the requirements of pyproject.toml (runtime, dev and ray) that this Python lacks.
 
-scripts/setup runs it to decide whether `pip install -e .[dev]` is needed, so the probe is
+scripts/setup runs it to decide whether `pip install -e .[dev,ray]` is needed, so the probe is
 pyproject itself and cannot drift from it. It checks each distribution is installed, at
 least at its `>=` version, and that the extras asked for (`lark[interegular]`) are there.
 Exit 0 when nothing is missing, 1 otherwise (the missing ones on stdout, one a line).
@@ -43,7 +43,8 @@ def missing(requirement: str) -> bool:
 def main() -> int:
     project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     project = project["project"]
-    requirements = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    extras = project["optional-dependencies"]
+    requirements = [*project["dependencies"], *extras["dev"], *extras["ray"]]
     absent = [r for r in requirements if missing(r)]
     for r in absent:
         print(r)

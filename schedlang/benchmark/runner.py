@@ -2,11 +2,14 @@
 the default scheduler in the same boot, the score is written as DIR/scores.json (schema 1,
 docs/benchmark.md) with every raw output in DIR/raw/ and every policy in DIR/policies/.
 
-Workloads given the same proposal share one boot (`schedlang.run` over all of them, runs
-interleaved ABBA per workload); the default agent's boot loads no policy at all
-(`measure.run_default`). A workload whose I interval is too wide (score.WIDE_RATIO) is
-measured once more and its runs pooled; if still wide it is marked, never silently scored.
-Skipped workloads (programs not installed) are listed with their reason.
+Each workload is measured in a boot of its own (`schedlang.run`, runs interleaved ABBA), one
+executor task (schedlang.benchmark.executor: here, or on a Ray cluster), so a workload's
+figures never depend on which others the agent gave the same policy, and the bundle is the
+same whichever executor ran it. Each distinct proposal is compiled once, here; its task gets
+the object's bytes. The default agent's boot loads no policy at all (`measure.run_default`).
+A workload whose I interval is too wide (score.WIDE_RATIO) is measured once more and its
+runs pooled; if still wide it is marked, never silently scored. Skipped workloads (programs
+not installed) are listed with their reason.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ import os
 import platform
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from schedlang.benchmark import executor as executors
 from schedlang.benchmark import score, suite
 from schedlang.benchmark.agents import Agent, AgentError, Budget, Proposal, make
 
@@ -81,14 +86,64 @@ def _samples(report: Any, workload: str) -> dict[str, tuple[list[float], list[fl
     return out
 
 
-def _measure(proposal: Proposal, names: list[str], repeat: int, outdir: Path, say: Say) -> Any:
-    import schedlang
+@dataclass(frozen=True)
+class Boot:
+    """One task: a workload measured against the default in one boot, under `policy` (None:
+    the default against itself). `files` are the compiled policy's (name -> bytes: object,
+    manifest, C), so the task needs neither clang nor the result directory."""
 
+    label: str  # for progress lines: "boot 2/5 hackbench"
+    runner: str
+    repeat: int
+    policy: str | None = None
+    params: dict[str, Any] | None = None
+    files: dict[str, bytes] | None = None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What a Boot task returns: the report (raw/*.json), the boot's facts, the samples."""
+
+    report_json: str
+    boot: dict[str, Any]
+    samples: dict[str, tuple[list[float], list[float]]]
+
+
+def _measure(job: Boot, say: Say) -> Any:
+    """The VM measurement of one Boot: a `Report`."""
+    import schedlang
+    from schedlang.backends.artifact import Artifact
+
+    if job.files is None:
+        return schedlang.run_default([job.runner], repeat=job.repeat, progress=say)
+    with tempfile.TemporaryDirectory(prefix="schedlang-bench-") as tmp:
+        for name, data in job.files.items():
+            (Path(tmp) / name).write_bytes(data)
+        (obj,) = (name for name in job.files if name.endswith(".bpf.o"))
+        artifact = Artifact.from_object(Path(tmp) / obj)
+        return schedlang.run(artifact, workloads=[job.runner], repeat=job.repeat,
+                             params=job.params or None, progress=say)  # fmt: skip
+
+
+def measure_task(job: Boot, say: Say) -> Measured:
+    """An executor task (runs here or on a Ray worker): measure, keep what the caller needs."""
+    report = _measure(job, lambda line: say(f"[{job.label}] {line}"))
+    boot = dict(getattr(report, "boot", {}))  # accelerator, guest kernel, vCPUs, host cores
+    return Measured(report.to_json(), boot, _samples(report, job.runner))
+
+
+def _policy_files(
+    proposal: Proposal, outdir: Path, compiled: dict[str, dict[str, bytes]]
+) -> dict[str, bytes] | None:
+    """The proposal's compiled files, compiled into DIR/policies/ the first time it is seen."""
     if proposal.policy is None:
-        return schedlang.run_default(names, repeat=repeat, progress=say)
-    artifact = _compile(proposal, outdir / "policies")
-    return schedlang.run(artifact, workloads=names, repeat=repeat, params=proposal.params or None,
-                         progress=say)  # fmt: skip
+        return None
+    key = json.dumps([proposal.policy, sorted(proposal.params.items())])
+    if key not in compiled:
+        artifact = _compile(proposal, outdir)
+        paths = [artifact.object_path, artifact.manifest_path, artifact.c_path]
+        compiled[key] = {p.name: p.read_bytes() for p in paths if p is not None}
+    return compiled[key]
 
 
 class _Eta:
@@ -101,7 +156,7 @@ class _Eta:
         self.t0 = time.monotonic()
 
     def left(self, line: str) -> str:
-        if re.match(r"^\[\d+/\d+\] .*: ", line):
+        if re.search(r"\[\d+/\d+\] .*: ", line):
             self.done += 1
         if self.done == 0:
             return f"step 0/{self.steps}"
@@ -119,8 +174,15 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> dict[str, Any]:
-    """Run the suite (or `settings.workloads`) for `agent`; write and return scores.json."""
+def run_suite(
+    agent: Agent,
+    settings: Settings,
+    out: Path,
+    say: Say = print,
+    executor: executors.Executor | None = None,
+) -> dict[str, Any]:
+    """Run the suite (or `settings.workloads`) for `agent`, its boots on `executor` (local
+    when None); write and return scores.json."""
     from schedlang.version import __version__
 
     if settings.track not in TRACKS:
@@ -154,39 +216,54 @@ def run_suite(agent: Agent, settings: Settings, out: Path, say: Say = print) -> 
         p = proposals[spec.name]
         say(f"  {spec.name}: {_policy_label(p) or 'the default'} {p.params or ''} {p.note}")
 
-    # measure: one boot per distinct proposal
-    groups: dict[str, list[suite.WorkloadSpec]] = {}
-    for spec in runnable:
-        p = proposals[spec.name]
-        key = json.dumps([p.policy, sorted(p.params.items())])
-        groups.setdefault(key, []).append(spec)
+    # measure: one boot (one executor task) per workload, compiled once per distinct proposal
+    run_on = executor or executors.LocalExecutor()
+    compiled: dict[str, dict[str, bytes]] = {}
+    jobs = [
+        Boot(
+            label=f"boot {n}/{len(runnable)} {spec.name}",
+            runner=spec.runner,
+            repeat=settings.repeat,
+            policy=_policy_label(proposals[spec.name]),
+            params=proposals[spec.name].params,
+            files=_policy_files(proposals[spec.name], out / "policies", compiled),
+        )
+        for n, spec in enumerate(runnable, 1)
+    ]
+    eta = _Eta(len(jobs) * (2 * settings.repeat + 1))
+    say(f"measure {len(jobs)} workloads, {settings.repeat} runs a side, one boot each, "
+        f"on {run_on.name}")  # fmt: skip
+
+    def progress(line: Any) -> None:
+        say(f"  [{eta.left(line)}] {line}")
+
     samples: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
     boot: dict[str, Any] = {}
-    eta = _Eta(sum(len(m) for m in groups.values()) * (2 * settings.repeat + 1))
-    for n, members in enumerate(groups.values(), 1):
-        names = [s.runner for s in members]
-        proposal = proposals[members[0].name]
+    results = executors.run_all(run_on, measure_task, jobs, progress, cpus=executors.VM_CPUS)
+    for n, (spec, measured) in enumerate(zip(runnable, results, strict=True), 1):
+        (out / "raw" / f"boot{n}.json").write_text(measured.report_json)
+        samples[spec.name] = measured.samples
+        boot = measured.boot
 
-        def progress(line: str, n: int = n) -> None:
-            say(f"  [boot {n}/{len(groups)}, {eta.left(line)}] {line}")
-
-        say(f"measure {', '.join(s.name for s in members)} under {_policy_label(proposal) or 'the default'}: "
-            f"{settings.repeat} runs a side, one boot")  # fmt: skip
-        report = _measure(proposal, names, settings.repeat, out, progress)
-        boot = dict(getattr(report, "boot", {}))  # accelerator, guest kernel, vCPUs, host cores
-        (out / "raw" / f"boot{n}.json").write_text(report.to_json())
-        for spec in members:
-            samples[spec.name] = _samples(report, spec.runner)
-
+    first = {spec.name: score.score_workload(spec, _policy_label(proposals[spec.name]),
+                                             proposals[spec.name].params, samples[spec.name])
+             for spec in runnable}  # fmt: skip
+    rerun = settings.rerun_wide and not settings.quick
+    again = [spec for spec in runnable if rerun and first[spec.name].wide]
+    for spec in again:
+        say(f"{spec.name}: interval too wide, measuring once more")
+    by_name = {spec.name: job for spec, job in zip(runnable, jobs, strict=True)}
+    rerun_jobs = [replace(by_name[s.name], label=f"rerun {s.name}") for s in again]
+    reruns = executors.run_all(run_on, measure_task, rerun_jobs, lambda line: say(f"  {line}"),
+                               cpus=executors.VM_CPUS)  # fmt: skip
+    remeasured = dict(zip((s.name for s in again), reruns, strict=True))
     scored: list[score.WorkloadScore] = []
     for spec in runnable:
         p = proposals[spec.name]
-        ws = score.score_workload(spec, _policy_label(p), p.params, samples[spec.name])
-        if ws.wide and settings.rerun_wide and not settings.quick:
-            say(f"{spec.name}: interval too wide, measuring once more")
-            again = _measure(p, [spec.runner], settings.repeat, out, say)
-            (out / "raw" / f"{spec.name}-rerun.json").write_text(again.to_json())
-            more = _samples(again, spec.runner)
+        ws = first[spec.name]
+        if spec.name in remeasured:
+            (out / "raw" / f"{spec.name}-rerun.json").write_text(remeasured[spec.name].report_json)
+            more = remeasured[spec.name].samples
             pooled = {
                 m: (samples[spec.name].get(m, ([], []))[0] + b, samples[spec.name].get(m, ([], []))[1] + a)
                 for m, (b, a) in more.items()
@@ -260,6 +337,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", default="wall=600,vm=0,tokens=0", metavar="wall=S,vm=N,tokens=T",
                    help="what the agent may spend (default wall=600,vm=0,tokens=0)")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the result directory")
+    p.add_argument("--executor", default="local", metavar="local|ray[:ADDRESS]",
+                   help=executors.HELP + "; one task per workload, each its own boot")  # fmt: skip
 
 
 def _budget(text: str) -> Budget:
@@ -285,14 +364,18 @@ def run(args: argparse.Namespace) -> int:
             budget=_budget(args.budget),
         )
         agent = make(args.agent)
-    except (ValueError, AgentError) as exc:
+        executor = executors.make(getattr(args, "executor", None))
+    except (ValueError, AgentError, executors.ExecutorError) as exc:
         print(f"schedlang bench run: {exc}", file=sys.stderr)
         return 2
     try:
-        result = run_suite(agent, settings, args.out, say=lambda line: print(line, flush=True))
-    except (suite.SuiteError, AgentError, MeasureError) as exc:
+        result = run_suite(agent, settings, args.out, say=lambda line: print(line, flush=True),
+                           executor=executor)  # fmt: skip
+    except (suite.SuiteError, AgentError, MeasureError, executors.ExecutorError) as exc:
         print(f"schedlang bench run: {exc}", file=sys.stderr)
         return 2
+    finally:
+        executor.close()
     print(format_table(result))
     return 0
 

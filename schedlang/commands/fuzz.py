@@ -6,6 +6,10 @@ ejected. Policies come from `schedlang.fuzzgen` (every construct the checker acc
 subset). Without `--vm` each is only checked and compiled (fast); with `--vm` they are then
 loaded in batches in the sandbox, one boot per batch (see runtime/fuzz_vm.py).
 
+A batch of seeds is one task of `--executor` (schedlang.benchmark.executor): locally the
+batches run one after another as before; on a Ray cluster they run at once, one VM boot
+per task, and each batch's records arrive when it ends.
+
 Each policy's result is one JSON line in `--log`; a rerun with the same log skips the seeds
 already there, so an interrupted campaign resumes where it stopped. Every failure is printed
 with its seed and the command that reproduces it.
@@ -20,8 +24,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from schedlang.benchmark import executor as executors
 
 HELP = "run generated policies through the checker, the compiler and (--vm) the kernel"
 
@@ -47,8 +54,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stress", action="store_true", help="--vm: a low stress-ng CPU load runs alongside"
     )
-    p.add_argument("--batch", type=int, default=50, help="--vm: policies per boot (default 50)")
+    p.add_argument(
+        "--batch", type=int, default=50, help="policies per task; --vm: per boot (default 50)"
+    )
     p.add_argument("--log", metavar="FILE.jsonl", help="one JSON line per policy; resumes from it")
+    p.add_argument(
+        "--executor", default="local", metavar="local|ray[:ADDRESS]", help=executors.HELP
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,24 +77,19 @@ def run(args: argparse.Namespace) -> int:
               f"{len(seeds)} to go", file=sys.stderr)  # fmt: skip
     campaign = _Campaign(args, mode, log, total=args.count, start_at=args.count - len(seeds))
     started = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="schedlang-fuzz-"))
-    try:
-        if args.vm:
-            from schedlang.runtime.sandbox import SandboxError
+    from schedlang.runtime.sandbox import SandboxError
 
-            try:
-                _run_vm(seeds, campaign, workdir, args)
-            except SandboxError as exc:  # no kernel, qemu or libbpf: `schedlang doctor` says
-                print(f"schedlang fuzz: the sandbox cannot run: {exc}", file=sys.stderr)
-                return 2
-        else:
-            for seed in seeds:
-                campaign.record(_check_and_compile(seed, workdir)[0])
+    try:
+        _run_batches(seeds, campaign, args, executors.make(args.executor))
+    except executors.ExecutorError as exc:
+        print(f"schedlang fuzz: {exc}", file=sys.stderr)
+        return 2
+    except SandboxError as exc:  # no kernel, qemu or libbpf: `schedlang doctor` says which
+        print(f"schedlang fuzz: the sandbox cannot run: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("schedlang fuzz: interrupted; rerun with the same --log to resume", file=sys.stderr)
         return 130
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.monotonic() - started
     records = {**done, **campaign.records}
     print(_summary(records, args, elapsed, len(campaign.records)))
@@ -123,8 +130,12 @@ class _Campaign:
         self.counts: Counter[str] = Counter()
         self.boots = 0
 
-    def record(self, r: dict[str, Any]) -> None:
-        r["mode"] = self.mode
+    def record(self, r: dict[str, Any], boots_before: int = 0) -> None:
+        """Log and print one policy's record; a task numbers its boots from 1, so its
+        records' `boot` is offset by the boots earlier batches made."""
+        r = dict(r, mode=self.mode)
+        if "boot" in r:
+            r["boot"] += boots_before
         self.records[r["seed"]] = r
         self.counts[r["outcome"]] += 1
         self.n += 1
@@ -170,46 +181,95 @@ def _check_and_compile(seed: int, workdir: Path) -> tuple[dict[str, Any], Path |
     return r, artifact.object_path
 
 
-def _run_vm(seeds: list[int], campaign: _Campaign, workdir: Path, args: argparse.Namespace) -> None:
+@dataclass(frozen=True)
+class Batch:
+    """One executor task: these seeds checked, compiled and (vm) loaded in the sandbox."""
+
+    seeds: tuple[int, ...]
+    vm: bool
+    stress: bool = False
+
+
+def run_batch(job: Batch, say: executors.Say) -> tuple[list[dict[str, Any]], int]:
+    """An executor task: every seed's record (each also passed to `say` as it is made), and
+    how many boots it took. Works in a folder of its own, removed at the end."""
     from schedlang.runtime import fuzz_vm
 
-    for start in range(0, len(seeds), args.batch):
-        chunk = seeds[start : start + args.batch]
+    records: list[dict[str, Any]] = []
+    boots = 0
+
+    def done(r: dict[str, Any]) -> None:
+        records.append(r)
+        say(r)
+
+    workdir = Path(tempfile.mkdtemp(prefix="schedlang-fuzz-"))
+    try:
         objects: dict[int, Path] = {}
         host: dict[int, dict[str, Any]] = {}
-        for seed in chunk:
+        for seed in job.seeds:
             r, obj = _check_and_compile(seed, workdir)
-            if obj is None:
-                campaign.record(r)
+            if obj is None or not job.vm:
+                done(r)
             else:
                 objects[seed], host[seed] = obj, r
+        if not objects:
+            return records, boots
 
-        def on_result(
-            seed: int, guest: dict[str, Any], _boot: int, host: dict[int, Any] = host
-        ) -> None:
-            campaign.record(_merge(host[seed], guest, campaign.boots))
+        def on_result(seed: int, guest: dict[str, Any], _boot: int) -> None:
+            done(_merge(host[seed], guest, boots))
 
         def on_boot(_n: int, batch: list[int]) -> None:
-            campaign.boots += 1
-            print(f"schedlang fuzz: boot {campaign.boots}: {len(batch)} policies, seeds "
-                  f"{batch[0]}..{batch[-1]}", file=sys.stderr, flush=True)  # fmt: skip
+            nonlocal boots
+            boots += 1
+            say(f"schedlang fuzz: boot {boots} of seeds {job.seeds[0]}..{job.seeds[-1]}: "
+                f"{len(batch)} policies, seeds {batch[0]}..{batch[-1]}")  # fmt: skip
 
         def on_boot_done(_n: int, outcome: fuzz_vm.BatchOutcome) -> None:
-            print(f"schedlang fuzz: boot {campaign.boots} done ({outcome.conditions})"
-                  + (f": {outcome.failure}" if outcome.failure else ""),
-                  file=sys.stderr, flush=True)  # fmt: skip
+            say(f"schedlang fuzz: boot {boots} of seeds {job.seeds[0]}..{job.seeds[-1]} done "
+                f"({outcome.conditions})" + (f": {outcome.failure}" if outcome.failure else ""))  # fmt: skip
 
         fuzz_vm.run_all(
             objects,
-            batch=args.batch,
-            stress=args.stress,
+            batch=len(objects),
+            stress=job.stress,
             on_result=on_result,
             on_boot=on_boot,
             on_boot_done=on_boot_done,
         )
-        for obj in objects.values():
-            for path in obj.parent.glob(obj.name.replace(".bpf.o", ".*")):
-                path.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return records, boots
+
+
+def _run_batches(
+    seeds: list[int], campaign: _Campaign, args: argparse.Namespace, executor: executors.Executor
+) -> None:
+    """The campaign's batches on `executor`. Records are logged as they arrive: locally
+    through `say` while the batch runs; from a Ray task, all of them when it ends."""
+    jobs = [
+        Batch(tuple(seeds[i : i + args.batch]), args.vm, args.stress)
+        for i in range(0, len(seeds), args.batch)
+    ]
+    logged: set[int] = set()
+
+    def say(event: Any) -> None:
+        if isinstance(event, dict):
+            logged.add(event["seed"])
+            campaign.record(event, campaign.boots)
+        else:
+            print(event, file=sys.stderr, flush=True)
+
+    try:
+        for _, (records, boots) in executor.run(
+            run_batch, jobs, say, cpus=executors.VM_CPUS if args.vm else 1
+        ):
+            for r in records:
+                if r["seed"] not in logged:
+                    logged.add(r["seed"])
+                    campaign.record(r, campaign.boots)
+            campaign.boots += boots
+    finally:
+        executor.close()
 
 
 def _merge(host: dict[str, Any], guest: dict[str, Any], boot: int) -> dict[str, Any]:

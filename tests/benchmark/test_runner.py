@@ -40,15 +40,15 @@ def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
     ]
     calls: list[tuple[Any, ...]] = []
 
-    def measure(proposal: Any, names: list[str], repeat: int, out: Path, say: Any) -> Any:
-        calls.append((proposal.policy, tuple(names), repeat))
+    def measure(job: runner.Boot, say: Any) -> Any:
+        calls.append((job.policy, job.runner, job.repeat))
         return boots[len(calls) - 1]
 
     monkeypatch.setattr(runner, "_measure", measure)
     lines: list[str] = []
     result = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
                               tmp_path, say=lines.append)  # fmt: skip
-    assert calls == [("latency_boost", ("hackbench",), 5), ("latency_boost", ("hackbench",), 5)]
+    assert calls == [("latency_boost", "hackbench", 5), ("latency_boost", "hackbench", 5)]
     assert "hackbench: interval too wide, measuring once more" in lines
     (w,) = result["workloads"]
     (m,) = w["metrics"]
@@ -67,8 +67,8 @@ def test_the_held_out_score_is_null_when_no_held_out_workload_ran(
     reports = {"hackbench": _report("hackbench", [2.0] * 5, [1.0] * 5),
                "messaging": _report("messaging", [2.0] * 5, [4.0] * 5)}  # fmt: skip
 
-    def measure(proposal: Any, names: list[str], *rest: Any) -> Recorded:  # one boot, both
-        return Recorded(tuple(r for n in names for r in reports[n].runs))
+    def measure(job: runner.Boot, say: Any) -> Recorded:
+        return reports[job.runner]
 
     monkeypatch.setattr(runner, "_measure", measure)
     tuned = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),

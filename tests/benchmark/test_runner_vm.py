@@ -1,5 +1,5 @@
-"""A quick benchmark run in the sandbox VM: the rules agent on hackbench and pipe (one boot,
-latency_boost on both, 2 runs a side) writes a scores.json that follows schema 1."""
+"""A quick benchmark run in the sandbox VM: the rules agent on hackbench and pipe (a boot
+each, latency_boost on both, 2 runs a side) writes a scores.json that follows schema 1."""
 
 from __future__ import annotations
 
@@ -39,5 +39,6 @@ def test_a_quick_rules_run_writes_a_valid_scores_json(tmp_path: Path) -> None:
     )
     assert (tmp_path / "policies" / "latency_boost.sched").exists()
     assert list((tmp_path / "raw").glob("boot*.json"))
-    assert any("[boot 1/1" in line for line in lines)
+    assert any("[boot 1/2 hackbench]" in line for line in lines)
+    assert any("[boot 2/2 pipe]" in line for line in lines)
     assert data["machine"]["sandbox"]["vcpus"] == 2 and data["machine"]["sandbox"]["kernel_release"]
