@@ -55,6 +55,16 @@ def test_parse_reads_both_kinds_of_claim() -> None:
     assert claims.parse_claims(text + CODE)[1].key == "sim:mix wakeup_p99_us[ping] (lower)"
 
 
+def test_a_simulator_claim_may_name_an_rtapp_file() -> None:
+    text = HEAD + "// Claim: wins on sim:runtime/sim/workloads/pipe.json makespan_s (lower)\n"
+    (claim,) = claims.parse_claims(text + CODE, "t.sched")
+    assert claim.workload == "runtime/sim/workloads/pipe.json"
+    model = claims.sim_model(claim.workload)
+    assert model is not None and Path(model).read_text().startswith("{")
+    assert claims.sim_model("pipe") == "pipe"
+    assert claims.sim_model("runtime/sim/workloads/nosuch.json") is None
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -209,3 +219,23 @@ def test_lost_wins_names_a_claim_that_held_and_no_longer_does() -> None:
         "setting": None,
     }
     assert claims.lost_wins(before, {"policies": {}}) == []  # not re-measured: not reported
+
+
+def test_block_says_when_the_simulator_model_changed_since() -> None:
+    text = HEAD + "// Claim: wins on sim:pipe makespan_s (lower)\n" + CODE
+    claim = Claim("sim", "pipe", "makespan_s", "lower")
+    entry = {
+        "policy_hash": claims.policy_hash(text),
+        "workload": "pipe",
+        "model_hash": claims.model_hash("pipe"),
+        "date": "2026-11-30 17:00 UTC",
+        "command": "schedlang stdlib measure --sim t",
+        "setting": "simulator",
+        "sim": None,
+    } | claims.verdict_of(claim, FAST, SLOW)
+    results = {"schema": 1, "policies": {"t": {claim.key: entry}}}
+    assert "earlier version" not in _prose(claims.render_block(text, "t.sched", results))
+    entry["model_hash"] = "0" * 16
+    assert "holds. Measured on an earlier version of the simulator model; re-measure." in _prose(
+        claims.render_block(text, "t.sched", results)
+    )
