@@ -102,7 +102,10 @@ def measure_vm(policies: list[Path], repeat: int) -> dict[str, Any]:
         names = tuple(f"rt-app:{w}" for w in FIGURES)
         started = time.perf_counter()
         reports = schedlang.run_each(
-            [(a, None) for _, a in artifacts], names, repeat=repeat, progress=lambda s: _say(s)
+            [(a, None) for _, a in artifacts],
+            workloads=names,
+            repeat=repeat,
+            progress=lambda s: _say(s),
         )
     out: dict[str, Any] = {
         "repeat": repeat,
