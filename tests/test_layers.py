@@ -39,6 +39,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("bench.checker_scale", "*"): "times the checker's rules alone",
     ("bench.compile_speed", "*"): "times the front end, code generation and clang apart",
     ("bench.estimate_vs_verifier", "*"): "reads the checker's instruction estimates",
+    ("bench.executor", "schedlang.benchmark.executor"): "times the two executors themselves",
     ("bench.frontend", "*"): "times the parser and the front end alone",
     ("bench.fuzz", "*"): "generates, checks and compiles programs",
     ("bench.fuzz_sim", "schedlang.fuzzgen"): "simulates the policies of a campaign's seeds",

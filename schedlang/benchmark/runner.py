@@ -112,16 +112,14 @@ class Measured:
 def _measure(job: Boot, say: Say) -> Any:
     """The VM measurement of one Boot: a `Report`."""
     import schedlang
-    from schedlang.backends.artifact import Artifact
 
     if job.files is None:
         return schedlang.run_default([job.runner], repeat=job.repeat, progress=say)
     with tempfile.TemporaryDirectory(prefix="schedlang-bench-") as tmp:
         for name, data in job.files.items():
             (Path(tmp) / name).write_bytes(data)
-        (obj,) = (name for name in job.files if name.endswith(".bpf.o"))
-        artifact = Artifact.from_object(Path(tmp) / obj)
-        return schedlang.run(artifact, workloads=[job.runner], repeat=job.repeat,
+        (obj,) = (name for name in job.files if name.endswith(".bpf.o"))  # manifest beside it
+        return schedlang.run(Path(tmp) / obj, workloads=[job.runner], repeat=job.repeat,
                              params=job.params or None, progress=say)  # fmt: skip
 
 
