@@ -261,6 +261,30 @@ class Callback(Decl):
 
 
 @dataclass(frozen=True)
+class ImportName(Node):
+    """One name of an `import`: `score`, or `score as ll_score` (alias set)."""
+
+    name: str
+    alias: str | None
+    alias_span: Span | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def local(self) -> str:
+        """The name the importing policy knows it by."""
+        return self.alias or self.name
+
+
+@dataclass(frozen=True)
+class Import(Decl):
+    """`import LIB { a, b as c }`: `name` is the library (a stdlib policy's name, or a path
+    when `path` is true, written as a string); `schedlang.imports` replaces it with the
+    declarations it names before the type checker runs."""
+
+    path: bool
+    names: tuple[ImportName, ...]
+
+
+@dataclass(frozen=True)
 class Scheduler(Node):
     name: str
     description: str

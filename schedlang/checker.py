@@ -1,17 +1,19 @@
 """The checker: source → CheckedProgram, or diagnostics saying why not.
 
-Order: parse, typecheck (AST → IR; every rule needs types), then every safety rule in
-`schedlang.passes.RULES`. All rules run even after one fails, so an agent sees all of a
+Order: parse, imports (each `import` replaced by the declarations it brings, so everything
+after sees one program: schedlang/imports.py), typecheck (AST → IR; every rule needs types),
+then every safety rule in `schedlang.passes.RULES`. All rules run even after one fails, so an agent sees all of a
 file's problems at once; only a program every rule accepted is sealed as a CheckedProgram.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 from schedlang import codes as C
-from schedlang import ir
+from schedlang import imports, ir
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import RULES, typecheck
 from schedlang.source import SourceFile
@@ -21,7 +23,7 @@ from schedlang.syntax import parse_source
 # visits at most this many CPUs.
 DEFAULT_MAX_CPUS = 64
 
-PASS_NAMES = ("parse", "typecheck", *(name for name, _ in RULES))
+PASS_NAMES = ("parse", "imports", "typecheck", *(name for name, _ in RULES))
 
 Dump = Callable[[str, object], None]
 
@@ -36,7 +38,15 @@ def check_source(
         dump("parse", tree)
     if tree is None:
         return None, diags
+    resolved = imports.run(tree, diags)
+    if dump and resolved:
+        dump("imports", resolved[0])
+    if resolved is None:
+        return None, diags
+    tree, origins = resolved
     program = typecheck.run(tree, diags, path=source.path, max_cpus=max_cpus)
+    if program is not None and origins:
+        program = dataclasses.replace(program, imported=origins)
     if dump:
         dump("typecheck", program)
     if program is None:

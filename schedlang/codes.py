@@ -350,6 +350,87 @@ SCHEDULER_NAME_TOO_LONG = _says(
     "shorten it to {limit} characters or fewer",
 )
 
+# ---------- imports (schedlang/imports.py)
+IMPORT_NOT_FOUND = _code(
+    "import-not-found",
+    "an `import` names a library policy or a file that does not exist",
+    fix="name a library policy (`schedlang list` shows them) or a path to a `.sched` file, "
+    "relative to the importing file",
+)
+NO_LIBRARY_POLICY = _says(
+    IMPORT_NOT_FOUND, "there is no library policy `{name}`", "library policies: {names}"
+)
+NO_POLICY_FILE = _says(
+    IMPORT_NOT_FOUND,
+    "cannot read `{path}`: {reason}",
+    "paths are relative to the importing file ({base})",
+)
+IMPORTED_HERE = phrase(IMPORT_NOT_FOUND, "imported here")
+
+IMPORT_UNKNOWN = _code(
+    "import-unknown",
+    "an `import` lists a name its library does not declare",
+    fix="list a `fn`, `const`, `param`, `queue`, `var`, `task var`, `array` or `map` the library "
+    "declares; callbacks are not imported",
+)
+NOT_IN_LIBRARY = _says(IMPORT_UNKNOWN, "`{library}` declares no `{name}`", "it declares: {names}")
+CALLBACK_NOT_IMPORTED = _says(
+    IMPORT_UNKNOWN,
+    "`{name}` is a callback of `{library}`; callbacks are not imported",
+    "move its body into an `fn` in `{library}` and import that",
+)
+
+IMPORT_NEEDS = _code(
+    "import-needs",
+    "an imported declaration uses state (a param, queue, var, task var, array or map) that is "
+    "neither imported nor declared here",
+    fix="list the state in the `import` too, or declare it in this policy with the same kind "
+    "and type",
+)
+NEEDS_STATE = _says(
+    IMPORT_NEEDS,
+    "`{name}` uses {missing} of `{library}`, which this policy neither imports nor declares",
+    "import it: `{fixed}`",
+    "or declare it here: {declarations}",
+)
+USES_IT_HERE = phrase(IMPORT_NEEDS, "`{user}` uses `{needed}` here")
+
+IMPORT_MISMATCH = _code(
+    "import-mismatch",
+    "this policy declares a name an imported declaration uses, but as another kind or type",
+    fix="declare it as the library does (same kind and type), or import the library's own "
+    "declaration under another name",
+)
+DECLARED_OTHERWISE = _says(
+    IMPORT_MISMATCH,
+    "`{needed}` is {here} here, but `{name}` of `{library}` uses it as {there}",
+    "declare it as `{declaration}`",
+)
+LIBRARY_DECLARES = phrase(IMPORT_MISMATCH, "`{library}` declares `{needed}` here")
+
+IMPORT_CLASH = _code(
+    "import-clash",
+    "an imported declaration takes a name this policy already declares or imports",
+    fix="import it under another name (`{ NAME as OTHER }`), or rename this policy's own "
+    "declaration",
+)
+CLASHES = _says(
+    IMPORT_CLASH,
+    "importing `{name}` from `{library}` {why}would declare `{local}` a second time",
+    "import it under another name: `{name} as {other}`",
+)
+NEEDED_BY = phrase(IMPORT_CLASH, "(it is used by `{user}`) ")
+ALREADY_HERE = phrase(IMPORT_CLASH, "`{local}` is already declared here")
+IMPORTED_FROM = phrase(IMPORT_CLASH, "the imported `{name}` is declared here")
+
+IMPORT_CYCLE = _code(
+    "import-cycle",
+    "policies that import each other, directly or through others",
+    fix="move the shared declarations into a third file that both import",
+)
+CYCLE = _says(IMPORT_CYCLE, "import cycle: {chain}")
+CYCLE_STEP = phrase(IMPORT_CYCLE, "which imports `{next}` here")
+
 # ---------- types
 TYPE_MISMATCH = _code(
     "type-mismatch",

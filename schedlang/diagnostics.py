@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from schedlang.codes import CODES, Message, Severity
 from schedlang.source import SourceFile, Span
@@ -59,7 +59,10 @@ class Diagnostic:
             **_position(self.span),
             "message": self.message,
             "hints": list(self.hints),
-            "notes": [{**_position(n.span), "message": n.message} for n in self.notes],
+            "notes": [
+                {"file": n.span.file or self.file, **_position(n.span), "message": n.message}
+                for n in self.notes
+            ],
         }
 
 
@@ -69,10 +72,25 @@ def _position(span: Span) -> dict[str, int]:
 
 @dataclass
 class Diagnostics:
-    """The sink every pass writes to; one per source file."""
+    """The sink every pass writes to; one per policy checked.
+
+    `source` is the policy's file; `imported` holds the files its `import`s read, by the
+    name a span's `file` gives them, so a diagnostic inside an imported declaration is
+    reported in (and rendered with the text of) the file it was written in.
+    """
 
     source: SourceFile
     items: list[Diagnostic] = field(default_factory=list)
+    imported: dict[str, SourceFile] = field(default_factory=dict)
+
+    def text_at(self, span: Span) -> str:
+        """The source text under `span`, from the file it is in ("" if unknown)."""
+        source = self.imported.get(span.file) if span.file else self.source
+        return source.text[span.start : span.end] if source and span.end > span.start else ""
+
+    def sources(self) -> dict[str, SourceFile]:
+        """Every file a diagnostic here may point into, by its name (for `render_all`)."""
+        return {**self.imported, self.source.path: self.source}
 
     def error(
         self,
@@ -99,8 +117,11 @@ class Diagnostics:
         """`error` with the fields as one mapping (for fields gathered before the call)."""
         message, hints = what.format(fields, suggest)
         severity = CODES[what.code].severity
+        main = self.source.path
+        # a note may point into another file than its diagnostic: name each note's file
+        placed = tuple(Note(replace(n.span, file=n.span.file or main), n.message) for n in notes)
         self.items.append(
-            Diagnostic(what.code, severity, self.source.path, span, message, hints, tuple(notes))
+            Diagnostic(what.code, severity, span.file or main, span, message, hints, placed)
         )
 
     @property
@@ -108,7 +129,11 @@ class Diagnostics:
         return any(d.severity == "error" for d in self.items)
 
     def __iter__(self) -> Iterator[Diagnostic]:
-        return iter(sorted(self.items, key=lambda d: (d.span.line, d.span.col, d.code)))
+        # the policy's own file first, then each imported file
+        main = self.source.path
+        return iter(
+            sorted(self.items, key=lambda d: (d.file != main, d.file, d.line, d.col, d.code))
+        )
 
     def __len__(self) -> int:
         return len(self.items)
@@ -126,7 +151,10 @@ def render_text(diag: Diagnostic, source: SourceFile | None = None) -> str:
     if source is not None:
         out += _excerpt(diag.span, source)
     out += [f"  help: {hint}" for hint in diag.hints]
-    out += [f"  note: {diag.file}:{n.span.line}:{n.span.col}: {n.message}" for n in diag.notes]
+    out += [
+        f"  note: {n.span.file or diag.file}:{n.span.line}:{n.span.col}: {n.message}"
+        for n in diag.notes
+    ]
     return "\n".join(out)
 
 

@@ -229,6 +229,9 @@ def _decl(d: ast.Decl, comments: Comments) -> list[str]:
             args = ", ".join(f"{p.name}: {p.type.name}" for p in ps)
             ret = f" -> {r.name}" if r else ""
             return [""] + _join_block(f"fn {n}({args}){ret}", b, 0, comments)
+        case ast.Import(name=n, path=is_path, names=names):
+            listed = ", ".join(f"{i.name} as {i.alias}" if i.alias else i.name for i in names)
+            return [f"import {_quote(n) if is_path else n} {{ {listed} }}"]
         case ast.Callback(name=n, params=ps, ret=r, body=b):
             ret = f" -> {r.name}" if r else ""
             head = f"on {n}({', '.join(p.name for p in ps)}){ret}"

@@ -308,6 +308,16 @@ class CallbackDecl:
 
 
 @dataclass(frozen=True)
+class Imported:
+    """A file whose declarations an `import` brought into the program (their spans name it
+    in `Span.file`), and the program's own `import` that brought it: generated code shows
+    the file's lines, and maps them to that import in the program's own file."""
+
+    file: str
+    via: Span
+
+
+@dataclass(frozen=True)
 class Program:
     name: str
     description: str
@@ -324,6 +334,14 @@ class Program:
     # Where the scheduler's name is written: generated code for a callback the policy leaves
     # out points here, and so does a diagnostic about the whole policy.
     name_span: Span
+    imported: tuple[Imported, ...] = ()
+
+    def imported_via(self, span: Span) -> Span:
+        """The position in the program's own file that `span` stands for: itself, or for
+        imported code, the `import` that brought it."""
+        if not span.file:
+            return span
+        return next((i.via for i in self.imported if i.file == span.file), self.name_span)
 
     def callback(self, op: str) -> CallbackDecl | None:
         return next((c for c in self.callbacks if c.op == op), None)

@@ -9,12 +9,18 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Span:
-    """A half-open region [start, end) of one source file; line and col are 1-based."""
+    """A half-open region [start, end) of one source file; line and col are 1-based.
+
+    `file` is empty for the file being checked. A declaration brought in by an `import`
+    keeps the spans of the file it was written in, with `file` naming that file, so a
+    diagnostic about it points at its own lines (schedlang/imports.py). Spans compare
+    without it: a tree is equal to itself wherever it was read from.
+    """
 
     line: int
     col: int
@@ -22,10 +28,13 @@ class Span:
     end_col: int
     start: int = 0
     end: int = 0
+    file: str = field(default="", compare=False)
 
     def to(self, other: Span) -> Span:
         """The span from the start of self to the end of other."""
-        return Span(self.line, self.col, other.end_line, other.end_col, self.start, other.end)
+        return Span(
+            self.line, self.col, other.end_line, other.end_col, self.start, other.end, self.file
+        )
 
 
 NOWHERE = Span(1, 1, 1, 1, 0, 0)

@@ -263,6 +263,30 @@ class _Build(Transformer[Token, _Built]):
     def cb_param(self, c: list[Token]) -> _Built:
         return _leaf(ast.CallbackParam(_tok(c[0]), str(c[0])))
 
+    def import_decl(self, c: list[Any]) -> _Built:
+        lib = c[1]
+        path = lib.type == "STRING"
+        names = [n for n in c[3:-1] if isinstance(n, _Built)]
+        node = ast.Import(
+            _from(c[0], c[-1]),
+            literals.string(lib) if path else str(lib),
+            _tok(lib),
+            path,
+            tuple(n.node for n in names),
+        )
+        return _built(node, *names)
+
+    def import_name(self, c: list[Any]) -> _Built:
+        name, _, alias = c
+        end = alias if alias is not None else name
+        node = ast.ImportName(
+            _from(name, end),
+            str(name),
+            None if alias is None else str(alias),
+            None if alias is None else _tok(alias),
+        )
+        return _leaf(node)
+
     def type(self, c: list[Token]) -> _Built:
         return _leaf(ast.TypeName(_tok(c[0]), str(c[0])))
 

@@ -54,6 +54,7 @@ def test_a_dsl_diagnostic_as_json() -> None:
                 "hints": ["rename one of them"],
                 "notes": [
                     {
+                        "file": "p.sched",
                         "line": 2,
                         "col": 5,
                         "end_line": 2,
@@ -108,7 +109,14 @@ def test_notes_and_a_file_without_text() -> None:
         ]
     )
     assert d.to_dict()["notes"] == [
-        {"line": 2, "col": 9, "end_line": 2, "end_col": 14, "message": "first declared here"}
+        {
+            "file": "p.sched",
+            "line": 2,
+            "col": 9,
+            "end_line": 2,
+            "end_col": 14,
+            "message": "first declared here",
+        }
     ]
     # Several files: each diagnostic shows the line of its own file, if known.
     other = Diagnostic("C010", "error", "h.h", Span(1, 1, 1, 2), "clang rejected the file")

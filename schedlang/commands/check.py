@@ -60,6 +60,7 @@ class FileResult:
     source: SourceFile | None = None
     error: dict[str, Any] | None = None  # unreadable / internal-error: what went wrong
     exception: Exception | None = None
+    imported: dict[str, SourceFile] = field(default_factory=dict)  # files its imports read
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"file": self.path, "status": self.status}
@@ -80,7 +81,7 @@ def check_file(path: str, dump: Dump | None = None) -> FileResult:
     except Exception as exc:  # a bug in a pass: report it as one, keep checking the others
         return FileResult(path, "internal-error", error=internal_error.record(exc), exception=exc)
     status: Status = "ok" if checked is not None else "diagnostics"
-    return FileResult(path, status, checked, list(diags), diags.source)
+    return FileResult(path, status, checked, list(diags), diags.source, imported=diags.imported)
 
 
 def unreadable(err: OSError) -> dict[str, Any]:
@@ -130,7 +131,8 @@ def print_text(r: FileResult) -> None:
 def print_diagnostics(r: FileResult) -> None:
     """Each diagnostic with its source line (one in a C policy's header without)."""
     if r.diagnostics:
-        print(render_all(r.diagnostics, {r.source.path: r.source} if r.source else {}))
+        own = {r.source.path: r.source} if r.source else {}
+        print(render_all(r.diagnostics, {**r.imported, **own}))
 
 
 def fact_lines(facts: Mapping[str, object]) -> list[str]:

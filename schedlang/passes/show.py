@@ -16,7 +16,7 @@ from schedlang.source import Span
 
 def code(diags: Diagnostics, span: Span, fallback: str = "this expression") -> str:
     """The source text under span, in backticks, on one line; else the fallback."""
-    text = diags.source.text[span.start : span.end] if span.end > span.start else ""
+    text = diags.text_at(span)
     text = " ".join(text.split())
     if not text:
         return fallback

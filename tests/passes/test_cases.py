@@ -1,7 +1,8 @@
 """Data-driven checker tests: every tests/cases/*.sched is a whole program with its expectations.
 
 A line that ends in `// E[code]` must get a diagnostic with that code on that line (several
-`E[...]` on one line mean several diagnostics); a file with no `E[...]` must check clean and
+`E[...]` on one line mean several diagnostics); `E[code@FILE:LINE]` expects it in a file the
+case imports (FILE relative to the case), at LINE. A file with no `E[...]` must check clean and
 yield a CheckedProgram. The set of (line, code) pairs must match exactly, so a case also
 fails when the checker reports something nobody expected. The expectations live in the
 files; there is nothing to regenerate.
@@ -22,7 +23,7 @@ from schedlang.syntax import MAX_SOURCE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = sorted((ROOT / "tests" / "cases").glob("*.sched"))
-EXPECTATION = re.compile(r"\bE\[([a-z0-9-]+)\]")
+EXPECTATION = re.compile(r"\bE\[([a-z0-9-]+)(?:@([^\]:]+):(\d+))?\]")
 
 # Codes whose trigger cannot carry an inline expectation; each is exercised below instead.
 NOT_IN_CASE_FILES = {
@@ -31,12 +32,19 @@ NOT_IN_CASE_FILES = {
 }
 
 
-def expected(text: str) -> set[tuple[int, str]]:
-    out: set[tuple[int, str]] = set()
+def expected(text: str) -> set[tuple[str, int, str]]:
+    """(file, line, code) expected; file "" is the case itself."""
+    out: set[tuple[str, int, str]] = set()
     for number, line in enumerate(text.splitlines(), start=1):
         if "//" in line:
-            out |= {(number, code) for code in EXPECTATION.findall(line.rsplit("//", 1)[1])}
+            for code, file, at in EXPECTATION.findall(line.rsplit("//", 1)[1]):
+                out.add((file, int(at), code) if file else ("", number, code))
     return out
+
+
+def _where(path: Path, file: str) -> str:
+    """A diagnostic's file as a case names it: "" for the case, else relative to it."""
+    return "" if file == str(path) else str(Path(file).relative_to(path.parent))
 
 
 def test_there_are_cases() -> None:
@@ -48,8 +56,8 @@ def test_case(path: Path) -> None:
     text = path.read_bytes().decode("utf-8", errors="replace")
     want = expected(text)
     program, diags = check_path(path)
-    got = {(d.line, d.code) for d in diags}
-    shown = "\n".join(render_text(d, diags.source) for d in diags)
+    got = {(_where(path, d.file), d.line, d.code) for d in diags}
+    shown = "\n".join(render_text(d, diags.sources().get(d.file)) for d in diags)
     assert got == want, f"missing {sorted(want - got)}, unexpected {sorted(got - want)}\n{shown}"
     if not want:
         assert program is not None, shown
@@ -58,7 +66,9 @@ def test_case(path: Path) -> None:
 
 
 def test_every_code_has_a_case_file() -> None:
-    used = {code for p in CASES for _, code in expected(p.read_bytes().decode("utf-8", "replace"))}
+    used = {
+        code for p in CASES for _, _, code in expected(p.read_bytes().decode("utf-8", "replace"))
+    }
     missing = set(codes.SUMMARY) - used - set(NOT_IN_CASE_FILES)
     assert not missing, f"codes with no rejected program under tests/cases/: {sorted(missing)}"
     unknown = used - set(codes.SUMMARY)
