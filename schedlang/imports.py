@@ -27,6 +27,7 @@ the import, with notes at the imported file's positions.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -521,5 +522,6 @@ def run(
     origins: dict[str, ir.Imported] = {}
     for d, via in entries:
         if via is not None and d.span.file not in origins:
-            origins[d.span.file] = ir.Imported(d.span.file, via)
+            text = diags.imported[d.span.file].text.encode("utf-8", "surrogatepass")
+            origins[d.span.file] = ir.Imported(d.span.file, via, hashlib.sha256(text).hexdigest())
     return dataclasses.replace(tree, decls=tuple(d for d, _ in entries)), tuple(origins.values())

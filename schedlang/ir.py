@@ -315,6 +315,7 @@ class Imported:
 
     file: str
     via: Span
+    sha256: str  # of the file's text, for the manifest
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ become, as `schedlang/fmt.py` does for the DSL:
   (`&&`/`||` first, then commas, then other operators), continuation lines one tab deeper.
 
 A statement may carry a `Span`: its first line then ends with the position marker that
-`render.py` turns into the `/* file.sched:LINE */` comment and a `line_map` row.
+`render.py` turns into the `/* file.sched:LINE */` comment and a `line_map` row (code an
+`import` brought names its own file in both the marker and the comment).
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ from schedlang.source import Span
 MAX_WIDTH = 100  # kernel style allows 100 columns (tabs count as 8)
 _ALIGN_MAX = 64  # a continuation lines up inside its parenthesis only up to this column
 MARK = "/*@@{line}:{col}@@*/"
+# A line of code an `import` brought: its file, in hex so no path can end the marker early.
+IMPORTED_MARK = "/*@@{line}:{col}@{file}@@*/"
 
 
 def mark(span: Span) -> str:
+    if span.file:
+        hexed = span.file.encode("utf-8", "surrogatepass").hex()
+        return IMPORTED_MARK.format(line=span.line, col=span.col, file=hexed)
     return MARK.format(line=span.line, col=span.col)
 
 

@@ -99,6 +99,7 @@ def build_context(checked: ir.CheckedProgram, opts: Options) -> dict[str, Any]:
         if fallback
         else [],
         "fns": fns,
+        "imported": {i.file: (i.via.line, i.via.col) for i in program.imported},
         "callbacks": callbacks,
         "timeout_ms": opts.timeout_ms,
     }
@@ -198,7 +199,8 @@ def _fn(lw: Lowerer, f: ir.FnDecl) -> str:
     scope = Scope(op=None, bare_return=c.Return(), enq_flags="0")
     decls, stmts = lw.body(f.body, scope)
     body = decls + ([""] if decls and stmts else []) + stmts
-    head = f"/* fn {cnames.comment(f.name)} */ {mark(f.span)}"
+    origin = f", imported from {f.span.file}" if f.span.file else ""
+    head = f"/* fn {cnames.comment(f.name)}{cnames.comment(origin)} */ {mark(f.span)}"
     return "\n".join([head, *render.fit(_fn_signature(f)), "{", *body, "}"])
 
 

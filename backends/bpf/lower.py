@@ -68,8 +68,12 @@ class Lowerer:
         # locals of the callback being lowered that always hold a CPU the kernel handed out
         # (semantics.kernel_given_cpus): see kernel_cpu()
         self.trusted_cpus: frozenset[str] = frozenset()
-        source = cnames.comment(program.path.rsplit("/", 1)[-1])
-        self.printer = c.Printer(lambda span: len(f" /* {source}:{span.line} */"))
+
+        def comment_width(span: Span) -> int:  # of the `/* file.sched:LINE */` render adds
+            file = (span.file or program.path).rsplit("/", 1)[-1]
+            return len(f" /* {cnames.comment(file)}:{span.line} */")
+
+        self.printer = c.Printer(comment_width)
 
     # ------------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> c.Expr:

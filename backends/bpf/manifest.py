@@ -61,7 +61,13 @@ def build(
         "line_map": [list(row) for row in line_map],
         "hashes": hashes,
         "toolchain": toolchain,
+        # files `import`s brought code from: their lines map to the import in line_map
+        **({"imports": [_imported(i) for i in program.imported]} if program.imported else {}),
     }
+
+
+def _imported(i: ir.Imported) -> dict[str, Any]:
+    return {"file": i.file, "sha256": i.sha256, "import_line": i.via.line}
 
 
 def check_layout(manifest: dict[str, Any], object_path: Path) -> None:

@@ -7,7 +7,11 @@ level), which the file includes and `compile` writes next to it.
 The lowering puts a marker `/*@@LINE:COL@@*/` at the end of each line made from a policy
 statement. Here, after the template has laid the file out, each marker becomes the readable
 comment `/* policy.sched:LINE */` and a `line_map` row `[c_line, dsl_line, dsl_col]`, so the
-map is exact whatever the template does around the lowered code.
+map is exact whatever the template does around the lowered code. A line of imported code
+names its own file in the comment (`/* least_loaded.sched:51 */`, as the policy's own lines
+name only the file, and the fn's head comment the whole path); its `line_map` row
+points at the `import` that brought it, the policy's own line for it
+(`context["imported"]`: file -> (line, col) of that import).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from schedlang.backends import semantics
 from schedlang.backends.bpf import cnames, compat, layout
 from schedlang.backends.bpf.csyntax import MAX_WIDTH, width
 
-_MARK = re.compile(r"/\*@@(\d+):(\d+)@@\*/")
+_MARK = re.compile(r"/\*@@(\d+):(\d+)(?:@([0-9a-f]+))?@@\*/")
 HEADER = "schedlang.bpf.h"  # the shared header's file name, next to every NAME.bpf.c
 
 
@@ -92,9 +96,10 @@ def render(context: dict[str, Any]) -> RenderedC:
             lines.append(text.rstrip())
             continue
         line, col = int(found.group(1)), int(found.group(2))
+        file = bytes.fromhex(found.group(3)).decode("utf-8", "surrogatepass") if found[3] else ""
         code = _MARK.sub("", text, count=1).rstrip()
-        line_map.append((len(lines) + 1, line, col))
-        lines.append(f"{code} {line_comment(source_name, line)}")
+        line_map.append((len(lines) + 1, *(context["imported"][file] if file else (line, col))))
+        lines.append(f"{code} {line_comment(file.rsplit('/', 1)[-1] or source_name, line)}")
     return RenderedC("\n".join(lines) + "\n", tuple(line_map))
 
 
