@@ -7,7 +7,7 @@ the expression precedence ladder costs (`atom` → `postfix` → ... → `or_exp
 a `?rule` that hands its one child up unchanged). This loop reads the same parse table and
 the same per-state lexers (the contextual lexer, so a keyword is still a name wherever a
 keyword cannot stand), but resolves each table entry once, up front, into a plain tuple, and
-does a unit reduction as a state change only.
+does a run of unit reductions as one state change.
 
 It makes the same reductions, in the same order, with the same callbacks as Lark's loop, so
 it builds the same tree and a callback rejects at the same point. What it does not do is
@@ -25,6 +25,8 @@ from typing import Any
 from lark import Lark, Token
 from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
+
+_new_str = str.__new__
 
 # Table entry kinds.
 _SHIFT, _UNIT, _REDUCE = 0, 1, 2
@@ -68,6 +70,9 @@ class Loop:
         self._end = table.end_states["start"]
         self._contextual = frontend.lexer.lexer  # behind the (no-op) post-lexer
         self._lexers: dict[int, _Lexer] = {}
+        # (state below, top state, lookahead) -> the top state after the unit reductions
+        # that lookahead makes in a row there; the state below stays (see `_follow`).
+        self._units: dict[tuple[int, int, str], int] = {}
 
     def _lexer(self, state: int) -> _Lexer:
         """The state's lexer, built on first use as Lark builds it (most states never lex)."""
@@ -79,9 +84,23 @@ class Loop:
         self._lexers[state] = found
         return found
 
+    def _follow(self, chain: tuple[int, int, str]) -> int:
+        """The state a run of unit reductions ends in. Each one pops the top state (the
+        child's) and pushes the goto of the state below on the rule's name; the value and
+        the state below do not change, so the whole run depends on the two states and the
+        lookahead only. `expr` over a name is a dozen of them per operand."""
+        below, state, terminal = chain
+        while not (terminal == "$END" and state == self._end):
+            entry = self._actions[state].get(terminal)
+            if entry is None or entry[0] != _UNIT:
+                break
+            state = self._actions[below][entry[2]][1]
+        self._units[chain] = state
+        return state
+
     def parse(self, text: str) -> Any:
         """The value the start rule's callback returns, or `Stop`."""
-        actions, lexers, end = self._actions, self._lexers, self._end
+        actions, lexers, units, end = self._actions, self._lexers, self._units, self._end
         states: list[int] = [self._start]
         values: list[Any] = []
         pos, line, line_start, size = 0, 1, 0, len(text)
@@ -102,7 +121,12 @@ class Loop:
                     line_start = at + value.rindex("\n") + 1
                 if kind in ignore and kind not in callback:
                     continue
-                token = Token(kind, value, at, start_line, column, line, pos - line_start + 1, pos)
+                # Token(kind, value, at, ...) made in place: the constructor's two calls
+                # cost more than the rest of lexing a token.
+                token = _new_str(Token, value)
+                token.type, token.value, token.start_pos, token.end_pos = kind, value, at, pos
+                token.line, token.column = start_line, column
+                token.end_line, token.end_column = line, pos - line_start + 1
                 if kind in callback:
                     token = callback[kind](token)
                 if kind not in ignore:
@@ -121,15 +145,19 @@ class Loop:
                     states.append(arg)
                     values.append(token)
                     break
-                if what == _UNIT:  # the child is the value: only the state changes
-                    states.pop()
+                if what == _UNIT:  # the child is the value: only the top state changes
+                    chain = (states[-2], state, terminal)
+                    state = units.get(chain, -1)
+                    if state < 0:
+                        state = self._follow(chain)
+                    states[-1] = state
                 else:
                     children = values[-arg:] if arg else []
                     if arg:
                         del states[-arg:]
                         del values[-arg:]
                     values.append(build(children))
-                state = actions[states[-1]][origin][1]
-                states.append(state)
+                    state = actions[states[-1]][origin][1]
+                    states.append(state)
                 if token is None and state == end:
                     return values[-1]
