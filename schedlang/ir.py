@@ -421,18 +421,21 @@ def stmt_exprs(s: Stmt) -> list[Expr]:
 
 
 def subexprs(e: Expr) -> list[Expr]:
-    """e and every expression inside it, parents first."""
-    out = [e]
-    match e:
-        case TaskField(task=x) | TaskVarRef(task=x) | PickField(pick=x) | Unary(operand=x):
-            out += subexprs(x)
-        case Cast(expr=x):
-            out += subexprs(x)
-        case ArrayElem(index=x) | MapElem(key=x):
-            out += subexprs(x)
-        case Builtin(args=args) | FnCall(args=args):
-            for a in args:
-                out += subexprs(a)
-        case Binary(left=a, right=b):
-            out += subexprs(a) + subexprs(b)
+    """e and every expression inside it, parents first (left operand before right). With a
+    stack, not recursion: the passes call it for every expression, and a recursive version
+    copied each subtree's list once per level above it."""
+    out: list[Expr] = []
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        match x:
+            case TaskField(task=y) | TaskVarRef(task=y) | PickField(pick=y) | Unary(operand=y):
+                todo.append(y)
+            case Cast(expr=y) | ArrayElem(index=y) | MapElem(key=y):
+                todo.append(y)
+            case Builtin(args=args) | FnCall(args=args):
+                todo += reversed(args)
+            case Binary(left=a, right=b):
+                todo += (b, a)
     return out
