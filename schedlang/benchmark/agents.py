@@ -7,12 +7,20 @@ it may spend, it names a policy (a stdlib name, or DSL source) and its parameter
 what it spent. The runner measures the proposal against the default scheduler in the VM; the
 agent never measures itself, so every agent is scored the same way.
 
+Phase 1 (goal inference) comes first: an agent that has `state_goal(question) -> Goal | None`
+is shown each workload's name, description, category and profile (a `GoalQuestion`: not its
+metrics, SLOs or reference goal, which are the answer) and states the goal it would pursue;
+benchmark/goals.py grades it. An agent without `state_goal` is not graded in phase 1.
+
 Baselines (docs/benchmark.md):
 * `default`: proposes nothing; the kernel's own scheduler is measured against itself, so
   its I is 1 by construction and its interval shows the noise floor.
 * `rules`: a stdlib policy per workload category, chosen by hand-written rules.
 * `offline`: `schedlang.synthesize` without a model and without VM runs: the library's
   candidates tuned in the simulator on the workload's `sim_proxy` model within the budget.
+Their goals: `default` always says "make it faster", `rules` one goal per category, `offline`
+reads the profile (`infer_goal`), or the category when it shows no bottleneck. All three are
+deterministic.
 """
 
 from __future__ import annotations
@@ -22,6 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from schedlang.agent.goal import METRICS as GOAL_METRICS
+from schedlang.agent.goal import Goal
+from schedlang.agent.goal import Slo as GoalSlo
+from schedlang.agent.profile import Bottleneck, SloMetric, WorkloadProfile
 from schedlang.benchmark.suite import WorkloadSpec
 
 
@@ -48,6 +60,16 @@ class Proposal:
         return self.policy is not None and "\n" in self.policy
 
 
+@dataclass(frozen=True)
+class GoalQuestion:
+    """What phase 1 shows an agent about one workload."""
+
+    workload: str
+    description: str
+    category: str
+    profile: WorkloadProfile | None  # None: the workload has no profile (no simulator model)
+
+
 class Agent(Protocol):
     name: str
 
@@ -56,8 +78,72 @@ class Agent(Protocol):
     ) -> Proposal: ...
 
 
+# Hand-written: the goal a workload of each category usually has (docs/benchmark.md).
+CATEGORY_GOALS: dict[str, Goal] = {
+    "latency": Goal("wakeup_p99", "lower"),
+    "batch": Goal("time", "lower"),
+    "analytics": Goal("time", "lower"),
+    "server": Goal("throughput", "higher"),
+    "stress": Goal("time", "lower", slos=(GoalSlo("throughput", 0.8),)),  # the noise is a tenant
+}
+
+# A profile's SLO metric (agent/profile.py) -> the goal metric it stands for (agent/goal.py).
+_GOAL_OF_SLO = {
+    SloMetric.WAKEUP_P50_US: "wakeup_p50",
+    SloMetric.WAKEUP_P99_US: "wakeup_p99",
+    SloMetric.WAKEUP_MAX_US: "wakeup_max",
+    SloMetric.THROUGHPUT: "throughput",
+    SloMetric.MAKESPAN_S: "time",
+    SloMetric.WALL_S: "time",
+}
+
+
+def infer_goal(profile: WorkloadProfile) -> Goal:
+    """The goal a profile states, read without judgement: what its soft SLO improves (a
+    ping-pong's round trip, the median wakeup, when Observe saw one), and as floors its hard
+    SLOs on other figures, each the bound's share of what the profile measured under the
+    default (a CPU-time floor of 95% of the hogs' time is 0.95; a tail at most twice the
+    observed one is 0.5). With no soft SLO: throughput when the CPUs are saturated, else time."""
+    improve = next((s for s in profile.slos if not s.hard), None)
+    if profile.bottleneck is Bottleneck.PING_PONG:
+        metric = "wakeup_p50"
+    elif improve is not None:
+        metric = _GOAL_OF_SLO[improve.metric]
+    else:
+        metric = "throughput" if profile.bottleneck is Bottleneck.CPU_SATURATED else "time"
+    floors: dict[str, float] = {}
+    for slo in profile.slos:
+        kept = _GOAL_OF_SLO[slo.metric]
+        share = _share(profile, slo)
+        if slo.hard and kept != metric and share is not None:
+            floors[kept] = max(floors.get(kept, 0.0), share)
+    return Goal(metric, GOAL_METRICS[metric][0], slos=tuple(GoalSlo(m, f) for m, f in sorted(floors.items())),
+                text=f"from the profile: {profile.bottleneck.value}")  # fmt: skip
+
+
+def _share(profile: WorkloadProfile, slo: Any) -> float | None:
+    """The SLO's bound as a share of the default's figure in the profile (higher is better),
+    in (0, 1]; None when the profile has no such figure."""
+    if slo.metric is SloMetric.THROUGHPUT:
+        threads = profile.thread(slo.task) if slo.task else profile.threads
+        observed = sum(t.run.total_us for t in threads) / max(profile.duration_s * 1e6, 1e-9)
+        share = slo.value / observed if observed else None
+    elif slo.metric in (SloMetric.WAKEUP_P99_US, SloMetric.WAKEUP_P50_US, SloMetric.WAKEUP_MAX_US):
+        dist = profile.wakeup_latency
+        seen = {SloMetric.WAKEUP_P50_US: dist.p50_us, SloMetric.WAKEUP_P99_US: dist.p99_us,
+                SloMetric.WAKEUP_MAX_US: dist.max_us}[slo.metric]  # fmt: skip
+        share = seen / slo.value if seen and slo.value else None
+    else:
+        seen = profile.metrics.get(slo.metric.value)
+        share = seen / slo.value if seen and slo.value else None
+    return None if share is None else round(min(share, 1.0), 2)
+
+
 class DefaultAgent:
     name = "default"
+
+    def state_goal(self, question: GoalQuestion) -> Goal | None:
+        return Goal("time", "lower", text="make it faster")
 
     def propose(
         self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
@@ -77,6 +163,9 @@ RULES: dict[str, tuple[str, str]] = {
 
 class RulesAgent:
     name = "rules"
+
+    def state_goal(self, question: GoalQuestion) -> Goal | None:
+        return CATEGORY_GOALS[question.category]
 
     def propose(
         self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
@@ -110,6 +199,14 @@ class OfflineAgent:
         self.trials = trials
         self.spent_s = 0.0
         self.by_category: dict[str, Proposal] = {}
+
+    def state_goal(self, question: GoalQuestion) -> Goal | None:
+        """The profile's goal (`infer_goal`); the category's when there is no profile or
+        Observe saw no bottleneck in it (then the profile is no evidence either way)."""
+        profile = question.profile
+        if profile is None or profile.bottleneck is Bottleneck.NONE:
+            return CATEGORY_GOALS[question.category]
+        return infer_goal(profile)
 
     def propose(
         self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget

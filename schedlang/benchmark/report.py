@@ -1,7 +1,8 @@
 """`schedlang bench report`: one static HTML page from result bundles, for people.
 
 The page is a single file with nothing to fetch and no script: tables for the leaderboard
-(per track, agents by score, with the held-out score beside it), each bundle's workloads (the
+(per track, agents by score, with the held-out score and phase 1's goal score beside it),
+each bundle's goals as stated and as the reference has them (schema 2), its workloads (the
 ratio I of every metric with its interval, the SLOs met or not, the weighted contribution),
 the budget used, and whether each bundle's signature holds. The ratios are also drawn with
 matplotlib and embedded as PNG data URIs. Every string that came from a bundle is escaped:
@@ -27,7 +28,7 @@ from matplotlib.figure import Figure
 from schedlang.benchmark.bundle import BundleError, Verification, read_member, verify
 
 SCORES = "scores.json"
-SCORES_SCHEMA = 1
+SCORES_SCHEMAS = (1, 2)  # 2 adds phase 1 (goal inference); a schema 1 bundle shows it as -
 # Colours of the ratio plot: workloads the agent tuned on, and the held-out ones.
 SEEN_COLOUR = "#1f77b4"
 HELD_OUT_COLOUR = "#d62728"
@@ -60,15 +61,14 @@ def load(path: Path) -> Result:
         scores = json.loads(raw)
     except ValueError as exc:
         raise BundleError(f"{path}: {SCORES} is not JSON ({exc})") from exc
-    if not isinstance(scores, dict) or scores.get("schema") != SCORES_SCHEMA:
+    if not isinstance(scores, dict) or scores.get("schema") not in SCORES_SCHEMAS:
         found = scores.get("schema") if isinstance(scores, dict) else None
-        raise BundleError(
-            f"{path}: {SCORES} has schema {found!r}; this report reads schema {SCORES_SCHEMA}"
-        )
-    where = _shape_error(scores, SHAPE, "")
+        raise BundleError(f"{path}: {SCORES} has schema {found!r}; this report reads schema 1 or 2")
+    shape = SHAPE if scores["schema"] == 1 else SHAPE_2
+    where = _shape_error(scores, shape, "")
     if where is not None:
         raise BundleError(
-            f"{path}: {SCORES}: {where}; the runner writes schema 1 (docs/benchmark.md)"
+            f"{path}: {SCORES}: {where}; the runner writes schema 2 (docs/benchmark.md)"
         )
     return Result(path, verification, scores)
 
@@ -106,6 +106,10 @@ SHAPE: Any = {
         }
     ],
 }
+
+
+# Schema 2: phase 1's scores as well (each workload's `goal` is an object or null: read with .get).
+SHAPE_2: Any = {**SHAPE, "goal_score": OptNumber, "goal_score_held_out": OptNumber}
 
 
 def _shape_error(value: Any, shape: Any, where: str) -> str | None:
@@ -234,12 +238,14 @@ def _leaderboards(results: list[Result]) -> str:
                         _cell(str(s.get("agent")), "agent"),
                         _cell(_num(s.get("score")), "num score", raw=True),
                         _cell(_num(s.get("score_held_out")), "num held-out", raw=True),
+                        _cell(_num(s.get("goal_score")), "num goal", raw=True),
                         _cell(f"{met}/{len(workloads)}", "num slos"),
                         _cell("verified" if cls == "pass" else "NOT VERIFIED", cls),
                     ]
                 )
             )
-        headers = ["rank", "agent", "score", "held-out score", "hard SLOs met", "bundle"]
+        headers = ["rank", "agent", "score", "held-out score", "goal score (phase 1)",
+                   "hard SLOs met", "bundle"]  # fmt: skip
         out.append(f"<h3>Track {escape(track)}</h3>")
         out.append(_table(f"leaderboard track-{escape(track)}", headers, rows))
     return "\n".join(out)
@@ -253,6 +259,8 @@ def _bundle_section(n: int, r: Result) -> str:
         [
             f'<section id="bundle-{n}"><h2>{escape(title)}</h2>',
             _plot(workloads),
+            "<h3>Goals (phase 1)</h3>",
+            _goals_table(workloads),
             "<h3>Workloads</h3>",
             _workloads_table(workloads),
             "<h3>SLOs</h3>",
@@ -262,6 +270,28 @@ def _bundle_section(n: int, r: Result) -> str:
             "</section>",
         ]
     )
+
+
+def _goals_table(workloads: list[dict[str, Any]]) -> str:
+    graded = [(w, w["goal"]) for w in workloads if isinstance(w.get("goal"), dict)]
+    if not graded:
+        return "<p>Not graded: the agent states no goals, or the bundle predates phase 1.</p>"
+    rows = [
+        _row(
+            [
+                _cell(str(w.get("name")), "workload"),
+                _cell("held out" if w.get("held_out") else "seen", "split"),
+                _cell(str((g.get("stated") or {}).get("text", "no goal")), "stated"),
+                _cell(str((g.get("reference") or {}).get("text")), "reference"),
+                _cell(_num(g.get("metric")), "num goal-metric", raw=True),
+                _cell(_num(g.get("floors")), "num goal-floors", raw=True),
+                _cell(_num(g.get("grade")), "num grade", raw=True),
+            ]
+        )
+        for w, g in graded
+    ]
+    headers = ["workload", "split", "stated", "reference", "metric", "floors", "grade"]
+    return _table("goals", headers, rows)
 
 
 def _workloads_table(workloads: list[dict[str, Any]]) -> str:

@@ -1,6 +1,11 @@
-"""`schedlang bench run`: an agent proposes a policy per workload, the VM measures it against
-the default scheduler in the same boot, the score is written as DIR/scores.json (schema 1,
-docs/benchmark.md) with every raw output in DIR/raw/ and every policy in DIR/policies/.
+"""`schedlang bench run`: phase 1, the agent states a goal per workload from its profile
+(graded by benchmark/goals.py); phase 2, it proposes a policy per workload, the VM measures
+it against the default scheduler, and the score is written as
+DIR/scores.json (schema 2, docs/benchmark.md) with every raw output in DIR/raw/, every
+profile shown in DIR/profiles/ and every policy in DIR/policies/.
+
+The profile is the simulator's (`schedlang analyze --sim`) of the workload's `sim_proxy`
+model, seed 0: deterministic and free of VM time; a workload without one gets none.
 
 Each workload is measured in a boot of its own (`schedlang.run`, runs interleaved ABBA), one
 executor task (schedlang.benchmark.executor: here, or on a Ray cluster), so a workload's
@@ -29,13 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from schedlang.benchmark import executor as executors
-from schedlang.benchmark import score, suite
-from schedlang.benchmark.agents import Agent, AgentError, Budget, Proposal, make
+from schedlang.benchmark import goals, score, suite
+from schedlang.benchmark.agents import Agent, AgentError, Budget, GoalQuestion, Proposal, make
 
 MIN_RUNS = 5  # a side, for a full run (the issue's floor)
 QUICK_RUNS = 2
 QUICK_WORKLOADS = ("hackbench", "pipe", "xz")
 TRACKS = ("T1", "T2")
+SCHEMA = 2  # 2: phase 1 (goal, goal_score, goal_score_held_out); 1 had phase 2 only
 
 Say = Callable[[str], None]
 
@@ -205,12 +211,18 @@ def run_suite(
         else:
             runnable.append(spec)
 
+    profiles = _profiles(runnable, out, say)
+    graded = _phase1(agent, runnable, profiles, say)
+
     # propose: the agent sees each workload's file; held-out ones last, so an agent that
     # learns from the tuned ones can carry it over (agents.OfflineAgent)
     proposals: dict[str, Proposal] = {}
     for spec in sorted(runnable, key=lambda s: s.held_out):  # tuned ones first
         say(f"propose {spec.name} ({spec.category}{', held out' if spec.held_out else ''})")
-        proposals[spec.name] = agent.propose(spec, None, settings.budget)
+        profile = profiles.get(spec.name)
+        proposals[spec.name] = agent.propose(
+            spec, None if profile is None else profile.to_dict(), settings.budget
+        )
         p = proposals[spec.name]
         say(f"  {spec.name}: {_policy_label(p) or 'the default'} {p.params or ''} {p.note}")
 
@@ -279,8 +291,14 @@ def run_suite(
         limit_vm_runs=settings.budget.vm_runs,
         limit_tokens=settings.budget.tokens,
     )
+
+    def phase1(held_out: bool) -> float | None:
+        return goals.phase_score(
+            [g for s in runnable if s.held_out == held_out and (g := graded.get(s.name))]
+        )
+
     result = {
-        "schema": 1,
+        "schema": SCHEMA,
         "track": settings.track,
         "agent": agent.name,
         "quick": settings.quick,
@@ -300,8 +318,13 @@ def run_suite(
             "lambda": used.lam,
             "limits": used.to_dict()["limits"],
         },
+        "goal_score": phase1(False),
+        "goal_score_held_out": phase1(True),
         "runs_a_side": settings.repeat,
-        "workloads": [w.to_dict() for w in scored],
+        "workloads": [
+            {**w.to_dict(), "goal": g.to_dict() if (g := graded.get(w.spec.name)) else None}
+            for w in scored
+        ],
         "skipped": skipped,
         "machine": {**_machine(), "sandbox": boot},
         "versions": {"schedlang": __version__},
@@ -310,6 +333,42 @@ def run_suite(
     (out / "scores.json").write_text(json.dumps(result, indent=2))
     _seal(out, say)
     return result
+
+
+def _profiles(specs: list[suite.WorkloadSpec], out: Path, say: Say) -> dict[str, Any]:
+    """Each workload's profile (module docstring), written to DIR/profiles/NAME.json."""
+    from schedlang.agent.observe import observe
+
+    by_proxy: dict[str, Any] = {}
+    profiles: dict[str, Any] = {}
+    for spec in specs:
+        if spec.sim_proxy is None:
+            continue
+        if spec.sim_proxy not in by_proxy:
+            by_proxy[spec.sim_proxy] = observe(spec.sim_proxy, sim=True, cpus=2, seed=0)
+        profiles[spec.name] = by_proxy[spec.sim_proxy]
+        (out / "profiles").mkdir(exist_ok=True)
+        (out / "profiles" / f"{spec.name}.json").write_text(profiles[spec.name].to_json())
+    if profiles:
+        say(f"profiled {len(profiles)} workloads in the simulator ({len(by_proxy)} models)")
+    return profiles
+
+
+def _phase1(
+    agent: Agent, specs: list[suite.WorkloadSpec], profiles: dict[str, Any], say: Say
+) -> dict[str, goals.GoalGrade]:
+    """Phase 1: the agent's goal per workload, graded; empty when it states none at all."""
+    state_goal = getattr(agent, "state_goal", None)
+    if state_goal is None:
+        say(f"phase 1: agent {agent.name} does not state goals, not graded")
+        return {}
+    graded = {}
+    for spec in specs:
+        question = GoalQuestion(spec.name, spec.description, spec.category,
+                                profiles.get(spec.name))  # fmt: skip
+        graded[spec.name] = g = goals.grade(state_goal(question), spec.goal)
+        say(f"goal {spec.name}: {goals.describe(g.stated)} (grade {g.grade:.2f})")
+    return graded
 
 
 def _seal(out: Path, say: Say) -> None:
@@ -385,7 +444,7 @@ def format_table(result: dict[str, Any]) -> str:
         + (f", QUICK ({result['runs_a_side']} runs a side)" if result["quick"] else
            f", {result['runs_a_side']} runs a side"),
         f"{'workload':<14}{'policy':<16}{'metric':<18}{'I':>7}  {'95% interval':<17}"
-        f"{'SLOs':<6}{'weighted':>9}",
+        f"{'SLOs':<6}{'weighted':>9}  {'goal':>5}",
     ]  # fmt: skip
     for w in result["workloads"]:
         for k, m in enumerate(w["metrics"]):
@@ -396,11 +455,14 @@ def format_table(result: dict[str, Any]) -> str:
                 iv = f"(self {m['noise'][0]:.2f})"
             iv = f"{iv} "
             first = k == 0
+            goal = w.get("goal")
+            grade = "-" if goal is None else f"{goal['grade']:.2f}"
             name = w["name"] + ("*" if w["held_out"] else "") if first else ""
             lines.append(
                 f"{name:<14}{(w['policy'] or 'default') if first else '':<16}{m['name']:<18}"
                 f"{i:>7}  {iv:<17}{('met' if w['slos_met'] else 'MISS') if first else '':<6}"
                 f"{format(w['weighted'], '.3f') if first else '':>9}"
+                f"  {grade if first else '':>5}".rstrip()
             )
     for s in result.get("skipped", []):
         lines.append(f"{s['name']:<14}skipped: {s['reason']}")
@@ -409,4 +471,15 @@ def format_table(result: dict[str, Any]) -> str:
         f"score {result['score']:.3f}; held-out score "
         + ("- (no held-out workload ran)" if held is None else f"{held:.3f} (* held out)")
     )
+    if result.get("goal_score") is None and result.get("goal_score_held_out") is None:
+        lines.append("goal inference (phase 1): not graded")
+    else:
+        lines.append(
+            "goal inference (phase 1): "
+            + "; held-out ".join(
+                "-" if v is None else f"{v:.2f}"
+                for v in (result["goal_score"], result["goal_score_held_out"])
+            )
+            + " (mean grade, 0-1)"
+        )
     return "\n".join(lines)

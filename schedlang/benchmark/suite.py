@@ -3,7 +3,8 @@
 A workload file says what runs in the guest (`runner`, an entry of the VM catalogue
 `runtime/workloads.py`, and `parser`, the function reading its output), what is scored
 (metrics with weights alpha summing to 1), the SLOs (relative to the default scheduler's
-median, or absolute; hard ones gate the score), its category and whether it is held out.
+median, or absolute; hard ones gate the score), its category and whether it is held out, and the reference goal of phase 1 (`[goal]`: the
+goal an agent reading the workload's profile should state; benchmark/goals.py grades it).
 Keeping them as data means a new workload is a reviewed file, not code, and the score's
 inputs can be read without reading Python. A file that is wrong is reported as
 `file:line: what` (SuiteError), never a traceback; a workload whose programs are not
@@ -21,14 +22,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import schedlang
+from schedlang.agent.goal import METRICS as GOAL_METRICS
+from schedlang.agent.goal import Goal, GoalError
+from schedlang.agent.goal import Slo as GoalSlo
 
 Direction = Literal["lower", "higher"]
 CATEGORIES = ("batch", "latency", "server", "analytics", "stress")
 PACKAGE = "schedlang.benchmark"  # the files are its `workloads/*.toml` package data
 _KEYS = {"name", "description", "category", "held_out", "runner", "parser", "sim_proxy",
-         "requires", "metrics", "slos"}  # fmt: skip
+         "requires", "metrics", "slos", "goal"}  # fmt: skip
 _METRIC_KEYS = {"name", "alpha", "direction", "unit"}
 _SLO_KEYS = {"metric", "bound", "relative", "hard", "why"}
+_GOAL_KEYS = {"metric", "direction", "why", "slos"}
+_GOAL_SLO_KEYS = {"metric", "floor"}
 
 
 class SuiteError(ValueError):
@@ -69,6 +75,8 @@ class WorkloadSpec:
     metrics: tuple[Metric, ...]
     slos: tuple[Slo, ...]
     path: str
+    goal: Goal  # phase 1's reference: the goal the profile should lead an agent to state
+    goal_why: str
 
     def direction(self, metric: str) -> Direction:
         """The direction of any metric the runner reports (scored or only in an SLO)."""
@@ -99,7 +107,9 @@ def _line_of(text: str, key: str, table: str | None = None, index: int = 0) -> i
     lines = text.splitlines()
     start = 0
     if table is not None:
-        headers = [i for i, line in enumerate(lines) if line.strip() == f"[[{table}]]"]
+        headers = [
+            i for i, line in enumerate(lines) if line.strip() in (f"[[{table}]]", f"[{table}]")
+        ]
         if index < len(headers):
             start = headers[index]
     pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
@@ -211,6 +221,7 @@ def parse_spec(text: str, path: str) -> WorkloadSpec:
             raise fail(f"bound {bound:g} must be positive", "bound", "slos", i)
         slos.append(Slo(metric, bound, need(s, "relative", bool, "slos", i),
                         need(s, "hard", bool, "slos", i), need(s, "why", str, "slos", i)))  # fmt: skip
+    goal, goal_why = _goal(data, fail, need, only_known)
     return WorkloadSpec(
         name=name,
         description=need(data, "description", str),
@@ -223,7 +234,39 @@ def parse_spec(text: str, path: str) -> WorkloadSpec:
         metrics=tuple(metrics),
         slos=tuple(slos),
         path=path,
+        goal=goal,
+        goal_why=goal_why,
     )
+
+
+def _goal(data: dict[str, Any], fail: Any, need: Any, only_known: Any) -> tuple[Goal, str]:
+    """The `[goal]` table: a goal metric (agent/goal.py METRICS) and its direction, why, and
+    `[[goal.slos]]` floors (a share of the default's performance, in (0, 1])."""
+    if "goal" not in data:
+        raise fail("missing '[goal]': phase 1 grades an agent's goal against it", "name")
+    table = data["goal"]
+    if not isinstance(table, dict):
+        raise fail("'goal' must be a table ([goal])", "goal")
+    only_known(table, _GOAL_KEYS, "goal", "goal", 0)
+    metric = need(table, "metric", str, "goal")
+    direction = need(table, "direction", str, "goal")
+    floors = []
+    for i, entry in enumerate(table.get("slos", [])):
+        only_known(entry, _GOAL_SLO_KEYS, "goal SLO", "goal.slos", i)
+        slo_metric = need(entry, "metric", str, "goal.slos", i)
+        if slo_metric not in GOAL_METRICS:
+            raise fail(f"unknown goal metric '{slo_metric}' (known: {', '.join(GOAL_METRICS)})",
+                       "metric", "goal.slos", i)  # fmt: skip
+        floor = need(entry, "floor", float, "goal.slos", i)
+        if not 0 < floor <= 1:
+            raise fail(f"floor {floor:g} must be in (0, 1]: a share of the default's "
+                       "performance", "floor", "goal.slos", i)  # fmt: skip
+        floors.append(GoalSlo(slo_metric, floor))
+    try:
+        goal = Goal(metric, direction, slos=tuple(floors))
+    except GoalError as exc:
+        raise fail(exc.message, "metric", "goal") from None
+    return goal, need(table, "why", str, "goal")
 
 
 def load(directory: Path | None = None) -> list[WorkloadSpec]:

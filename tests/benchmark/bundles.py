@@ -1,5 +1,6 @@
 """Small result bundles for the bundle and report tests, written by hand to scores.json
-schema 1 (the runner's format, docs/benchmark.md) so they do not depend on running a suite."""
+schema 1 or, with phase 1's goals, schema 2 (the runner's format, docs/benchmark.md) so they
+do not depend on running a suite."""
 
 from __future__ import annotations
 
@@ -114,12 +115,33 @@ def scores(agent: str = "offline", track: str = "T1", score: float = 2.137) -> d
     }
 
 
-def make_result_dir(root: Path, name: str = "run", **kwargs: Any) -> Path:
-    """A result directory as the runner leaves it before sealing."""
+def with_goals(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` as schema 2: phase 1 graded on every workload (one exact, one a miss, one of
+    the family), its mean as the goal score, none held out but xz-corpus."""
+
+    def goal(stated: str | None, reference: str, metric: float, floors: float) -> dict[str, Any]:
+        def plain(text: str) -> dict[str, Any]:
+            verb, name = text.split(" ")
+            return {"metric": name, "direction": "lower" if verb == "cut" else "higher",
+                    "slos": [], "text": text}  # fmt: skip
+
+        return {"stated": plain(stated) if stated else None, "reference": plain(reference),
+                "metric": metric, "floors": floors, "grade": 0.7 * metric + 0.3 * floors}  # fmt: skip
+
+    graded = [goal("cut time", "cut time", 1.0, 1.0), goal(None, "raise throughput", 0.0, 0.0),
+              goal("cut time", "raise throughput", 0.5, 1.0)]  # fmt: skip
+    workloads = [{**w, "goal": g} for w, g in zip(data["workloads"], graded, strict=True)]
+    return {**data, "schema": 2, "workloads": workloads,
+            "goal_score": (1.0 + 0.65) / 2, "goal_score_held_out": 0.0}  # fmt: skip
+
+
+def make_result_dir(root: Path, name: str = "run", goals: bool = False, **kwargs: Any) -> Path:
+    """A result directory as the runner leaves it before sealing (`goals`: schema 2)."""
     d = root / name
     (d / "raw").mkdir(parents=True)
     (d / "policies").mkdir()
-    (d / "scores.json").write_text(json.dumps(scores(**kwargs), indent=2))
+    data = with_goals(scores(**kwargs)) if goals else scores(**kwargs)
+    (d / "scores.json").write_text(json.dumps(data, indent=2))
     (d / "raw" / "hackbench.txt").write_text("Time: 1.01\nTime: 0.98\n")
     (d / "raw" / "xz-corpus.txt").write_text("throughput 9.2\n")
     (d / "policies" / "fifo_slice.sched").write_text("scheduler fifo_slice {}\n")

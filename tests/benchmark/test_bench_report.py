@@ -29,8 +29,9 @@ needs_chromium = pytest.mark.skipif(
 
 @pytest.fixture
 def bundles(tmp_path: Path) -> list[Path]:
-    """Two T1 agents, a T2 agent as a tarball, and a T1 bundle tampered with after sealing."""
-    offline = seal(make_result_dir(tmp_path, "offline"), machine={})
+    """Two T1 agents (offline with phase 1's goals, schema 2), a T2 agent as a tarball, and a
+    T1 bundle tampered with after sealing."""
+    offline = seal(make_result_dir(tmp_path, "offline", goals=True), machine={})
     default = seal(make_result_dir(tmp_path, "default", agent="default", score=0.5), machine={})
     naive = seal(
         make_result_dir(tmp_path, "naive", agent="naive", track="T2", score=1.25),
@@ -113,6 +114,7 @@ def test_the_page_renders_with_the_bundles_numbers(tmp_path: Path, bundles: list
     assert _col(t1, "score") == ["3.000", "2.137", "0.500"]
     assert _col(t1, "held-out") == ["0.912"] * 3
     assert _col(t1, "slos") == ["2/3"] * 3
+    assert _col(t1, "goal") == ["–", "0.825", "–"]  # only offline's bundle graded phase 1
     assert [row[-1][1] for row in t1] == ["NOT VERIFIED", "verified", "verified"]
     t2 = dom.tables["leaderboard"][1]
     assert (_col(t2, "agent"), _col(t2, "score")) == (["naive"], ["1.250"])
@@ -142,6 +144,14 @@ def test_the_page_renders_with_the_bundles_numbers(tmp_path: Path, bundles: list
         slo_rows = dom.tables["slos"][n]
         assert _col(slo_rows, "value") == [f"{s['value']:.3f}" for _, s in slos]
         assert _col(slo_rows, "slo") == ["pass" if s["met"] else "FAIL" for _, s in slos]
+
+        goals = [(w, w["goal"]) for w in scores["workloads"] if w.get("goal")]
+        if goals:
+            rows = dom.tables["goals"][0]
+            assert _col(rows, "stated") == [g["stated"]["text"] if g["stated"] else "no goal"
+                                            for _, g in goals]  # fmt: skip
+            assert _col(rows, "reference") == [g["reference"]["text"] for _, g in goals]
+            assert _col(rows, "grade") == [f"{g['grade']:.3f}" for _, g in goals]
 
         budget = dom.tables["budget"][n]
         assert _col(budget, "budget-wall_s") == [f"{scores['budget']['wall_s']:.3f}"]
@@ -174,6 +184,22 @@ def test_strings_from_a_bundle_are_escaped(tmp_path: Path, bundles: list[Path]) 
     assert "<script" not in html
 
 
+def test_phase_1_goals_are_tabled_and_a_schema_1_bundle_says_it_was_not_graded(
+    tmp_path: Path,
+) -> None:
+    dom = _Tables()
+    two = seal(make_result_dir(tmp_path, "two", goals=True), machine={})
+    one = seal(make_result_dir(tmp_path, "one"), machine={})
+    html = report.render([report.load(two), report.load(one)])
+    dom.feed(html)
+    (goals,) = dom.tables["goals"]
+    assert _col(goals, "stated") == ["cut time", "no goal", "cut time"]
+    assert _col(goals, "reference") == ["cut time", "raise throughput", "raise throughput"]
+    assert _col(goals, "grade") == ["1.000", "0.000", "0.650"]
+    assert _col(dom.tables["leaderboard"][0], "goal") == ["0.825", "–"]
+    assert "Not graded: the agent states no goals, or the bundle predates phase 1." in html
+
+
 def test_a_null_held_out_score_is_a_dash(tmp_path: Path) -> None:
     d = make_result_dir(tmp_path, "tuned-only")
     scores = json.loads((d / "scores.json").read_text())
@@ -184,16 +210,16 @@ def test_a_null_held_out_score_is_a_dash(tmp_path: Path) -> None:
     assert _col(dom.tables["leaderboard"][0], "held-out") == ["–"]
 
 
-def test_a_bundle_without_schema_1_scores_is_unreadable(
+def test_a_bundle_of_an_unknown_schema_is_unreadable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     d = make_result_dir(tmp_path, "future")
-    (d / "scores.json").write_text(json.dumps({"schema": 2}))
+    (d / "scores.json").write_text(json.dumps({"schema": 3}))
     seal(d, machine={})
-    with pytest.raises(BundleError, match="schema 2; this report reads schema 1"):
+    with pytest.raises(BundleError, match="schema 3; this report reads schema 1 or 2"):
         report.load(d)
     assert main(["bench", "report", str(d), "-o", str(tmp_path / "r.html")]) == 2
-    assert "schema 2" in capsys.readouterr().err
+    assert "schema 3" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 
 

@@ -74,12 +74,46 @@ def test_the_held_out_score_is_null_when_no_held_out_workload_ran(
     tuned = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
                              tmp_path / "a", say=lambda line: None)  # fmt: skip
     assert tuned["score"] == 2.0 and tuned["score_held_out"] is None
-    assert runner.format_table(tuned).endswith(
-        "score 2.000; held-out score - (no held-out workload ran)"
-    )
+    assert runner.format_table(tuned).splitlines()[-2:] == [
+        "score 2.000; held-out score - (no held-out workload ran)",
+        "goal inference (phase 1): 0.30; held-out - (mean grade, 0-1)",
+    ]
     both = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench", "messaging")),
                             tmp_path / "b", say=lambda line: None)  # fmt: skip
     (_, messaging) = both["workloads"]
     assert messaging["metrics"][0]["I"] == 0.5 and not messaging["slos_met"]  # 2x slower
     assert both["score_held_out"] == 0.0
-    assert runner.format_table(both).endswith("score 2.000; held-out score 0.000 (* held out)")
+    assert runner.format_table(both).splitlines()[-2:] == [
+        "score 2.000; held-out score 0.000 (* held out)",
+        "goal inference (phase 1): 0.30; held-out 0.30 (mean grade, 0-1)",
+    ]
+
+
+def test_phase_1_grades_the_agents_goal_and_keeps_the_profile_it_saw(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(runner, "_measure", lambda *a: _report("hackbench", [2.0] * 5, [1.0] * 5))
+    result = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
+                              tmp_path / "rules", say=lambda line: None)  # fmt: skip
+    assert result["schema"] == 2
+    (w,) = result["workloads"]
+    assert (
+        w["goal"]["stated"]["text"] == "cut wakeup_p99"
+        and w["goal"]["reference"]["text"] == "cut time"
+    )
+    assert (w["goal"]["metric"], w["goal"]["floors"]) == (0.0, 1.0)  # another family
+    assert result["goal_score"] == pytest.approx(0.3) and result["goal_score_held_out"] is None
+    profile = json.loads((tmp_path / "rules" / "profiles" / "hackbench.json").read_text())
+    assert (profile["workload"], profile["bottleneck"]) == ("hackbench", "cpu-saturated")
+
+    class Silent:  # an agent with no state_goal: phase 1 is not graded, not scored 0
+        name = "silent"
+        propose = agents.RulesAgent.propose
+
+    lines: list[str] = []
+    result = runner.run_suite(Silent(), runner.Settings(workloads=("hackbench",)),  # type: ignore[arg-type]
+                              tmp_path / "silent", say=lines.append)  # fmt: skip
+    assert result["workloads"][0]["goal"] is None
+    assert result["goal_score"] is None and result["goal_score_held_out"] is None
+    assert "phase 1: agent silent does not state goals, not graded" in lines
+    assert runner.format_table(result).endswith("goal inference (phase 1): not graded")

@@ -1,5 +1,5 @@
 """A quick benchmark run in the sandbox VM: the rules agent on hackbench and pipe (a boot
-each, latency_boost on both, 2 runs a side) writes a scores.json that follows schema 1."""
+each, latency_boost on both, 2 runs a side) writes a scores.json that follows schema 2."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_a_quick_rules_run_writes_a_valid_scores_json(tmp_path: Path) -> None:
     settings = runner.Settings(quick=True, workloads=("hackbench", "pipe"))
     runner.run_suite(RulesAgent(), settings, tmp_path, say=lines.append)
     data = json.loads((tmp_path / "scores.json").read_text())
-    assert (data["schema"], data["track"], data["agent"], data["quick"]) == (1, "T1", "rules", True)
+    assert (data["schema"], data["track"], data["agent"], data["quick"]) == (2, "T1", "rules", True)
     assert set(data["budget"]) >= {"wall_s", "vm_runs", "tokens", "overuse", "lambda"}
     assert [w["name"] for w in data["workloads"]] == ["hackbench", "pipe"]
     total = 0.0

@@ -36,6 +36,11 @@ bound = 1.0
 relative = true
 hard = false
 why = "w"
+
+[goal]
+metric = "wakeup_p50"
+direction = "lower"
+why = "w"
 """,
     "mix.toml",
 )

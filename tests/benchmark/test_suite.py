@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 import schedlang
+from schedlang.agent.goal import Goal
+from schedlang.agent.goal import Slo as GoalSlo
 from schedlang.benchmark import suite
 
 GOOD = """\
@@ -30,6 +32,15 @@ bound = 2.0
 relative = true
 hard = true
 why = "w"
+
+[goal]
+metric = "wakeup_p50"
+direction = "lower"
+why = "w"
+
+[[goal.slos]]
+metric = "throughput"
+floor = 0.8
 """
 
 
@@ -80,12 +91,26 @@ def test_a_good_file_reads_directions_from_the_runner() -> None:
         ("hard = true", 'hard = "yes"', "w.toml:20: 'hard' must be a bool"),
         ("held_out = false", "held_out = false\nspeed = 3", "w.toml:5: unknown key 'speed'"),
         ("bound = 2.0", "bound = ", "w.toml:18: not valid TOML"),
+        ('direction = "lower"', 'direction = "higher"',
+         "w.toml:24: median wakeup latency (wakeup_p50) is better lower, so it cannot be pushed higher"),
+        ("floor = 0.8", "floor = 1.5", "w.toml:30: floor 1.5 must be in (0, 1]"),
+        ('metric = "throughput"', 'metric = "speed"', "w.toml:29: unknown goal metric 'speed'"),
+        ('metric = "wakeup_p50"', 'metric = "speed"', "w.toml:24: unknown metric 'speed'"),
+        ("floor = 0.8", "floor = 0.8\nhard = true", "w.toml:31: unknown goal SLO key 'hard'"),
     ],
 )  # fmt: skip
 def test_a_bad_file_is_reported_with_its_line(old: str, new: str, message: str) -> None:
     with pytest.raises(suite.SuiteError) as info:
         suite.parse_spec(GOOD.replace(old, new, 1), "w.toml")
     assert str(info.value).startswith(message), str(info.value)
+
+
+def test_the_reference_goal_is_read_and_required() -> None:
+    spec = suite.parse_spec(GOOD, "w.toml")
+    assert spec.goal == Goal("wakeup_p50", "lower", slos=(GoalSlo("throughput", 0.8),))
+    with pytest.raises(suite.SuiteError) as info:
+        suite.parse_spec(GOOD[: GOOD.index("[goal]")], "w.toml")
+    assert str(info.value).startswith("w.toml:1: missing '[goal]'")
 
 
 def test_select_names_an_unknown_workload() -> None:
