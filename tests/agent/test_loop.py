@@ -26,8 +26,8 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
         ("plan", None),
         ("observe", None),
         ("retrieve", None),
-        ("tune", "burst_classes"),
-        ("tune", "simple_fifo"),
+        ("tune", "mlfq"),
+        ("tune", "sync_wake"),
     ]
     assert [len(i.detail["trials"]) for i in result.iterations[3:]] == [2, 2]
     assert result.iterations[1].outcome.startswith("cpu-saturated: ")
@@ -35,11 +35,11 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
     assert result.vm_runs == 0 and result.tokens == 0
     assert result.verdict.startswith(
         "nothing was kept: the budget has no VM runs, so no candidate was measured against "
-        "the kernel's default. The simulator's best was burst_classes"
+        "the kernel's default. The simulator's best was mlfq"
     )
     assert result.verdict.endswith("x the default model: unproven.")
     assert result.simulated_best is not None
-    assert result.simulated_best["candidate"] == "burst_classes"
+    assert result.simulated_best["candidate"] == "mlfq"
     assert seen[-1].stage == "done" and seen[-1].message == result.verdict
     assert {p.stage for p in seen} == {"plan", "observe", "retrieve", "tune", "done"}
     data = result.to_dict()
@@ -95,8 +95,8 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
     clearly; the second beats the default too but not the first, so the first is kept."""
     default = [0.90, 0.92, 0.91, 0.93, 0.90]
     given = {
-        "burst_classes": _report("burst_classes", [0.80, 0.81, 0.79, 0.82, 0.80], default),
-        "simple_fifo": _report("simple_fifo", [0.84, 0.85, 0.83, 0.86, 0.84], default),
+        "mlfq": _report("mlfq", [0.80, 0.81, 0.79, 0.82, 0.80], default),
+        "sync_wake": _report("sync_wake", [0.84, 0.85, 0.83, 0.86, 0.84], default),
     }
     asked = _fake_vm(monkeypatch, given)
     store = tmp_path / "history.sqlite"
@@ -111,27 +111,27 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("plan", None),
         ("observe", None),
         ("retrieve", None),
-        ("tune", "burst_classes"),
-        ("tune", "simple_fifo"),
-        ("verify", "burst_classes"),
-        ("verify", "simple_fifo"),
-        ("measure", "burst_classes"),
-        ("measure", "simple_fifo"),
-        ("keep", "burst_classes"),
-        ("keep", "simple_fifo"),
+        ("tune", "mlfq"),
+        ("tune", "sync_wake"),
+        ("verify", "mlfq"),
+        ("verify", "sync_wake"),
+        ("measure", "mlfq"),
+        ("measure", "sync_wake"),
+        ("keep", "mlfq"),
+        ("keep", "sync_wake"),
     ]
-    assert asked == [["burst_classes", "simple_fifo"]]
+    assert asked == [["mlfq", "sync_wake"]]
     assert result.vm_runs == 10
     keeps = [i for i in result.iterations if i.stage == "keep"]
-    assert keeps[0].outcome.startswith("win for burst_classes on time_s: ")
-    assert keeps[1].outcome.startswith("no win for simple_fifo on time_s: ")
-    assert "burst_classes's median" in keeps[1].outcome  # compared with the best so far
+    assert keeps[0].outcome.startswith("win for mlfq on time_s: ")
+    assert keeps[1].outcome.startswith("no win for sync_wake on time_s: ")
+    assert "mlfq's median" in keeps[1].outcome  # compared with the best so far
     winner = result.winner
-    assert winner is not None and winner.name == "burst_classes"
+    assert winner is not None and winner.name == "mlfq"
     assert winner.verdict.vs_default is not None and winner.verdict.vs_default.improves
     low, high = winner.verdict.vs_default.low, winner.verdict.vs_default.high
     assert low is not None and high is not None and high < 1  # time_s: the interval is below 1
-    assert result.verdict == f"kept burst_classes: {winner.verdict.sentence}"
+    assert result.verdict == f"kept mlfq: {winner.verdict.sentence}"
     lines = winner.source.splitlines()
     assert lines[0] == ("// Synthesized by schedlang 0.1.0 for: maximize throughput of hackbench")
     assert lines[1] == (
@@ -139,7 +139,7 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
     )
     assert lines[2].startswith("//   0.879x the default's median (95% interval ")
     assert lines[3] == "// Measured: same boot, order ABBA, 5 runs a side; boot tcg, kernel 7.3.4"
-    assert lines[4].startswith("// Started from stdlib policy burst_classes; params tuned in the ")
+    assert lines[4].startswith("// Started from stdlib policy mlfq; params tuned in the ")
     assert schedlang.check(winner.source) == []
 
     # Remembered: the same goal on the same profile starts from the winner, searches nothing
@@ -150,15 +150,15 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
         candidates=2,
         history=store,
     )
-    assert asked[-1] == ["burst_classes"]
+    assert asked[-1] == ["mlfq"]
     assert [(i.stage, i.candidate) for i in again.iterations] == [
         ("plan", None),
         ("observe", None),
         ("retrieve", None),
-        ("tune", "burst_classes"),
-        ("verify", "burst_classes"),
-        ("measure", "burst_classes"),
-        ("keep", "burst_classes"),
+        ("tune", "mlfq"),
+        ("verify", "mlfq"),
+        ("measure", "mlfq"),
+        ("keep", "mlfq"),
     ]
     retrieved = again.iterations[2].detail
     assert retrieved["recalled"] is True
@@ -174,7 +174,7 @@ def test_nothing_kept_says_whether_the_vm_leaned_the_simulators_way(
 ) -> None:
     default = [1.0, 1.0, 1.0, 1.0, 1.0]
     spread_out = [0.5, 1.2, 0.6, 1.1, 0.7]  # better medians, overlapping runs
-    _fake_vm(monkeypatch, {"burst_classes": _report("burst_classes", spread_out, default)})
+    _fake_vm(monkeypatch, {"mlfq": _report("mlfq", spread_out, default)})
     result = synthesize(
         "maximize throughput of hackbench",
         budget=Budget(wall_s=300, vm_runs=5),
@@ -185,6 +185,6 @@ def test_nothing_kept_says_whether_the_vm_leaned_the_simulators_way(
     assert result.winner is None
     assert result.verdict.startswith("nothing was kept: no candidate beat the default with ")
     assert result.verdict.endswith(
-        "The simulator ranked burst_classes 1.551x better than its default model; the VM's "
+        "The simulator ranked mlfq 1.551x better than its default model; the VM's "
         "medians lean the same way (1.429x) but its runs were too spread for significance."
     )
