@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from schedlang.agent.goal import METRICS as GOAL_METRICS
 from schedlang.agent.goal import Goal
@@ -50,6 +50,7 @@ class Budget:
 class Proposal:
     policy: str | None  # a stdlib name, DSL source (contains a newline), or None: the default
     params: dict[str, Any] = field(default_factory=dict)
+    language: Literal["sched", "c"] = "sched"  # "c": `policy` is sched_ext C (track T2)
     note: str = ""  # one line: why this policy
     wall_s: float = 0.0  # what proposing cost
     vm_runs: int = 0
@@ -174,6 +175,10 @@ class RulesAgent:
         return Proposal(policy, note=f"{spec.category}: {why}")
 
 
+# The model agent's share of the token budget per tuned workload: a call that carries the
+# language reference (cached) is about 33k tokens, so this is two or three calls.
+PER_WORKLOAD_TOKENS = 100_000
+
 # The goal the offline synthesis pursues, by category, on the workload's simulator model.
 GOALS = {
     "latency": "make {w} faster",
@@ -193,11 +198,19 @@ class OfflineAgent:
     score a test of generalisation. The runner asks about tuned workloads first."""
 
     name = "offline"
+    uses_model = False
 
-    def __init__(self, per_workload_s: float = 60.0, trials: int | None = None) -> None:
+    def __init__(
+        self,
+        per_workload_s: float = 60.0,
+        trials: int | None = None,
+        per_workload_tokens: int = PER_WORKLOAD_TOKENS,
+    ) -> None:
         self.per_workload_s = per_workload_s
         self.trials = trials
+        self.per_workload_tokens = per_workload_tokens
         self.spent_s = 0.0
+        self.spent_tokens = 0
         self.by_category: dict[str, Proposal] = {}
 
     def state_goal(self, question: GoalQuestion) -> Goal | None:
@@ -217,50 +230,137 @@ class OfflineAgent:
             learned = self.by_category.get(spec.category)
             if learned is None:
                 return Proposal(None, note=f"held out, nothing tuned for {spec.category}")
-            return Proposal(learned.policy, dict(learned.params),
+            return Proposal(learned.policy, dict(learned.params), learned.language,
                             note=f"held out: what won for {spec.category}")  # fmt: skip
         if spec.sim_proxy is None:
             return Proposal(None, note="no simulator model to tune on: the default")
+        tokens = 0
+        if self.uses_model:
+            if budget.tokens <= 0:
+                raise AgentError(f"the {self.name} agent needs a token budget (--budget tokens=N)")
+            tokens = max(0, min(self.per_workload_tokens, budget.tokens - self.spent_tokens))
         wall = min(self.per_workload_s, max(1.0, budget.wall_s - self.spent_s))
         t0 = time.monotonic()
         result = schedlang.synthesize(
             GOALS[spec.category].format(w=spec.sim_proxy),
-            budget=schedlang.Budget(wall_s=wall, vm_runs=0, tokens=0),
-            offline=True,
+            budget=schedlang.Budget(wall_s=wall, vm_runs=0, tokens=tokens),
+            offline=True if not self.uses_model else None,  # None: a model while tokens last
             trials=self.trials,
             history=False,
-            observe_in=None,
+            observe_in="sim" if self.uses_model else None,  # the model's prompt shows it
         )
         spent = time.monotonic() - t0
         self.spent_s += spent
+        self.spent_tokens += result.tokens
         best = result.simulated_best
         if not best or best.get("score") is None:
-            return Proposal(None, note="the simulator found nothing: the default", wall_s=spent)
+            return Proposal(None, note="the simulator found nothing: the default", wall_s=spent,
+                            tokens=result.tokens)  # fmt: skip
+        policy = _candidate_source(best["candidate"], result)
+        written = "" if policy == best["candidate"] else f" ({best['candidate']}, the model's)"
         proposal = Proposal(
-            best["candidate"],
+            policy,
             dict(best["params"]),
-            note=f"simulator's best on {spec.sim_proxy}: {best['score']:.3f}x the default model",
+            note=f"simulator's best on {spec.sim_proxy}: {best['score']:.3f}x the default model"
+            + written,
             wall_s=spent,
+            tokens=result.tokens,
         )
         self.by_category.setdefault(spec.category, proposal)
         return proposal
 
 
-class ModelAgent:
-    """Track T2's agent: `synthesize` with a model. Needs ANTHROPIC_API_KEY."""
+def _candidate_source(name: str, result: Any) -> str:
+    """A stdlib candidate by name; one the model wrote (agent/generate.py) by its source,
+    which the synthesis's generate stage recorded with the attempt that checked it."""
+    import schedlang.stdlib
+
+    if name in schedlang.stdlib.names():
+        return name
+    from schedlang.agent.generate import ORIGIN
+
+    checked = {
+        a["outcome"].removeprefix("checked: "): a["source"]
+        for it in result.iterations
+        if it.stage == "generate"
+        for a in it.detail.get("attempts", ())
+        if a.get("source") and str(a.get("outcome", "")).startswith("checked: ")
+    }
+    source = checked.get(name) or checked.get(name.removesuffix(f"-{ORIGIN}"))
+    if source is None:
+        raise AgentError(f"synthesis chose '{name}', which is neither a stdlib policy nor one "
+                         "the model wrote")  # fmt: skip
+    return str(source)
+
+
+def _client() -> Any:
+    """The model's client; AgentError (the agent is skipped, saying why) without a key."""
+    from schedlang.agent.conversation import API_KEY_ENV, client_from_env
+
+    client = client_from_env()
+    if client is None:
+        raise AgentError(f"skipped: it needs {API_KEY_ENV} set (track T2 asks a model)")
+    return client
+
+
+class ModelAgent(OfflineAgent):
+    """Track T2's agent: the offline agent's synthesis with a model, whose stage 4 writes a
+    DSL policy through the checker (agent/generate.py); the simulator's best, stdlib or
+    written, is proposed. At most `per_workload_tokens` a tuned workload, within the budget."""
 
     name = "model"
+    uses_model = True
 
-    def __init__(self) -> None:
-        import os
+    def __init__(self, **options: Any) -> None:
+        _client()
+        super().__init__(**options)
 
-        if not os.environ.get("ANTHROPIC_API_KEY"):
-            raise AgentError("the model agent needs ANTHROPIC_API_KEY set (track T2)")
+
+class NaiveAgent:
+    """Track T2's baseline, the proposal's third: a model asked for sched_ext C with nothing
+    but a prompt (agent/naive.py), compiled, told the compiler's errors, until it compiles or
+    the attempts or tokens run out. No profile, no checker, no tuning. Loading needs the VM,
+    which the agent is not given (vm_runs 0): C that compiles but does not load is found out
+    by the measurement, whose missing I scores 0. With nothing compiled the default stays,
+    and is measured as that (I = 1, as if nothing had been proposed)."""
+
+    name = "naive"
+
+    def __init__(self, attempts: int | None = None, include_dirs: tuple[str, ...] = ()) -> None:
+        self.client = _client()
+        self.attempts = attempts
+        self.include_dirs = include_dirs  # headers its C may include (and the prompt names)
+        self.spent_tokens = 0
 
     def propose(
         self, spec: WorkloadSpec, profile: dict[str, Any] | None, budget: Budget
     ) -> Proposal:
-        raise AgentError("the model agent is not wired into the benchmark yet (track T2)")
+        import tempfile
+        from pathlib import Path
+
+        from schedlang.agent.conversation import DEFAULT_ATTEMPTS
+        from schedlang.agent.naive import naive
+
+        if budget.tokens <= 0:
+            raise AgentError("the naive agent needs a token budget (--budget tokens=N)")
+        left = budget.tokens - self.spent_tokens
+        if left <= 0:
+            return Proposal(None, note="no tokens left: the default stays")
+        t0 = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="schedlang-naive-") as tmp:
+            result = naive(GOALS[spec.category].format(w=spec.name), spec.name, self.client,
+                           Path(tmp), include_dirs=self.include_dirs, max_tokens_total=left,
+                           attempts=self.attempts or DEFAULT_ATTEMPTS)  # fmt: skip
+        spent, tokens = time.monotonic() - t0, result.usage.tokens
+        self.spent_tokens += tokens
+        calls = f"{len(result.attempts)} calls, {tokens} tokens"
+        if result.artifact is None:
+            return Proposal(None, note=f"nothing compiled ({result.stopped}; {calls}): "
+                            "the default stays", wall_s=spent, tokens=tokens)  # fmt: skip
+        source = result.attempts[-1].source
+        assert source is not None  # the attempt that compiled
+        return Proposal(source, language="c", note=f"compiled ({calls})", wall_s=spent,
+                        tokens=tokens)  # fmt: skip
 
 
 class AgentError(ValueError):
@@ -272,10 +372,33 @@ AGENTS: dict[str, Callable[[], Agent]] = {
     "rules": RulesAgent,
     "offline": OfflineAgent,
     "model": ModelAgent,
+    "naive": NaiveAgent,
 }
+# The track each agent belongs to: T2's write code, which track T1 (config only) forbids.
+TRACK_OF = {"default": "T1", "rules": "T1", "offline": "T1", "model": "T2", "naive": "T2"}
 
 
-def make(name: str) -> Agent:
+def make(name: str, track: str = "T1") -> Agent:
+    """The agent `name` for `track`; AgentError when it is unknown, belongs to another
+    track, or cannot run here (the message says why: a T2 agent without a key is skipped)."""
     if name not in AGENTS:
         raise AgentError(f"unknown agent '{name}' (known: {', '.join(AGENTS)})")
-    return AGENTS[name]()
+    if TRACK_OF[name] == "T2" and track != "T2":
+        raise AgentError(f"agent '{name}' writes code: it runs in track T2 (--track T2)")
+    try:
+        return AGENTS[name]()
+    except AgentError as exc:
+        raise AgentError(f"agent '{name}' {exc}") from None
+
+
+def listing() -> list[tuple[str, str, str]]:
+    """Every agent: (name, track, "available" or why it is skipped here)."""
+    rows = []
+    for name in AGENTS:
+        try:
+            AGENTS[name]()
+            state = "available"
+        except AgentError as exc:
+            state = str(exc)
+        rows.append((name, TRACK_OF[name], state))
+    return rows

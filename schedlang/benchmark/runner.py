@@ -20,6 +20,7 @@ not installed) are listed with their reason.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -60,13 +61,19 @@ class Settings:
 
 
 def _policy_label(proposal: Proposal) -> str | None:
+    """A stdlib policy's name; `generated-HASH` (`generated-c-HASH` for C) for source an agent
+    wrote, so two workloads' different sources keep files of their own in DIR/policies/."""
     if proposal.policy is None:
         return None
-    return "generated" if proposal.is_source else proposal.policy
+    if not proposal.is_source:
+        return proposal.policy
+    digest = hashlib.sha256(proposal.policy.encode()).hexdigest()[:8]
+    return f"generated-c-{digest}" if proposal.language == "c" else f"generated-{digest}"
 
 
 def _compile(proposal: Proposal, outdir: Path) -> Any:
-    """The proposal's artifact, its source saved beside it in DIR/policies/."""
+    """The proposal's artifact, its source saved beside it in DIR/policies/ (C goes the one
+    C route, `schedlang.compile` on a .bpf.c: the verify-c gate, then clang)."""
     import schedlang
     from schedlang.stdlib import source as stdlib_source
 
@@ -74,7 +81,7 @@ def _compile(proposal: Proposal, outdir: Path) -> Any:
     text = proposal.policy if proposal.is_source else stdlib_source(proposal.policy)
     name = _policy_label(proposal)
     outdir.mkdir(parents=True, exist_ok=True)
-    path = outdir / f"{name}.sched"
+    path = outdir / (f"{name}.bpf.c" if proposal.language == "c" else f"{name}.sched")
     path.write_text(text)
     return schedlang.compile(path, params=proposal.params or None, outdir=outdir)
 
@@ -386,7 +393,8 @@ def _seal(out: Path, say: Say) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", default="T1", help="T1 config-only (default), T2 code-gen")
-    p.add_argument("--agent", default="default", help="default, rules, offline, model (T2)")
+    p.add_argument("--agent", default="default",
+                   help="default, rules, offline; model, naive (T2, need ANTHROPIC_API_KEY)")  # fmt: skip
     p.add_argument("--quick", action="store_true",
                    help=f"{QUICK_RUNS} runs a side and {', '.join(QUICK_WORKLOADS)} unless "
                    "--workloads says otherwise (marked quick in scores.json)")  # fmt: skip
@@ -420,7 +428,7 @@ def run(args: argparse.Namespace) -> int:
             workloads=tuple(w for w in (args.workloads or "").split(",") if w),
             budget=_budget(args.budget),
         )
-        agent = make(args.agent)
+        agent = make(args.agent, args.track)
         executor = executors.make(getattr(args, "executor", None))
     except (ValueError, AgentError, executors.ExecutorError) as exc:
         print(f"schedlang bench run: {exc}", file=sys.stderr)

@@ -5,7 +5,8 @@ options (`add_arguments(parser)`) and its body (`run(args) -> int`); it is impor
 `bench` runs, and `run` says it is not available while the module is missing. `seal DIR`
 (re)signs a result directory with the user's key (`--tar`: also DIR.tar.gz). `verify BUNDLE` checks a bundle (a directory or a .tar.gz) against its
 manifest and ed25519 signature and names every file that was changed, removed or added.
-`report BUNDLE... -o FILE` writes one static HTML page for people. Exit codes (docs/cli.md):
+`report BUNDLE... -o FILE` writes one static HTML page for people. `agents` lists the shipped
+agents with their track, and why one is skipped here (a T2 agent without an API key). Exit codes (docs/cli.md):
 `verify` 0 intact, 1 tampered, 2 unreadable; `report` 0 written, 2 a bundle cannot be read.
 """
 
@@ -39,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="require this public key (the PUBLIC_KEY file of a trusted bundle)",
     )
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    sub.add_parser("agents", help="the shipped agents, their track, and whether they run here")
     report = sub.add_parser("report", help="write one static HTML page from result bundles")
     report.add_argument("bundles", type=Path, nargs="+", metavar="BUNDLE")
     report.add_argument("-o", "--output", type=Path, default=Path("report.html"), metavar="FILE")
@@ -65,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
         return _seal(args)
     if args.action == "report":
         return _report(args)
+    if args.action == "agents":
+        from schedlang.benchmark.agents import listing
+
+        for name, track, state in listing():
+            print(f"{name:<9}{track:<4}{state}")
+        return 0
     if args.action == "run":
         runner = _runner()
         if runner is None:

@@ -42,7 +42,10 @@ def _args(*argv: str) -> argparse.Namespace:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--agent", "smart"], "unknown agent 'smart' (known: default, rules, offline, model)"),
+        (
+            ["--agent", "smart"],
+            "unknown agent 'smart' (known: default, rules, offline, model, naive)",
+        ),
         (["--track", "T3"], "track 'T3' is not runnable (runnable: T1, T2; T3"),
         (["--workloads", "hackbenc"], "unknown workload 'hackbenc'"),
         (["--budget", "wall=10,gpu=2"], "--budget: 'gpu=2' is not wall=S, vm=N or tokens=T"),
