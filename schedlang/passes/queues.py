@@ -46,7 +46,7 @@ def run(prog: ir.Program, diags: Diagnostics) -> dict[str, object]:
         for s in ir.walk_stmts(body)
         if isinstance(s, ir.Insert)
     }
-    inserted = _filled(prog)
+    inserted = _Filled(prog)
     dispatch = prog.callback("dispatch")
     proof = None if dispatch is None else _Moves.prove(prog, dispatch, inserted, diags)
     for q in prog.queues:
@@ -129,7 +129,7 @@ class _Moves:
     merge = False  # a claim that some path exists: drop paths rather than invent one
     sees_exprs = True  # for the moves
 
-    def __init__(self, prog: ir.Program, inserted: set[str], diags: Diagnostics) -> None:
+    def __init__(self, prog: ir.Program, inserted: _Filled, diags: Diagnostics) -> None:
         self.diags = diags
         self.ranges = ranges.Ranges.shared(prog, stores=True)
         self.fns = {f.name: f for f in prog.fns}
@@ -142,7 +142,7 @@ class _Moves:
 
     @classmethod
     def prove(
-        cls, prog: ir.Program, dispatch: ir.CallbackDecl, inserted: set[str], diags: Diagnostics
+        cls, prog: ir.Program, dispatch: ir.CallbackDecl, inserted: _Filled, diags: Diagnostics
     ) -> _Moves:
         self = cls(prog, inserted, diags)
         for s in ir.walk_stmts(dispatch.body):
@@ -403,17 +403,43 @@ class _Moves:
         return show.code(self.diags, e.span, "a condition")
 
 
-def _filled(prog: ir.Program) -> set[str]:
+# A body that inserts: its declaration, its inserts, the statements its walk reaches (None
+# until walked).
+_Body = tuple[ir.CallbackDecl | ir.FnDecl, list[ir.Insert], set[Span] | None]
+
+
+class _Filled:
     """The queues some insert can fill: an insert behind a guard no value satisfies fills
-    nothing, so `queued(q) > 0` would never be true."""
-    out: set[str] = set()
-    decls: list[ir.CallbackDecl | ir.FnDecl] = [*prog.callbacks, *prog.fns]
-    for decl in decls:
-        inserts = [s for s in ir.walk_stmts(decl.body) if isinstance(s, ir.Insert)]
-        if inserts:
-            seen = reached(prog, decl)
-            out |= {s.queue.name for s in inserts if s.span in seen}
-    return out
+    nothing, so `queued(q) > 0` would never be true.
+
+    Worked out queue by queue, when the proof asks (`q in filled`): a body is walked only
+    when a queue it inserts into is asked about. The proof asks only about queues that
+    `dispatch` tests, so the walk of `select_cpu`, which usually inserts only into `local`,
+    is mostly spared (it was most of this rule's time)."""
+
+    def __init__(self, prog: ir.Program) -> None:
+        self.prog = prog
+        decls: list[ir.CallbackDecl | ir.FnDecl] = [*prog.callbacks, *prog.fns]
+        self.bodies: list[_Body] = []
+        for decl in decls:
+            inserts = [s for s in ir.walk_stmts(decl.body) if isinstance(s, ir.Insert)]
+            if inserts:
+                self.bodies.append((decl, inserts, None))
+        self.known: dict[str, bool] = {}
+
+    def __contains__(self, queue: str) -> bool:
+        if queue not in self.known:
+            self.known[queue] = any(self._fills(i, queue) for i in range(len(self.bodies)))
+        return self.known[queue]
+
+    def _fills(self, i: int, queue: str) -> bool:
+        decl, inserts, seen = self.bodies[i]
+        if not any(s.queue.name == queue for s in inserts):
+            return False
+        if seen is None:
+            seen = reached(self.prog, decl)
+            self.bodies[i] = decl, inserts, seen
+        return any(s.queue.name == queue and s.span in seen for s in inserts)
 
 
 def _moved(e: ir.Expr) -> str | None:

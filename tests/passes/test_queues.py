@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from schedlang import codes
-from schedlang.passes import queues
+from schedlang import codes, ir
+from schedlang.diagnostics import Diagnostics
+from schedlang.passes import paths, queues, typecheck
+from schedlang.source import SourceFile
+from schedlang.syntax import parse_source
 
 
 def policy(enqueue: str, dispatch: str = "move_to_local(fifo_q)\n move_to_local(vt_q)") -> str:
@@ -174,3 +179,39 @@ def test_a_queue_nothing_fills_is_never_waiting(check) -> None:
     diags = check(queues.run, policy(enqueue, dispatch))[1]
     assert [(d.code, d.line) for d in diags] == [(codes.STARVING_QUEUE, 3)]
     assert "runs only when `queued(fifo_q) > 0`" in diags[0].message
+
+
+def _programs() -> list[ir.Program]:
+    """Every typechecked program among the repository's policies and test cases."""
+    root = Path(__file__).resolve().parents[2]
+    out = []
+    for folder in ("examples", "stdlib", "tests/cases"):
+        for path in sorted((root / folder).glob("*.sched")):
+            source = SourceFile(str(path), path.read_text())
+            diags = Diagnostics(source)
+            tree = parse_source(source, diags)
+            program = (
+                None if tree is None else typecheck.run(tree, diags, path=str(path), max_cpus=64)
+            )
+            if program is not None:
+                out.append(program)
+    return out
+
+
+def test_filled_queues_asked_one_by_one_are_those_every_body_walked_gives() -> None:
+    """`_Filled` walks a body only when asked about a queue it inserts into; the answers are
+    those of walking every inserting body up front."""
+    programs = _programs()
+    assert len(programs) > 20
+    for prog in programs:
+        eager: set[str] = set()
+        for decl in [*prog.callbacks, *prog.fns]:
+            seen = paths.reached(prog, decl)
+            eager |= {
+                s.queue.name
+                for s in ir.walk_stmts(decl.body)
+                if isinstance(s, ir.Insert) and s.span in seen
+            }
+        names = {q.name for q in prog.queues} | {"local", "global"}
+        filled = queues._Filled(prog)
+        assert {q for q in names if q in filled} == eager & names, prog.name
