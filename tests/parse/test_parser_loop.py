@@ -5,10 +5,12 @@ text that does not, it must stop (so Lark's parser reports the error) or reject 
 same diagnostic a rule callback gives under Lark. Inputs: every policy in the repository,
 generated policies, and each policy cut short and with one character dropped at many
 points, which walks the loop through lexer and parser errors at every kind of position.
+Also the parser's quick way of making a Span.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 
 from schedlang import parser_loop, syntax
 from schedlang.fuzzgen import generate_text
+from schedlang.source import Span
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = sorted(
@@ -83,3 +86,11 @@ def test_literal_and_depth_rejections_match() -> None:
     deep = 'scheduler p "d" { const X: u64 = ' + " + ".join(["1"] * 200) + " }"
     assert _agree(bad_literal) == "reject"
     assert _agree(deep) == "reject"
+
+
+def test_fast_span_is_an_ordinary_span() -> None:
+    fast, made = syntax._span(3, 5, 4, 1, 20, 31), Span(3, 5, 4, 1, 20, 31)
+    assert (fast, hash(fast), repr(fast)) == (made, hash(made), repr(made))
+    assert fast.file == "" and fast.to(made) == made
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.line = 1  # type: ignore[misc]
