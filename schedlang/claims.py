@@ -37,7 +37,7 @@ import os
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,6 +79,7 @@ class Claim:
     workload: str
     metric: str
     better: Better
+    line: int = field(default=0, compare=False)  # in the policy file, for messages
 
     @property
     def key(self) -> str:
@@ -118,6 +119,7 @@ def parse_claims(text: str, path: str = "<string>") -> list[Claim]:
             found["workload"],
             found["metric"],
             found["better"],  # type: ignore[arg-type]
+            number,
         )
         _validate(claim, f"{path}:{number}", line)
         claims.append(claim)
@@ -262,14 +264,17 @@ def measure_sim(path: Path, claims: Sequence[Claim]) -> dict[str, dict[str, Any]
         figures = {}
         for metric in wanted:
             row = rows.get(metric)
+            at = (
+                f"{path}:{claim.line}:{len(CLAIM_TAG) + len(' wins on ') + len(claim.workload) + 6}"
+            )
             if row is None:
                 raise ClaimError(
-                    f"{path}: sim:{claim.workload} reports no metric {metric!r}; "
+                    f"{at}: sim:{claim.workload} reports no metric {metric!r}; "
                     f"use one of {', '.join(rows)}"
                 )
             if claim.where == "sim" and row.better != claim.better:
                 raise ClaimError(
-                    f"{path}: {metric} is better {row.better}, not {claim.better}; "
+                    f"{at}: {metric} is better {row.better}, not {claim.better}; "
                     f"write ({row.better})"
                 )
             sided = Claim("sim", claim.workload, metric, row.better)

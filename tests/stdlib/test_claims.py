@@ -239,3 +239,23 @@ def test_block_says_when_the_simulator_model_changed_since() -> None:
     assert "holds. Measured on an earlier version of the simulator model; re-measure." in _prose(
         claims.render_block(text, "t.sched", results)
     )
+
+
+def test_a_simulator_metric_is_checked_when_measured(tmp_path: Path) -> None:
+    fifo = (claims.STDLIB / "simple_fifo.sched").read_text()
+    code = fifo[fifo.index("scheduler ") :]
+    policy = tmp_path / "simple_fifo.sched"
+    policy.write_text(HEAD + "// Claim: wins on sim:pipe nosuch (lower)\n" + code)
+    wanted = claims.parse_claims(policy.read_text(), str(policy))
+    with pytest.raises(ClaimError) as caught:
+        claims.measure_sim(policy, wanted)
+    assert str(caught.value).startswith(
+        f"{policy}:3:28: sim:pipe reports no metric 'nosuch'; use one of makespan_s, "
+    )
+    policy.write_text(HEAD + "// Claim: wins on sim:pipe throughput (lower)\n" + code)
+    wanted = claims.parse_claims(policy.read_text(), str(policy))
+    with pytest.raises(ClaimError) as caught:
+        claims.measure_sim(policy, wanted)
+    assert str(caught.value) == (
+        f"{policy}:3:28: throughput is better higher, not lower; write (higher)"
+    )
