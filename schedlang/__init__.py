@@ -10,6 +10,7 @@ The public API, one function per stage of the pipeline
     report = schedlang.run(artifact, workloads=["hackbench"], repeat=5)
     report = schedlang.simulate("fair.sched", "mix")  # simulated machine, vs a default model
     result = schedlang.synthesize("maximize throughput of hackbench")  # goal -> measured winner
+    combo = schedlang.compose("least_loaded", "eevdf")  # placement of one, ordering of another
     trace = schedlang.trace("hackbench")        # the workload under the default scheduler
 
 Imports of the backend and the runtime happen on first use, so checking stays fast.
@@ -50,6 +51,8 @@ _LAZY = {
     "Synthesis": "schedlang.agent.loop",
     "Goal": "schedlang.agent.goal",
     "SchedTrace": "schedlang.runtime.sched_trace",
+    "compose": "schedlang.composition",
+    "Composed": "schedlang.composition",
 }
 
 
@@ -63,6 +66,7 @@ __all__ = [
     "Budget",
     "CheckResult",
     "CheckedProgram",
+    "Composed",
     "Diagnostic",
     "Goal",
     "MeasureError",
@@ -73,6 +77,7 @@ __all__ = [
     "check",
     "check_program",
     "compile",
+    "compose",
     "parse",
     "run",
     "run_each",

@@ -373,6 +373,20 @@ def library_names(stdlib: Path = STDLIB) -> list[str]:
         return []
 
 
+def closure(decls: dict[str, ast.Decl], names: list[str]) -> list[str]:
+    """Every declaration of `decls` that those in `names` use, directly or through others,
+    state and `fn`s and `const`s alike: what an import of `names` lists to bring them all
+    (schedlang.composition lists them so that it can rename any that would clash)."""
+    seen = dict.fromkeys(names)
+    todo = list(names)
+    while todo:
+        for used, _ in uses(decls[todo.pop()], decls):
+            if used not in seen:
+                seen[used] = None
+                todo.append(used)
+    return [n for n in seen if n not in names]
+
+
 # ---------------------------------------------------------------------- tree walks
 def relocate(node: ast.Scheduler, file: str) -> ast.Scheduler:
     """`node` with every span marked as being in `file`."""
