@@ -27,8 +27,10 @@ the import, with notes at the imported file's positions.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +40,7 @@ from schedlang import ast, ir
 from schedlang import codes as C
 from schedlang.diagnostics import Diagnostics, Note
 from schedlang.source import SourceFile, Span
-from schedlang.syntax import parse_source
+from schedlang.syntax import MAX_SOURCE_BYTES, parse_source
 
 # The library: `schedlang/stdlib` is the package's copy of the checkout's `stdlib/`.
 STDLIB = Path(__file__).resolve().parent / "stdlib"
@@ -125,7 +127,11 @@ class _Resolver:
                 return None
             file = f"stdlib/{imp.name}{SUFFIX}"
             target = self.stdlib / (imp.name + SUFFIX)
-        key = str(target.resolve())
+        try:
+            key = str(target.resolve())
+        except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop (Python < 3.13)
+            self.unreadable(imp, path, err)
+            return None
         cycle = next((i for i, o in enumerate(self.opened) if o.key == key), None)
         if cycle is not None:
             self.cycle(imp, file, cycle)
@@ -133,15 +139,9 @@ class _Resolver:
         if key in self.loaded:
             return self.loaded[key]
         try:
-            data = target.read_bytes()
+            data = _read(target)
         except OSError as err:
-            self.diags.error(
-                C.NO_POLICY_FILE,
-                imp.name_span,
-                path=imp.name,
-                reason=err.strerror or type(err).__name__,
-                base=os.path.dirname(path) or ".",
-            )
+            self.unreadable(imp, path, err)
             return None
         self.opened.append(_Open(key, file, imp.name_span))
         lib = self.read(imp, file, target, data)
@@ -149,12 +149,19 @@ class _Resolver:
         self.loaded[key] = lib
         return lib
 
+    def unreadable(self, imp: ast.Import, path: str, err: Exception) -> None:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        base = os.path.dirname(path) or "."
+        shown = imp.name.encode("unicode_escape").decode("ascii")  # one line, whatever it holds
+        self.diags.error(C.NO_POLICY_FILE, imp.name_span, path=shown, reason=reason, base=base)
+
     def read(self, imp: ast.Import, file: str, target: Path, data: bytes) -> _Library | None:
         source = SourceFile(file, data.decode("utf-8", errors="replace"))
         self.diags.imported[file] = source
         inner = Diagnostics(source)
         try:
-            data.decode("utf-8")
+            if len(data) <= MAX_SOURCE_BYTES:  # a longer one is cut: the parser says too large
+                data.decode("utf-8")
         except UnicodeDecodeError:
             inner.error(C.NOT_UTF8, source.span_at(0))
             tree = None
@@ -323,6 +330,15 @@ class _Resolver:
             other=f"{lib.file.rsplit('/', 1)[-1].removesuffix(SUFFIX)}_{name}",
         )
         return True
+
+
+def _read(path: Path) -> bytes:
+    """A policy file's bytes; a device, a pipe or a directory is an OSError, and no more is
+    read than the parser accepts (it reports a longer file as too large)."""
+    with open(path, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return f.read(MAX_SOURCE_BYTES + 1)
 
 
 def _library_text(imp: ast.Import) -> str:

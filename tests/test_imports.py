@@ -131,3 +131,40 @@ def test_dump_after_imports_shows_the_merged_program(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "Fn(name='twice'" in out.stderr and "Import(" not in out.stderr
+
+
+def test_what_is_not_a_policy_file_is_a_diagnostic(tmp_path: Path) -> None:
+    (tmp_path / "dir.sched").mkdir()
+    (tmp_path / "big.sched").write_text('scheduler b "x" {\n' + "// pad\n" * 200_000 + "}\n")
+    got = {}
+    for target in ("/dev/zero", "dir.sched", "big.sched", "no\\nsuch.sched"):
+        path = _policy(tmp_path, f'import "{target}" {{ f }}\n    {ENQUEUE}')
+        _, diags = check_path(path)
+        [d] = diags
+        got[target] = (d.code, Path(d.file).name, d.line, d.message)
+    assert got == {
+        "/dev/zero": (
+            "import-not-found",
+            "main.sched",
+            2,
+            "cannot read `/dev/zero`: not a regular file",
+        ),
+        "dir.sched": (
+            "import-not-found",
+            "main.sched",
+            2,
+            "cannot read `dir.sched`: Is a directory",
+        ),
+        "big.sched": (
+            "file-too-large",
+            "big.sched",
+            1,
+            "file is larger than 1000 kB; a policy is a few hundred lines",
+        ),
+        "no\\nsuch.sched": (
+            "import-not-found",
+            "main.sched",
+            2,
+            "cannot read `no\\nsuch.sched`: No such file or directory",
+        ),
+    }
