@@ -67,7 +67,11 @@ def compose(placement: str, ordering: str, *, name: str | None = None) -> Compos
     base = parse(stdlib.source(ordering), f"stdlib/{ordering}.sched")
     part = parse(stdlib.source(placement), f"stdlib/{placement}.sched")
     name = name or f"{placement}_{ordering}"
-    text = format_program(_combine(base, part, placement, ordering, name))
+    head = (
+        f"// Written by schedlang.compose: the placement of {placement} (`place`, its hooks and\n"
+        f"// their state, imported) and the ordering of {ordering} (all of it but `on select_cpu`).\n"
+    )
+    text = head + format_program(_combine(base, part, placement, ordering, name))
     checked, diags = check_source(SourceFile(f"{name}.sched", text))
     return Composed(name, text, checked, list(diags))
 
@@ -80,7 +84,7 @@ def _combine(
     listed = [PLACE, *(f"{PLACE}_{op}" for op in hooks)]
     taken = {d.name for d in base.decls if not isinstance(d, ast.Callback)}
     wanted = [n for n in listed if n in offered]
-    brought = imports.closure(offered, wanted) if PLACE in offered else []
+    brought = sorted(imports.closure(offered, wanted)) if PLACE in offered else []
     names = [
         ast.ImportName(S, n, f"{placement}_{n}" if n in taken else None)
         for n in dict.fromkeys([*listed, *brought])

@@ -17,7 +17,7 @@ def test_a_combination_that_checks() -> None:
     c = compose("least_loaded", "eevdf")
     assert c.ok and c.diagnostics == [], c.diagnostics
     assert c.name == "least_loaded_eevdf"
-    head = c.text.splitlines()[1].strip()
+    head = c.text.splitlines()[3].strip()
     # eevdf declares `task var started` too: least_loaded's comes under another name
     assert head.startswith("import least_loaded { place, place_running, place_stopping, place_tick")
     assert "started as least_loaded_started" in head
@@ -47,7 +47,7 @@ def test_a_combination_that_is_rejected_says_why() -> None:
     c = compose("eevdf", "weighted_vtime")
     assert not c.ok and c.checked is None
     [d] = c.diagnostics
-    assert (d.code, d.file, d.line) == ("import-unknown", "eevdf_weighted_vtime.sched", 2)
+    assert (d.code, d.file, d.line) == ("import-unknown", "eevdf_weighted_vtime.sched", 4)
     assert d.message == "`eevdf` declares no `place`"
     assert d.hints[-1].startswith("it declares: avg_burst by_deadline lag_limit lead_cap")
 
@@ -68,7 +68,11 @@ def test_the_combination_compiles_with_clang(tmp_path: Path) -> None:
     assert artifact.object_path.stat().st_size > 0
     manifest = json.loads(artifact.manifest_path.read_text())
     [imported] = manifest["imports"]
-    assert imported["file"] == "stdlib/least_loaded.sched" and imported["import_line"] == 2
+    assert imported["file"] == "stdlib/least_loaded.sched" and imported["import_line"] == 4
+    # each C line of imported code names its file, and its line_map row the import
+    c_lines = text.splitlines()
+    rows = [r for r in manifest["line_map"] if "least_loaded.sched:" in c_lines[r[0] - 1]]
+    assert rows and {(r[1], r[2]) for r in rows} == {(4, 5)}
 
 
 def _without_host_times(report: dict[str, object]) -> dict[str, object]:
