@@ -39,6 +39,7 @@ from typing import Any, cast
 from schedlang import ast, ir
 from schedlang import codes as C
 from schedlang.diagnostics import Diagnostics, Note
+from schedlang.passes.typecheck import RESERVED
 from schedlang.source import SourceFile, Span
 from schedlang.syntax import MAX_SOURCE_BYTES, parse_source
 
@@ -206,7 +207,9 @@ class _Resolver:
         root: dict[str, ast.ImportName] = {}  # which listed name brought each declaration
         todo: list[str] = []
         for n in imp.names:
-            if n.name in lib.decls:
+            if n.alias in RESERVED and n.alias_span is not None:
+                self.diags.error(C.BUILTIN_NAME, n.alias_span, name=n.alias)
+            elif n.name in lib.decls:
                 if n.name not in rename:
                     rename[n.name], root[n.name] = n.local, n
                     todo.append(n.name)
