@@ -92,3 +92,15 @@ def test_the_combination_runs_alike_on_the_interpreter_and_the_jit() -> None:
     interp, jit = (_without_host_times(r.to_dict()) for r in reports)
     assert jit == interp
     assert reports[0].policy_runs[0].ops_calls > 1000
+
+
+@pytest.mark.vm
+@pytest.mark.clang
+def test_the_combination_loads_and_schedules_in_the_kernel(vm_ready: None, tmp_path: Path) -> None:
+    """The verifier accepts the combination and it runs a workload without being ejected."""
+    c = compose("least_loaded", "eevdf")
+    artifact = schedlang.compile(c.text, outdir=tmp_path)
+    report = schedlang.run(artifact, workloads=["hackbench"], repeat=1)
+    assert report.events == (), [(e.kind, e.reason, e.verifier_log[-2000:]) for e in report.events]
+    assert report.policy_measured
+    assert report.policy_stats.totals["nr_enqueued"] > 0
