@@ -354,8 +354,8 @@ SCHEDULER_NAME_TOO_LONG = _says(
 IMPORT_NOT_FOUND = _code(
     "import-not-found",
     "an `import` names a library policy or a file that does not exist",
-    fix="name a library policy (`schedlang list` shows them) or a path to a `.sched` file, "
-    "relative to the importing file",
+    fix="name a library policy (a file of `stdlib/`, without `.sched`) or a path to a `.sched` "
+    "file, relative to the importing file",
 )
 NO_LIBRARY_POLICY = _says(
     IMPORT_NOT_FOUND, "there is no library policy `{name}`", "library policies: {names}"
