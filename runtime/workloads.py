@@ -2,9 +2,8 @@
 
 A comparison is only as honest as its workload, so every entry runs an unmodified tool
 (hackbench, perf bench, stress-ng, cyclictest, make + gcc) and every metric is read from that
-tool's own output. Sizes aim at roughly 1-3 s per run under TCG on an idle 2-core host (the
-build is the exception: 15-30 s), so a same-boot A/B with a handful of repeats of one workload
-fits in about a minute.
+tool's own output. Sizes aim at roughly 1-5 s per run under TCG on an idle 2-core host, so a
+same-boot A/B with a handful of repeats of one workload fits in about a minute.
 
 Each metric says which direction is better, so the report can say "better"/"worse" without
 knowing the tool. Parsers raise `WorkloadOutputError` when the output does not have what they
@@ -169,15 +168,18 @@ def parse_cyclictest(output: str) -> dict[str, float]:
 
 # --- a real parallel build (make -j + gcc) ----------------------------------------------------
 
-BUILD_FILES = 12
+# Four units: make, gcc's start-up and the link cost about 3-4 s under TCG whatever the size,
+# and each unit about 0.8 s more (measured in one boot at load 7-8: 3 units 4.6-7.1 s, 4 units
+# 4.5-8.3 s, 6 units 6.4-8.2 s, 12 units 12.4-14.7 s; -O0 instead of -O1 saved nothing).
+BUILD_FILES = 4
 
 
 def write_build_project(directory: Path, n_files: int = BUILD_FILES) -> None:
     """Write a small C project (n_files units + main + Makefile) into `directory`.
 
     Generated rather than shipped so that its size is one number; each unit has a few
-    functions with loops and a switch, enough for gcc -O2 to do real work (~0.1 s per unit
-    natively, ~1-2 s under TCG). The Makefile is plain make: `make -j` runs one gcc per unit.
+    functions with loops and a switch, enough for gcc -O1 to do real work (~0.03 s per unit
+    natively, ~0.8 s under TCG). The Makefile is plain make: `make -j` runs one gcc per unit.
     """
     directory.mkdir(parents=True, exist_ok=True)
     names = [f"unit{i:02d}" for i in range(n_files)]
