@@ -13,6 +13,11 @@ two hogs at 20 % duty (2 ms of work every 10 ms), all finite so the run ends whe
 pairs do, as the guest's did, or at the watchdog. Seeds the checker rejected in the campaign
 are skipped (neither side ran them); a seed the checker rejects now is counted apart.
 
+Only the policy's side runs (the verdict needs no default model), on machine.py with an
+event budget: a run that has not ended after `MAX_EVENTS` machine events (a policy that keeps
+a CPU re-picking) is the verdict "spin", with the simulated time it reached, deterministic
+where the old host-time cut was not.
+
 Usage: python3 bench/fuzz_sim.py CAMPAIGN.jsonl [--limit N] [--json OUT]
 """
 
@@ -20,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import tempfile
 import time
@@ -28,13 +32,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import schedlang
+from schedlang.backends.interp import compile_for_sim
+from schedlang.compiler import check
 from schedlang.fuzzgen import generate_text
+from schedlang.runtime.sim import rtapp
+from schedlang.runtime.sim.machine import Machine
 
 CPUS = 2
 SECONDS = 8.0  # past the 5 s watchdog's third check (every 2.5 s): a stall from t=0 shows
-HOST_BUDGET_S = 15  # host seconds per seed; a policy that makes the machine spin (a CPU
-# re-picking every µs) costs millions of events and is recorded as "slow", not waited for
+# Machine events per run: about 40 times what a policy that lets the pairs finish needs
+# (12-28k events), some 20 s of host time for the interpreter.
+MAX_EVENTS = 1_000_000
 
 
 def _pair(group: int, i: int) -> dict[str, Any]:
@@ -59,14 +67,6 @@ WORKLOAD = {
 }
 
 
-class _Slow(Exception):
-    pass
-
-
-def _too_slow(_signum: int, _frame: Any) -> None:
-    raise _Slow
-
-
 def vm_verdict(record: dict[str, Any]) -> str | None:
     """clean / stall / error from a campaign line; None when the kernel never ran it."""
     outcome = record.get("outcome")
@@ -80,21 +80,23 @@ def vm_verdict(record: dict[str, Any]) -> str | None:
     return None  # check-rejected, compile-failed, verifier-rejected: nothing ran
 
 
-def sim_verdict(seed: int, model: Path) -> str:
-    signal.alarm(HOST_BUDGET_S)
-    try:
-        report = schedlang.simulate(
-            generate_text(seed), str(model), cpus=CPUS, seconds=SECONDS, seeds=(0,)
-        )
-    except schedlang.SchedlangError:
-        return "check-rejected-now"
-    except _Slow:
-        return "slow"
-    finally:
-        signal.alarm(0)
-    if not report.events:
-        return "clean"
-    return "stall" if report.events[0].exit_kind == "ERROR_STALL" else "error"
+def sim_verdict(seed: int, model: rtapp.Workload) -> tuple[str, dict[str, Any]]:
+    """clean / stall / error / spin (the budget ran out first) / check-rejected-now, and the
+    run's size (simulated seconds, machine events, policy calls)."""
+    checked, _ = check(generate_text(seed))
+    if checked is None:
+        return "check-rejected-now", {}
+    result = Machine(
+        compile_for_sim(checked), model, CPUS, seconds=SECONDS, seed=0, max_events=MAX_EVENTS
+    ).run()
+    size = {
+        "sim_s": result.end_ns / 1e9,
+        "events": result.machine_events,
+        "calls": result.ops_calls,
+    }
+    if result.exit.ejected:
+        return ("stall" if result.exit.kind_name == "ERROR_STALL" else "error"), size
+    return ("spin" if result.out_of_events else "clean"), size
 
 
 def main() -> None:
@@ -103,9 +105,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, help="only the first N seeds of the log")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    model = Path(tempfile.mkdtemp(prefix="fuzz-sim-")) / "fuzz-hackbench.json"
-    model.write_text(json.dumps(WORKLOAD))
-    signal.signal(signal.SIGALRM, _too_slow)
+    path = Path(tempfile.mkdtemp(prefix="fuzz-sim-")) / "fuzz-hackbench.json"
+    path.write_text(json.dumps(WORKLOAD))
+    model = rtapp.load(str(path))
     records = [json.loads(line) for line in args.campaign.read_text().splitlines() if line]
     records.sort(key=lambda r: r["seed"])
     if args.limit is not None:
@@ -117,11 +119,11 @@ def main() -> None:
         vm = vm_verdict(record)
         if vm is None:
             continue
-        sim = sim_verdict(record["seed"], model)
+        sim, size = sim_verdict(record["seed"], model)
         pairs[(vm, sim)] += 1
-        per_seed[record["seed"]] = {"vm": vm, "sim": sim}
+        per_seed[record["seed"]] = {"vm": vm, "sim": sim, **size}
         print(
-            f"[{n}/{len(records)}] seed {record['seed']}: vm {vm}, sim {sim} "
+            f"[{n}/{len(records)}] seed {record['seed']}: vm {vm}, sim {sim} {size} "
             f"({time.perf_counter() - started:.0f}s)",
             file=sys.stderr,
             flush=True,
@@ -131,10 +133,11 @@ def main() -> None:
         "campaign": str(args.campaign),
         "seeds": len(per_seed),
         "matrix": {
-            vm: {sim: pairs[(vm, sim)] for sim in (*labels, "slow", "check-rejected-now")}
+            vm: {sim: pairs[(vm, sim)] for sim in (*labels, "spin", "check-rejected-now")}
             for vm in labels
         },
         "disagreements": {s: v for s, v in per_seed.items() if v["vm"] != v["sim"]},
+        "max_events": MAX_EVENTS,
         "host_s": round(time.perf_counter() - started, 1),
     }
     text = json.dumps(result, indent=2)

@@ -42,7 +42,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("bench.executor", "schedlang.benchmark.executor"): "times the two executors themselves",
     ("bench.frontend", "*"): "times the parser and the front end alone",
     ("bench.fuzz", "*"): "generates, checks and compiles programs",
-    ("bench.fuzz_sim", "schedlang.fuzzgen"): "simulates the policies of a campaign's seeds",
+    ("bench.fuzz_sim", "*"): "runs a campaign's policies alone on the machine, budgeted",
     ("bench.rules", "*"): "times each rule alone",
     ("bench.runtime", "*"): "times the measurement stages",
     ("bench.sim_backends", "*"): "times the interpreter's and the JIT's compile and calls",

@@ -16,6 +16,10 @@ A discrete-event simulation in integer nanoseconds. The rules are the kernel's
   SCX_OPS_ENQ_LAST). A task giving up the CPU while runnable gets `stopping(t, true)` and
   `enqueue(t, 0)`; the next one gets `running`.
 * **Context switches** cost `switch_ns` (1 µs) of CPU before the incoming task's work.
+* **Waking a CPU costs time.** A CPU asked to pick by another CPU (a wakeup placed there, a
+  local insert, `kick`) picks `ipi_ns` later; a CPU that is idle (asleep) picks `idle_exit_ns`
+  later, on top. A wakeup with no waking task (a timer, a start) comes from the CPU the task
+  last ran on. One request in flight per CPU: others that arrive meanwhile join it.
 * **Slices** are charged as the task runs but only end at the scheduler tick (HZ=250, as
   the sandbox kernel), where `tick` runs; `kick(preempt)` zeroes the running slice.
 * **Queues**: local and global are FIFO; a user queue is FIFO or vtime-ordered (ties FIFO)
@@ -65,6 +69,11 @@ DISPATCH_MAX_LOOPS = 32  # SCX_DSP_MAX_LOOPS
 # What a context switch costs before the incoming task's work starts (a modern x86 core's
 # order of magnitude; without it a ping-pong would cost nothing but its work).
 SWITCH_NS = 1_000
+# What it costs to make another CPU pick (an IPI from the requesting CPU) and what an idle
+# CPU takes to leave its idle state before it picks. Measured in the sandbox guest (TCG, 2
+# vCPUs, quiet host), docs/simulator.md "The machine's rules".
+IPI_NS = 2_100_000
+IDLE_EXIT_NS = 175_000
 _LOCAL_ON_MASK = 0xC000000000000000
 
 # sched_prio_to_weight[nice + 20] (kernel/sched/core.c); sched_ext reports weight * 100 / 1024.
@@ -89,7 +98,7 @@ NEW, BLOCKED, RUNNABLE, RUNNING, DONE = range(5)
 # Policy call contexts (which kfuncs are allowed, and what DSQ_LOCAL means).
 _CTX_NONE, _CTX_SELECT, _CTX_ENQUEUE, _CTX_DISPATCH = range(4)
 # Event kinds in the queue.
-_EV_WAKE, _EV_DONE, _EV_TICK, _EV_WATCHDOG, _EV_RESCHED = range(5)
+_EV_WAKE, _EV_DONE, _EV_TICK, _EV_WATCHDOG, _EV_RESCHED, _EV_IPI = range(6)
 # A CPU asked to pick again more often than this within one instant (a policy that kicks the
 # CPU it dispatches on, say) picks again only after RESCHED_COST_NS: in the kernel each
 # schedule() takes time, so such a loop spins the CPU; here it must not stop the clock.
@@ -174,6 +183,8 @@ class Cpu:
     resched_at: int = -1  # the instant of the last picks, and how many there were
     resched_count: int = 0
     busy_ns: int = 0
+    asleep: bool = True  # idle and in the idle state: a pick first costs idle_exit_ns
+    waking: bool = False  # a pick request (IPI or idle exit) is on its way
 
 
 class SimulationEnded(Exception):
@@ -206,6 +217,7 @@ class MachineResult:
     ops_calls: int  # policy operations run: the "scheduling events" a benchmark counts
     machine_events: int
     trace: list[TraceEvent] | None
+    out_of_events: bool = False  # stopped by the event budget (`max_events`), not the clock
 
 
 def time_limit_ns(workload: Workload, seconds: float | None) -> int:
@@ -229,6 +241,9 @@ class Machine:
         seed: int = 0,
         jitter: float = 0.02,
         switch_ns: int = SWITCH_NS,
+        ipi_ns: int = IPI_NS,
+        idle_exit_ns: int = IDLE_EXIT_NS,
+        max_events: int = 0,
         trace: bool = False,
     ) -> None:
         if nr_cpus < 1:
@@ -243,6 +258,11 @@ class Machine:
         self.rng = random.Random(seed)
         self.jitter = jitter
         self.switch_ns = switch_ns
+        self.ipi_ns = ipi_ns
+        self.idle_exit_ns = idle_exit_ns
+        self.max_events = max_events  # 0: no budget; else the run stops after so many events
+        self.out_of_events = False
+        self._origin = 0  # the CPU whose action this is (where a pick request comes from)
         self._now = 0
         self._events: list[tuple[int, int, int, Any, int]] = []
         self._seq = 0
@@ -267,6 +287,7 @@ class Machine:
         self._barrier_users: dict[str, int] = {}
         self._barrier_waiting: dict[str, list[Thread]] = {}
         self._create_threads()
+        self._live = len(self.threads)  # threads not yet ended: the run stops at 0
 
     # --- sim_abi.Host ---------------------------------------------------------------------
 
@@ -351,7 +372,7 @@ class Machine:
         if mode == "preempt" and target.curr is not None:
             self._charge(target)
             target.curr.t.slice = 0
-        self._need_resched(target)
+        self._ask_pick(target)
 
     def cpu_allowed(self, task: SimTask, cpu: int) -> bool:
         return task.may_run_on(cpu)
@@ -391,6 +412,7 @@ class Machine:
             ops_calls=self.ops_calls,
             machine_events=self.machine_events,
             trace=self.trace,
+            out_of_events=self.out_of_events,
         )
 
     def _loop(self) -> None:
@@ -406,6 +428,7 @@ class Machine:
             self.machine_events += 1
             if kind == _EV_DONE:
                 if obj.gen == gen and obj.curr is not None:
+                    self._origin = obj.id
                     self._charge(obj)
                     self._advance(obj, obj.curr)
             elif kind == _EV_WAKE:
@@ -415,14 +438,22 @@ class Machine:
                 self._tick(obj)
             elif kind == _EV_RESCHED:
                 self._need_resched(obj)
+            elif kind == _EV_IPI:
+                obj.waking = obj.asleep = False
+                self._need_resched(obj)
             else:
                 self._watchdog(watchdog_ns)
                 self._push(when + watchdog_ns // 2, _EV_WATCHDOG, None, 0)
             self._run_resched()
             if self.exit is not None:
                 return
-            if len(events) == 1 and events[0][2] == _EV_WATCHDOG and not self._runnable:
-                return  # only the watchdog is left: every thread ended or waits for nothing
+            if not self._live or (
+                len(events) == 1 and events[0][2] == _EV_WATCHDOG and not self._runnable
+            ):
+                return  # every thread ended, or waits for nothing but the watchdog
+            if self.machine_events == self.max_events:
+                self.out_of_events = True
+                return
 
     def _push(self, when: int, kind: int, obj: Any, gen: int) -> None:
         self._seq += 1
@@ -463,7 +494,7 @@ class Machine:
         if self.trace is not None:
             self.trace.append(TraceEvent(self._now, t.cpu, "wake", t.pid))
         prev = t.cpu
-        self._ctx_cpu = waker.id if waker is not None else prev
+        self._ctx_cpu = self._origin = waker.id if waker is not None else prev
         ddsp = None
         nr = self._nr_cpus
         if t.nr_cpus_allowed(nr) > 1:
@@ -492,7 +523,7 @@ class Machine:
             raise SimulationEnded
         target = self.cpus[cpu]
         if target.curr is None:
-            self._need_resched(target)
+            self._ask_pick(target)
 
     def _enqueue(self, th: Thread, enq_flags: int, ddsp: Any) -> None:
         """do_enqueue_task: a direct insert from select_cpu, else ops.enqueue, else global."""
@@ -535,9 +566,9 @@ class Machine:
             if flags & ENQ_PREEMPT and target.curr is not None and target.curr is not th:
                 self._charge(target)
                 target.curr.t.slice = 0
-                self._need_resched(target)
+                self._ask_pick(target)
             elif target.curr is None:
-                self._need_resched(target)
+                self._ask_pick(target)
             return True
         if dsq_id == DSQ_GLOBAL:
             if vtime is not None:
@@ -588,6 +619,18 @@ class Machine:
             cpu.need_resched = True
             self._resched.append(cpu)
 
+    def _ask_pick(self, cpu: Cpu) -> None:
+        """Make `cpu` pick again, at the cost of reaching it from the CPU asking (an IPI)
+        and of its idle exit if it sleeps."""
+        delay = (self.ipi_ns if cpu.id != self._origin else 0) + (
+            self.idle_exit_ns if cpu.asleep else 0
+        )
+        if not delay:
+            self._need_resched(cpu)
+        elif not cpu.waking:
+            cpu.waking = True
+            self._push(self._now + delay, _EV_IPI, cpu, 0)
+
     def _run_resched(self) -> None:
         pending = self._resched
         now = self._now
@@ -624,7 +667,7 @@ class Machine:
 
     def _schedule(self, cpu: Cpu) -> None:
         prev = cpu.curr
-        self._ctx_cpu = cpu.id
+        self._ctx_cpu = self._origin = cpu.id
         if prev is not None:
             self._charge(cpu)
         keep = prev is not None and prev.t.slice > 0
@@ -656,7 +699,7 @@ class Machine:
         if cpu.local:
             self._run(cpu, cpu.local.popleft())
         else:
-            cpu.idle_bit = True
+            cpu.idle_bit = cpu.asleep = True
             if self.trace is not None and prev is not None:
                 self.trace.append(TraceEvent(self._now, cpu.id, "idle", 0))
 
@@ -676,7 +719,7 @@ class Machine:
         th.state = RUNNING
         self._runnable.discard(th)
         cpu.curr = th
-        cpu.idle_bit = False
+        cpu.idle_bit = cpu.asleep = False
         cpu.seg_start = now
         cpu.gen += 1
         if th.last_cpu >= 0 and th.last_cpu != cpu.id:
@@ -711,8 +754,8 @@ class Machine:
         if th is None:
             return  # nohz: an idle CPU stops ticking
         self._charge(cpu)
+        self._ctx_cpu = self._origin = cpu.id
         if "tick" in self.ops:
-            self._ctx_cpu = cpu.id
             self._call("tick", th.t)
         if th.t.slice == 0:
             self._need_resched(cpu)
@@ -733,6 +776,7 @@ class Machine:
             )
         if state == DONE:
             th.ended_at = self._now
+            self._live -= 1
             self.policy.task_exit(th.t)
         self._need_resched(cpu)
 

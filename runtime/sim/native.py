@@ -31,6 +31,8 @@ from schedlang import user_cache
 from schedlang.runtime.sim.machine import (
     BLOCKED,
     DONE,
+    IDLE_EXIT_NS,
+    IPI_NS,
     NEW,
     RUNNABLE,
     RUNNING,
@@ -98,6 +100,9 @@ class _Config(ctypes.Structure):
         ("until", ctypes.c_int64),
         ("watchdog_ns", ctypes.c_int64),
         ("switch_ns", ctypes.c_int64),
+        ("ipi_ns", ctypes.c_int64),
+        ("idle_exit_ns", ctypes.c_int64),
+        ("max_events", ctypes.c_int64),
         ("jitter", ctypes.c_double),
         ("ops", ctypes.c_uint64),
         ("op", ctypes.c_void_p * len(_OPS)),
@@ -205,6 +210,9 @@ class NativeMachine:
         seed: int = 0,
         jitter: float = 0.02,
         switch_ns: int = SWITCH_NS,
+        ipi_ns: int = IPI_NS,
+        idle_exit_ns: int = IDLE_EXIT_NS,
+        max_events: int = 0,
         trace: bool = False,
     ) -> None:
         reason = unavailable(workload, nr_cpus)
@@ -217,6 +225,7 @@ class NativeMachine:
         self.nr_cpus = nr_cpus
         self.until = time_limit_ns(workload, seconds)
         self.seed, self.jitter, self.switch_ns, self.trace = seed, jitter, switch_ns, trace
+        self.ipi_ns, self.idle_exit_ns, self.max_events = ipi_ns, idle_exit_ns, max_events
 
     def run(self) -> MachineResult:
         lib = _library()
@@ -261,6 +270,7 @@ class NativeMachine:
         c.nr_cpus, c.nr_threads, c.nr_refs, c.nr_timer_names = nr, n, len(refs), len(timers)
         c.until, c.watchdog_ns = self.until, policy.timeout_ms * 1_000_000
         c.switch_ns, c.jitter, c.trace = self.switch_ns, self.jitter, self.trace
+        c.ipi_ns, c.idle_exit_ns, c.max_events = self.ipi_ns, self.idle_exit_ns, self.max_events
         for i, op in enumerate(_OPS):
             if op in ops:
                 c.ops |= 1 << i
@@ -324,7 +334,7 @@ class NativeMachine:
     def _result(self, lib: ctypes.CDLL, sim: int, threads: list[Thread]) -> MachineResult:
         policy: Any = self.policy
         nr = self.nr_cpus
-        totals = (ctypes.c_int64 * (4 + nr))()
+        totals = (ctypes.c_int64 * (5 + nr))()
         lib.sim_totals(sim, totals)
         end_ns, ops_calls, machine_events, exit_kind = totals[:4]
         out = (ctypes.c_int64 * 6)()
@@ -368,4 +378,5 @@ class NativeMachine:
             ops_calls=ops_calls,
             machine_events=machine_events,
             trace=trace,
+            out_of_events=bool(totals[4 + nr]),
         )

@@ -46,7 +46,7 @@ typedef uint64_t u64;
 
 enum { NEW, BLOCKED, RUNNABLE, RUNNING, DONE };
 enum { CTX_NONE, CTX_SELECT, CTX_ENQUEUE, CTX_DISPATCH };
-enum { EV_WAKE, EV_DONE, EV_TICK, EV_WATCHDOG, EV_RESCHED };
+enum { EV_WAKE, EV_DONE, EV_TICK, EV_WATCHDOG, EV_RESCHED, EV_IPI };
 enum { TR_RUN, TR_STOP, TR_IDLE, TR_WAKE, TR_EXIT };
 /* rt-app events, as native.py numbers them. */
 enum {
@@ -76,7 +76,7 @@ struct sim_spec { int32_t loop, first_phase, nr_phases; };
 /* What Python hands over; every array is Python's and outlives the run. */
 struct sim_config {
 	int32_t nr_cpus, nr_threads, nr_refs, nr_timer_names;
-	i64 until, watchdog_ns, switch_ns;
+	i64 until, watchdog_ns, switch_ns, ipi_ns, idle_exit_ns, max_events;
 	double jitter;
 	u64 ops;
 	void *op[OP_COUNT];
@@ -121,7 +121,7 @@ struct dsq { u64 id; int prio; int n, cap; struct entry *e; };
 
 struct cpu {
 	struct dsq local;
-	int curr, idle_bit, tick_armed, need_resched;
+	int curr, idle_bit, tick_armed, need_resched, asleep, waking;
 	i64 seg_start, resched_at, resched_count, busy_ns;
 	u64 gen;
 };
@@ -140,10 +140,10 @@ struct sim {
 	u64 seq;
 	i64 now;
 	int *resched; int rs_head, rs_n;
-	int ctx, ctx_cpu;
+	int ctx, ctx_cpu, origin;
 	struct dbuf *dbuf; int ndbuf, capdbuf;
 	int has_ddsp; struct dbuf ddsp;
-	int nr_runnable;
+	int nr_runnable, live, out_of_events;
 	int exit_kind; char exit_reason[64]; char exit_message[256];
 	i64 ops_calls, machine_events, end_ns;
 	struct trace_ev *trace; i64 ntrace, captrace;
@@ -359,6 +359,7 @@ static void runnable_discard(struct thread *th)
 }
 
 static void need_resched(int cpu);
+static void ask_pick(int cpu);
 static int place(struct thread *th, u64 dsq_id, u64 slice_ns, u64 vtime, int has_vtime,
 		 u64 flags, int local);
 
@@ -481,7 +482,7 @@ void sl_host_kick(int32_t cpu, u64 flags)
 		charge(cpu);
 		S->th[target->curr].t->slice = 0;
 	}
-	need_resched(cpu);
+	ask_pick(cpu);
 }
 
 int32_t sl_host_cpu_allowed(struct task_rec *t, int32_t cpu)
@@ -522,9 +523,9 @@ static int place(struct thread *th, u64 dsq_id, u64 slice_ns, u64 vtime, int has
 		if (flags & ENQ_PREEMPT && target->curr >= 0 && &s->th[target->curr] != th) {
 			charge((int)cpu);
 			s->th[target->curr].t->slice = 0;
-			need_resched((int)cpu);
+			ask_pick((int)cpu);
 		} else if (target->curr < 0) {
-			need_resched((int)cpu);
+			ask_pick((int)cpu);
 		}
 		return 1;
 	}
@@ -611,6 +612,20 @@ static void need_resched(int cpu)
 	}
 }
 
+/* Machine._ask_pick: an IPI from another CPU, an idle exit from a sleeping one. */
+static void ask_pick(int c)
+{
+	struct sim *s = S;
+	struct cpu *cpu = &s->cpus[c];
+	i64 delay = (c != s->origin ? s->c.ipi_ns : 0) + (cpu->asleep ? s->c.idle_exit_ns : 0);
+	if (!delay) {
+		need_resched(c);
+	} else if (!cpu->waking) {
+		cpu->waking = 1;
+		push(s->now + delay, EV_IPI, c, 0);
+	}
+}
+
 static void charge(int c)
 {
 	struct sim *s = S;
@@ -654,6 +669,7 @@ static void run(int c, struct thread *th)
 	runnable_discard(th);
 	cpu->curr = th - s->th;
 	cpu->idle_bit = 0;
+	cpu->asleep = 0;
 	cpu->seg_start = now;
 	cpu->gen++;
 	if (th->last_cpu >= 0 && th->last_cpu != c)
@@ -683,7 +699,7 @@ static void schedule(int c)
 	struct sim *s = S;
 	struct cpu *cpu = &s->cpus[c];
 	struct thread *prev = cpu->curr >= 0 ? &s->th[cpu->curr] : NULL;
-	s->ctx_cpu = c;
+	s->ctx_cpu = s->origin = c;
 	if (prev)
 		charge(c);
 	int keep = prev && prev->t->slice > 0;
@@ -723,6 +739,7 @@ static void schedule(int c)
 		run(c, &s->th[i]);
 	} else {
 		cpu->idle_bit = 1;
+		cpu->asleep = 1;
 		if (prev)
 			trace_add(s->now, c, TR_IDLE, 0);
 	}
@@ -772,8 +789,8 @@ static void tick(int c)
 		return;
 	struct thread *th = &s->th[cpu->curr];
 	charge(c);
+	s->ctx_cpu = s->origin = c;
 	if (has_op(OP_TICK)) {
-		s->ctx_cpu = c;
 		CALL(OP_TICK, task_fn, th->t);
 	}
 	if (th->t->slice == 0)
@@ -793,8 +810,10 @@ static void block(int c, struct thread *th, int state)
 	cpu->curr = -1;
 	cpu->gen++;
 	trace_add(s->now, c, state == DONE ? TR_EXIT : TR_STOP, th->t->pid);
-	if (state == DONE)
+	if (state == DONE) {
 		th->ended_at = s->now;
+		s->live--;
+	}
 	need_resched(c);
 }
 
@@ -812,7 +831,7 @@ static void wake(struct thread *th, u64 wake_flags, int waker)
 	runnable_add(th);
 	trace_add(s->now, t->cpu, TR_WAKE, t->pid);
 	int prev = t->cpu, cpu;
-	s->ctx_cpu = waker >= 0 ? waker : prev;
+	s->ctx_cpu = s->origin = waker >= 0 ? waker : prev;
 	struct dbuf ddsp, *dp = NULL;
 	if ((int)t->nr_cpus_allowed > 1) {
 		if (has_op(OP_SELECT_CPU)) {
@@ -852,7 +871,7 @@ static void wake(struct thread *th, u64 wake_flags, int waker)
 	if (s->exit_kind)
 		ended();
 	if (s->cpus[cpu].curr < 0)
-		need_resched(cpu);
+		ask_pick(cpu);
 }
 
 static void enqueue(struct thread *th, u64 enq_flags, struct dbuf *ddsp)
@@ -1096,6 +1115,7 @@ static void loop(void)
 		if (e.kind == EV_DONE) {
 			struct cpu *cpu = &s->cpus[e.obj];
 			if (cpu->gen == e.gen && cpu->curr >= 0) {
+				s->origin = e.obj;
 				charge(e.obj);
 				advance(e.obj, &s->th[cpu->curr]);
 			}
@@ -1107,6 +1127,10 @@ static void loop(void)
 			tick(e.obj);
 		} else if (e.kind == EV_RESCHED) {
 			need_resched(e.obj);
+		} else if (e.kind == EV_IPI) {
+			s->cpus[e.obj].waking = 0;
+			s->cpus[e.obj].asleep = 0;
+			need_resched(e.obj);
 		} else {
 			watchdog();
 			push(e.when + s->c.watchdog_ns / 2, EV_WATCHDOG, -1, 0);
@@ -1114,8 +1138,12 @@ static void loop(void)
 		run_resched();
 		if (s->exit_kind)
 			return;
-		if (s->nheap == 1 && s->heap[0].kind == EV_WATCHDOG && !s->nr_runnable)
+		if (!s->live || (s->nheap == 1 && s->heap[0].kind == EV_WATCHDOG && !s->nr_runnable))
 			return;
+		if (s->machine_events == s->c.max_events) {
+			s->out_of_events = 1;
+			return;
+		}
 	}
 }
 
@@ -1125,6 +1153,7 @@ struct sim *sim_new(struct sim_config *c)
 	struct sim *s = calloc(1, sizeof(*s));
 	int nr = c->nr_cpus, nt = c->nr_threads, nref = c->nr_refs > 0 ? c->nr_refs : 1;
 	s->c = *c;
+	s->live = nt;
 	s->cpus = calloc(nr, sizeof(*s->cpus));
 	s->th = calloc(nt ? nt : 1, sizeof(*s->th));
 	s->resched = calloc(nr, sizeof(int));
@@ -1132,6 +1161,7 @@ struct sim *sim_new(struct sim_config *c)
 	for (int i = 0; i < nr; i++) {
 		s->cpus[i].curr = -1;
 		s->cpus[i].idle_bit = 1;
+		s->cpus[i].asleep = 1;
 		s->cpus[i].resched_at = -1;
 	}
 	for (int i = 0; i < nt; i++) {
@@ -1201,7 +1231,7 @@ void sim_thread(struct sim *s, int i, i64 out[6], i64 **lat, i64 *nlat, i64 **sl
 	*nslack = th->slack.n;
 }
 
-/* end_ns, ops_calls, machine_events, exit kind, then each CPU's busy ns. */
+/* end_ns, ops_calls, machine_events, exit kind, each CPU's busy ns, then out_of_events. */
 void sim_totals(struct sim *s, i64 *out)
 {
 	out[0] = s->end_ns;
@@ -1210,6 +1240,7 @@ void sim_totals(struct sim *s, i64 *out)
 	out[3] = s->exit_kind;
 	for (int i = 0; i < s->c.nr_cpus; i++)
 		out[4 + i] = s->cpus[i].busy_ns;
+	out[4 + s->c.nr_cpus] = s->out_of_events;
 }
 
 const char *sim_exit_reason(struct sim *s) { return s->exit_reason; }

@@ -14,7 +14,16 @@ MS = 1_000_000
 
 def run(tasks: Mapping[str, object], cpus: int = 2) -> list[tuple[float, int, str]]:
     model = rtapp.parse(json.dumps({"tasks": tasks}), "t.json")
-    result = Machine(DefaultPolicy(cpus), model, cpus, jitter=0, switch_ns=0, trace=True).run()
+    result = Machine(
+        DefaultPolicy(cpus),
+        model,
+        cpus,
+        jitter=0,
+        switch_ns=0,
+        ipi_ns=0,
+        idle_exit_ns=0,
+        trace=True,
+    ).run()
     assert result.trace is not None
     comm = {th.t.pid: th.t.comm for th in result.threads}
     return [(e.ns / MS, e.cpu, comm[e.pid]) for e in result.trace if e.what == "run"]

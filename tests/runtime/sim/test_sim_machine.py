@@ -1,6 +1,7 @@
 """The simulated machine on small hand-computed schedules: who runs where and when.
 
-Every scenario runs with no jitter and no context-switch cost, so the times below follow
+Every scenario runs with no jitter and no context-switch, IPI or idle-exit cost unless it
+says so, so the times below follow
 from the rules in runtime/sim/machine.py's docstring alone (ticks every 4 ms).
 """
 
@@ -16,6 +17,7 @@ from schedlang.runtime.sim import rtapp
 from schedlang.runtime.sim.chrome_trace import chrome_trace
 from schedlang.runtime.sim.machine import (
     ENQ_HEAD,
+    ENQ_PREEMPT,
     Machine,
     MachineResult,
     scx_weight,
@@ -36,6 +38,8 @@ def workload(tasks: dict[str, Any], duration: int | None = None) -> rtapp.Worklo
 def run(policy: SimPolicy, tasks: dict[str, Any], cpus: int = 2, **kw: Any) -> MachineResult:
     kw.setdefault("jitter", 0.0)
     kw.setdefault("switch_ns", 0)
+    kw.setdefault("ipi_ns", 0)
+    kw.setdefault("idle_exit_ns", 0)
     return Machine(policy, workload(tasks), cpus, trace=True, **kw).run()
 
 
@@ -184,7 +188,9 @@ def test_dispatch_runs_before_the_expired_task_is_requeued() -> None:
         "heavy": {"cpus": [0], "run": 100000},
         "light": {"cpus": [0], "instance": 2, "priority": 5, "run": 100000},
     }
-    result = Machine(Vtime(slice_ns=3 * MS), workload(tasks, duration=2), 2, jitter=0).run()
+    result = Machine(
+        Vtime(slice_ns=3 * MS), workload(tasks, duration=2), 2, jitter=0, ipi_ns=0, idle_exit_ns=0
+    ).run()
     heavy, light0, light1 = result.threads
     assert [th.switches for th in result.threads] == [250, 126, 125]
     assert heavy.run_ns == 1000 * MS - 250 * 1000  # half the CPU, less 1 µs per switch
@@ -348,12 +354,58 @@ class SelfKicker(Fifo):
 
 def test_a_cpu_that_keeps_kicking_itself_spins_without_stopping_the_clock() -> None:
     # After 8 picks in one instant each further pick costs 1 µs, as schedule() would, so
-    # the run reaches its end instead of spinning forever at one instant.
+    # the run reaches its end instead of spinning forever at one instant. b keeps the run
+    # going on CPU 1 until 1 ms (a run ends when its last thread does).
     policy = SelfKicker()
-    result = run(policy, {"a": {"loop": 1, "cpus": [0], "run": 100}}, seconds=0.001)
+    tasks = {"a": {"loop": 1, "cpus": [0], "run": 100}, "b": {"loop": 1, "cpus": [1], "run": 1000}}
+    result = run(policy, tasks)
     assert thread(result, "a-0").ended_at == 100_000
-    times = [when for op, when, _ in policy.calls if op == "dispatch"]
+    times = [when for op, when, args in policy.calls if op == "dispatch" and args == (0,)]
     # One pick at 0 (a runs, keeping its slice through the kicks); when a ends at 100 µs,
-    # 8 picks, then one per µs up to the 1 ms limit.
-    assert times == [0] + [100_000] * 8 + list(range(101_000, 1_000_001, 1000))
-    assert result.end_ns == 1_000_000
+    # 8 picks, then one per µs until b ends at 1 ms and with it the run.
+    assert times == [0] + [100_000] * 8 + list(range(101_000, 1_000_000, 1000))
+    assert thread(result, "b-0").ended_at == result.end_ns == 1_000_000
+
+
+US = 1_000
+
+
+def test_an_idle_cpu_picks_after_its_idle_exit_and_another_cpus_wakeup_adds_the_ipi() -> None:
+    # ping (CPU 0) runs 1 ms and meets pong (CPU 1) at a barrier; pong then runs 1 ms.
+    # Both start at 0 on asleep CPUs, each woken from its own CPU: the idle exit (30 µs)
+    # alone. ping's arrival wakes pong from CPU 0 onto the asleep CPU 1: the IPI (5 µs)
+    # and CPU 1's idle exit. The kick Fifo sends joins the request already on its way.
+    tasks = {
+        "ping": {"loop": 1, "cpus": [0], "phases": {"p": {"run": 1000, "barrier": "b"}}},
+        "pong": {"loop": 1, "cpus": [1], "phases": {"p": {"barrier": "b", "run": 1000}}},
+    }
+    result = run(Fifo(), tasks, ipi_ns=5 * US, idle_exit_ns=30 * US)
+    assert runs(result) == [(0.030, 0, "ping-0"), (0.030, 1, "pong-0"), (1.065, 1, "pong-0")]
+    assert thread(result, "ping-0").latencies == [30 * US]
+    assert thread(result, "pong-0").latencies == [30 * US, 35 * US]
+    assert [thread(result, n).ended_at for n in ("ping-0", "pong-0")] == [1030 * US, 2065 * US]
+    assert result.cpu_busy_ns == [1000 * US, 1000 * US]
+
+
+class PreemptToCpu0(PyPolicy):
+    """select_cpu picks CPU 0; enqueue inserts into the chosen CPU's local queue, with
+    SCX_ENQ_PREEMPT for 'urgent'."""
+
+    def on_select_cpu(self, host: Host, t: SimTask, prev: int, flags: int) -> int:
+        return 0
+
+    def on_enqueue(self, host: Host, t: SimTask, flags: int) -> None:
+        preempt = ENQ_PREEMPT if t.comm.startswith("urgent") else 0
+        host.insert(t, DSQ_LOCAL_ON | t.cpu, 5 * MS, None, preempt)
+
+
+def test_preempting_a_busy_cpu_from_another_costs_the_ipi_without_an_idle_exit() -> None:
+    # hog (prev CPU 0) starts on the asleep CPU 0 at the idle exit, 30 µs. urgent starts at
+    # 1 ms from its prev CPU 1 and preempts CPU 0, which is busy: the IPI alone, 5 µs. hog
+    # gets CPU 0 back when urgent's 1 ms ends and finishes its 10 ms at 11.030 ms.
+    tasks = {"hog": {"loop": 1, "run": 10000}, "urgent": {"loop": 1, "delay": 1000, "run": 1000}}
+    result = run(PreemptToCpu0(), tasks, ipi_ns=5 * US, idle_exit_ns=30 * US)
+    assert runs(result) == [(0.030, 0, "hog-0"), (1.005, 0, "urgent-0"), (2.005, 0, "hog-0")]
+    assert thread(result, "urgent-0").latencies == [5 * US]
+    assert [thread(result, n).ended_at for n in ("hog-0", "urgent-0")] == [11030 * US, 2005 * US]
+    assert result.cpu_busy_ns == [11000 * US, 0]

@@ -51,6 +51,7 @@ def _outcome(r: MachineResult) -> dict[str, object]:
         "exit": r.exit,
         "ops_calls": r.ops_calls,
         "machine_events": r.machine_events,
+        "out_of_events": r.out_of_events,
         "cpu_busy_ns": r.cpu_busy_ns,
         "policy_stats": r.policy_stats,
         "threads": threads,
@@ -66,13 +67,16 @@ def assert_same(
     seed: int = 0,
     seconds: float = 0.05,
     timeout_ms: int = 5000,
+    **machine: int,
 ) -> MachineResult:
     ref = Machine(
         interpret(checked, timeout_ms=timeout_ms), workload, cpus, seconds=seconds, seed=seed,
-        trace=True,
+        trace=True, **machine,
     ).run()  # fmt: skip
     jit = llvm.compile_for_sim(checked, timeout_ms=timeout_ms, host=native.host_addresses())
-    got = native.NativeMachine(jit, workload, cpus, seconds=seconds, seed=seed, trace=True).run()
+    got = native.NativeMachine(
+        jit, workload, cpus, seconds=seconds, seed=seed, trace=True, **machine
+    ).run()
     where = f"{checked.program.name} on {workload.name}, {cpus} CPUs, seed {seed}"
     assert ref.trace is not None and got.trace is not None
     for i, (a, b) in enumerate(zip_longest(ref.trace, got.trace)):
@@ -175,3 +179,25 @@ def test_a_library_someone_else_could_write_is_not_loaded(
         assert isinstance(refused, str) and "not this user's alone" in refused
     finally:
         native._library.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        {"ipi_ns": 0, "idle_exit_ns": 50_000},
+        {"ipi_ns": 20_000, "idle_exit_ns": 0},
+        {"max_events": 300},
+    ],
+    ids=["idle-exit-only", "ipi-only", "event-budget"],
+)
+def test_wakeup_costs_and_the_event_budget(machine: dict[str, int]) -> None:
+    """The machine's parameters other than the defaults: each cost alone, and a budget that
+    stops both machines at the same event."""
+    for name in ("fair", "latency_first"):
+        source = ROOT / "examples" / f"{name}.sched"
+        checked = _check(source.read_text(), str(source))
+        assert checked is not None
+        ref = assert_same(checked, rtapp.load("mix"), 2, seconds=0.5, **machine)
+        assert ref.out_of_events == ("max_events" in machine)
+        if "max_events" in machine:
+            assert ref.machine_events == 300
