@@ -185,6 +185,6 @@ def test_nothing_kept_says_whether_the_vm_leaned_the_simulators_way(
     assert result.winner is None
     assert result.verdict.startswith("nothing was kept: no candidate beat the default with ")
     assert result.verdict.endswith(
-        "The simulator ranked mlfq 1.548x better than its default model; the VM's "
+        "The simulator ranked mlfq 1.551x better than its default model; the VM's "
         "medians lean the same way (1.429x) but its runs were too spread for significance."
     )

@@ -202,8 +202,8 @@ def test_simulated_pipe_profile_is_exact() -> None:
     assert (p.counts.threads, p.counts.wakeups, p.counts.switches) == (2, 2002, 2002)
     assert p.bottleneck is Bottleneck.NONE
     # The simulator's figure for the barrier hand-off model of 56178ff, pinned: 2000 hand-offs
-    # to the other, idle CPU, each the IPI and the idle exit (2.275 ms) and 3 µs.
-    assert p.metrics["makespan_s"] == pytest.approx(4.556216637)
+    # to the other, idle CPU, each the IPI and the idle exit (14 µs), a 1 µs switch and 2 µs.
+    assert p.metrics["makespan_s"] == pytest.approx(0.034051637)
     assert p.rtapp["tasks"]["ping"]["loop"] == 1001
 
 
