@@ -147,7 +147,7 @@ def compile(
 
     compiled = compile_policy(source_or_path, params, outdir, **options)
     if compiled.artifact is None:
-        raise SchedlangError(compiled.source, compiled.diagnostics)
+        raise SchedlangError(compiled.source, compiled.diagnostics, compiled.imported)
     return compiled.artifact
 
 
@@ -233,7 +233,8 @@ def simulate(
         raise ValueError(f"engine must be 'interp' or 'jit', not {engine!r}")
     checked, diags = check(source_or_path)
     if checked is None:
-        raise SchedlangError(diags.source, [d for d in diags if d.severity == "error"])
+        errors = [d for d in diags if d.severity == "error"]
+        raise SchedlangError(diags.source, errors, diags.imported)
     model = rtapp.load(workload)
     compile_for_sim(checked, params)  # wrong params are reported before anything runs
     make_policy: Callable[[], Any] = functools.partial(compile_for_sim, checked, params)

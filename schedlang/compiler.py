@@ -38,6 +38,7 @@ class Compiled:
     artifact: Artifact | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     checked: ir.CheckedProgram | None = None  # a `.sched` policy the checker accepted
+    imported: dict[str, SourceFile] = field(default_factory=dict)  # files its imports read
 
 
 def is_c_policy(target: object) -> bool:
@@ -71,7 +72,7 @@ def compile_policy(
         return _compile_c(Path(str(policy)), params, out, include_dirs)
     checked, diags = check(policy)
     if checked is None:
-        return Compiled(diags.source, None, list(diags))
+        return Compiled(diags.source, None, list(diags), imported=diags.imported)
     try:
         artifact = compile_checked(
             checked, out, params=params, emit=emit, kernel_api=kernel_api, timeout_ms=timeout_ms

@@ -126,7 +126,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         status: Status = "ok" if compiled.artifact is not None else "diagnostics"
         result = FileResult(
-            args.file, status, compiled.checked, compiled.diagnostics, compiled.source
+            args.file,
+            status,
+            compiled.checked,
+            compiled.diagnostics,
+            compiled.source,
+            imported=compiled.imported,
         )
     artifact = compiled.artifact if result.status != "unreadable" else None
     if args.format == "json":
