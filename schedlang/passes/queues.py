@@ -24,7 +24,7 @@ from schedlang import codes as C
 from schedlang import ir
 from schedlang.diagnostics import Diagnostics
 from schedlang.passes import ranges, show
-from schedlang.passes.paths import ATTAINABLE, Path, Walk, entry, reached
+from schedlang.passes.paths import ATTAINABLE, Passive, Path, Walk, entry
 from schedlang.source import Span
 from schedlang.types import RANGE, Type
 
@@ -403,43 +403,69 @@ class _Moves:
         return show.code(self.diags, e.span, "a condition")
 
 
-# A body that inserts: its declaration, its inserts, the statements its walk reaches (None
-# until walked).
-_Body = tuple[ir.CallbackDecl | ir.FnDecl, list[ir.Insert], set[Span] | None]
-
-
 class _Filled:
     """The queues some insert can fill: an insert behind a guard no value satisfies fills
     nothing, so `queued(q) > 0` would never be true.
 
-    Worked out queue by queue, when the proof asks (`q in filled`): a body is walked only
-    when a queue it inserts into is asked about. The proof asks only about queues that
-    `dispatch` tests, so the walk of `select_cpu`, which usually inserts only into `local`,
-    is mostly spared (it was most of this rule's time)."""
+    Worked out queue by queue, when the proof asks (`q in filled`), with walks that stop
+    at the first insert into that queue they reach. The proof asks only about the queues
+    `dispatch` tests, so `select_cpu` (which usually inserts only into `local`) is not
+    walked, and an `enqueue` that picks its queue first and then does more (a loop over
+    the CPUs to kick one) is walked only up to its inserts: the full walks were most of
+    this rule's time. A walk is deterministic, so what a stopped walk reached, the full
+    one reaches too; only "no insert into q is reached" needs a walk to the end."""
 
     def __init__(self, prog: ir.Program) -> None:
         self.prog = prog
+        self.ranges = ranges.Ranges.shared(prog, stores=True)
         decls: list[ir.CallbackDecl | ir.FnDecl] = [*prog.callbacks, *prog.fns]
-        self.bodies: list[_Body] = []
-        for decl in decls:
-            inserts = [s for s in ir.walk_stmts(decl.body) if isinstance(s, ir.Insert)]
-            if inserts:
-                self.bodies.append((decl, inserts, None))
-        self.known: dict[str, bool] = {}
+        # each body that inserts, with its inserts; a body walked to the end leaves the list
+        self.bodies = [(decl, _inserts(decl)) for decl in decls if _inserts(decl)]
+        self.filled: set[str] = set()  # queues an insert reached by some walk fills
+        self.unfilled: set[str] = set()
 
     def __contains__(self, queue: str) -> bool:
-        if queue not in self.known:
-            self.known[queue] = any(self._fills(i, queue) for i in range(len(self.bodies)))
-        return self.known[queue]
+        if queue not in self.filled and queue not in self.unfilled:
+            for decl, inserts in list(self.bodies):
+                if any(s.queue.name == queue for s in inserts) and self._walk(decl, inserts, queue):
+                    break
+            else:
+                self.unfilled.add(queue)
+        return queue in self.filled
 
-    def _fills(self, i: int, queue: str) -> bool:
-        decl, inserts, seen = self.bodies[i]
-        if not any(s.queue.name == queue for s in inserts):
-            return False
-        if seen is None:
-            seen = reached(self.prog, decl)
-            self.bodies[i] = decl, inserts, seen
-        return any(s.queue.name == queue and s.span in seen for s in inserts)
+    def _walk(
+        self, decl: ir.CallbackDecl | ir.FnDecl, inserts: list[ir.Insert], queue: str
+    ) -> bool:
+        """Walk `decl` until it reaches an insert into `queue`; whether it did."""
+        walk = Walk(self.ranges, _Until(queue))
+        try:
+            walk.body(decl.body, entry(self.ranges, decl, None))
+            self.bodies.remove((decl, inserts))  # nothing more to learn from it
+        except _Reached:
+            pass
+        self.filled |= {s.queue.name for s in inserts if s.span in walk.reached}
+        return queue in self.filled
+
+
+def _inserts(decl: ir.CallbackDecl | ir.FnDecl) -> list[ir.Insert]:
+    return [s for s in ir.walk_stmts(decl.body) if isinstance(s, ir.Insert)]
+
+
+class _Reached(Exception):
+    """The walk reached what it was looking for."""
+
+
+class _Until(Passive):
+    """The walk alone (as `paths.reached` walks), stopped at the first insert into `queue`
+    that a path gets to."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+
+    def insert(self, s: ir.Insert, path: Path) -> Path:
+        if s.queue.name == self.queue:
+            raise _Reached
+        return path
 
 
 def _moved(e: ir.Expr) -> str | None:
