@@ -22,7 +22,7 @@ from typing import Any
 
 from schedlang.backends.artifact import Artifact, param_value
 from schedlang.literals import LiteralError
-from schedlang.runtime.guest_job import Job, Order
+from schedlang.runtime.guest_job import Arm, Job, Order
 from schedlang.runtime.report import Report, summarize
 from schedlang.runtime.workloads import WORKLOADS, get
 
@@ -82,31 +82,42 @@ def host_mode_refusal() -> str | None:
 def _write_job(
     workdir: Path,
     guest_workdir: str,
-    artifact: Artifact | None,
+    policies: Sequence[tuple[Artifact | None, dict[str, int]]],
     workloads: tuple[str, ...],
     repeat: int,
-    params: dict[str, int],
     order: Order,
 ) -> Path:
-    """Copy the policy next to the job, so the runner reads it from the results share
-    whatever host directory it came from. No artifact: both sides run the default."""
-    object_path = manifest_path = ""
-    if artifact is not None:
-        policy_dir = workdir / "policy"
+    """Copy each policy next to the job, so the runner reads it from the results share
+    whatever host directory it came from. No artifact: both sides run the default. A second
+    and further policy share the first one's rounds and default runs (guest_job)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    arms = []
+    for i, (artifact, params) in enumerate(policies):
+        if artifact is None:
+            arms.append(Arm("", "", params))
+            continue
+        sub = "policy" if len(policies) == 1 else f"policy/{i}"
+        policy_dir = workdir / sub
         policy_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy2(artifact.object_path, policy_dir / artifact.object_path.name)
         shutil.copy2(artifact.manifest_path, policy_dir / artifact.manifest_path.name)
-        object_path = f"{guest_workdir}/policy/{artifact.object_path.name}"
-        manifest_path = f"{guest_workdir}/policy/{artifact.manifest_path.name}"
-    workdir.mkdir(parents=True, exist_ok=True)
+        arms.append(
+            Arm(
+                f"{guest_workdir}/{sub}/{artifact.object_path.name}",
+                f"{guest_workdir}/{sub}/{artifact.manifest_path.name}",
+                params,
+            )
+        )
+    first = arms[0]
     job = Job(
-        object_path=object_path,
-        manifest_path=manifest_path,
+        object_path=first.object_path,
+        manifest_path=first.manifest_path,
         workloads=workloads,
         repeat=repeat,
         results_path=f"{guest_workdir}/results.json",
-        params=params,
+        params=first.params,
         order=order,
+        shared=tuple(arms[1:]),
     )
     path = workdir / "job.json"
     path.write_text(json.dumps(job.to_dict(), indent=2))
@@ -129,6 +140,14 @@ def _read_results(workdir: Path, rc: int, output: str) -> dict[str, Any]:
     return data
 
 
+def _split(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """A job's results, one per policy: the first's, then those it shared its rounds with."""
+    shared = data.pop("shared", [])
+    for other in shared:
+        other["notes"] = list(data.get("notes", []))
+    return [data, *shared]
+
+
 def _in_guest(
     workdir: Path,
     policies: Sequence[tuple[Artifact | None, dict[str, int]]],
@@ -138,18 +157,25 @@ def _in_guest(
     vcpus: int,
     kernel: Path | None,
     progress: Progress,
+    shared_default: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Run one job per policy, one after another, in ONE boot; each job's files live in its
-    own subdirectory (`p0`, `p1`, ...; the only one, `.`, for a single policy)."""
+    """Run the policies in ONE boot: one job per policy, one after another, each in its own
+    subdirectory (`p0`, `p1`, ...; the only one, `.`, for a single policy); or, with
+    `shared_default`, one job whose rounds run the default once and every policy once."""
     from schedlang.runtime import provision, sandbox
 
-    subdirs = ["."] if len(policies) == 1 else [f"p{i}" for i in range(len(policies))]
+    if shared_default or len(policies) == 1:
+        jobs = [list(policies)]
+        subdirs = ["."]
+    else:
+        jobs = [[p] for p in policies]
+        subdirs = [f"p{i}" for i in range(len(policies))]
     commands = []
-    for sub, (artifact, params) in zip(subdirs, policies, strict=True):
+    for sub, job in zip(subdirs, jobs, strict=True):
         guest_dir = f"{sandbox.GUEST_OUTDIR}/{sub}".removesuffix("/.")
-        job_path = _write_job(workdir / sub, guest_dir, artifact, workloads, repeat, params, order)
+        job_path = _write_job(workdir / sub, guest_dir, job, workloads, repeat, order)
         commands.append(f"python3 -m {GUEST_JOB_MODULE} {guest_dir}/{job_path.name}")
-    steps = len(policies) * len(workloads) * (2 * repeat + 1)
+    steps = sum(len(workloads) * (len(job) * repeat + repeat + 1) for job in jobs)
     try:
         result = sandbox.run_in_guest(
             "; ".join(commands),
@@ -170,11 +196,13 @@ def _in_guest(
                 break
             data = _read_results(workdir / sub, exc.result.rc, exc.result.output)
             data.setdefault("notes", []).append(note)
-            found.append(data)
+            found.extend(_split(data))
         return found, asdict(exc.result.boot)
     except (sandbox.SandboxError, provision.ProvisionError) as exc:
         raise MeasureError(f"the sandbox could not run the job: {exc}") from None
-    results = [_read_results(workdir / sub, result.rc, result.output) for sub in subdirs]
+    results = [
+        r for sub in subdirs for r in _split(_read_results(workdir / sub, result.rc, result.output))
+    ]
     return results, asdict(result.boot)
 
 
@@ -189,7 +217,7 @@ def _on_host(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the same runner as a child process; on Ctrl-C or any error it gets SIGTERM and
     detaches (and the kernel drops a struct_ops link whose owner exits, even on SIGKILL)."""
-    job_path = _write_job(workdir, str(workdir), artifact, workloads, repeat, params, order)
+    job_path = _write_job(workdir, str(workdir), [(artifact, params)], workloads, repeat, order)
     proc = subprocess.Popen(
         [sys.executable, "-m", GUEST_JOB_MODULE, str(job_path)],
         stdout=subprocess.PIPE,
@@ -283,11 +311,16 @@ def run_each(
     kernel: str | Path | None = None,
     progress: Progress | None = None,
     order: Order = "ABBA",
+    shared_default: bool = False,
 ) -> list[Report]:
-    """Measure several policies in ONE sandbox boot: each in turn, interleaved with the
-    default scheduler as `run` does, so their reports can be compared with each other (the
-    same boot, host noise and kernel). A report per policy, in order; if the sandbox dies
-    half-way, the policies it finished (MeasureError when it finished none)."""
+    """Measure several policies in ONE sandbox boot, so their reports can be compared with
+    each other (the same boot, host noise and kernel). By default each in turn, interleaved
+    with the default scheduler as `run` does. With `shared_default`, in rounds: each round
+    runs the default once and every policy once (reversed every other round for ABBA), so
+    every report has the same default runs and each policy's runs sit beside the others' in
+    every round; `repeat` runs a side still, for (policies + 1) x repeat runs instead of
+    2 x policies x repeat. A report per policy, in order; if the sandbox dies half-way, the
+    policies it finished (MeasureError when it finished none)."""
     listed = [(a if isinstance(a, Artifact) else open_artifact(Path(a)), p) for a, p in policies]
     if not listed:
         raise MeasureError("no policy given")
@@ -299,7 +332,9 @@ def run_each(
     workdir = Path(tempfile.mkdtemp(prefix="schedlang-run-"))
     try:
         kernel_path = Path(kernel) if kernel is not None else None
-        found, boot = _in_guest(workdir, checked, names, repeat, order, vcpus, kernel_path, emit)
+        found, boot = _in_guest(
+            workdir, checked, names, repeat, order, vcpus, kernel_path, emit, shared_default
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return [

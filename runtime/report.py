@@ -36,11 +36,13 @@ class RunRecord:
     metrics: dict[str, float]
     output: str
     error: str | None = None  # why the metrics are missing or not to be trusted
-    load_s: float | None = None  # policy side: bpf_object load (verifier) time
+    load_s: float | None = None  # policy side: bpf_object load (verifier) time; None when the
+    # policy stayed loaded from its previous run (one load per block of runs, guest_job)
     attach_s: float | None = None  # policy side: struct_ops attach time
     ops: str | None = None  # policy side: /sys/kernel/sched_ext/root/ops while running
-    stats: dict[str, Any] | None = None  # policy side: decoded `.data.stats` at detach
-    exit: dict[str, Any] | None = None  # policy side: exit info (kind name, reason, msg)
+    stats: dict[str, Any] | None = None  # policy side: `.data.stats`, counters over this run
+    exit: dict[str, Any] | None = None  # policy side: exit info (kind name, reason, msg) of
+    # the detach after this run; None when the policy stayed loaded for its next run
 
     @property
     def valid(self) -> bool:
@@ -246,7 +248,11 @@ def _hist_percentile(bounds: tuple[int, ...], counts: tuple[int, ...], p: float)
 
 
 def _policy_stats(runs: tuple[RunRecord, ...], bounds: tuple[int, ...]) -> PolicyStatsSummary:
-    policy_runs = [r for r in runs if r.side == "policy" and r.load_s is not None]
+    # A run with a policy loaded: the first of a block has the load's times, the others of
+    # the block (the policy stayed loaded, guest_job) only their stats, counted per run.
+    policy_runs = [
+        r for r in runs if r.side == "policy" and (r.load_s is not None or r.stats is not None)
+    ]
     totals: dict[str, int] = {}
     hist: list[int] = []
     for run in policy_runs:
@@ -266,7 +272,7 @@ def _policy_stats(runs: tuple[RunRecord, ...], bounds: tuple[int, ...]) -> Polic
             p99_ns=_hist_percentile(bounds, counts, 0.99),
         )
     return PolicyStatsSummary(
-        loads=len(policy_runs),
+        loads=sum(1 for r in policy_runs if r.load_s is not None),
         load_s=spread([r.load_s for r in policy_runs if r.load_s is not None]),
         attach_s=spread([r.attach_s for r in policy_runs if r.attach_s is not None]),
         ops_seen=tuple(sorted({r.ops for r in policy_runs if r.ops})),

@@ -168,7 +168,9 @@ def run(artifact: Artifact | str | Path, **options: Any) -> Any:
 def run_each(artifacts: list[tuple[Artifact, dict[str, Any] | None]], **options: Any) -> list[Any]:
     """Measure several compiled policies (each with its params) in ONE sandbox boot, one
     after another, each interleaved with the kernel's default scheduler: one `Report` per
-    policy, comparable with each other because they share the boot. `options` are `run`'s."""
+    policy, comparable with each other because they share the boot. `options` are `run`'s,
+    and `shared_default=True` runs them in rounds (the default once, then each policy) so
+    every report has the same default runs."""
     from schedlang.runtime.measure import run_each as measure_each
 
     return measure_each(artifacts, **options)

@@ -337,11 +337,14 @@ def synthesize(
     t0 = time.monotonic()
     clock.say("measure", None, f"{len(verified)} candidates, {per} runs a side, one boot")
     try:
+        # In rounds (the default once, then each candidate; reversed every other round): every
+        # candidate is compared with the same default runs, and with the others round by round.
         reports = schedlang.run_each(
             [(v.artifact, dict(r.best.params)) for _, r, v in verified if v.artifact is not None],
             workloads=[goal.workload],
             repeat=per,
             progress=lambda line: clock.say("measure", None, line),
+            shared_default=True,
         )
     except schedlang.MeasureError as exc:  # the sandbox failed: a result, not a crash
         clock.record(Iteration("measure", None, f"the VM measurement failed: {exc}",
@@ -352,7 +355,9 @@ def synthesize(
     for (cand, result, _), report in zip(verified, reports, strict=True):
         clock.record(
             Iteration("measure", cand.name, _measured(report, vm_name), spent / len(verified),
-                      vm_runs=per, params=result.best.params, detail={"report": report.to_dict()})
+                      vm_runs=per, params=result.best.params,
+                      detail={"report": report.to_dict(), "boot_s": report.boot.get("boot_s"),
+                              "measure_s": spent, "measured_together": len(verified)})
         )  # fmt: skip
 
     # keep

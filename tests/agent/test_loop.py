@@ -84,6 +84,7 @@ def _fake_vm(monkeypatch: pytest.MonkeyPatch, given: dict[str, Any]) -> list[lis
     def run_each(policies: list[tuple[Any, dict[str, int]]], **options: Any) -> list[Any]:
         asked.append([a.name for a, _ in policies])
         assert options["workloads"] == ["hackbench"] and options["repeat"] == 5
+        assert options["shared_default"] is True  # one set of default runs for all of them
         return [given[a.name] for a, _ in policies]
 
     monkeypatch.setattr(schedlang, "run_each", run_each)

@@ -45,6 +45,43 @@ def test_plan_abab_per_workload() -> None:
     ]
 
 
+def test_plan_rounds_share_the_default_and_reverse_every_other_round() -> None:
+    """Two policies: each round runs the default once and each policy once; ABBA reverses
+    odd rounds, so every side's mean position is the same over each pair of rounds."""
+    steps = plan(("hackbench",), 3, "ABBA", warmup=True, arms=2)
+    assert [(s.side, s.index, s.arm) for s in steps] == [
+        ("baseline", -1, 0),
+        ("baseline", 0, 0),
+        ("policy", 0, 0),
+        ("policy", 0, 1),
+        ("policy", 1, 1),
+        ("policy", 1, 0),
+        ("baseline", 1, 0),
+        ("baseline", 2, 0),
+        ("policy", 2, 0),
+        ("policy", 2, 1),
+    ]
+    assert plan(("pipe",), 2, "ABAB", warmup=False, arms=2) == [
+        Step("pipe", "baseline", 0),
+        Step("pipe", "policy", 0, 0),
+        Step("pipe", "policy", 0, 1),
+        Step("pipe", "baseline", 1),
+        Step("pipe", "policy", 1, 0),
+        Step("pipe", "policy", 1, 1),
+    ]
+
+
+def test_stats_of_a_run_in_a_block_count_only_that_run() -> None:
+    """A policy that stayed loaded has cumulative counters: each run keeps its own share;
+    the exit record is taken as read."""
+    from schedlang.runtime.guest_job import _since
+
+    before = {"nr_enqueued": 100, "wakeup_hist": [5, 1, 0], "exit_kind": 0}
+    now = {"nr_enqueued": 130, "wakeup_hist": [9, 1, 2], "exit_kind": 64}
+    assert _since(now, before) == {"nr_enqueued": 30, "wakeup_hist": [4, 0, 2], "exit_kind": 64}
+    assert _since(now, {}) == now
+
+
 # --- the runner's workload step (real tools, on this host's default scheduler) ---------------
 
 
@@ -213,14 +250,17 @@ def test_vm_fifo_run_through_the_cli_measures_both_sides(
     assert time_row["baseline"]["n"] == 2 and time_row["policy"]["n"] == 2
     assert time_row["ratio"] > 0
     stats = report["policy_stats"]
-    assert stats["loads"] == 2 and stats["ops_seen"] == ["fifo_c"]
+    # ABBA with 2 a side: B P | P B, the policy's two runs are one block, loaded once
+    assert stats["loads"] == 1 and stats["ops_seen"] == ["fifo_c"]
     assert stats["totals"]["nr_enqueued"] > 0 and stats["totals"]["nr_dispatched"] > 0
     assert stats["wakeup"]["total"] > 0
     assert report["events"] == []
     assert report["boot"]["accelerator"] in ("tcg", "kvm")
     assert report["representative"] == (report["boot"]["accelerator"] == "kvm")
     policy_runs = [r for r in report["runs"] if r["side"] == "policy"]
-    assert all(r["exit"]["kind_name"] == "UNREG" for r in policy_runs)
+    assert [r["exit"] and r["exit"]["kind_name"] for r in policy_runs] == [None, "UNREG"]
+    assert [r["load_s"] is not None for r in policy_runs] == [True, False]
+    assert all(r["stats"]["nr_enqueued"] > 0 for r in policy_runs)  # each run's own count
 
 
 @pytest.mark.vm
@@ -238,6 +278,33 @@ def test_vm_stall_policy_is_ejected_and_baseline_still_measured(tmp_path: Path) 
     assert time_row.policy is None and time_row.ratio is None
     assert any("skipped (policy ejected earlier (ERROR_STALL))" in line for line in lines)
     assert "POLICY EJECTED during hackbench run 1: ERROR_STALL" in report.format_text()
+
+
+@pytest.mark.vm
+def test_vm_shared_rounds_give_both_policies_the_same_default_runs(tmp_path: Path) -> None:
+    """run_each in rounds, B F S | S F B: one set of default runs in both reports; the stall
+    policy ejected in its first run is skipped after, fifo_c is unaffected."""
+    _sandbox_ready()
+    fifo, stall = build("fifo_c", tmp_path / "f"), build("stall_c", tmp_path / "s")
+    lines: list[str] = []
+    reports = measure.run_each([(fifo, None), (stall, None)], repeat=2, progress=lines.append,
+                               shared_default=True)  # fmt: skip
+    assert [line.split(" ...")[0] for line in lines if line.endswith(" ...")] == [
+        "[1/7] baseline hackbench warm-up", "[2/7] baseline hackbench run 1",
+        "[3/7] policy (fifo_c) hackbench run 1", "[4/7] policy (stall_c) hackbench run 1",
+        "[5/7] policy (stall_c) hackbench run 2", "[6/7] policy (fifo_c) hackbench run 2",
+        "[7/7] baseline hackbench run 2",
+    ]  # fmt: skip
+    f_rep, s_rep = reports
+    f_row, s_row = (next(r for r in rep.rows if r.metric == "time_s") for rep in reports)
+    assert f_row.baseline is not None and s_row.baseline is not None
+    assert f_row.baseline.values == s_row.baseline.values and f_row.baseline.n == 2
+    assert f_rep.events == () and f_row.policy is not None and f_row.policy.n == 2
+    assert f_rep.policy_stats.loads == 2 and f_rep.policy_stats.ops_seen == ("fifo_c",)
+    [event] = s_rep.events
+    assert event.kind == "ejected" and event.exit_kind == "ERROR_STALL" and event.index == 0
+    assert s_row.policy is None
+    assert any("skipped (policy ejected earlier (ERROR_STALL))" in line for line in lines)
 
 
 @pytest.mark.vm
@@ -287,3 +354,25 @@ def test_a_job_without_a_policy_runs_both_sides_under_the_default() -> None:
     ]
     assert results["events"] == [] and results["complete"]
     assert all(r["ops"] is None and r["load_s"] is None for r in results["runs"])
+
+
+def test_a_shared_job_gives_every_policy_the_same_default_runs() -> None:
+    """Two policy-less arms sharing rounds (run on the host, as above): each arm's results
+    have its own policy-side runs and the very same default runs, in the order they ran."""
+    from schedlang.runtime.guest_job import Arm, Job, run_job
+
+    if any(shutil.which(t) is None for t in ("sort", "join", "wc")):
+        pytest.skip("coreutils' sort/join/wc not installed")
+    job = Job(object_path="", manifest_path="", workloads=("sort-join",), repeat=2,
+              results_path="", params={}, shared=(Arm("", "", {}),))  # fmt: skip
+    lines: list[str] = []
+    results = run_job(job, lines.append, lambda _data: None)
+    assert len(lines) == 7 * 2  # warm-up + 2 rounds of 3, a start and an end line each
+    (second,) = results["shared"]
+    sides = [[(r["side"], r["index"]) for r in arm["runs"]] for arm in (results, second)]
+    assert sides[0] == [("baseline", -1), ("baseline", 0), ("policy", 0), ("policy", 1),
+                        ("baseline", 1)]  # fmt: skip
+    assert sides[1] == sides[0]
+    first_base = [r for r in results["runs"] if r["side"] == "baseline"]
+    assert first_base == [r for r in second["runs"] if r["side"] == "baseline"]
+    assert results["complete"] and second["complete"] and second["steps_done"] == 7
