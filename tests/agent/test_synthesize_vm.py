@@ -1,5 +1,6 @@
 """The offline loop on a short budget in the sandbox VM: hackbench, 2 candidates, 5 runs a
-side, both measured in one boot against the kernel's default scheduler."""
+side, both measured in one boot, in rounds, against the same runs of the kernel's default
+scheduler."""
 
 from __future__ import annotations
 
@@ -43,6 +44,13 @@ def test_offline_synthesis_on_hackbench_in_the_vm(tmp_path: Path) -> None:
         i.detail["report"]["boot"]["boot_s"] for i in result.iterations if i.stage == "measure"
     }
     assert len(boots) == 1  # one boot for both candidates
+    defaults = {
+        tuple(next(r for r in i.detail["report"]["rows"] if r["metric"] == "time_s")["baseline"]
+              ["values"])
+        for i in result.iterations
+        if i.stage == "measure"
+    }  # fmt: skip
+    assert len(defaults) == 1  # in rounds: both compared with the same default runs
     keeps = [i for i in result.iterations if i.stage == "keep"]
     for it in keeps:
         assert it.outcome.startswith(("win for ", "no win for ", "insufficient for "))

@@ -261,3 +261,15 @@ def test_boot_line_reports_reboots_after_early_deaths() -> None:
     ) in text
     plain = summarize(policy="p", job_result=JOB, boot=dict(boot, retries=[])).format_text()
     assert "booted in 9.50s\n" in plain
+
+
+def test_a_run_the_policy_stayed_loaded_for_counts_its_stats_not_a_load() -> None:
+    """guest_job keeps a policy loaded across its consecutive runs: the second run of the
+    block has no load times and its own share of the counters, which still add up."""
+    block = dict(policy_run(1, 1.30, 200, [0, 3, 3, 1]), load_s=None, attach_s=None, exit=None)
+    job = dict(JOB, runs=[*JOB["runs"][:3], block, *JOB["runs"][4:]])
+    stats = summarize(policy="fifo_c", job_result=job, boot={}).policy_stats
+    assert stats.loads == 2
+    assert stats.totals == {"nr_enqueued": 600, "nr_dispatched": 597}
+    assert stats.load_s is not None and stats.load_s.values == (0.3, 0.32)
+    assert stats.wakeup is not None and stats.wakeup.total == 10
