@@ -8,8 +8,19 @@ from typing import Any
 import pytest
 
 import schedlang
-from schedlang.agent.goal import GoalError
+from schedlang.agent.goal import GoalError, parse_goal
 from schedlang.agent.loop import Budget, Progress, synthesize
+from schedlang.agent.retrieve import BOTTLENECK_WORDS, rank
+
+# The library's second choice for hackbench (its profile is cpu-saturated) after mlfq, whose
+# simulated score the verdicts below quote. The second one only has to be the loop's second
+# candidate, and which policy that is changes as the library grows.
+_FIRST, SECOND = (
+    c.name
+    for c in rank(parse_goal("maximize throughput of hackbench", None), past=[],
+                  bottleneck_words=BOTTLENECK_WORDS["cpu-saturated"], limit=2)
+)  # fmt: skip
+assert _FIRST == "mlfq", _FIRST
 
 
 def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
@@ -27,7 +38,7 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
         ("observe", None),
         ("retrieve", None),
         ("tune", "mlfq"),
-        ("tune", "sync_wake"),
+        ("tune", SECOND),
     ]
     assert [len(i.detail["trials"]) for i in result.iterations[3:]] == [2, 2]
     assert result.iterations[1].outcome.startswith("cpu-saturated: ")
@@ -97,7 +108,7 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
     default = [0.90, 0.92, 0.91, 0.93, 0.90]
     given = {
         "mlfq": _report("mlfq", [0.80, 0.81, 0.79, 0.82, 0.80], default),
-        "sync_wake": _report("sync_wake", [0.84, 0.85, 0.83, 0.86, 0.84], default),
+        SECOND: _report(SECOND, [0.84, 0.85, 0.83, 0.86, 0.84], default),
     }
     asked = _fake_vm(monkeypatch, given)
     store = tmp_path / "history.sqlite"
@@ -113,19 +124,19 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ("observe", None),
         ("retrieve", None),
         ("tune", "mlfq"),
-        ("tune", "sync_wake"),
+        ("tune", SECOND),
         ("verify", "mlfq"),
-        ("verify", "sync_wake"),
+        ("verify", SECOND),
         ("measure", "mlfq"),
-        ("measure", "sync_wake"),
+        ("measure", SECOND),
         ("keep", "mlfq"),
-        ("keep", "sync_wake"),
+        ("keep", SECOND),
     ]
-    assert asked == [["mlfq", "sync_wake"]]
+    assert asked == [["mlfq", SECOND]]
     assert result.vm_runs == 10
     keeps = [i for i in result.iterations if i.stage == "keep"]
     assert keeps[0].outcome.startswith("win for mlfq on time_s: ")
-    assert keeps[1].outcome.startswith("no win for sync_wake on time_s: ")
+    assert keeps[1].outcome.startswith(f"no win for {SECOND} on time_s: ")
     assert "mlfq's median" in keeps[1].outcome  # compared with the best so far
     winner = result.winner
     assert winner is not None and winner.name == "mlfq"
