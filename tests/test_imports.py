@@ -168,3 +168,39 @@ def test_what_is_not_a_policy_file_is_a_diagnostic(tmp_path: Path) -> None:
             "cannot read `no\\nsuch.sched`: No such file or directory",
         ),
     }
+
+
+def test_what_a_file_imports_can_be_imported_from_it(tmp_path: Path) -> None:
+    """lib.sched imports least_loaded's `score`; main imports lib's `wrap`, which calls it:
+    `score` keeps its own file, and both files entered through main's one import."""
+    lib = """scheduler lib "re-exports score" {
+    import least_loaded { score, busy_penalty, running_now, busy_this, busy_last }
+    fn wrap(c: cpu) -> duration {
+        return score(c) + 1us
+    }
+    on enqueue(t, flags) { insert t into global }
+}
+"""
+    path = _policy(
+        tmp_path,
+        """import "lib.sched" { wrap, busy_penalty, running_now, busy_this, busy_last }
+    on select_cpu(t, prev, flags) -> cpu {
+        if wrap(prev) < 1ms {
+            return prev
+        }
+        return t.cpu
+    }
+    on enqueue(t, flags) { insert t into global slice 1ms }""",
+        lib=lib,
+    )
+    checked, diags = check_path(path)
+    assert checked is not None, [d.message for d in diags]
+    program = checked.program
+    assert [(f.name, f.span.file) for f in program.fns] == [
+        ("wrap", str(tmp_path / "lib.sched")),
+        ("score", "stdlib/least_loaded.sched"),
+    ]
+    assert [(i.file, i.via.line) for i in program.imported] == [
+        (str(tmp_path / "lib.sched"), 2),
+        ("stdlib/least_loaded.sched", 2),
+    ]
