@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lark import Lark, Token
+from lark.lexer import PatternStr, UnlessCallback
 from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
@@ -37,6 +38,27 @@ _SHIFT, _UNIT, _REDUCE = 0, 1, 2
 _Lexer = tuple[
     Callable[[str, int], Any], dict[str, Callable[[Token], Token]], frozenset[str], frozenset[str]
 ]
+
+
+def _keywords(callback: Callable[[Token], Token]) -> Callable[[Token], Token] | None:
+    """Lark's callback that re-types a NAME which is a keyword the state accepts (`if`), as
+    a dict lookup, or None if it is some other callback. Lark matches the word against an
+    alternation of the keywords (two Python calls and a regex per name); for plain,
+    case-sensitive strings that is the same as looking the word up."""
+    if not isinstance(callback, UnlessCallback):
+        return None
+    terminals = callback.scanner.terminals
+    if callback.scanner.g_regex_flags or any(
+        not isinstance(t.pattern, PatternStr) or t.pattern.flags for t in terminals
+    ):
+        return None
+    words = {t.pattern.value: t.name for t in terminals}
+
+    def retype(token: Token) -> Token:
+        token.type = words.get(token.value, token.type)
+        return token
+
+    return retype
 
 
 class Stop(Exception):
@@ -80,7 +102,8 @@ class Loop:
         scanner = lexer.scanner
         if len(scanner._mres) != 1:  # Lark splits an alternation of >100 terminals
             raise ValueError("a lexer with more than one pattern is not supported")
-        found = (scanner._mres[0].match, lexer.callback, lexer.ignore_types, lexer.newline_types)
+        callbacks = {kind: _keywords(f) or f for kind, f in lexer.callback.items()}
+        found = (scanner._mres[0].match, callbacks, lexer.ignore_types, lexer.newline_types)
         self._lexers[state] = found
         return found
 

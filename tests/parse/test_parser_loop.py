@@ -5,7 +5,7 @@ text that does not, it must stop (so Lark's parser reports the error) or reject 
 same diagnostic a rule callback gives under Lark. Inputs: every policy in the repository,
 generated policies, and each policy cut short and with one character dropped at many
 points, which walks the loop through lexer and parser errors at every kind of position.
-Also the parser's quick way of making a Span.
+Also the parser's quick ways of making a Span and of telling a keyword from a name.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import random
 from pathlib import Path
 
 import pytest
+from lark import Token
 
 from schedlang import parser_loop, syntax
 from schedlang.fuzzgen import generate_text
@@ -94,3 +95,21 @@ def test_fast_span_is_an_ordinary_span() -> None:
     assert fast.file == "" and fast.to(made) == made
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.line = 1  # type: ignore[misc]
+
+
+def test_keyword_lookup_retypes_names_as_lark_does() -> None:
+    """In every parser state, each keyword of the grammar (and a plain name) gets the type
+    Lark's own keyword callback gives it."""
+    words = [t.pattern.value for t in syntax.parser().terminals if t.pattern.type == "str"]
+    checked = 0
+    for lexer in syntax._loop()._contextual.lexers.values():
+        assert lexer.scanner  # (Lark builds a state's scanner and callbacks on first use)
+        for kind, lark_callback in lexer.callback.items():
+            fast = parser_loop._keywords(lark_callback)
+            if fast is None:
+                continue
+            for word in [*words, "placed", "IF", "if_"]:
+                ours, theirs = fast(Token(kind, word)), lark_callback(Token(kind, word))
+                assert (ours.type, str(ours)) == (theirs.type, str(theirs)), word
+                checked += 1
+    assert checked > 1000
