@@ -140,8 +140,8 @@ class Walk:
         self.reached: set[Span] = set()  # statements some path gets to
         self.dead_values = False  # a local got a value no facts allow (see `_contradicts`)
         self._names: dict[int, set[str]] = {}  # R.names of each atom tested, by id
-        # each block's `_dead_after`, by id (with the block, so the id stays its own)
-        self._dead: dict[int, tuple[tuple[ir.Stmt, ...], dict[int, set[str]]]] = {}
+        # each block's `_dead_after`, shared by every walk of the program (Ranges.blocks)
+        self._dead = ranges.blocks
 
     def body(self, stmts: tuple[ir.Stmt, ...], entry: Path) -> dict[Span | None, list[Path]]:
         """Walk a body with Python's cycle collector paused. The walk builds many small

@@ -165,6 +165,9 @@ class Ranges:
         self.state: dict[str, Range] = {}  # what a var, task var, array or map may hold
         # each body's walk, recorded once and replayed to every pass's hooks (walk_body)
         self.walks: dict[int, tuple[tuple[ir.Stmt, ...], list[Event]]] = {}
+        # what paths.py works out about each block once for all the path walks of the
+        # program (`_dead_after`), by id, with the block so the id stays its own
+        self.blocks: dict[int, tuple[tuple[ir.Stmt, ...], dict[int, set[str]]]] = {}
 
     @classmethod
     def shared(cls, prog: ir.Program, stores: bool = False) -> Ranges:
