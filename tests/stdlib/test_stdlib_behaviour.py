@@ -56,6 +56,17 @@ def test_latency_boost_does_not_shut_the_hogs_out() -> None:
     assert _task(policy, "hog").run_s >= _task(default, "hog").run_s
 
 
+def test_latency_boost_control_loops_preempt_what_runs() -> None:
+    """1 ms-period handlers (150 us bursts, boosted) beside 5 ms frame loops and hogs: a
+    boosted waker preempts at once by default; with a 1 ms `preempt_after` a frame that had
+    just started keeps its CPU until the tick and the handlers miss more periods than under
+    the default model."""
+    default, policy = _runs("latency_boost", _model("requests"))
+    assert policy.deadline_misses * 20 < default.deadline_misses
+    _, guarded = _runs("latency_boost", _model("requests"), preempt_after="1ms")
+    assert guarded.deadline_misses > default.deadline_misses
+
+
 def test_interactive_pair_beside_hogs_waits_at_most_one_tick() -> None:
     """Batch work yields to waiting interactive work at the tick (4 ms at HZ=250) instead of
     finishing its 20 ms slice."""
