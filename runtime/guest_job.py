@@ -198,7 +198,7 @@ class _ArmState:
         # No policy (`object_path` ""): both sides run under the default scheduler, which is
         # how the benchmark measures the default against itself (its noise floor).
         self.manifest: dict[str, Any] = (
-            json.loads(Path(arm.object_path).read_text()) if arm.object_path else {}
+            json.loads(Path(arm.manifest_path).read_text()) if arm.object_path else {}
         )
         self.runs: list[RunRecord] = []
         self.events: list[PolicyEvent] = []

@@ -376,3 +376,14 @@ def test_a_shared_job_gives_every_policy_the_same_default_runs() -> None:
     first_base = [r for r in results["runs"] if r["side"] == "baseline"]
     assert first_base == [r for r in second["runs"] if r["side"] == "baseline"]
     assert results["complete"] and second["complete"] and second["steps_done"] == 7
+
+
+def test_an_arm_reads_its_manifest_not_its_object(tmp_path: Path) -> None:
+    """The guest reads a policy's manifest (JSON) beside its object (ELF); reading the object
+    as the manifest failed every VM measurement with a UnicodeDecodeError."""
+    from schedlang.runtime.guest_job import Arm, _ArmState
+
+    obj, manifest = tmp_path / "p.bpf.o", tmp_path / "p.json"
+    obj.write_bytes(b"\x7fELF\x02\x01\x01\x00\xf7")
+    manifest.write_text('{"policy": "p"}')
+    assert _ArmState(Arm(str(obj), str(manifest), {})).manifest == {"policy": "p"}
