@@ -88,6 +88,8 @@ class RayExecutor:
                 "--executor ray needs Ray, which is not installed here: "
                 "pip install 'schedlang[ray]' (or pip install ray)"
             ) from None
+        if not ray.is_initialized():
+            _check_reachable(address)
         self.address = address  # None: a new local cluster (or the one already initialised)
         self._ray: Any = ray
         self._connected = False
@@ -135,6 +137,27 @@ class RayExecutor:
         if self._started:
             self._ray.shutdown()
         self._connected = self._started = False
+
+
+def _check_reachable(address: str | None) -> None:
+    """A head at HOST:PORT that does not answer is said now: Ray itself would retry for
+    minutes, logging warnings. Other forms (auto, ray://) are left to Ray."""
+    import socket
+
+    if address is None or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ExecutorError(
+            f"--executor ray:{address}: expected ray:HOST:PORT, ray:auto or ray:ray://HOST:PORT"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise ExecutorError(
+            f"cannot reach the Ray cluster's head at {address}: {exc.strerror or exc} "
+            "(is `ray start --head` running there, and the port open?)"
+        ) from None
 
 
 def make(spec: str | None) -> Executor:

@@ -6,6 +6,7 @@ fuzz campaign and a simulator batch (bench/executor.py), and a task's own except
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,7 +41,11 @@ def test_executor_specs() -> None:
     assert executors.RayExecutor is type(executors.make("ray"))
     assert getattr(executors.make("ray"), "address", "-") is None
     assert getattr(executors.make("ray:auto"), "address", "-") == "auto"
-    assert getattr(executors.make("ray:10.0.0.5:6379"), "address", "-") == "10.0.0.5:6379"
+    with socket.socket() as head:  # HOST:PORT must answer (a listening socket does)
+        head.bind(("127.0.0.1", 0))
+        head.listen()
+        address = f"127.0.0.1:{head.getsockname()[1]}"
+        assert getattr(executors.make(f"ray:{address}"), "address", "-") == address
     assert getattr(executors.make("ray:ray://head:10001"), "address", "-") == "ray://head:10001"
 
 
@@ -61,6 +66,26 @@ def test_asking_for_ray_without_it_is_one_line_not_a_traceback(
     out, err = capsys.readouterr()
     assert err == "schedlang bench run: " + MISSING
     assert out == ""  # said before the agent proposed anything
+
+
+@pytest.mark.skipif(not _has_ray(), reason=NO_RAY)
+def test_a_head_that_does_not_answer_is_one_line_not_minutes_of_retries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        assert main(["fuzz", "--count", "1", "--executor", f"ray:127.0.0.1:{port}"]) == 2
+        fuzz_err = capsys.readouterr().err
+        args = ["bench", "run", "--agent", "rules", "--workloads", "pipe", "--out", str(tmp_path)]
+        assert main([*args, "--executor", f"ray:127.0.0.1:{port}"]) == 2
+        out, bench_err = capsys.readouterr()
+    said = (
+        f"cannot reach the Ray cluster's head at 127.0.0.1:{port}: "
+        "Connection refused (is `ray start --head` running there, and the port open?)\n"
+    )
+    assert fuzz_err == "schedlang fuzz: " + said
+    assert bench_err == "schedlang bench run: " + said and out == ""  # before any proposal
 
 
 def _square(job: int, say: executors.Say) -> int:
