@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from schedlang import ir
@@ -279,7 +279,7 @@ class Walk:
         for k in range(1, EXACT_ITERATIONS + MAX_ITERATIONS + 1):
             if k == 2:
                 self.repeat = "once per CPU" if runs is None else f"{runs} times"
-            entry = [replace(p, n=0) for p in current] if k > 1 else current
+            entry = [_counted(p, 0) for p in current] if k > 1 else current
             if k > EXACT_ITERATIONS:
                 entry = [self.rule.widen(_forget(p, assigned), s.span.line) for p in entry]
             entry = [_bind(p, s.var, inside, cpu) for p in entry]
@@ -297,7 +297,7 @@ class Walk:
         self.loops -= 1
         result = seen if runs is None else current
         if result:  # the loop's paths are counted once, as if its body ran once
-            result = [replace(result[0], n=max(n, result[0].n)), *result[1:]]
+            result = [_counted(result[0], max(n, result[0].n)), *result[1:]]
         partly = self.ended != ended or self.lost_track != lost
         result = self.rule.leave(paths, result, s.span.line, partly)
         self._loops[memo] = result
@@ -399,7 +399,7 @@ class Walk:
         for p in paths:
             k = p.key()
             first = by_key.get(k)
-            by_key[k] = p if first is None else replace(first, n=first.n + p.n)
+            by_key[k] = p if first is None else _counted(first, first.n + p.n)
         out = list(by_key.values())
         if len(out) <= CAP:
             return out
@@ -412,7 +412,9 @@ class Walk:
             joined[p.mark] = (
                 p
                 if first is None
-                else replace(first, env=R.join(first.env, p.env), n=first.n + p.n)
+                else Path(
+                    R.join(first.env, p.env), first.mark, first.why, first.n + p.n, first.note
+                )
             )
         return list(joined.values())
 
@@ -431,7 +433,9 @@ def _rejoin(paths: list[Path], conds: list[ir.Expr]) -> list[Path]:
         k = (p.mark, R.forget(p.env, tested))
         first = groups.get(k)
         groups[k] = (
-            p if first is None else replace(first, env=R.join(first.env, p.env), n=first.n + p.n)
+            p
+            if first is None
+            else Path(R.join(first.env, p.env), first.mark, first.why, first.n + p.n, first.note)
         )
     return list(groups.values())
 
@@ -467,6 +471,12 @@ def _is_condition(e: ir.Expr) -> bool:
     )
 
 
+# Paths are made with Path(...) here, not dataclasses.replace: replace looks up the fields
+# on every call and costs twice as much, and the walk makes a path per step.
+def _counted(p: Path, n: int) -> Path:
+    return Path(p.env, p.mark, p.why, n, p.note)
+
+
 def _turned(p: Path, t: Turn) -> Path:
     return Path(p.env, p.mark, (t, p.why), p.n, p.note)
 
@@ -479,14 +489,14 @@ def _bind(p: Path, name: str, r: Range, exists: bool) -> Path:
         env = env.set(R.CPU_MARK + name, R.EXISTS)
     else:
         env = env.delete(R.CPU_MARK + name)
-    return replace(p, env=env)
+    return Path(env, p.mark, p.why, p.n, p.note)
 
 
 def _forget(p: Path, names: set[str]) -> Path:
     env = p.env
     for n in names:
         env = env.delete(n).delete(R.CPU_MARK + n).delete(ATTAINABLE + n)
-    return p if env is p.env else replace(p, env=env)
+    return p if env is p.env else Path(env, p.mark, p.why, p.n, p.note)
 
 
 def entry(ranges: Ranges, cb: ir.CallbackDecl | ir.FnDecl, mark: Hashable) -> Path:
