@@ -1,6 +1,7 @@
 """Front-end speed: parse+check time per example (warm, median) and CLI cold start.
 
-Prints JSON. Goal (issue 2): parse+check <= 10 ms warm per example. Cold start is the time of
+Prints JSON. Goal (issues 2 and 7): parse+check <= 10 ms warm per example; the measured
+figures and what made them are in docs/internals.md ("Speed"). Cold start is the time of
 `schedlang check FILE` as a fresh process, which is what an agent calling the CLI pays.
 Wall times (median, min, max per file) are what an agent waits; on a shared, loaded machine
 they mostly measure the other processes, so the CPU time of the same runs (`cpu_*`, this
