@@ -18,6 +18,7 @@ liveness would have been allowed to over-approximate. How it shows them is below
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 
 from schedlang import codes as C
@@ -407,19 +408,18 @@ class _Filled:
     """The queues some insert can fill: an insert behind a guard no value satisfies fills
     nothing, so `queued(q) > 0` would never be true.
 
-    Worked out queue by queue, when the proof asks (`q in filled`), with walks that stop
-    at the first insert into that queue they reach. The proof asks only about the queues
-    `dispatch` tests, so `select_cpu` (which usually inserts only into `local`) is not
-    walked, and an `enqueue` that picks its queue first and then does more (a loop over
-    the CPUs to kick one) is walked only up to its inserts: the full walks were most of
-    this rule's time. A walk is deterministic, so what a stopped walk reached, the full
-    one reaches too; only "no insert into q is reached" needs a walk to the end."""
+    Worked out when the proof asks (`q in filled`), walking only the bodies that insert
+    into q, each once and only until it has reached all of its inserts. The proof asks only
+    about the queues `dispatch` tests, so `select_cpu` (which usually inserts only into
+    `local`) is not walked, and an `enqueue` that picks its queue first and then does more
+    (a loop over the CPUs to kick one) is walked only up to its last insert: the full walks
+    were most of this rule's time. A walk stopped there has reached what the full walk
+    reaches of the inserts (all of them), so the answers are the same."""
 
     def __init__(self, prog: ir.Program) -> None:
-        self.prog = prog
         self.ranges = ranges.Ranges.shared(prog, stores=True)
         decls: list[ir.CallbackDecl | ir.FnDecl] = [*prog.callbacks, *prog.fns]
-        # each body that inserts, with its inserts; a body walked to the end leaves the list
+        # each body that inserts and is not walked yet, with its inserts
         self.bodies = [(decl, _inserts(decl)) for decl in decls if _inserts(decl)]
         self.filled: set[str] = set()  # queues an insert reached by some walk fills
         self.unfilled: set[str] = set()
@@ -427,24 +427,20 @@ class _Filled:
     def __contains__(self, queue: str) -> bool:
         if queue not in self.filled and queue not in self.unfilled:
             for decl, inserts in list(self.bodies):
-                if any(s.queue.name == queue for s in inserts) and self._walk(decl, inserts, queue):
-                    break
+                if any(s.queue.name == queue for s in inserts):
+                    self._walk(decl, inserts)
+                    if queue in self.filled:
+                        break
             else:
                 self.unfilled.add(queue)
         return queue in self.filled
 
-    def _walk(
-        self, decl: ir.CallbackDecl | ir.FnDecl, inserts: list[ir.Insert], queue: str
-    ) -> bool:
-        """Walk `decl` until it reaches an insert into `queue`; whether it did."""
-        walk = Walk(self.ranges, _Until(queue))
-        try:
+    def _walk(self, decl: ir.CallbackDecl | ir.FnDecl, inserts: list[ir.Insert]) -> None:
+        walk = Walk(self.ranges, _Until({s.span for s in inserts}))
+        with contextlib.suppress(_Reached):
             walk.body(decl.body, entry(self.ranges, decl, None))
-            self.bodies.remove((decl, inserts))  # nothing more to learn from it
-        except _Reached:
-            pass
+        self.bodies.remove((decl, inserts))
         self.filled |= {s.queue.name for s in inserts if s.span in walk.reached}
-        return queue in self.filled
 
 
 def _inserts(decl: ir.CallbackDecl | ir.FnDecl) -> list[ir.Insert]:
@@ -456,14 +452,15 @@ class _Reached(Exception):
 
 
 class _Until(Passive):
-    """The walk alone (as `paths.reached` walks), stopped at the first insert into `queue`
-    that a path gets to."""
+    """The walk alone (as `paths.reached` walks), stopped once it has reached every insert
+    in `pending` (a path gets to it)."""
 
-    def __init__(self, queue: str) -> None:
-        self.queue = queue
+    def __init__(self, pending: set[Span]) -> None:
+        self.pending = pending
 
     def insert(self, s: ir.Insert, path: Path) -> Path:
-        if s.queue.name == self.queue:
+        self.pending.discard(s.span)
+        if not self.pending:
             raise _Reached
         return path
 
