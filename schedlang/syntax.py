@@ -19,6 +19,7 @@ import re
 import sys
 from collections.abc import Iterator
 from importlib import resources
+from itertools import accumulate
 from typing import Any, NamedTuple, cast
 
 from lark import Lark, Token, Transformer
@@ -42,12 +43,14 @@ MAX_TREE_DEPTH = 150
 
 _LONE_CR = re.compile(r"\r(?!\n)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A bracket, or a comment or string to skip as the lexer reads them; an unterminated block
-# comment runs to the end of the text and an unterminated string to the end of its line.
-_BRACKETS = re.compile(
-    r'//[^\r\n]*|/\*(?s:.*?)(?:\*/|\Z)|"(?:[^"\\\r\n]|\\[^\r\n])*"?'
-    r"|(?P<open>[({[])|(?P<close>[)}\]])"
-)
+# A comment or a string, skipped as the lexer reads them (an unterminated block comment
+# runs to the end of the text and an unterminated string to the end of its line); in
+# _BRACKETS, a bracket or one of those.
+_SKIPPED = r'//[^\r\n]*|/\*(?s:.*?)(?:\*/|\Z)|"(?:[^"\\\r\n]|\\[^\r\n])*"?'
+_COMMENTS_AND_STRINGS = re.compile(_SKIPPED)
+_BRACKETS = re.compile(_SKIPPED + r"|(?P<open>[({[])|(?P<close>[)}\]])")
+_NOT_BRACKETS = re.compile(r"[^()[\]{}]+")
+_STEP = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 
 
 @functools.cache
@@ -475,8 +478,15 @@ def _nesting_too_deep(text: str) -> int | None:
     """Offset where bracket nesting first exceeds MAX_NESTING, else None.
 
     Brackets in comments and strings do not nest anything, so they are skipped (a comment
-    full of `(` is not too deep).
+    full of `(` is not too deep). The usual text, whose brackets balance, is answered from
+    the running sum of its brackets outside comments and strings, in C (a Python loop over
+    a stdlib policy's few hundred brackets took 3% of checking it); a text with a closing
+    bracket too many (where the depth stays at 0) or one too deep is scanned here.
     """
+    brackets = _NOT_BRACKETS.sub("", _COMMENTS_AND_STRINGS.sub("", text))
+    depths = list(accumulate(map(_STEP.__getitem__, brackets)))
+    if not depths or (min(depths) >= 0 and max(depths) <= MAX_NESTING):
+        return None
     depth = 0
     for m in _BRACKETS.finditer(text):
         kind = m.lastgroup

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schedlang
+from schedlang import syntax
 from schedlang.checker import check_source
 from schedlang.diagnostics import render_text
 from schedlang.errors import SchedlangError
@@ -159,3 +160,31 @@ def test_a_closed_string_where_none_belongs_is_not_called_unclosed() -> None:
 def test_empty_means_only_the_lexers_whitespace(text: str, code: str) -> None:
     checked, diags = check_source(SourceFile("p.sched", text))
     assert [d.code for d in diags] == [code]
+
+
+def _deepest_scan(text: str) -> int | None:
+    """The bracket-nesting check done the slow, obvious way: every bracket outside comments
+    and strings in turn, a closing bracket too many leaving the depth at 0."""
+    depth = 0
+    for m in syntax._BRACKETS.finditer(text):
+        if m.lastgroup == "open":
+            depth += 1
+            if depth > syntax.MAX_NESTING:
+                return m.start()
+        elif m.lastgroup == "close":
+            depth = max(0, depth - 1)
+    return None
+
+
+_PIECES = ["(", ")", "[", "]", "{", "}", "//", "/*", "*/", '"', "\\", "\n", "\r", "x", " "]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(0, 3),
+    st.integers(0, 70),
+    st.lists(st.sampled_from(_PIECES), max_size=200),
+)
+def test_nesting_check_agrees_with_a_plain_scan(closes: int, opens: int, pieces: list[str]) -> None:
+    text = ")" * closes + "(" * opens + "".join(pieces)
+    assert syntax._nesting_too_deep(text) == _deepest_scan(text)
