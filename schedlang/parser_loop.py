@@ -95,6 +95,7 @@ class Loop:
         # (state below, top state, lookahead) -> the top state after the unit reductions
         # that lookahead makes in a row there; the state below stays (see `_follow`).
         self._units: dict[tuple[int, int, str], int] = {}
+        self._lexer(self._start)  # (a Lark whose lexers are built otherwise fails here)
 
     def _lexer(self, state: int) -> _Lexer:
         """The state's lexer, built on first use as Lark builds it (most states never lex)."""

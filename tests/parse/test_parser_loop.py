@@ -40,11 +40,17 @@ def _outcome(parse: object, text: str) -> tuple[str, object]:
         return "error", type(err).__name__
 
 
+def _loop() -> parser_loop.Loop:
+    loop = syntax._loop()
+    assert loop is not None, "the installed Lark is not built the way parser_loop reads it"
+    return loop
+
+
 def _agree(text: str) -> str:
     """'tree' or 'error' after asserting the loop and Lark agree on `text`."""
     text = syntax._for_lexer(text)
     lark_kind, lark_value = _outcome(syntax.parser().parse, text)
-    loop_kind, loop_value = _outcome(syntax._loop().parse, text)
+    loop_kind, loop_value = _outcome(_loop().parse, text)
     if lark_kind == "error":
         assert loop_kind == "stop", text
         return "error"
@@ -102,7 +108,7 @@ def test_keyword_lookup_retypes_names_as_lark_does() -> None:
     Lark's own keyword callback gives it."""
     words = [t.pattern.value for t in syntax.parser().terminals if t.pattern.type == "str"]
     checked = 0
-    for lexer in syntax._loop()._contextual.lexers.values():
+    for lexer in _loop()._contextual.lexers.values():
         assert lexer.scanner  # (Lark builds a state's scanner and callbacks on first use)
         for kind, lark_callback in lexer.callback.items():
             fast = parser_loop._keywords(lark_callback)
@@ -113,3 +119,20 @@ def test_keyword_lookup_retypes_names_as_lark_does() -> None:
                 assert (ours.type, str(ours)) == (theirs.type, str(theirs)), word
                 checked += 1
     assert checked > 1000
+
+
+def test_a_lark_the_loop_cannot_read_still_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If a Lark release changes the internals the loop reads, Lark's own loop parses."""
+    text = (ROOT / "stdlib" / "latency_boost.sched").read_text()
+    expected = syntax.parse(text)
+
+    def unreadable(lark: object) -> parser_loop.Loop:
+        raise AttributeError("'ParsingFrontend' object has no attribute 'parser'")
+
+    monkeypatch.setattr(parser_loop, "Loop", unreadable)
+    syntax._loop.cache_clear()
+    try:
+        assert syntax._loop() is None
+        assert syntax.parse(text) == expected
+    finally:
+        syntax._loop.cache_clear()
