@@ -420,7 +420,7 @@ class _Filled:
         self.ranges = ranges.Ranges.shared(prog, stores=True)
         decls: list[ir.CallbackDecl | ir.FnDecl] = [*prog.callbacks, *prog.fns]
         # each body that inserts and is not walked yet, with its inserts
-        self.bodies = [(decl, _inserts(decl)) for decl in decls if _inserts(decl)]
+        self.bodies = [(decl, inserts) for decl in decls if (inserts := _inserts(decl))]
         self.filled: set[str] = set()  # queues an insert reached by some walk fills
         self.unfilled: set[str] = set()
 
