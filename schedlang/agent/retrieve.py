@@ -27,11 +27,12 @@ _METRIC_WORDS: dict[str, tuple[str, ...]] = {
     "fairness": ("fair", "weight", "share", "niced"),
     "deadline_misses": ("control loop", "audio", "latency", "timer"),
 }
-# Phrases a header uses for the kind of load a workload is.
+# Phrases a header uses for the kind of load a workload is; the workload's own name first
+# where a header would use it (not "mix": "a mix of" says nothing).
 _WORKLOAD_WORDS: dict[str, tuple[str, ...]] = {
     "hackbench": ("hackbench", "message", "wake each other"),
-    "messaging": ("hackbench", "message", "wake each other"),
-    "pipe": ("pipeline", "wake each other", "rpc", "request"),
+    "messaging": ("messaging", "hackbench", "message", "wake each other"),
+    "pipe": ("pipe", "wake each other", "rpc", "request"),
     "mix": ("background", "batch", "interactive", "cpu hog"),
     "build": ("build", "compile", "make -j", "makespan"),
     "cyclictest": ("control loop", "audio", "timer", "latency"),

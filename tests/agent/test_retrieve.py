@@ -60,3 +60,15 @@ def _stdlib(name: str) -> str:
     import schedlang.stdlib
 
     return schedlang.stdlib.source(name)
+
+
+def test_a_header_naming_the_workload_counts_for_it() -> None:
+    """`pipe` named in `Workloads:` is a hit for a goal on pipe (as `hackbench` is for
+    hackbench); before, only "pipeline", "rpc" and the like were."""
+    source = "// p: a policy\n// Workloads: `perf bench sched pipe` (`pipe`), request/reply\n"
+    points, reasons = score(parse_goal("maximize throughput of pipe", None), source)
+    assert reasons == ("'pipe' in Workloads", "'request' in Workloads")
+    assert points == 6.0
+    points, reasons = score(parse_goal("maximize throughput of messaging", None),
+                            "// m: x\n// Workloads: `messaging`\n")  # fmt: skip
+    assert reasons == ("'messaging' in Workloads",) and points == 3.0
