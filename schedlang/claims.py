@@ -173,16 +173,26 @@ def sim_model(workload: str) -> str | None:
     return str(path) if workload.endswith(".json") and path.is_file() else None
 
 
+# The simulated machine's rules and the default model a ratio is taken against: a change to
+# either (a wakeup cost, a new rule) moves every simulator figure, as a model file's edit does.
+_MACHINE = ("machine.py", "native_machine.c", "baseline.py")
+
+
 def model_hash(workload: str) -> str | None:
-    """What a simulator measurement ran: the model file's text, hashed (a shipped model's
-    file too: the models are tuned over time, docs/simulator.md)."""
+    """What a simulator measurement ran: the model file's text and the simulated machine's
+    source, hashed together (the models and the machine are both tuned over time,
+    docs/simulator.md)."""
     from schedlang.runtime.sim.rtapp import builtin_names, shipped_path
 
     model = sim_model(workload)
     if model is None:
         return None
     path = shipped_path(model) if model in builtin_names() else Path(model)
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(path.read_bytes())
+    machine = Path(__file__).resolve().parent / "runtime" / "sim"
+    for name in _MACHINE:
+        digest.update((machine / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def policy_hash(text: str, path: str = "<string>") -> str:
@@ -477,12 +487,12 @@ def render_block(text: str, path: str, results: dict[str, Any]) -> list[str]:
 
 def _stale(entry: dict[str, Any], current: str) -> str:
     """` Measured on an earlier version of ...; re-measure.` when the policy's code or the
-    simulator model changed since the entry was measured, else ``."""
+    simulator (its model or machine) changed since the entry was measured, else ``."""
     changed = []
     if entry["policy_hash"] != current:
         changed.append("this policy's code")
     if "model_hash" in entry and entry["model_hash"] != model_hash(entry["workload"]):
-        changed.append("the simulator model")
+        changed.append("the simulator (its model or machine)")
     if not changed:
         return ""
     return f" Measured on an earlier version of {' and '.join(changed)}; re-measure."

@@ -236,8 +236,9 @@ def test_block_says_when_the_simulator_model_changed_since() -> None:
     results = {"schema": 1, "policies": {"t": {claim.key: entry}}}
     assert "earlier version" not in _prose(claims.render_block(text, "t.sched", results))
     entry["model_hash"] = "0" * 16
-    assert "holds. Measured on an earlier version of the simulator model; re-measure." in _prose(
-        claims.render_block(text, "t.sched", results)
+    assert (
+        "holds. Measured on an earlier version of the simulator (its model or machine); re-measure."
+        in _prose(claims.render_block(text, "t.sched", results))
     )
 
 
