@@ -185,6 +185,15 @@ def run_default(workloads: list[str] | tuple[str, ...], **options: Any) -> Any:
     return measure_default(workloads, **options)
 
 
+def kernel_version() -> str:
+    """The guest kernel version a VM measurement boots now (the pin, or the
+    `SCHEDLANG_KERNEL_VERSION` setting): a stored measurement is only reused on the kernel it
+    was made on."""
+    from schedlang.runtime.provision import kernel_version as setting
+
+    return setting()
+
+
 def workloads() -> dict[str, Any]:
     """The VM workload catalogue `run` measures: name -> its `Workload` (command, tools,
     parser), so tools built on the api can name and describe workloads."""

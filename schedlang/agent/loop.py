@@ -190,6 +190,7 @@ def synthesize(
     progress: Callable[[Progress], None] | None = None,
     history: Path | str | bool = True,
     observe_in: str = "sim",
+    remeasure: bool = False,
 ) -> Synthesis:
     """Turn `goal` into the best policy this budget can find and prove.
 
@@ -211,7 +212,9 @@ def synthesize(
     store past winners come from and this run is written to: True the user's
     (`history.default_path()`), a path another, False none. A past winner on the same profile
     for the same figure is tried first with the params it won with; when it won on this very
-    profile, the search is skipped and it goes straight to the VM."""
+    profile, on the kernel the VM boots now, that verdict stands: the policy is checked and
+    compiled again (so it still builds here) but neither searched nor measured, and the report
+    says it was recalled. `remeasure=True` measures such a recalled winner in the VM again."""
     budget = budget or Budget()
     client = _model_client(offline, budget)  # None: offline, stage 4 does not run
     clock = _Clock(budget, progress)
@@ -259,6 +262,10 @@ def synthesize(
                                    for c in ranked], "recalled": bool(recall)},
         )
     )  # fmt: skip
+    if recall and not remeasure and memory is not None and budget.vm_runs:
+        kept = memory.kept_here(goal, vm_name)
+        if kept is not None:
+            return _recalled(clock, memory, goal, kept)
 
     # generate: only with a model
     if client is not None:
@@ -412,15 +419,37 @@ class _Memory:
         if self.profile is None or metric is None:
             return []
         found = []
-        for w in self.store.similar(self.profile, k=k):
+        seen: set[tuple[str, str]] = set()  # a policy that won twice with the same params is one
+        for w in self.store.similar(self.profile, k=4 * k):
+            if len(found) == k:
+                break
             e = w.entry
-            if e.metric != metric or e.workload != goal.workload:
+            key = (e.policy, json.dumps(e.params, sort_keys=True))
+            if e.metric != metric or e.workload != goal.workload or key in seen:
                 continue
+            seen.add(key)
             why = f"won {e.gain or 0:.3f}x (history #{e.id}), profile distance {w.distance:.3g}"
             score = 100.0 + (e.gain or 0.0) - w.distance
             found.append(Candidate(e.candidate, w.source, "history", score, (why,), e.params,
                                    w.distance))  # fmt: skip
         return found
+
+    def kept_here(self, goal: Goal, metric: str | None) -> dict[str, Any] | None:
+        """The most recent winner kept on this very profile for the same figure, measured on
+        the kernel the VM boots now (`History.show`'s record), or None."""
+        if self.profile is None or metric is None:
+            return None
+        release = schedlang.kernel_version()
+        found = []
+        for w in self.store.similar(self.profile, k=20):
+            e = w.entry
+            if w.distance != 0.0 or e.metric != metric or e.workload != goal.workload:
+                continue
+            record = self.store.show(e.id)
+            made_on = str(record["measurement"]["boot"].get("kernel_release", ""))
+            if made_on == release or made_on.startswith(release + "-"):
+                found.append(record)
+        return max(found, key=lambda r: r["entry"]["id"]) if found else None
 
     def remember(
         self, cand: Candidate, params: dict[str, int], workload: str, report: Any, v: Any
@@ -552,6 +581,48 @@ def _measured(report: Any, metric: str) -> str:
         f"{metric} median {row.policy.median:.4g} vs default {row.baseline.median:.4g} "
         f"(ratio {row.ratio:.3f})"
     )
+
+
+def _recalled(clock: _Clock, memory: _Memory, goal: Goal, record: dict[str, Any]) -> Synthesis:
+    """A winner this store kept on the same profile, figure and kernel, returned as its
+    verdict stands after a fresh check and compile (verify): the measurement it rests on was
+    same-boot and significant, and measuring it again is `remeasure`'s choice, not a
+    default that costs a boot and ten runs for the same answer."""
+    entry = record["entry"]
+    params = dict(entry["params"])
+    name = entry["candidate"]
+    t0 = time.monotonic()
+    outdir = Path(tempfile.mkdtemp(prefix="schedlang-synth-"))
+    v = verify(name, record["source"], params, outdir / name)
+    clock.record(
+        Iteration("verify", name, v.outcome, time.monotonic() - t0, params=params,
+                  detail={"diagnostics": v.diagnostics, "recalled": entry["id"]})
+    )  # fmt: skip
+    if v.artifact is None:
+        verdict = (
+            f"nothing was kept: {name}, kept before on this profile (history #{entry['id']}), "
+            f"no longer compiles: {v.outcome}. Run again with remeasure to search afresh."
+        )
+        return _finish(clock, memory, goal, None, verdict, None)
+    kept = keep.Verdict.from_dict(record["verdict"])
+    boot = record["measurement"]["boot"]
+    header = [
+        f"Synthesized by schedlang {schedlang.__version__} for: {goal.text or goal.describe()}",
+        f"Recalled from history #{entry['id']} ({entry['recorded']}): kept on this workload "
+        f"profile, not measured again",
+        *(f"  {c.describe()}" for c in (kept.vs_default, kept.vs_best) if c is not None),
+        f"Measured then: same boot; boot {boot.get('accelerator')}, kernel "
+        f"{boot.get('kernel_release')}",
+        *(f"Hard SLO {check.describe()}" for check in kept.slos),
+    ]
+    winner = Winner(name, "history", params, winner_file(record["source"], params, header), kept)
+    clock.best = f"{name} (recalled)"
+    memory.winner = entry["id"]  # this run ended on that stored verdict; nothing new to write
+    verdict = (
+        f"kept {name}, recalled from history #{entry['id']} (measured {entry['recorded']} on "
+        f"this profile and kernel): {kept.sentence} Not measured again; remeasure to do so."
+    )
+    return _finish(clock, memory, goal, winner, verdict, None)
 
 
 def _keep(

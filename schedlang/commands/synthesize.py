@@ -33,6 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--vm-candidates", type=int, default=2, help="of those, measured in the VM (default 2)"
     )
     p.add_argument("--repeat", type=int, default=5, help="VM runs a side, at least 5 (default 5)")
+    p.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="measure a winner recalled from the history store (same profile, figure and "
+        "kernel) in the VM again instead of reusing its verdict",
+    )
     p.add_argument("--trials", type=int, help="simulated trials per candidate (default: budget)")
     p.add_argument("--seed", type=int, default=0, help="the search's seed (default 0)")
     p.add_argument(
@@ -104,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             candidates=args.candidates,
             vm_candidates=args.vm_candidates,
             repeat=args.repeat,
+            remeasure=args.remeasure,
             trials=args.trials,
             seed=args.seed,
             progress=display,

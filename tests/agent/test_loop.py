@@ -154,15 +154,53 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert lines[4].startswith("// Started from stdlib policy mlfq; params tuned in the ")
     assert schedlang.check(winner.source) == []
 
-    # Remembered: the same goal on the same profile starts from the winner, searches nothing
-    # and measures only it.
-    again = synthesize(
+    # Recalled: the same goal on the same profile and kernel returns the stored winner after a
+    # fresh check and compile, with no search and no VM run.
+    monkeypatch.setattr(schedlang, "kernel_version", lambda: "7.3.4")
+    recalled = synthesize(
         "maximize throughput of hackbench",
         budget=Budget(wall_s=300, vm_runs=10),
         candidates=2,
         history=store,
     )
-    assert asked[-1] == ["mlfq"]
+    assert asked == [["mlfq", SECOND]]
+    assert [(i.stage, i.candidate) for i in recalled.iterations] == [
+        ("plan", None),
+        ("observe", None),
+        ("retrieve", None),
+        ("verify", "mlfq"),
+    ]
+    assert recalled.vm_runs == 0
+    assert recalled.winner is not None and recalled.winner.params == winner.params
+    assert recalled.winner.verdict == winner.verdict
+    assert recalled.verdict.startswith("kept mlfq, recalled from history #1 (measured ")
+    assert recalled.verdict.endswith(
+        f"{winner.verdict.sentence} Not measured again; remeasure to do so."
+    )
+    head = recalled.winner.source.splitlines()
+    assert head[1].startswith("// Recalled from history #1 (")
+    assert schedlang.check(recalled.winner.source) == []
+    # On another kernel the stored verdict does not stand: the winner is measured again.
+    monkeypatch.setattr(schedlang, "kernel_version", lambda: "7.4.1+deb13")
+    elsewhere = synthesize(
+        "maximize throughput of hackbench",
+        budget=Budget(wall_s=300, vm_runs=10),
+        candidates=2,
+        history=store,
+    )
+    assert asked[-1] == ["mlfq"] and elsewhere.vm_runs == 5
+
+    # Remeasured: asked to, the same goal on the same profile starts from the winner,
+    # searches nothing and measures only it.
+    monkeypatch.setattr(schedlang, "kernel_version", lambda: "7.3.4")
+    again = synthesize(
+        "maximize throughput of hackbench",
+        budget=Budget(wall_s=300, vm_runs=10),
+        candidates=2,
+        history=store,
+        remeasure=True,
+    )
+    assert asked[-1] == ["mlfq"] and len(asked) == 3
     assert [(i.stage, i.candidate) for i in again.iterations] == [
         ("plan", None),
         ("observe", None),

@@ -39,7 +39,7 @@ def test_simulator_only_synthesis_reports_and_writes_the_report(tmp_path: Path) 
     assert lines[0] == "synthesize: plan: raise work done per second on hackbench"
     assert lines[1] == "synthesize: observe: hackbench under the default scheduler (sim)"
     assert lines[2].startswith("synthesize: observe: cpu-saturated: ")
-    assert lines[3] == "synthesize: retrieve: burst_classes (6)"
+    assert lines[3] == "synthesize: retrieve: mlfq (9)"
     assert lines[-1].startswith("synthesize: done: nothing was kept: the budget has no VM runs")
 
 
