@@ -1,5 +1,5 @@
 """The generate stage through the real `anthropic` client against a local fake API
-(fake_api.py, recorded replies in data/): what the prompts carry, how a rejection becomes
+(tests/fake_api.py, recorded replies in tests/agent/data/): what the prompts carry, how a rejection becomes
 the next prompt, that nothing rejected is compiled, bounded attempts, exact token and cost
 accounting, and API errors as results."""
 

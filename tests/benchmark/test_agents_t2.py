@@ -1,24 +1,21 @@
 """Track T2's agents, the model agent (synthesis with a model) and the naive one (prompt-only
 C, compile-retry), through the real `anthropic` client against the local fake API
-(tests/agent/fake_api.py, its recorded replies); without a key they are skipped, saying why."""
+(tests/fake_api.py, its recorded replies); without a key they are skipped, saying why."""
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_api import fake_api, recorded
 
 from schedlang.agent import conversation
 from schedlang.backends.bpf import build
 from schedlang.benchmark import agents, runner, suite
 from schedlang.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agent"))
-from fake_api import fake_api, recorded  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "c"
 SPECS = {s.name: s for s in suite.load()}

@@ -18,7 +18,7 @@ from typing import Any
 
 import anthropic
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "agent" / "data"
 
 
 def recorded(name: str) -> dict[str, Any]:
