@@ -1,7 +1,7 @@
 """The generate stage through the real `anthropic` client against a local fake API
-(tests/fake_api.py, recorded replies in tests/agent/data/): what the prompts carry, how a rejection becomes
-the next prompt, that nothing rejected is compiled, bounded attempts, exact token and cost
-accounting, and API errors as results."""
+(tests/fake_api.py, recorded replies in tests/agent/data/): what the prompts carry, how a
+rejection becomes the next prompt, that nothing rejected is compiled, bounded attempts, exact
+token and cost accounting, and API errors as results."""
 
 from __future__ import annotations
 
