@@ -31,7 +31,7 @@ from schedlang.agent.goal import METRICS, Goal, GoalError, parse_goal, vm_metric
 from schedlang.agent.history import History, HistoryError
 from schedlang.agent.observe import observe
 from schedlang.agent.profile import WorkloadProfile
-from schedlang.agent.retrieve import BOTTLENECK_WORDS, Candidate, rank
+from schedlang.agent.retrieve import BOTTLENECK_WORDS, Candidate, combine, rank
 from schedlang.agent.tune import Tuned, tune
 from schedlang.agent.verify import Verified, verify
 from schedlang.agent.winner import literal, winner_file
@@ -251,6 +251,13 @@ def synthesize(
     ranked = recall or rank(goal, past=past, bottleneck_words=words, limit=candidates)
     if recall and trials is None:
         trials = 1  # the same profile: what won is measured again, not searched for again
+    combos: list[Candidate] = []
+    rejected: list[str] = []
+    if not recall:
+        combos, rejected = combine(ranked, profile)
+    ranked = ranked + combos
+    for why in rejected:
+        clock.record(Iteration("retrieve", None, f"combination rejected: {why}", 0.0))
     clock.record(
         Iteration(
             "retrieve",
@@ -418,7 +425,7 @@ class _Memory:
         """Past winners on the nearest profiles for the same VM figure, as candidates."""
         if self.profile is None or metric is None:
             return []
-        found = []
+        found: list[Candidate] = []
         seen: set[tuple[str, str]] = set()  # a policy that won twice with the same params is one
         for w in self.store.similar(self.profile, k=4 * k):
             if len(found) == k:

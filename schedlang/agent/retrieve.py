@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import schedlang.stdlib
 from schedlang.agent.goal import Goal
+from schedlang.agent.profile import WorkloadProfile
 
 # Phrases a header uses for a goal metric (matched lower-case, as whole-word prefixes).
 _METRIC_WORDS: dict[str, tuple[str, ...]] = {
@@ -141,3 +142,54 @@ def rank(
     library.sort(key=lambda c: (-c.score, c.name))
     out = ranked + library
     return out if limit is None else out[:limit]
+
+
+def wants_placement(profile: WorkloadProfile | None) -> bool:
+    """Whether where tasks run looks like it matters: the profile saw a migrations
+    bottleneck, more threads than CPUs, or at least one migration per ten wakeups. No
+    profile, no combinations (the rule needs something seen, not guessed)."""
+    if profile is None:
+        return False
+    c = profile.counts
+    return (
+        str(profile.bottleneck) == "migrations"
+        or c.threads > profile.cpus
+        or (c.wakeups > 0 and c.migrations * 10 >= c.wakeups)
+    )
+
+
+def combine(
+    ranked: Sequence[Candidate], profile: WorkloadProfile | None, top: int = 2
+) -> tuple[list[Candidate], list[str]]:
+    """Combinations `compose(P, ordering)` of each library policy P that offers `place`
+    with the `top` library candidates, when `wants_placement(profile)`; each scores just
+    under its ordering part, so it ranks after its parts. A combination the checker rejects
+    is not a candidate: its name and first diagnostic come back as the second list."""
+    if not wants_placement(profile):
+        return [], []
+    from schedlang.composition import PLACE, compose
+
+    places = [n for n in schedlang.stdlib.names() if _offers_place(n)]
+    out: list[Candidate] = []
+    rejected: list[str] = []
+    orderings = [c for c in ranked if c.origin == "stdlib"][:top]
+    for cand in orderings:
+        for p in places:
+            if p == cand.name:
+                continue
+            try:
+                made = compose(p, cand.name)
+            except Exception as exc:  # a composition error is a report line, never a crash
+                rejected.append(f"{p}+{cand.name}: {exc}")
+                continue
+            if not made.ok:
+                first = made.diagnostics[0].message if made.diagnostics else "rejected"
+                rejected.append(f"{made.name}: {first}")
+                continue
+            why = (f"the placement of {p} (`{PLACE}`) with the ordering of {cand.name}",)
+            out.append(Candidate(made.name, made.text, "compose", cand.score - 0.5, why))
+    return out, rejected
+
+
+def _offers_place(name: str) -> bool:
+    return re.search(r"^\s*fn place\(", schedlang.stdlib.source(name), re.M) is not None

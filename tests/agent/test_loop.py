@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import schedlang
+from schedlang.agent import loop
 from schedlang.agent.goal import GoalError, parse_goal
 from schedlang.agent.loop import Budget, Progress, synthesize
 from schedlang.agent.retrieve import BOTTLENECK_WORDS, rank
@@ -39,8 +40,12 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
         ("retrieve", None),
         ("tune", "mlfq"),
         ("tune", SECOND),
+        # hackbench's 8+ threads on 2 CPUs ask for placement: the top two, combined with
+        # least_loaded's `place`, are tuned in the simulator like any other candidate
+        ("tune", "least_loaded_mlfq"),
+        ("tune", f"least_loaded_{SECOND}"),
     ]
-    assert [len(i.detail["trials"]) for i in result.iterations[3:]] == [2, 2]
+    assert [len(i.detail["trials"]) for i in result.iterations[3:]] == [2, 2, 2, 2]
     assert result.iterations[1].outcome.startswith("cpu-saturated: ")
     assert result.winner is None
     assert result.vm_runs == 0 and result.tokens == 0
@@ -54,7 +59,7 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
     assert seen[-1].stage == "done" and seen[-1].message == result.verdict
     assert {p.stage for p in seen} == {"plan", "observe", "retrieve", "tune", "done"}
     data = result.to_dict()
-    assert data["goal"]["workload"] == "hackbench" and len(data["iterations"]) == 5
+    assert data["goal"]["workload"] == "hackbench" and len(data["iterations"]) == 7
 
 
 def test_public_name() -> None:
@@ -111,6 +116,8 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
         SECOND: _report(SECOND, [0.84, 0.85, 0.83, 0.86, 0.84], default),
     }
     asked = _fake_vm(monkeypatch, given)
+    # the keep stage is what is under test: no combination candidates (test_retrieve_combine)
+    monkeypatch.setattr(loop, "combine", lambda ranked, profile: ([], []))
     store = tmp_path / "history.sqlite"
     result = synthesize(
         "maximize throughput of hackbench",
