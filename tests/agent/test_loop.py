@@ -10,7 +10,7 @@ import pytest
 import schedlang
 from schedlang.agent import loop
 from schedlang.agent.goal import GoalError, parse_goal
-from schedlang.agent.loop import Budget, Progress, synthesize
+from schedlang.agent.loop import Budget, Progress, Synthesis, synthesize
 from schedlang.agent.retrieve import BOTTLENECK_WORDS, rank
 
 # The library's second choice for hackbench (its profile is cpu-saturated) after mlfq, whose
@@ -161,15 +161,20 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert lines[4].startswith("// Started from stdlib policy mlfq; params tuned in the ")
     assert schedlang.check(winner.source) == []
 
+    def again_on(kernel: str, **options: bool) -> Synthesis:
+        """The same goal on the same store, the VM booting `kernel`."""
+        monkeypatch.setattr(schedlang, "kernel_version", lambda: kernel)
+        return synthesize(
+            "maximize throughput of hackbench",
+            budget=Budget(wall_s=300, vm_runs=10),
+            candidates=2,
+            history=store,
+            **options,
+        )
+
     # Recalled: the same goal on the same profile and kernel returns the stored winner after a
     # fresh check and compile, with no search and no VM run.
-    monkeypatch.setattr(schedlang, "kernel_version", lambda: "7.3.4")
-    recalled = synthesize(
-        "maximize throughput of hackbench",
-        budget=Budget(wall_s=300, vm_runs=10),
-        candidates=2,
-        history=store,
-    )
+    recalled = again_on("7.3.4")
     assert asked == [["mlfq", SECOND]]
     assert [(i.stage, i.candidate) for i in recalled.iterations] == [
         ("plan", None),
@@ -188,25 +193,12 @@ def test_keep_stage_on_same_boot_reports(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert head[1].startswith("// Recalled from history #1 (")
     assert schedlang.check(recalled.winner.source) == []
     # On another kernel the stored verdict does not stand: the winner is measured again.
-    monkeypatch.setattr(schedlang, "kernel_version", lambda: "7.4.1+deb13")
-    elsewhere = synthesize(
-        "maximize throughput of hackbench",
-        budget=Budget(wall_s=300, vm_runs=10),
-        candidates=2,
-        history=store,
-    )
+    elsewhere = again_on("7.4.1+deb13")
     assert asked[-1] == ["mlfq"] and elsewhere.vm_runs == 5
 
     # Remeasured: asked to, the same goal on the same profile starts from the winner,
     # searches nothing and measures only it.
-    monkeypatch.setattr(schedlang, "kernel_version", lambda: "7.3.4")
-    again = synthesize(
-        "maximize throughput of hackbench",
-        budget=Budget(wall_s=300, vm_runs=10),
-        candidates=2,
-        history=store,
-        remeasure=True,
-    )
+    again = again_on("7.3.4", remeasure=True)
     assert asked[-1] == ["mlfq"] and len(asked) == 3
     assert [(i.stage, i.candidate) for i in again.iterations] == [
         ("plan", None),
