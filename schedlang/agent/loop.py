@@ -255,7 +255,9 @@ def synthesize(
     rejected: list[str] = []
     if not recall:
         combos, rejected = combine(ranked, profile)
-    ranked = ranked + combos
+    # One list under the caller's `candidates`: a combination competes with the library's
+    # candidates on its score, just under its ordering part's (sorted is stable: parts first).
+    ranked = sorted(ranked + combos, key=lambda c: -c.score)[: max(candidates, len(recall))]
     for why in rejected:
         clock.record(Iteration("retrieve", None, f"combination rejected: {why}", 0.0))
     clock.record(

@@ -29,7 +29,7 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
     result = synthesize(
         "maximize throughput of hackbench",
         budget=Budget(wall_s=120, vm_runs=0),
-        candidates=2,
+        candidates=3,
         trials=2,
         progress=seen.append,
         history=tmp_path / "history.sqlite",
@@ -38,14 +38,14 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
         ("plan", None),
         ("observe", None),
         ("retrieve", None),
+        # hackbench's 8+ threads on 2 CPUs ask for placement: mlfq combined with
+        # least_loaded's `place` scores just under mlfq, above the library's second choice,
+        # and is tuned in the simulator like any other candidate; `candidates` caps them all
         ("tune", "mlfq"),
-        ("tune", SECOND),
-        # hackbench's 8+ threads on 2 CPUs ask for placement: the top two, combined with
-        # least_loaded's `place`, are tuned in the simulator like any other candidate
         ("tune", "least_loaded_mlfq"),
-        ("tune", f"least_loaded_{SECOND}"),
+        ("tune", SECOND),
     ]
-    assert [len(i.detail["trials"]) for i in result.iterations[3:]] == [2, 2, 2, 2]
+    assert [len(i.detail["trials"]) for i in result.iterations[3:]] == [2, 2, 2]
     assert result.iterations[1].outcome.startswith("cpu-saturated: ")
     assert result.winner is None
     assert result.vm_runs == 0 and result.tokens == 0
@@ -59,7 +59,7 @@ def test_tiny_budget_runs_every_offline_stage_in_order(tmp_path: Path) -> None:
     assert seen[-1].stage == "done" and seen[-1].message == result.verdict
     assert {p.stage for p in seen} == {"plan", "observe", "retrieve", "tune", "done"}
     data = result.to_dict()
-    assert data["goal"]["workload"] == "hackbench" and len(data["iterations"]) == 7
+    assert data["goal"]["workload"] == "hackbench" and len(data["iterations"]) == 6
 
 
 def test_public_name() -> None:
