@@ -260,7 +260,11 @@ def build(limits: Limits | None = None) -> MCPServer:
     )
     @budgeted
     def synthesize(
-        goal: str, workload: str | None = None, wall_s: float = 300.0, vm_runs: int = 10
+        goal: str,
+        workload: str | None = None,
+        wall_s: float = 300.0,
+        vm_runs: int = 10,
+        remeasure: bool = False,
     ) -> dict[str, Any]:
         capped("wall_s", wall_s, limits.max_synth_wall_s)
         capped("vm_runs", vm_runs, limits.max_synth_vm_runs)
@@ -268,7 +272,7 @@ def build(limits: Limits | None = None) -> MCPServer:
             need_vm("synthesize with vm_runs > 0")
         budget = schedlang.Budget(wall_s=wall_s, vm_runs=vm_runs, tokens=0)
         try:
-            result = schedlang.synthesize(goal, workload, budget)
+            result = schedlang.synthesize(goal, workload, budget, remeasure=remeasure)
         except ValueError as err:  # a goal or workload it cannot read
             raise ToolError(str(err)) from None
         return {"ok": True, "synthesis": result.to_dict()}

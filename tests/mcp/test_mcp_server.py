@@ -69,6 +69,8 @@ def test_tools_and_their_schemas() -> None:
     assert check["required"] == ["policy"] and check["properties"]["policy"]["type"] == "string"
     simulate = tools["simulate"].input_schema["properties"]
     assert simulate["workload"]["default"] == "hackbench" and simulate["seeds"]["type"] == "integer"
+    synthesize = tools["synthesize"].input_schema["properties"]
+    assert synthesize["remeasure"] == {"default": False, "title": "Remeasure", "type": "boolean"}
 
 
 def test_check_proves_a_policy_and_returns_diagnostics_for_a_bad_one() -> None:
