@@ -85,13 +85,14 @@ def _set(x: _Sub, shift: int, h: int, leaf: tuple[object, object]) -> _Sub:
     i = (h >> shift) & _MASK
     old = x.slots[i]
     new = _set(old, shift + _BITS, h, leaf)  # type: ignore[arg-type]
-    if new is old:
-        return x
+    return x if new is old else _with_slot(x, i, old, new)  # type: ignore[arg-type]
+
+
+def _with_slot(x: _Node, i: int, old: _Sub, new: _Sub) -> _Node:
+    """x with slot i's subtree `old` replaced by `new`, its size and hash kept current."""
     slots = x.slots[:i] + (new,) + x.slots[i + 1 :]
     return _Node(
-        slots,
-        x.size - _size(old) + _size(new),  # type: ignore[arg-type]
-        (x.hash - _hash(old) + _hash(new)) & _WORD,  # type: ignore[arg-type]
+        slots, x.size - _size(old) + _size(new), (x.hash - _hash(old) + _hash(new)) & _WORD
     )
 
 
@@ -119,11 +120,9 @@ def _delete(x: _Sub, shift: int, h: int, key: object) -> _Sub:
     new = _delete(old, shift + _BITS, h, key)  # type: ignore[arg-type]
     if new is old:
         return x
-    size = x.size - _size(old) + _size(new)  # type: ignore[arg-type]
-    if size == 0:
+    if x.size - _size(old) + _size(new) == 0:  # type: ignore[arg-type]
         return None
-    slots = x.slots[:i] + (new,) + x.slots[i + 1 :]
-    return _Node(slots, size, (x.hash - _hash(old) + _hash(new)) & _WORD)  # type: ignore[arg-type]
+    return _with_slot(x, i, old, new)  # type: ignore[arg-type]
 
 
 def _leaves(x: _Sub) -> Iterator[tuple[object, object]]:
