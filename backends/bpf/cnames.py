@@ -48,7 +48,7 @@ WORDS = frozenset(
     """auto break case char const continue default do double else enum extern float for goto
     if inline int long register restrict return short signed sizeof static struct switch
     typedef union unsigned void volatile while bool true false NULL u8 u32 s32 u64 s64
-    params stats vars ctx main SEC task_ctx task_ctxs task_ctx_scratch record_wakeup MAX_CPUS
+    params stats vars ctx main SEC task_ctx task_ctxs task_ctx_scratch MAX_CPUS
     WAKEUP_HIST_BUCKETS _license enq_flags typeof""".split()
 )
 RESERVED_PREFIXES = ("sl_", "SL_", "scx_", "SCX_", "bpf_", "BPF_", "PF_", "DSQ_")
