@@ -118,3 +118,21 @@ def test_select_names_an_unknown_workload() -> None:
     assert [s.name for s in suite.select(specs, ["pipe", "hackbench"])] == ["pipe", "hackbench"]
     with pytest.raises(suite.SuiteError, match="unknown workload 'hackbenc'"):
         suite.select(specs, ["hackbenc"])
+
+
+def test_sort_join_correctness_slo_is_the_exact_shared_key_count() -> None:
+    """Its hard SLO is the count the generated files share (runtime JOIN_SHARED), read from
+    the guest's real output (tests/runtime/data/sort-join.txt); one row fewer misses it."""
+    from pathlib import Path
+
+    from schedlang.benchmark import score
+    from schedlang.runtime.workloads import JOIN_SHARED, WORKLOADS
+
+    (spec,) = suite.select(suite.load(), ["sort-join"])
+    (correct,) = [s for s in spec.slos if s.metric == "joined_rows"]
+    assert (correct.bound, correct.relative, correct.hard) == (JOIN_SHARED, False, True)
+    real = Path(__file__).parents[1] / "runtime" / "data" / "sort-join.txt"
+    rows = WORKLOADS["sort-join"].parse(real.read_text())["joined_rows"]
+    direction = spec.direction("joined_rows")
+    assert score.slo_result(correct, direction, [rows] * 5, [rows] * 5).met
+    assert not score.slo_result(correct, direction, [rows] * 5, [rows - 1] * 5).met

@@ -150,7 +150,7 @@ def test_the_analytics_and_stress_parsers_read_their_samples() -> None:
     assert WORKLOADS["xz"].parse(sample("xz")) == {}
     assert WORKLOADS["gzip"].parse(sample("gzip")) == {}
     assert WORKLOADS["sqlite"].parse(sample("sqlite")) == {}
-    assert WORKLOADS["sort-join"].parse(sample("sort-join")) == {"joined_rows": 10000.0}
+    assert WORKLOADS["sort-join"].parse(sample("sort-join")) == {"joined_rows": 80000.0}
     assert WORKLOADS["mem-pressure"].parse(sample("mem-pressure")) == {
         "time_s": 0.585,
         "vm_bogo_ops_per_s": 3659.44,
@@ -190,6 +190,31 @@ def test_the_corpus_workloads_run_natively(tmp_path: Path, name: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert set(workload.parse(done.stdout)) == {m.name for m in workload.metrics}
+
+
+def test_the_join_files_share_exactly_join_shared_keys(tmp_path: Path) -> None:
+    """The sort-join SLO's exact count rests on this: each file's keys are unique (a prime
+    multiplier permutes them) and the two overlap in JOIN_SHARED of them."""
+    workloads._prepare_join(tmp_path)
+    keys = [
+        [line.split()[0] for line in (tmp_path / name).read_text().splitlines()]
+        for name in ("left.txt", "right.txt")
+    ]
+    assert [len(k) for k in keys] == [workloads.JOIN_ROWS] * 2
+    assert [len(set(k)) for k in keys] == [workloads.JOIN_ROWS] * 2
+    assert len(set(keys[0]) & set(keys[1])) == workloads.JOIN_SHARED == 80000
+
+
+def test_sort_join_joins_exactly_the_shared_keys_natively(tmp_path: Path) -> None:
+    workload = WORKLOADS["sort-join"]
+    if any(shutil.which(t) is None for t in workload.tools):
+        pytest.skip("coreutils' sort/join/wc not installed")
+    assert workload.prepare is not None
+    workload.prepare(tmp_path)
+    done = subprocess.run(
+        ["sh", "-c", workload.command], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert workload.parse(done.stdout) == {"joined_rows": float(workloads.JOIN_SHARED)}
 
 
 def test_the_corpus_is_the_same_bytes_every_time(tmp_path: Path) -> None:
