@@ -1,9 +1,10 @@
 """Phase 1, goal inference: a stated goal graded against the workload's reference goal.
 
-Before it proposes anything, an agent is shown the workload's profile (`schedlang analyze`:
-agent/profile.py) with its name, description and category, and states a `Goal`
-(agent/goal.py): the figure to move, its direction, and the floors the rest must keep. Each
-workload file holds the reference goal (`[goal]`, suite.py). The grade is in [0, 1]:
+Before it proposes anything, an agent is shown the workload's profile (`schedlang analyze`
+of its command in the VM, benchmark/profiles.py) with its name, description and category,
+and states a `Goal` (agent/goal.py): the figure to move, its direction, and the floors the
+rest must keep. Each workload file holds the reference goal (`[goal]`, suite.py). The grade
+is in [0, 1]:
 
     grade  = 0.7 * metric + 0.3 * floors
     metric = 1    the reference's goal metric (its direction too: a Goal refuses the other)

@@ -4,8 +4,10 @@ it against the default scheduler, and the score is written as
 DIR/scores.json (schema 2, docs/benchmark.md) with every raw output in DIR/raw/, every
 profile shown in DIR/profiles/ and every policy in DIR/policies/.
 
-The profile is the simulator's (`schedlang analyze --sim`) of the workload's `sim_proxy`
-model, seed 0: deterministic and free of VM time; a workload without one gets none.
+The profile is the workload's own command traced in the VM (`schedlang analyze --workload
+RUNNER`), the simulator's of its `sim_proxy` model only when asked (`--profiles sim`) or when
+the trace fails, saying so (benchmark/profiles.py). `--goals-only` runs phase 1 alone and
+writes DIR/goals.json instead of scores.json.
 
 Each workload is measured in a boot of its own (`schedlang.run`, runs interleaved ABBA), one
 executor task (schedlang.benchmark.executor: here, or on a Ray cluster), so a workload's
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from schedlang.benchmark import executor as executors
-from schedlang.benchmark import goals, score, suite
+from schedlang.benchmark import goals, profiles, score, suite
 from schedlang.benchmark.agents import Agent, AgentError, Budget, GoalQuestion, Proposal, make
 
 MIN_RUNS = 5  # a side, for a full run (the issue's floor)
@@ -54,6 +56,9 @@ class Settings:
     workloads: tuple[str, ...] = ()
     budget: Budget = Budget()
     rerun_wide: bool = True
+    profile_source: profiles.Source = "vm"  # phase 1's profiles: traced in the VM, or simulated
+    reuse_profiles: Path | None = None  # an earlier bundle whose profiles are shown again
+    goals_only: bool = False  # phase 1 alone: goals.json, nothing measured
 
     @property
     def repeat(self) -> int:
@@ -218,15 +223,19 @@ def run_suite(
         else:
             runnable.append(spec)
 
-    profiles = _profiles(runnable, out, say)
-    graded = _phase1(agent, runnable, profiles, say)
+    reuse = {} if settings.reuse_profiles is None else profiles.reusable(settings.reuse_profiles)
+    shown = profiles.gather(runnable, settings.profile_source, out, say, reuse=reuse,
+                            reused_from=str(settings.reuse_profiles))  # fmt: skip
+    graded = _phase1(agent, runnable, shown, say)
+    if settings.goals_only:
+        return _goals_only(agent, settings, runnable, shown, graded, skipped, out, say, t_start)
 
     # propose: the agent sees each workload's file; held-out ones last, so an agent that
     # learns from the tuned ones can carry it over (agents.OfflineAgent)
     proposals: dict[str, Proposal] = {}
     for spec in sorted(runnable, key=lambda s: s.held_out):  # tuned ones first
         say(f"propose {spec.name} ({spec.category}{', held out' if spec.held_out else ''})")
-        profile = profiles.get(spec.name)
+        profile = shown[spec.name].profile
         proposals[spec.name] = agent.propose(
             spec, None if profile is None else profile.to_dict(), settings.budget
         )
@@ -329,7 +338,11 @@ def run_suite(
         "goal_score_held_out": phase1(True),
         "runs_a_side": settings.repeat,
         "workloads": [
-            {**w.to_dict(), "goal": g.to_dict() if (g := graded.get(w.spec.name)) else None}
+            {
+                **w.to_dict(),
+                "goal": g.to_dict() if (g := graded.get(w.spec.name)) else None,
+                "profile": shown[w.spec.name].to_dict(),
+            }
             for w in scored
         ],
         "skipped": skipped,
@@ -342,27 +355,8 @@ def run_suite(
     return result
 
 
-def _profiles(specs: list[suite.WorkloadSpec], out: Path, say: Say) -> dict[str, Any]:
-    """Each workload's profile (module docstring), written to DIR/profiles/NAME.json."""
-    from schedlang.agent.observe import observe
-
-    by_proxy: dict[str, Any] = {}
-    profiles: dict[str, Any] = {}
-    for spec in specs:
-        if spec.sim_proxy is None:
-            continue
-        if spec.sim_proxy not in by_proxy:
-            by_proxy[spec.sim_proxy] = observe(spec.sim_proxy, sim=True, cpus=2, seed=0)
-        profiles[spec.name] = by_proxy[spec.sim_proxy]
-        (out / "profiles").mkdir(exist_ok=True)
-        (out / "profiles" / f"{spec.name}.json").write_text(profiles[spec.name].to_json())
-    if profiles:
-        say(f"profiled {len(profiles)} workloads in the simulator ({len(by_proxy)} models)")
-    return profiles
-
-
 def _phase1(
-    agent: Agent, specs: list[suite.WorkloadSpec], profiles: dict[str, Any], say: Say
+    agent: Agent, specs: list[suite.WorkloadSpec], shown: dict[str, profiles.Shown], say: Say
 ) -> dict[str, goals.GoalGrade]:
     """Phase 1: the agent's goal per workload, graded; empty when it states none at all."""
     state_goal = getattr(agent, "state_goal", None)
@@ -372,10 +366,61 @@ def _phase1(
     graded = {}
     for spec in specs:
         question = GoalQuestion(spec.name, spec.description, spec.category,
-                                profiles.get(spec.name))  # fmt: skip
+                                shown[spec.name].profile)  # fmt: skip
         graded[spec.name] = g = goals.grade(state_goal(question), spec.goal)
         say(f"goal {spec.name}: {goals.describe(g.stated)} (grade {g.grade:.2f})")
     return graded
+
+
+GOALS_SCHEMA = 1
+
+
+def _goals_only(
+    agent: Agent,
+    settings: Settings,
+    specs: list[suite.WorkloadSpec],
+    shown: dict[str, profiles.Shown],
+    graded: dict[str, goals.GoalGrade],
+    skipped: list[dict[str, str]],
+    out: Path,
+    say: Say,
+    t_start: float,
+) -> dict[str, Any]:
+    """Phase 1 alone: DIR/goals.json (the profiles shown, each goal graded), sealed."""
+    from schedlang.version import __version__
+
+    def phase1(held_out: bool) -> float | None:
+        return goals.phase_score(
+            [g for s in specs if s.held_out == held_out and (g := graded.get(s.name))]
+        )
+
+    result = {
+        "schema": GOALS_SCHEMA,
+        "track": settings.track,
+        "agent": agent.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profiles": settings.profile_source,
+        "reused_from": None if settings.reuse_profiles is None else str(settings.reuse_profiles),
+        "goal_score": phase1(False),
+        "goal_score_held_out": phase1(True),
+        "workloads": [
+            {
+                "name": s.name,
+                "category": s.category,
+                "held_out": s.held_out,
+                "profile": shown[s.name].to_dict(),
+                "goal": g.to_dict() if (g := graded.get(s.name)) else None,
+            }
+            for s in specs
+        ],  # fmt: skip
+        "skipped": skipped,
+        "machine": _machine(),
+        "versions": {"schedlang": __version__},
+        "seconds": time.monotonic() - t_start,
+    }
+    (out / "goals.json").write_text(json.dumps(result, indent=2))
+    _seal(out, say)
+    return result
 
 
 def _seal(out: Path, say: Say) -> None:
@@ -402,6 +447,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget", default="wall=600,vm=0,tokens=0", metavar="wall=S,vm=N,tokens=T",
                    help="what the agent may spend (default wall=600,vm=0,tokens=0)")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="the result directory")
+    p.add_argument("--profiles", choices=profiles.SOURCES, default="vm",
+                   help="phase 1's profiles: traced in the VM (default; `schedlang analyze "
+                   "--workload RUNNER`) or the simulator's model (no VM time)")  # fmt: skip
+    p.add_argument("--reuse-profiles", type=Path, metavar="BUNDLE",
+                   help="show the profiles an earlier bundle holds (it must verify) instead of "
+                   "tracing again: two agents graded on the same traces")  # fmt: skip
+    p.add_argument("--goals-only", action="store_true",
+                   help="phase 1 alone: profile, state and grade the goals, measure nothing "
+                   "(DIR/goals.json)")  # fmt: skip
     p.add_argument("--executor", default="local", metavar="local|ray[:ADDRESS]",
                    help=executors.HELP + "; one task per workload, each its own boot")  # fmt: skip
 
@@ -427,6 +481,9 @@ def run(args: argparse.Namespace) -> int:
             quick=args.quick,
             workloads=tuple(w for w in (args.workloads or "").split(",") if w),
             budget=_budget(args.budget),
+            profile_source=getattr(args, "profiles", "vm"),
+            reuse_profiles=getattr(args, "reuse_profiles", None),
+            goals_only=getattr(args, "goals_only", False),
         )
         agent = make(args.agent, args.track)
         executor = executors.make(getattr(args, "executor", None))
@@ -436,12 +493,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_suite(agent, settings, args.out, say=lambda line: print(line, flush=True),
                            executor=executor)  # fmt: skip
-    except (suite.SuiteError, AgentError, MeasureError, executors.ExecutorError) as exc:
+    except (suite.SuiteError, AgentError, MeasureError, executors.ExecutorError,
+            profiles.ProfilesError) as exc:  # fmt: skip
         print(f"schedlang bench run: {exc}", file=sys.stderr)
         return 2
     finally:
         executor.close()
-    print(format_table(result))
+    print(format_goals(result) if settings.goals_only else format_table(result))
     return 0
 
 
@@ -479,15 +537,34 @@ def format_table(result: dict[str, Any]) -> str:
         f"score {result['score']:.3f}; held-out score "
         + ("- (no held-out workload ran)" if held is None else f"{held:.3f} (* held out)")
     )
-    if result.get("goal_score") is None and result.get("goal_score_held_out") is None:
-        lines.append("goal inference (phase 1): not graded")
-    else:
-        lines.append(
-            "goal inference (phase 1): "
-            + "; held-out ".join(
-                "-" if v is None else f"{v:.2f}"
-                for v in (result["goal_score"], result["goal_score_held_out"])
-            )
-            + " (mean grade, 0-1)"
-        )
+    lines.append(_phase1_line(result))
+    return "\n".join(lines)
+
+
+def _phase1_line(result: dict[str, Any]) -> str:
+    scores = (result.get("goal_score"), result.get("goal_score_held_out"))
+    if scores == (None, None):
+        return "goal inference (phase 1): not graded"
+    shown = "; held-out ".join("-" if v is None else f"{v:.2f}" for v in scores)
+    return f"goal inference (phase 1): {shown} (mean grade, 0-1)"
+
+
+def format_goals(result: dict[str, Any]) -> str:
+    """Phase 1 alone (goals.json) as a plain table: the profile each goal was stated from."""
+    lines = [
+        f"phase 1 (goal inference), agent {result['agent']}, profiles {result['profiles']}"
+        + (f" reused from {result['reused_from']}" if result.get("reused_from") else ""),
+        f"{'workload':<14}{'profile':<22}{'stated':<42}{'reference':<42}{'grade':>5}",
+    ]
+    for w in result["workloads"]:
+        p, g = w["profile"], w["goal"]
+        seen = "none" if p["source"] is None else f"{p['source']} {p['bottleneck']}"
+        stated = "not graded" if g is None else g["stated"]["text"] if g["stated"] else "no goal"
+        reference = "-" if g is None else g["reference"]["text"]
+        grade = "-" if g is None else f"{g['grade']:.2f}"
+        name = w["name"] + ("*" if w["held_out"] else "")
+        lines.append(f"{name:<14}{seen:<22}{stated:<42}{reference:<42}{grade:>5}".rstrip())
+    for s in result.get("skipped", []):
+        lines.append(f"{s['name']:<14}skipped: {s['reason']}")
+    lines.append(_phase1_line(result))
     return "\n".join(lines)

@@ -68,7 +68,7 @@ def test_the_model_agent_needs_a_key(
 
 def test_a_skipped_workload_is_listed_with_its_reason(tmp_path: Path) -> None:
     lines: list[str] = []
-    settings = runner.Settings(workloads=("nginx", "redis"))
+    settings = runner.Settings(profile_source="sim", workloads=("nginx", "redis"))
     result = runner.run_suite(agents.RulesAgent(), settings, tmp_path, say=lines.append)
     if not all(s["reason"].startswith("needs ") for s in result["skipped"]):
         pytest.skip("nginx/wrk or redis are installed here")

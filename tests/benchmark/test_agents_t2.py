@@ -130,7 +130,7 @@ def test_a_c_proposal_is_compiled_by_the_c_route_and_kept_in_the_bundle(
         return _Empty()
 
     monkeypatch.setattr(runner, "_measure", measure)
-    result = runner.run_suite(WritesC(), runner.Settings(track="T2", workloads=("pipe",),  # type: ignore[arg-type]
+    result = runner.run_suite(WritesC(), runner.Settings(profile_source="sim", track="T2", workloads=("pipe",),  # type: ignore[arg-type]
                               budget=agents.Budget(tokens=100)), tmp_path, say=lambda line: None)  # fmt: skip
     files = shipped[0]  # then again: nothing ran, so the interval is missing (wide)
     assert (

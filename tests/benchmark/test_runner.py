@@ -46,7 +46,7 @@ def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
 
     monkeypatch.setattr(runner, "_measure", measure)
     lines: list[str] = []
-    result = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
+    result = runner.run_suite(agents.RulesAgent(), runner.Settings(profile_source="sim", workloads=("hackbench",)),
                               tmp_path, say=lines.append)  # fmt: skip
     assert calls == [("latency_boost", "hackbench", 5), ("latency_boost", "hackbench", 5)]
     assert "hackbench: interval too wide, measuring once more" in lines
@@ -71,14 +71,14 @@ def test_the_held_out_score_is_null_when_no_held_out_workload_ran(
         return reports[job.runner]
 
     monkeypatch.setattr(runner, "_measure", measure)
-    tuned = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
+    tuned = runner.run_suite(agents.RulesAgent(), runner.Settings(profile_source="sim", workloads=("hackbench",)),
                              tmp_path / "a", say=lambda line: None)  # fmt: skip
     assert tuned["score"] == 2.0 and tuned["score_held_out"] is None
     assert runner.format_table(tuned).splitlines()[-2:] == [
         "score 2.000; held-out score - (no held-out workload ran)",
         "goal inference (phase 1): 0.30; held-out - (mean grade, 0-1)",
     ]
-    both = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench", "messaging")),
+    both = runner.run_suite(agents.RulesAgent(), runner.Settings(profile_source="sim", workloads=("hackbench", "messaging")),
                             tmp_path / "b", say=lambda line: None)  # fmt: skip
     (_, messaging) = both["workloads"]
     assert messaging["metrics"][0]["I"] == 0.5 and not messaging["slos_met"]  # 2x slower
@@ -93,7 +93,7 @@ def test_phase_1_grades_the_agents_goal_and_keeps_the_profile_it_saw(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(runner, "_measure", lambda *a: _report("hackbench", [2.0] * 5, [1.0] * 5))
-    result = runner.run_suite(agents.RulesAgent(), runner.Settings(workloads=("hackbench",)),
+    result = runner.run_suite(agents.RulesAgent(), runner.Settings(profile_source="sim", workloads=("hackbench",)),
                               tmp_path / "rules", say=lambda line: None)  # fmt: skip
     assert result["schema"] == 2
     (w,) = result["workloads"]
@@ -111,7 +111,7 @@ def test_phase_1_grades_the_agents_goal_and_keeps_the_profile_it_saw(
         propose = agents.RulesAgent.propose
 
     lines: list[str] = []
-    result = runner.run_suite(Silent(), runner.Settings(workloads=("hackbench",)),  # type: ignore[arg-type]
+    result = runner.run_suite(Silent(), runner.Settings(profile_source="sim", workloads=("hackbench",)),  # type: ignore[arg-type]
                               tmp_path / "silent", say=lines.append)  # fmt: skip
     assert result["workloads"][0]["goal"] is None
     assert result["goal_score"] is None and result["goal_score_held_out"] is None
