@@ -50,6 +50,10 @@ _RUN_METRICS = (
     ("wakeup_p99_us", MetricSpec("wakeup_p99_us", "us", "lower", "99th pct wakeup latency")),
     ("wakeup_max_us", MetricSpec("wakeup_max_us", "us", "lower", "worst wakeup latency")),
     ("fairness", MetricSpec("fairness", "jain", "higher", "CPU time per weight, Jain")),
+    (
+        "process_fairness",
+        MetricSpec("process_fairness", "jain", "higher", "CPU time per process and weight"),
+    ),
     ("deadline_misses", MetricSpec("deadline_misses", "periods", "lower", "timer overruns")),
     ("migrations", MetricSpec("migrations", "", "lower", "runs on another CPU than before")),
     ("context_switches", MetricSpec("context_switches", "", "lower", "times a task got a CPU")),
@@ -245,6 +249,13 @@ def format_text(report: SimReport) -> str:
         )
     lines.extend(columns(table))
     lines.append("")
+    if report.policy_runs and report.baseline_runs and len(report.baseline_runs[0].tasks) > 1:
+        base, pol = report.baseline_runs[0], report.policy_runs[0]
+        share = {t.task: t.cpu_share for t in pol.tasks}
+        lines.append(
+            f"CPU share per process (seed {base.seed}, default / policy): "
+            + ", ".join(f"{t.task} {t.cpu_share:.3f} / {share[t.task]:.3f}" for t in base.tasks)
+        )
     if report.policy_runs:
         first = report.policy_runs[0]
         stats = {k: v for k, v in first.policy_stats.items() if isinstance(v, int) and v}

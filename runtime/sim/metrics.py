@@ -7,6 +7,14 @@ has the policy's histogram buckets; here µs are real). Fairness is Jain's index
 per unit of weight over the threads: 1.0 when every thread got CPU in proportion to its
 weight, 1/n when one thread got it all. It is only meaningful when every thread wants the
 CPU all the time (hogs); for mixed workloads read the per-task rows.
+
+An rt-app task is one process (its instances are the threads of one tgid), so the per-task
+figures are per process too: each task's share of the CPU time granted, and `process_fairness`,
+Jain's index over the processes of each one's CPU time per unit of its weight (the threads of
+a task share one nice level). A per-thread fair scheduler gives a process with six busy
+threads six times the CPU of a one-threaded one (fairness 1.0, process_fairness far below);
+a per-process one the reverse. Like `fairness`, it means something only when every process
+can use an equal share (each has at least CPUs / processes busy threads).
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ class TaskMetrics:
     activations: int  # timer periods reached
     deadline_misses: int  # periods already over when the timer was reached (slack < 0)
     slack_min_us: float | None
+    cpu_share: float  # this task's (process's) part of all the CPU time granted, 0..1
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,8 @@ class RunMetrics:
     wakeup_p50_us: float | None
     wakeup_p99_us: float | None
     wakeup_max_us: float | None
-    fairness: float | None  # Jain's index of CPU time per weight
+    fairness: float | None  # Jain's index of CPU time per weight, over the threads
+    process_fairness: float | None  # the same over the processes (rt-app tasks)
     migrations: int
     context_switches: int
     activations: int
@@ -86,7 +96,7 @@ class RunMetrics:
         return asdict(self)
 
 
-def _task(name: str, threads: list[Thread]) -> TaskMetrics:
+def _task(name: str, threads: list[Thread], work: int) -> TaskMetrics:
     lat = sorted(v for th in threads for v in th.latencies)
     slack = [v for th in threads for v in th.slack_ns]
     return TaskMetrics(
@@ -101,6 +111,7 @@ def _task(name: str, threads: list[Thread]) -> TaskMetrics:
         activations=len(slack),
         deadline_misses=sum(th.misses for th in threads),
         slack_min_us=_us(min(slack) if slack else None),
+        cpu_share=sum(th.run_ns for th in threads) / work if work else 0.0,
     )
 
 
@@ -131,6 +142,9 @@ def summarize(result: MachineResult, host_s: float | None = None) -> RunMetrics:
         wakeup_p99_us=_us(percentile(lat, 0.99)),
         wakeup_max_us=_us(lat[-1] if lat else None),
         fairness=jain([th.run_ns / th.t.weight for th in threads]),
+        process_fairness=jain(
+            [sum(th.run_ns for th in group) / group[0].t.weight for group in by_task.values()]
+        ),
         migrations=sum(th.migrations for th in threads),
         context_switches=sum(th.switches for th in threads),
         activations=sum(len(th.slack_ns) for th in threads),
@@ -145,6 +159,6 @@ def summarize(result: MachineResult, host_s: float | None = None) -> RunMetrics:
         policy_stats=dict(result.policy_stats),
         ops_calls=result.ops_calls,
         machine_events=result.machine_events,
-        tasks=tuple(_task(name, group) for name, group in by_task.items()),
+        tasks=tuple(_task(name, group, work) for name, group in by_task.items()),
         host_s=host_s,
     )
