@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         results = claims.read_results(results_path)  # re-read: another pass may have written
         claims.merge(results, name, found)
+        wanted = claims.parse_claims(path.read_text(), str(path))
+        for key in claims.prune(results, name, (c.key for c in wanted)):
+            _say(f"{name}: {key}: dropped (no longer claimed)")
         claims.write_results(results, results_path)
         for key, entry in sorted(found.items()):
             _say(f"{name}: {key}: {entry.get('outcome', 'simulator context only')}")

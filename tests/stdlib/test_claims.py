@@ -260,3 +260,51 @@ def test_a_simulator_metric_is_checked_when_measured(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"{policy}:3:28: throughput is better higher, not lower; write (higher)"
     )
+
+
+def test_a_claims_class_is_its_workloads_unless_the_metric_is_a_side_figure() -> None:
+    assert Claim("vm", "stress-cpu", "bogo_ops_per_s", "higher").benchmark_class == (
+        "batch throughput"
+    )
+    assert Claim("sim", "hackbench", "wakeup_p99_us[g0-recv]", "lower").benchmark_class == (
+        "message passing"
+    )
+    processes = Claim("sim", "tests/stdlib/workloads/processes.json", "process_fairness", "higher")
+    assert processes.benchmark_class == "fairness between processes"
+    assert Claim("sim", "build", "context_switches", "lower").benchmark_class is None
+    assert Claim("vm", "pinned-noise", "wall_s", "lower").benchmark_class is None
+
+
+def test_coverage_table_lists_exactly_the_holding_claims_of_each_class_in_claims_json() -> None:
+    """Read back from the README: each class's row names every policy whose claim in that
+    class holds in claims.json on its current code, and no other."""
+    readme = claims.README.read_text()
+    table = readme.split(claims.COVERAGE_BEGIN, 1)[1].split(claims.COVERAGE_END, 1)[0]
+    shown = {}
+    for line in table.strip().splitlines()[2:]:
+        klass, cell = line.strip("| ").split(" | ")
+        shown[klass] = set() if cell == "none yet" else set(cell.split(", "))
+    assert list(shown) == list(claims.CLASSES)
+    results = claims.read_results()
+    want: dict[str, set[str]] = {c: set() for c in claims.CLASSES}
+    for path in POLICIES:
+        text = path.read_text()
+        for claim in claims.parse_claims(text, str(path)):
+            entry = results["policies"].get(path.stem, {}).get(claim.key, {})
+            current = entry.get("policy_hash") == claims.policy_hash(text, str(path)) and (
+                "model_hash" not in entry
+                or entry["model_hash"] == claims.model_hash(entry["workload"])
+            )
+            if claim.benchmark_class and entry.get("outcome") == "holds" and current:
+                ratio = entry["comparison"]["ratio"]
+                want[claim.benchmark_class].add(
+                    f"{path.stem} ({claim.where}:{claim.workload} {claim.metric} {ratio:.3f}x)"
+                )
+    assert shown == want
+
+
+def test_prune_drops_the_figures_of_claims_no_longer_made() -> None:
+    results = {"schema": 1, "policies": {"p": {"a": {"outcome": "holds"}, "b": {}}}}
+    assert claims.prune(results, "p", ["b", "c"]) == ["a"]
+    assert results["policies"] == {"p": {"b": {}}}
+    assert claims.prune(results, "q", ["x"]) == []
