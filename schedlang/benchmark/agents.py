@@ -193,9 +193,10 @@ class OfflineAgent:
     """`schedlang.synthesize` with no model and no VM runs, on the workloads it may tune on.
 
     Each tuned workload gets `per_workload_s` of simulated search (less when the budget's wall
-    seconds run short). A held-out workload is not tuned on: it gets what won for a tuned
-    workload of its category, or the default when there was none, which is what makes its
-    score a test of generalisation. The runner asks about tuned workloads first."""
+    seconds run short). A held-out workload is not tuned on: it gets the tuned winner of its
+    category that the simulator scored highest (the first of equals), or the default when
+    there was none, which is what makes its score a test of generalisation. The runner asks
+    about tuned workloads first."""
 
     name = "offline"
     uses_model = False
@@ -211,7 +212,8 @@ class OfflineAgent:
         self.per_workload_tokens = per_workload_tokens
         self.spent_s = 0.0
         self.spent_tokens = 0
-        self.by_category: dict[str, Proposal] = {}
+        # category -> (the simulator's score, the tuned workload, its proposal)
+        self.by_category: dict[str, tuple[float, str, Proposal]] = {}
 
     def state_goal(self, question: GoalQuestion) -> Goal | None:
         """The profile's goal (`infer_goal`); the category's when there is no profile or
@@ -227,11 +229,12 @@ class OfflineAgent:
         import schedlang
 
         if spec.held_out:
-            learned = self.by_category.get(spec.category)
-            if learned is None:
+            if spec.category not in self.by_category:
                 return Proposal(None, note=f"held out, nothing tuned for {spec.category}")
+            sim_score, tuned, learned = self.by_category[spec.category]
             return Proposal(learned.policy, dict(learned.params), learned.language,
-                            note=f"held out: what won for {spec.category}")  # fmt: skip
+                            note=f"held out: what won for {spec.category} ({tuned}, "
+                            f"{sim_score:.3f}x in the simulator)")  # fmt: skip
         if spec.sim_proxy is None:
             return Proposal(None, note="no simulator model to tune on: the default")
         tokens = 0
@@ -266,7 +269,9 @@ class OfflineAgent:
             wall_s=spent,
             tokens=result.tokens,
         )
-        self.by_category.setdefault(spec.category, proposal)
+        known = self.by_category.get(spec.category)
+        if known is None or best["score"] > known[0]:
+            self.by_category[spec.category] = (best["score"], spec.name, proposal)
         return proposal
 
 
