@@ -180,6 +180,19 @@ class _Eta:
         return f"step {self.done}/{self.steps}, ~{per * (self.steps - self.done):.0f}s left"
 
 
+def _measure_all(
+    run_on: executors.Executor, jobs: list[Boot], repeat: int, say: Say
+) -> list[Measured]:
+    """Every Boot on the executor, each guest step's line said with the steps done and the
+    time left (the first measurement's and the re-runs' alike)."""
+    eta = _Eta(len(jobs) * (2 * repeat + 1))
+
+    def progress(line: Any) -> None:
+        say(f"  [{eta.left(line)}] {line}")
+
+    return executors.run_all(run_on, measure_task, jobs, progress, cpus=executors.VM_CPUS)
+
+
 def _machine() -> dict[str, Any]:
     return {
         "host": platform.node(),
@@ -256,16 +269,11 @@ def run_suite(
         )
         for n, spec in enumerate(runnable, 1)
     ]
-    eta = _Eta(len(jobs) * (2 * settings.repeat + 1))
     say(f"measure {len(jobs)} workloads, {settings.repeat} runs a side, one boot each, "
         f"on {run_on.name}")  # fmt: skip
-
-    def progress(line: Any) -> None:
-        say(f"  [{eta.left(line)}] {line}")
-
     samples: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
     boot: dict[str, Any] = {}
-    results = executors.run_all(run_on, measure_task, jobs, progress, cpus=executors.VM_CPUS)
+    results = _measure_all(run_on, jobs, settings.repeat, say)
     for n, (spec, measured) in enumerate(zip(runnable, results, strict=True), 1):
         (out / "raw" / f"boot{n}.json").write_text(measured.report_json)
         samples[spec.name] = measured.samples
@@ -279,9 +287,9 @@ def run_suite(
     for spec in again:
         say(f"{spec.name}: interval too wide, measuring once more")
     by_name = {spec.name: job for spec, job in zip(runnable, jobs, strict=True)}
-    rerun_jobs = [replace(by_name[s.name], label=f"rerun {s.name}") for s in again]
-    reruns = executors.run_all(run_on, measure_task, rerun_jobs, lambda line: say(f"  {line}"),
-                               cpus=executors.VM_CPUS)  # fmt: skip
+    rerun_jobs = [replace(by_name[s.name], label=f"rerun {n}/{len(again)} {s.name}")
+                  for n, s in enumerate(again, 1)]  # fmt: skip
+    reruns = _measure_all(run_on, rerun_jobs, settings.repeat, say)
     remeasured = dict(zip((s.name for s in again), reruns, strict=True))
     scored: list[score.WorkloadScore] = []
     for spec in runnable:

@@ -42,6 +42,8 @@ def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
 
     def measure(job: runner.Boot, say: Any) -> Any:
         calls.append((job.policy, job.runner, job.repeat))
+        say("[1/11] baseline hackbench warm-up ...")
+        say("[1/11] baseline hackbench warm-up: time_s=9, wall 9.5s")
         return boots[len(calls) - 1]
 
     monkeypatch.setattr(runner, "_measure", measure)
@@ -50,6 +52,11 @@ def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
                               tmp_path, say=lines.append)  # fmt: skip
     assert calls == [("latency_boost", "hackbench", 5), ("latency_boost", "hackbench", 5)]
     assert "hackbench: interval too wide, measuring once more" in lines
+    # the re-run's progress says which re-run of how many, and the steps and time left
+    steps = [line.split("] [")[0:2] for line in lines if line.startswith("  [step ")]
+    assert [s[1] for s in steps] == ["boot 1/1 hackbench"] * 2 + ["rerun 1/1 hackbench"] * 2
+    assert steps[0][0] == steps[2][0] == "  [step 0/11"
+    assert steps[1][0].startswith("  [step 1/11, ~") and steps[3][0].startswith("  [step 1/11, ~")
     (w,) = result["workloads"]
     (m,) = w["metrics"]
     # the warm-up and the failed run are not samples; the two boots' runs are pooled
