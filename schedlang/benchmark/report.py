@@ -73,8 +73,18 @@ def load(path: Path) -> Result:
     return Result(path, verification, scores)
 
 
+@dataclass(frozen=True)
+class Nullable:
+    """A shape whose value may also be null."""
+
+    shape: Any
+
+
 # What the report reads from scores.json schema 1, and so checks before it renders anything:
-# a type (or tuple of types), a dict of required keys, or a one-element list (each item).
+# a type (or tuple of types), a dict of required keys, a one-element list (each item), or
+# Nullable. A metric's I and interval are null when the agent's runs are missing (its policy
+# did not load, was ejected, or the output could not be read): that workload counts 0 and
+# the page shows a dash, as it must still render the bundle.
 Number = (int, float)
 OptNumber = (int, float, type(None))
 SHAPE: Any = {
@@ -96,8 +106,8 @@ SHAPE: Any = {
                 {
                     "name": str,
                     "direction": str,
-                    "I": Number,
-                    "interval": [Number],
+                    "I": OptNumber,
+                    "interval": Nullable([Number]),
                     "wide": bool,
                     "baseline": list,
                     "agent": list,
@@ -114,6 +124,8 @@ SHAPE_2: Any = {**SHAPE, "goal_score": OptNumber, "goal_score_held_out": OptNumb
 
 def _shape_error(value: Any, shape: Any, where: str) -> str | None:
     """Where `value` first departs from `shape` (`workloads[2].metrics[0].I: ...`), or None."""
+    if isinstance(shape, Nullable):
+        return None if value is None else _shape_error(value, shape.shape, where)
     if isinstance(shape, dict):
         if not isinstance(value, dict):
             return f"{where or 'the top level'}: expected an object, found {type(value).__name__}"
@@ -377,7 +389,9 @@ def _plot(workloads: list[dict[str, Any]]) -> str:
     fig = Figure(figsize=(8, 0.45 * len(rows) + 1.2), dpi=100)
     ax = fig.add_subplot()
     for y, (w, m) in enumerate(rows):
-        i = float(m.get("I") or 0.0)
+        if m.get("I") is None:  # no ratio to draw; its label says so
+            continue
+        i = float(m["I"])
         lo, hi = (list(m.get("interval") or [i, i]) + [i, i])[:2]
         colour = HELD_OUT_COLOUR if w.get("held_out") else SEEN_COLOUR
         ax.errorbar(
@@ -387,7 +401,7 @@ def _plot(workloads: list[dict[str, Any]]) -> str:
     ax.axvline(1.0, color="#888", linestyle="--", linewidth=1)
     labels = [
         f"{w.get('name')} · {m.get('name')}" + (" (held out)" if w.get("held_out") else "")
-        + (" [wide]" if m.get("wide") else "")
+        + (" [no ratio: counts 0]" if m.get("I") is None else " [wide]" if m.get("wide") else "")
         for w, m in rows
     ]  # fmt: skip
     ax.set_yticks(range(len(rows)), labels)

@@ -210,6 +210,28 @@ def test_a_null_held_out_score_is_a_dash(tmp_path: Path) -> None:
     assert _col(dom.tables["leaderboard"][0], "held-out") == ["–"]
 
 
+def test_a_workload_without_agent_runs_renders_with_dashes(tmp_path: Path) -> None:
+    """The runner writes I and interval null when the policy left no valid run (it did not
+    load, was ejected, its output was unreadable): the page shows the bundle, a dash for I
+    and its interval, the SLO failed, and the plot is still drawn."""
+    d = make_result_dir(tmp_path, "load-failed")
+    scores = json.loads((d / "scores.json").read_text())
+    hackbench = scores["workloads"][0]
+    hackbench["metrics"][0].update(agent=[], I=None, interval=None, wide=True)
+    hackbench["slos"][0].update(value=None, met=False)
+    hackbench.update(slos_met=False, weighted=0.0)
+    (d / "scores.json").write_text(json.dumps(scores))
+    html = report.render([report.load(seal(d, machine={}))])
+    dom = _Tables()
+    dom.feed(html)
+    (workloads,) = dom.tables["workloads"]
+    assert _col(workloads, "ratio") == ["–", "0.912", "0.603"]
+    assert _col(workloads, "interval")[0] == "– – –"
+    assert _col(workloads, "weighted")[0] == "0.000"
+    assert _col(dom.tables["slos"][0], "slo")[0] == "FAIL"
+    assert len(dom.images) == 1
+
+
 def test_a_bundle_of_an_unknown_schema_is_unreadable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
