@@ -193,6 +193,11 @@ def _measure_all(
     return executors.run_all(run_on, measure_task, jobs, progress, cpus=executors.VM_CPUS)
 
 
+def _spent(proposal: Proposal) -> dict[str, Any]:
+    """What the agent spent proposing for one workload (the budget's share of it)."""
+    return {"wall_s": proposal.wall_s, "vm_runs": proposal.vm_runs, "tokens": proposal.tokens}
+
+
 def _machine() -> dict[str, Any]:
     return {
         "host": platform.node(),
@@ -273,11 +278,13 @@ def run_suite(
         f"on {run_on.name}")  # fmt: skip
     samples: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
     boot: dict[str, Any] = {}
+    boots_s: dict[str, list[Any]] = {}  # each boot's wall clock (None: not reported)
     results = _measure_all(run_on, jobs, settings.repeat, say)
     for n, (spec, measured) in enumerate(zip(runnable, results, strict=True), 1):
         (out / "raw" / f"boot{n}.json").write_text(measured.report_json)
         samples[spec.name] = measured.samples
         boot = measured.boot
+        boots_s[spec.name] = [boot.get("wall_s")]
 
     first = {spec.name: score.score_workload(spec, _policy_label(proposals[spec.name]),
                                              proposals[spec.name].params, samples[spec.name])
@@ -297,6 +304,7 @@ def run_suite(
         ws = first[spec.name]
         if spec.name in remeasured:
             (out / "raw" / f"{spec.name}-rerun.json").write_text(remeasured[spec.name].report_json)
+            boots_s[spec.name].append(remeasured[spec.name].boot.get("wall_s"))
             more = remeasured[spec.name].samples
             pooled = {
                 m: (samples[spec.name].get(m, ([], []))[0] + b, samples[spec.name].get(m, ([], []))[1] + a)
@@ -350,6 +358,8 @@ def run_suite(
                 **w.to_dict(),
                 "goal": g.to_dict() if (g := graded.get(w.spec.name)) else None,
                 "profile": shown[w.spec.name].to_dict(),
+                "spent": _spent(proposals[w.spec.name]),
+                "boots_s": boots_s[w.spec.name],
             }
             for w in scored
         ],

@@ -4,7 +4,7 @@ checked is how runs become samples, when a wide workload is measured again, and 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +17,29 @@ from schedlang.runtime.report import RunRecord
 @dataclass
 class Recorded:
     runs: tuple[RunRecord, ...]
+    boot: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps({"runs": len(self.runs)})
 
 
-def _report(workload: str, base: list[float], agent: list[float]) -> Recorded:
+def _report(
+    workload: str, base: list[float], agent: list[float], boot_s: float | None = None
+) -> Recorded:
     runs = [RunRecord(workload, "baseline", -1, 0, 9.0, {"time_s": 9.0}, "")]
     for side, values in (("baseline", base), ("policy", agent)):
         runs += [RunRecord(workload, side, i, 0, v + 0.5, {"time_s": v}, "")  # type: ignore[arg-type]
                  for i, v in enumerate(values)]  # fmt: skip
     runs.append(RunRecord(workload, "policy", 9, 1, 1.0, {"time_s": 0.1}, "", error="crashed"))
-    return Recorded(tuple(runs))
+    return Recorded(tuple(runs), {} if boot_s is None else {"wall_s": boot_s})
 
 
 def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     boots = [
-        _report("hackbench", [1.0, 3.0, 1.2, 2.8, 2.0], [1.0] * 5),  # wide
-        _report("hackbench", [2.0] * 5, [1.0] * 5),
+        _report("hackbench", [1.0, 3.0, 1.2, 2.8, 2.0], [1.0] * 5, boot_s=61.5),  # wide
+        _report("hackbench", [2.0] * 5, [1.0] * 5, boot_s=58.25),
     ]
     calls: list[tuple[Any, ...]] = []
 
@@ -64,6 +67,8 @@ def test_a_wide_workload_is_measured_again_and_its_runs_pooled(
     assert m["agent"] == [1.0] * 10
     assert m["I"] == 2.0 and not m["wide"]
     assert w["weighted"] == 2.0 and result["score"] == 2.0
+    assert w["spent"] == {"wall_s": 0.0, "vm_runs": 0, "tokens": 0}  # rules: a lookup
+    assert w["boots_s"] == [61.5, 58.25]  # the boot, then the re-measurement
     assert json.loads((tmp_path / "scores.json").read_text()) == result
     assert (tmp_path / "raw" / "hackbench-rerun.json").exists()
 
