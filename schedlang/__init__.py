@@ -75,6 +75,7 @@ __all__ = [
     "Scheduler",
     "canonical_source",
     "check",
+    "check_params",
     "check_program",
     "compile",
     "compose",
@@ -128,6 +129,18 @@ def check_program(text: str, path: str = "<string>") -> CheckResult:
 def check(text: str, path: str = "<string>") -> list[Diagnostic]:
     """Every diagnostic for a policy's source text; an empty list means it is proven safe."""
     return check_program(text, path).diagnostics
+
+
+def check_params(program: CheckedProgram, params: dict[str, Any]) -> list[Diagnostic]:
+    """The problems of tunable overrides (`--param`) for a checked policy, found without
+    compiling it: an unknown name, a value that is not a literal of the tunable's type, a
+    value outside the declared range; empty when `compile` would take them."""
+    from schedlang.backends.overrides import resolve
+    from schedlang.diagnostics import Diagnostics
+
+    diags = Diagnostics(program.source)
+    resolve(program.program, params, diags)
+    return list(diags)
 
 
 def compile(

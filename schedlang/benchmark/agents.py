@@ -387,7 +387,9 @@ def make(name: str, track: str = "T1") -> Agent:
     """The agent `name` for `track`; AgentError when it is unknown, belongs to another
     track, or cannot run here (the message says why: a T2 agent without a key is skipped)."""
     if name not in AGENTS:
-        raise AgentError(f"unknown agent '{name}' (known: {', '.join(AGENTS)})")
+        raise AgentError(f"unknown agent '{name}' (known: {', '.join(AGENTS)}; an outside "
+                         "agent is module:attr, file.py:Name or proposals:FILE.json, see "
+                         "`schedlang bench agents`)")  # fmt: skip
     if TRACK_OF[name] == "T2" and track != "T2":
         raise AgentError(f"agent '{name}' writes code: it runs in track T2 (--track T2)")
     try:

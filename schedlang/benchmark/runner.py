@@ -16,7 +16,9 @@ same whichever executor ran it. Each distinct proposal is compiled once, here; i
 the object's bytes. The default agent's boot loads no policy at all (`measure.run_default`).
 A workload whose I interval is too wide (score.WIDE_RATIO) is measured once more and its
 runs pooled; if still wide it is marked, never silently scored. Skipped workloads (programs
-not installed) are listed with their reason.
+not installed) are listed with their reason. A proposal that does not compile (source that
+does not check, C the gate refuses) boots nothing: every I is missing, so it scores 0, as a
+policy that fails to load does.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from typing import Any
 
 from schedlang.benchmark import executor as executors
 from schedlang.benchmark import goals, profiles, score, suite
-from schedlang.benchmark.agents import Agent, AgentError, Budget, GoalQuestion, Proposal, make
+from schedlang.benchmark.agents import Agent, AgentError, Budget, GoalQuestion, Proposal
+from schedlang.benchmark.plugin import make
 
 MIN_RUNS = 5  # a side, for a full run (the issue's floor)
 QUICK_RUNS = 2
@@ -162,6 +165,27 @@ def _policy_files(
     return compiled[key]
 
 
+def _compile_all(
+    specs: list[suite.WorkloadSpec], proposals: dict[str, Proposal], outdir: Path, say: Say
+) -> dict[str, dict[str, bytes] | None]:
+    """Each workload's compiled files (None: the default, nothing to load); a workload whose
+    proposal does not compile (DSL that does not check, C the gate or clang refuses) is left
+    out, saying why: it is scored as a failed proposal."""
+    from schedlang import SchedlangError
+
+    compiled: dict[str, dict[str, bytes]] = {}
+    files: dict[str, dict[str, bytes] | None] = {}
+    for spec in specs:
+        try:
+            files[spec.name] = _policy_files(proposals[spec.name], outdir, compiled)
+        except SchedlangError as exc:
+            errors = [d for d in exc.diagnostics if d.severity == "error"] or exc.diagnostics
+            why = f"{errors[0].line}:{errors[0].col}: {errors[0].message}" if errors else str(exc)
+            say(f"{spec.name}: {_policy_label(proposals[spec.name])} does not compile ({why}): "
+                "nothing to load, scored as a failed proposal")  # fmt: skip
+    return files
+
+
 class _Eta:
     """Time left, from the guest runner's finished-step lines (`[3/22] side name run 2: ...`)
     and the mean time a step has taken so far."""
@@ -260,19 +284,21 @@ def run_suite(
         p = proposals[spec.name]
         say(f"  {spec.name}: {_policy_label(p) or 'the default'} {p.params or ''} {p.note}")
 
-    # measure: one boot (one executor task) per workload, compiled once per distinct proposal
+    # measure: one boot (one executor task) per workload, compiled once per distinct proposal;
+    # a proposal that does not compile has nothing to load: no boot, every I missing (0)
     run_on = executor or executors.LocalExecutor()
-    compiled: dict[str, dict[str, bytes]] = {}
+    files = _compile_all(runnable, proposals, out / "policies", say)
+    booted = [spec for spec in runnable if spec.name in files]
     jobs = [
         Boot(
-            label=f"boot {n}/{len(runnable)} {spec.name}",
+            label=f"boot {n}/{len(booted)} {spec.name}",
             runner=spec.runner,
             repeat=settings.repeat,
             policy=_policy_label(proposals[spec.name]),
             params=proposals[spec.name].params,
-            files=_policy_files(proposals[spec.name], out / "policies", compiled),
+            files=files[spec.name],
         )
-        for n, spec in enumerate(runnable, 1)
+        for n, spec in enumerate(booted, 1)
     ]
     say(f"measure {len(jobs)} workloads, {settings.repeat} runs a side, one boot each, "
         f"on {run_on.name}")  # fmt: skip
@@ -280,20 +306,21 @@ def run_suite(
     boot: dict[str, Any] = {}
     boots_s: dict[str, list[Any]] = {}  # each boot's wall clock (None: not reported)
     results = _measure_all(run_on, jobs, settings.repeat, say)
-    for n, (spec, measured) in enumerate(zip(runnable, results, strict=True), 1):
+    for n, (spec, measured) in enumerate(zip(booted, results, strict=True), 1):
         (out / "raw" / f"boot{n}.json").write_text(measured.report_json)
         samples[spec.name] = measured.samples
         boot = measured.boot
         boots_s[spec.name] = [boot.get("wall_s")]
 
     first = {spec.name: score.score_workload(spec, _policy_label(proposals[spec.name]),
-                                             proposals[spec.name].params, samples[spec.name])
+                                             proposals[spec.name].params,
+                                             samples.get(spec.name, {}))
              for spec in runnable}  # fmt: skip
     rerun = settings.rerun_wide and not settings.quick
-    again = [spec for spec in runnable if rerun and first[spec.name].wide]
+    again = [spec for spec in booted if rerun and first[spec.name].wide]
     for spec in again:
         say(f"{spec.name}: interval too wide, measuring once more")
-    by_name = {spec.name: job for spec, job in zip(runnable, jobs, strict=True)}
+    by_name = {spec.name: job for spec, job in zip(booted, jobs, strict=True)}
     rerun_jobs = [replace(by_name[s.name], label=f"rerun {n}/{len(again)} {s.name}")
                   for n, s in enumerate(again, 1)]  # fmt: skip
     reruns = _measure_all(run_on, rerun_jobs, settings.repeat, say)
@@ -359,7 +386,7 @@ def run_suite(
                 "goal": g.to_dict() if (g := graded.get(w.spec.name)) else None,
                 "profile": shown[w.spec.name].to_dict(),
                 "spent": _spent(proposals[w.spec.name]),
-                "boots_s": boots_s[w.spec.name],
+                "boots_s": boots_s.get(w.spec.name, []),  # none: it did not compile
             }
             for w in scored
         ],
@@ -457,7 +484,9 @@ def _seal(out: Path, say: Say) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--track", default="T1", help="T1 config-only (default), T2 code-gen")
     p.add_argument("--agent", default="default",
-                   help="default, rules, offline; model, naive (T2, need ANTHROPIC_API_KEY)")  # fmt: skip
+                   help="default, rules, offline; model, naive (T2, need ANTHROPIC_API_KEY); "
+                   "an outside agent: module.path:attr, file.py:Name or proposals:FILE.json "
+                   "(`schedlang bench agents`)")  # fmt: skip
     p.add_argument("--quick", action="store_true",
                    help=f"{QUICK_RUNS} runs a side and {', '.join(QUICK_WORKLOADS)} unless "
                    "--workloads says otherwise (marked quick in scores.json)")  # fmt: skip

@@ -6,7 +6,8 @@ options (`add_arguments(parser)`) and its body (`run(args) -> int`); it is impor
 (re)signs a result directory with the user's key (`--tar`: also DIR.tar.gz). `verify BUNDLE` checks a bundle (a directory or a .tar.gz) against its
 manifest and ed25519 signature and names every file that was changed, removed or added.
 `report BUNDLE... -o FILE` writes one static HTML page for people. `agents` lists the shipped
-agents with their track, and why one is skipped here (a T2 agent without an API key). Exit codes (docs/cli.md):
+agents with their track, and why one is skipped here (a T2 agent without an API key), and the
+forms `--agent` takes for an outside agent. Exit codes (docs/cli.md):
 `verify` 0 intact, 1 tampered, 2 unreadable; `report` 0 written, 2 a bundle cannot be read.
 """
 
@@ -69,9 +70,21 @@ def run(args: argparse.Namespace) -> int:
         return _report(args)
     if args.action == "agents":
         from schedlang.benchmark.agents import listing
+        from schedlang.benchmark.plugin import FORMS
 
         for name, track, state in listing():
             print(f"{name:<9}{track:<4}{state}")
+        print(
+            '\nan outside agent, without touching schedlang (docs/benchmark.md, "Tracks and '
+            'agents"):'
+        )
+        for form, what in FORMS:
+            print(f"  --agent {form:<22}{what}")
+        print(
+            "  its object has `name`, `propose(spec, profile, budget) -> Proposal`, optionally\n"
+            "  `state_goal(question) -> Goal | None` and `track` ('T1', the default, or 'T2' when\n"
+            "  it writes code; a T2 agent is refused in track T1)"
+        )
         return 0
     if args.action == "run":
         runner = _runner()

@@ -46,7 +46,9 @@ def _args(*argv: str) -> argparse.Namespace:
     [
         (
             ["--agent", "smart"],
-            "unknown agent 'smart' (known: default, rules, offline, model, naive)",
+            "unknown agent 'smart' (known: default, rules, offline, model, naive; an outside "
+            "agent is module:attr, file.py:Name or proposals:FILE.json, see `schedlang bench "
+            "agents`)",
         ),
         (["--track", "T3"], "track 'T3' is not runnable (runnable: T1, T2; T3"),
         (["--workloads", "hackbenc"], "unknown workload 'hackbenc'"),
