@@ -12,16 +12,23 @@ Nothing here loads a policy into the host's kernel: `run`, `analyze_workload` an
 VM tools allowed (`Limits.vm`). Every call has a budget: the arguments that cost time are
 capped by `Limits` (runs, simulated seconds, the synthesis budget), and a call that
 outlives `Limits.call_s` answers with an error instead of holding the agent forever.
+
+The `bench_*` tools let an agent connected here take the benchmark (docs/benchmark.md): it
+reads the visible workloads (never a held-out one: no answer names one), states goals and
+proposes policies, which are checked as a proposals file is (benchmark/proposals.py) and
+recorded in one; `schedlang bench run --agent proposals:FILE` then measures them. The agent
+never measures its own score.
 """
 
 from __future__ import annotations
 
 import functools
 import tempfile
+import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -33,6 +40,9 @@ import schedlang.stdlib
 from schedlang import reference
 from schedlang.agent.history import History, HistoryError
 from schedlang.agent.observe import observe
+from schedlang.benchmark import profiles, suite
+from schedlang.benchmark import proposals as bench_file
+from schedlang.benchmark.agents import AgentError, Budget
 from schedlang.errors import SchedlangError
 from schedlang.runtime.trace_vm import TraceError
 from schedlang.version import __version__
@@ -47,7 +57,9 @@ INSTRUCTIONS = (
     "Read the language reference (resource schedlang://docs/language) before writing a "
     "policy; `check` proves it safe or returns diagnostics with a fix each "
     "(schedlang://docs/errors); `simulate` is cheap (milliseconds), `run` boots a VM "
-    "(tens of seconds). Start from `list_policies`/`read_policy`."
+    "(tens of seconds). Start from `list_policies`/`read_policy`. To take the benchmark: "
+    "`bench_workloads`, then per workload state the goal (`bench_propose` with `goal`) before "
+    "its metrics are shown, then propose; `bench_proposals` shows what is recorded."
 )
 
 
@@ -107,8 +119,28 @@ def _header(source: str) -> str:
     return " ".join(lines)
 
 
-def build(limits: Limits | None = None) -> MCPServer:
-    """The server with every tool and resource registered (not yet running)."""
+@dataclass(frozen=True)
+class GoalFloor:
+    metric: str  # a goal metric (docs/benchmark.md, "Phase 1")
+    floor: float  # a share of the default's performance, in (0, 1]
+
+
+@dataclass(frozen=True)
+class StatedGoal:
+    """Phase 1's answer for one workload: the figure to move and the floors to keep."""
+
+    metric: str  # wakeup_p50, wakeup_p99, wakeup_max, throughput, time, fairness, deadline_misses
+    direction: Literal["lower", "higher"] | None = None  # None: the metric's own
+    slos: list[GoalFloor] = field(default_factory=list)
+    text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, "", [])}
+
+
+def build(limits: Limits | None = None, bench_proposals: Path | None = None) -> MCPServer:
+    """The server with every tool and resource registered (not yet running). The bench tools
+    record proposals in `bench_proposals`, or in a session directory of their own."""
     limits = limits or Limits()
     server: MCPServer = MCPServer("schedlang", version=__version__, instructions=INSTRUCTIONS)
 
@@ -286,11 +318,183 @@ def build(limits: Limits | None = None) -> MCPServer:
         except HistoryError as err:
             return {"entries": [], "note": str(err)}
 
+    _bench_tools(server, budgeted, need_vm, bench_proposals)
+
     for name in reference.pages():
         server.resource(f"schedlang://docs/{name}", name=name, mime_type="text/markdown")(
             _page_reader(name)
         )
     return server
+
+
+def _bench_tools(
+    server: MCPServer,
+    budgeted: Callable[[Callable[..., Any]], Any],
+    need_vm: Callable[[str], None],
+    path: Path | None,
+) -> None:
+    """bench_workloads, bench_propose, bench_proposals (module docstring). Only the visible
+    workloads are ever looked up, so a held-out name is as unknown as a misspelt one."""
+    visible = [s for s in suite.load() if not s.held_out]
+    by_name = {s.name: s for s in visible}
+    lock = threading.Lock()  # calls run in worker threads; the file is written whole
+    seen: dict[tuple[str, str], profiles.Shown] = {}  # (workload, source) -> its profile
+    where: list[Path] = [path] if path is not None else []
+
+    def proposals_path() -> Path:
+        if not where:
+            where.append(
+                Path(tempfile.mkdtemp(prefix="schedlang-bench-session-")) / "proposals.json"
+            )
+        return where[0]
+
+    def recorded() -> dict[str, Any]:
+        file = proposals_path()
+        try:
+            doc = bench_file.read_json(file) if file.exists() else {}
+        except AgentError as err:
+            raise ToolError(str(err)) from None
+        return doc if isinstance(doc, dict) else {}
+
+    def spec_of(name: str) -> suite.WorkloadSpec:
+        if name not in by_name:
+            raise ToolError(f"unknown workload '{name}' (the visible workloads: "
+                            f"{', '.join(by_name)})")  # fmt: skip
+        return by_name[name]
+
+    def describe(spec: suite.WorkloadSpec, entry: dict[str, Any] | None) -> dict[str, Any]:
+        shown = entry is not None  # phase 1 is over for it: its answer may be shown
+        return {
+            "name": spec.name,
+            "category": spec.category,
+            "description": spec.description,
+            "profile": "bench_workloads(workload=NAME) shows it",
+            "goal": None if entry is None else entry.get("goal"),
+            "metrics": [asdict(m) for m in spec.metrics] if shown else None,
+            "slos": [asdict(s) for s in spec.slos] if shown else None,
+            "skipped_here": spec.skip_reason(),
+        }
+
+    def score_with(file: Path) -> str:
+        return f"schedlang bench run --agent proposals:{file} --out DIR"
+
+    @server.tool(
+        description="The benchmark's visible workloads (held-out ones are never shown): "
+        "name, category, description, and, once phase 1 is over for one (it has an entry), "
+        "its scored metrics with direction and alpha and its SLOs; with `workload`, also the "
+        "profile phase 1 states its goal from (profile='sim': the simulator's model, ms; "
+        "'vm': the workload traced in the sandbox VM, tens of s). Also the budget and the "
+        "categories."
+    )
+    @budgeted
+    def bench_workloads(
+        workload: str | None = None, profile: Literal["sim", "vm"] = "sim"
+    ) -> dict[str, Any]:
+        from schedlang.benchmark.runner import MIN_RUNS
+
+        entries = recorded().get("workloads", {})
+        chosen = [spec_of(workload)] if workload is not None else visible
+        answer: dict[str, Any] = {
+            "workloads": [describe(s, entries.get(s.name)) for s in chosen],
+            "phases": "phase 1: state each workload's goal from its description and profile "
+            "(bench_propose with goal); its metrics and SLOs are shown once it has an entry, "
+            "and its goal is fixed from then on. Phase 2: propose a policy per workload and "
+            "per category (a category's proposal is measured on its held-out workloads, "
+            "which are not shown).",
+            "categories": list(suite.CATEGORIES),
+            "budget": {
+                **asdict(Budget()),
+                "runs_a_side": MIN_RUNS,
+                "note": "bench run's default --budget; going past it costs "
+                "lambda * overuse in the score",
+            },  # fmt: skip
+            "proposals_file": str(proposals_path()),
+        }
+        if workload is not None:  # the profile phase 1 states its goal from
+            if profile == "vm":
+                need_vm("bench_workloads with profile='vm'")
+            spec, shown = chosen[0], answer["workloads"][0]
+            if (spec.name, profile) not in seen:
+                with tempfile.TemporaryDirectory(prefix="schedlang-mcp-profile-") as out:
+                    made = profiles.gather([spec], profile, Path(out), lambda line: None)
+                seen[spec.name, profile] = made[spec.name]
+            shown["profile"] = seen[spec.name, profile].profile
+            shown["profile"] = None if shown["profile"] is None else shown["profile"].to_dict()
+            shown["profile_note"] = seen[spec.name, profile].note
+        return answer
+
+    @server.tool(
+        description="Record one proposal in the proposals file, checked as the file is: for "
+        "a visible `workload` or a `category` (used for its held-out workloads), a `policy` "
+        "(a library name, DSL source, C source with language='c', or 'default'), `params`, "
+        "and for a workload the phase 1 `goal`. DSL that does not check is recorded and "
+        "scored as a failed proposal unless replaced; its diagnostics come back."
+    )
+    @budgeted
+    def bench_propose(
+        workload: str | None = None,
+        category: str | None = None,
+        policy: str | None = None,
+        language: Literal["sched", "c"] = "sched",
+        params: dict[str, str] | None = None,
+        goal: StatedGoal | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        if (workload is None) == (category is None):
+            raise ToolError("give exactly one of workload or category")
+        if workload is not None:
+            kind, name = "workloads", spec_of(workload).name
+        else:
+            kind, name = "categories", str(category)
+        given: dict[str, Any] = {}
+        if goal is not None:
+            given["goal"] = goal.to_json()
+        if policy is not None:
+            given |= {"policy": policy, "params": params or {}}
+            if language != "sched":
+                given["language"] = language
+            if note:
+                given["note"] = note
+        elif params or note or language != "sched":
+            raise ToolError("params, language and note go with a policy")
+        if not given:
+            raise ToolError("give a policy, a goal or both")
+        file = proposals_path()
+        try:
+            with lock:
+                entry = bench_file.record(file, kind, name, given, visible)
+        except AgentError as err:
+            raise ToolError(str(err)) from None
+        answer = {"ok": entry.problem is None, "recorded": {kind: {name: entry.to_json()}},
+                  "proposals_file": str(file), "score_with": score_with(file)}  # fmt: skip
+        if entry.problem is not None and entry.policy is not None:
+            answer["problem"] = f"{entry.problem}: scored as a failed proposal unless replaced"
+            answer["diagnostics"] = [d.to_dict() for d in schedlang.check(entry.policy)]
+        return answer
+
+    @server.tool(
+        description="What is recorded: the proposals file, and per visible workload and per "
+        "category whether it has a proposal, only a goal, or nothing yet (then its "
+        "category's proposal or the default scheduler is measured)."
+    )
+    @budgeted
+    def bench_proposals() -> dict[str, Any]:
+        file = proposals_path()
+        doc = recorded()
+        entries = {kind: doc.get(kind, {}) for kind in ("workloads", "categories")}
+
+        def state(entry: dict[str, Any] | None) -> str:
+            if entry is None:
+                return "nothing yet"
+            return "proposed" if "policy" in entry else "goal only"
+
+        return {
+            "proposals_file": str(file),
+            "proposals": doc,
+            "workloads": {s.name: state(entries["workloads"].get(s.name)) for s in visible},
+            "categories": {c: state(entries["categories"].get(c)) for c in suite.CATEGORIES},
+            "score_with": score_with(file),
+        }
 
 
 def _page_reader(name: str) -> Callable[[], str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 HELP = "serve schedlang's tools to an agent over MCP"
 
@@ -27,12 +28,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=900.0,
         help="wall-clock budget of any one tool call (default 900)",
     )
+    p.add_argument(
+        "--bench-proposals",
+        metavar="FILE",
+        type=Path,
+        help="where the bench tools record the agent's proposals (default: a new session "
+        "directory); score them with `schedlang bench run --agent proposals:FILE`",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from schedlang.mcp_server import Limits, build
 
-    server = build(Limits(call_s=args.call_budget, vm=not args.no_vm))
+    server = build(Limits(call_s=args.call_budget, vm=not args.no_vm), args.bench_proposals)
     if args.http is None:
         server.run("stdio")
     else:

@@ -15,6 +15,9 @@ from mcp.client.stdio import StdioServerParameters
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = {
     "analyze_workload",
+    "bench_proposals",
+    "bench_propose",
+    "bench_workloads",
     "check",
     "compile",
     "history",
