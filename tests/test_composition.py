@@ -32,6 +32,7 @@ def test_a_combination_that_checks() -> None:
     assert [q.name for q in program.queues] == ["by_deadline"]
     assert {c.op for c in program.callbacks} == {
         "enable",
+        "runnable",
         "enqueue",
         "dispatch",
         "running",
@@ -49,7 +50,7 @@ def test_a_combination_that_is_rejected_says_why() -> None:
     [d] = c.diagnostics
     assert (d.code, d.file, d.line) == ("import-unknown", "eevdf_weighted_vtime.sched", 4)
     assert d.message == "`eevdf` declares no `place`"
-    assert d.hints[-1].startswith("it declares: avg_burst by_deadline lag_limit lead_cap")
+    assert d.hints[-1].startswith("it declares: avg_burst by_deadline deadline lag_limit lead_cap")
 
 
 def test_an_unknown_library_policy_is_a_key_error() -> None:

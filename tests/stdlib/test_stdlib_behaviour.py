@@ -4,7 +4,8 @@ Each case runs one policy and the default model on one workload with seed 0 (the
 deterministic: one seed is one trace) and checks the figure the mechanism moves, against the
 default's on the same seed. The models under `workloads/` stand for the benchmark classes
 the shipped models do not cover: request latency beside batch work (requests.json), CPU
-shares between processes (tenants.json: a service beside a many-threaded process).
+shares between processes (tenants.json: a service beside a many-threaded process), and
+interactive threads beside compilers (devbox.json).
 """
 
 from __future__ import annotations
@@ -77,6 +78,36 @@ def test_interactive_pair_beside_hogs_waits_at_most_one_tick() -> None:
         worst = _task(policy, side).wakeup_max_us
         assert worst is not None and worst <= 4000, (side, worst)
     assert _task(policy, "hog").run_s >= _task(default, "hog").run_s
+
+
+def test_interactive_woken_handlers_take_a_cpu_from_batch_work() -> None:
+    """A woken interactive task kicks a CPU running batch work, and a burst counts from a
+    wake-up to the next sleep: without both the handlers missed 4x the default's periods."""
+    default, policy = _runs("interactive", _model("requests"))
+    assert default.deadline_misses >= 200
+    assert policy.deadline_misses * 2 < default.deadline_misses
+    assert _task(policy, "fast").run_s > _task(default, "fast").run_s
+
+
+def test_eevdf_woken_task_preempts_a_later_deadline() -> None:
+    """Wake-up preemption: without it the handlers waited for the hogs' slices and missed
+    2.5x the default's periods."""
+    default, policy = _runs("eevdf", _model("requests"))
+    assert policy.deadline_misses * 10 < default.deadline_misses
+    fast_default, fast_policy = _task(default, "fast"), _task(policy, "fast")
+    assert fast_policy.wakeup_p99_us is not None and fast_default.wakeup_p99_us is not None
+    assert fast_policy.wakeup_p99_us * 4 < fast_default.wakeup_p99_us
+
+
+def test_layered_gives_the_reserved_cpu_back_to_editors() -> None:
+    """Compilers fill the reserved CPU when it is idle, and yield it when an editor wakes:
+    without that an editor waited 23 ms behind a build slice."""
+    default, policy = _runs("layered", _model("devbox"))
+    assert default.deadline_misses >= 1
+    assert policy.deadline_misses == 0
+    worst = _task(policy, "editor").wakeup_max_us
+    assert worst is not None and worst < 1000, worst
+    assert _task(policy, "cc1").run_s > 3.3  # the compilers still get what is left
 
 
 def test_edf_meets_the_periods_the_default_misses() -> None:
