@@ -476,6 +476,14 @@ def parse_vm_pressure(output: str) -> dict[str, float]:
     }
 
 
+def parse_cyclictest_hogs(output: str) -> dict[str, float]:
+    """cyclictest's wakeup latencies while CPU hogs run, and the hogs' rate."""
+    return {
+        **parse_cyclictest(output),
+        "bogo_ops_per_s": parse_stress_ng(output)["bogo_ops_per_s"],
+    }
+
+
 def parse_pinned_noise(output: str) -> dict[str, float]:
     """hackbench's time while a CPU hog is pinned to CPU 0, and the hog's own rate."""
     return {
@@ -646,6 +654,24 @@ WORKLOADS: dict[str, Workload] = {
             ),
             parse=parse_pinned_noise,
             tools=("stress-ng", "hackbench", "taskset"),
+        ),
+        Workload(
+            name="cyclictest-hogs",
+            description="cyclictest (one 1 ms periodic thread per CPU, 3 s) beside two "
+            "stress-ng CPU hogs per CPU (wakeup latency of interactive work under load)",
+            command="stress-ng --cpu $(($(nproc) * 2)) --cpu-method int64 -t 4 --metrics-brief "
+            "2>&1 & sleep 0.3; cyclictest -q -m -t -i 1000 -D 3 -h 100000; wait",
+            metrics=(
+                MetricSpec("p50_us", "us", "lower", "median wakeup latency beside the hogs"),
+                MetricSpec("p99_us", "us", "lower", "99th percentile wakeup latency"),
+                MetricSpec("max_us", "us", "lower", "worst wakeup latency"),
+                MetricSpec("avg_us", "us", "lower", "mean wakeup latency"),
+                MetricSpec("min_us", "us", "lower", "best wakeup latency"),
+                MetricSpec("bogo_ops_per_s", "ops/s", "higher", "CPU hogs' bogo ops per second"),
+            ),
+            parse=parse_cyclictest_hogs,
+            tools=("stress-ng", "cyclictest"),
+            condense=condense_histogram,
         ),
     )
 }

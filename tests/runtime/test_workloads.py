@@ -159,6 +159,15 @@ def test_the_analytics_and_stress_parsers_read_their_samples() -> None:
         "time_s": 0.677,
         "bogo_ops_per_s": 460.41,
     }
+    # stress-ng's lines land among cyclictest's histogram rows; both are read
+    assert WORKLOADS["cyclictest-hogs"].parse(sample("cyclictest-hogs")) == {
+        "p50_us": 241.0,
+        "p99_us": 17369.0,
+        "max_us": 116366.0,
+        "avg_us": 1628.0,
+        "min_us": 4.0,
+        "bogo_ops_per_s": 241.76,
+    }
 
 
 @pytest.mark.parametrize(
@@ -170,6 +179,7 @@ def test_the_analytics_and_stress_parsers_read_their_samples() -> None:
         ("sort-join", "0\n", "matched no rows"),
         ("mem-pressure", "Time: 0.5\n", "stressor 'vm'"),
         ("pinned-noise", "stress-ng: info: dispatching hogs\n", "Time:"),
+        ("cyclictest-hogs", sample("cyclictest"), "stress-ng metrics row"),
     ],
 )
 def test_a_failed_analytics_or_stress_run_is_an_error(name: str, text: str, match: str) -> None:
