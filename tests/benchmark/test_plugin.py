@@ -6,6 +6,7 @@ getting it wrong is one line on stderr and exit 2, never a traceback."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from test_runner import _report
 
-from schedlang.benchmark import plugin, profiles, runner
+from schedlang.benchmark import agents, plugin, profiles, proposals, runner, suite
 from schedlang.cli import main
 
 AGENT_MODULE = '''
@@ -273,3 +274,35 @@ def test_bench_agents_explains_the_forms(capsys: pytest.CaptureFixture[str]) -> 
         "  --agent path/to/file.py:Name  the same, from a Python file",
         "  --agent proposals:FILE.json   a proposals file (by hand, a program, or MCP bench tools)",
     ]
+
+
+def _doc_block(language: str) -> str:
+    """The fenced `language` block of docs/benchmark.md's "Tracks and agents" section."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "benchmark.md").read_text()
+    section = doc.split("## Tracks and agents", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(rf"```{language}\n(.*?)```", section, re.S)
+    return block
+
+
+def test_the_documented_example_agent_runs_as_documented(tmp_path: Path) -> None:
+    (tmp_path / "my_agent.py").write_text(_doc_block("python"))
+    agent = plugin.make(f"{tmp_path}/my_agent.py:Picky")
+    specs = {s.name: s for s in suite.load()}
+    hack = agent.propose(specs["hackbench"], None, agents.Budget())
+    assert (hack.policy, hack.params) == ("latency_boost", {"boost_slice": "500us"})
+    assert agent.propose(specs["xz"], None, agents.Budget()).policy == "weighted_vtime"
+    question = agents.GoalQuestion("pipe", "", "latency", None)
+    assert agent.state_goal(question).metric == "wakeup_p99"  # type: ignore[attr-defined]
+    # the tunables it names are the policy's own, in range
+    entry, problems = proposals.check_entry({"policy": "latency_boost", "params": hack.params}, "x")
+    assert problems == [] and entry is not None
+
+
+def test_the_documented_proposals_file_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "answer.json"
+    path.write_text(_doc_block("json"))
+    agent = plugin.make(f"proposals:{path}")
+    assert isinstance(agent, proposals.ProposalsAgent) and agent.name == "by-hand"
+    specs = {s.name: s for s in suite.load()}
+    assert agent.propose(specs["gzip"], None, agents.Budget()).policy == "weighted_vtime"
+    assert agent.propose(specs["pipe"], None, agents.Budget()).policy == "latency_boost"
