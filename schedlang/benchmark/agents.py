@@ -379,6 +379,7 @@ AGENTS: dict[str, Callable[[], Agent]] = {
     "model": ModelAgent,
     "naive": NaiveAgent,
 }
+TRACKS = ("T1", "T2")  # runnable: config only, code-gen (T3 is designed, docs/benchmark.md)
 # The track each agent belongs to: T2's write code, which track T1 (config only) forbids.
 TRACK_OF = {"default": "T1", "rules": "T1", "offline": "T1", "model": "T2", "naive": "T2"}
 

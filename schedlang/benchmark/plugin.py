@@ -28,10 +28,17 @@ from typing import Any
 
 from schedlang.agent.goal import Goal
 from schedlang.benchmark import agents, proposals
-from schedlang.benchmark.agents import AGENTS, Agent, AgentError, Budget, GoalQuestion, Proposal
+from schedlang.benchmark.agents import (
+    AGENTS,
+    TRACKS,
+    Agent,
+    AgentError,
+    Budget,
+    GoalQuestion,
+    Proposal,
+)
 from schedlang.benchmark.suite import WorkloadSpec
 
-TRACKS = ("T1", "T2")
 FORMS = (
     ("module.path:attr", "an agent, its class or a factory, importable from here"),
     ("path/to/file.py:Name", "the same, from a Python file"),

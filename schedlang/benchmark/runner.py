@@ -40,13 +40,19 @@ from typing import Any
 
 from schedlang.benchmark import executor as executors
 from schedlang.benchmark import goals, profiles, score, suite
-from schedlang.benchmark.agents import Agent, AgentError, Budget, GoalQuestion, Proposal
+from schedlang.benchmark.agents import (
+    TRACKS,
+    Agent,
+    AgentError,
+    Budget,
+    GoalQuestion,
+    Proposal,
+)
 from schedlang.benchmark.plugin import make
 
 MIN_RUNS = 5  # a side, for a full run (the floor)
 QUICK_RUNS = 2
 QUICK_WORKLOADS = ("hackbench", "pipe", "xz")
-TRACKS = ("T1", "T2")
 SCHEMA = 2  # 2: phase 1 (goal, goal_score, goal_score_held_out); 1 had phase 2 only
 
 Say = Callable[[str], None]
