@@ -75,6 +75,16 @@ class Crashes:
         raise KeyError("slice")
 
 
+class GoalCrashes:
+    name = "goal-crashes"
+
+    def state_goal(self, question):
+        raise ValueError("no idea")
+
+    def propose(self, spec, profile, budget):
+        return Proposal(None)
+
+
 class WrongAnswer:
     name = "wrong-answer"
 
@@ -204,8 +214,8 @@ REFUSALS = [
      "the current directory and on PYTHONPATH)"),
     ("missing.py:Agent", "--agent missing.py:Agent: no file 'missing.py'"),
     ("outside_agent:Nope", "--agent outside_agent:Nope: 'outside_agent' has no attribute 'Nope' "
-     "(agents in it: Broken, Coder, Crashes, Fifo, OddTrack, Shipped, ShortPropose, SneakyCoder, "
-     "Unnamed, WrongAnswer, fifo)"),
+     "(agents in it: Broken, Coder, Crashes, Fifo, GoalCrashes, OddTrack, Shipped, "
+     "ShortPropose, SneakyCoder, Unnamed, WrongAnswer, fifo)"),
     ("outside_agent:Broken", "--agent outside_agent:Broken: Broken() raised RuntimeError: no "
      "config file"),
     ("outside_agent:NOT_AN_AGENT", "--agent outside_agent:NOT_AN_AGENT: 'NOT_AN_AGENT' is not an "
@@ -230,6 +240,8 @@ REFUSALS = [
     ("outside_agent:SneakyCoder", "agent 'sneaky', propose(hackbench) proposed source in track "
      "T1, which is config only: set the agent's track = 'T2' and run it with --track T2"),
     ("outside_agent:Crashes", "agent 'crashes', propose(hackbench) raised KeyError: 'slice'"),
+    ("outside_agent:GoalCrashes", "agent 'goal-crashes', state_goal(hackbench) raised "
+     "ValueError: no idea"),
     ("outside_agent:WrongAnswer", "agent 'wrong-answer', propose(hackbench) returned str, not a "
      "Proposal"),
 ]  # fmt: skip
