@@ -272,6 +272,8 @@ def test_a_claims_class_is_its_workloads_unless_the_metric_is_a_side_figure() ->
     processes = Claim("sim", "tests/stdlib/workloads/processes.json", "process_fairness", "higher")
     assert processes.benchmark_class == "fairness between processes"
     assert Claim("sim", "build", "context_switches", "lower").benchmark_class is None
+    tenants = Claim("sim", "tests/stdlib/workloads/tenants.json", "deadline_misses", "lower")
+    assert tenants.benchmark_class is None
     assert Claim("vm", "pinned-noise", "wall_s", "lower").benchmark_class is None
 
 
