@@ -90,6 +90,8 @@ _CLASS_OF_WORKLOAD = {
     "sort-join": "batch throughput",
     "sqlite": "batch throughput",
     "mix": "interactive beside hogs",
+    "cyclictest-hogs": "interactive beside hogs",
+    "tests/stdlib/workloads/devbox.json": "interactive beside hogs",
     "pipe": "message passing",
     "hackbench": "message passing",
     "messaging": "message passing",
