@@ -293,6 +293,7 @@ def _goals_table(workloads: list[dict[str, Any]]) -> str:
             [
                 _cell(str(w.get("name")), "workload"),
                 _cell("held out" if w.get("held_out") else "seen", "split"),
+                _cell(_shown(w.get("profile")), "profile"),
                 _cell(str((g.get("stated") or {}).get("text", "no goal")), "stated"),
                 _cell(str((g.get("reference") or {}).get("text")), "reference"),
                 _cell(_num(g.get("metric")), "num goal-metric", raw=True),
@@ -302,8 +303,18 @@ def _goals_table(workloads: list[dict[str, Any]]) -> str:
         )
         for w, g in graded
     ]
-    headers = ["workload", "split", "stated", "reference", "metric", "floors", "grade"]
+    headers = ["workload", "split", "profile", "stated", "reference", "metric", "floors", "grade"]
     return _table("goals", headers, rows)
+
+
+def _shown(profile: Any) -> str:
+    """The profile a goal was stated from: its source and bottleneck (`vm: ping-pong`), `none`
+    when there was none, `–` for a bundle that does not say (before profiles were traced)."""
+    if not isinstance(profile, dict):
+        return "–"
+    if profile.get("source") is None:
+        return "none"
+    return f"{profile['source']}: {profile.get('bottleneck')}"
 
 
 def _workloads_table(workloads: list[dict[str, Any]]) -> str:

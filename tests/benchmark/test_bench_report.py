@@ -196,6 +196,7 @@ def test_phase_1_goals_are_tabled_and_a_schema_1_bundle_says_it_was_not_graded(
     assert _col(goals, "stated") == ["cut time", "no goal", "cut time"]
     assert _col(goals, "reference") == ["cut time", "raise throughput", "raise throughput"]
     assert _col(goals, "grade") == ["1.000", "0.000", "0.650"]
+    assert _col(goals, "profile") == ["vm: cpu-saturated", "sim: none", "–"]
     assert _col(dom.tables["leaderboard"][0], "goal") == ["0.825", "–"]
     assert "Not graded: the agent states no goals, or the bundle predates phase 1." in html
 
