@@ -5,7 +5,10 @@ one workload's file (what runs, its metrics and SLOs; held-out workloads are pro
 like any other, the agent just never tuned on them), optionally its profile, and the budget
 it may spend, it names a policy (a stdlib name, or DSL source) and its parameters, and says
 what it spent. The runner measures the proposal against the default scheduler in the VM; the
-agent never measures itself, so every agent is scored the same way.
+agent never measures itself, so every agent is scored the same way. An agent from outside
+schedlang implements the same protocol and comes in through plugin.py (`--agent module:attr`,
+`--agent file.py:Name`), or answers in a proposals file (proposals.py), which an agent
+connected over MCP writes through the server's bench tools.
 
 Phase 1 (goal inference) comes first: an agent that has `state_goal(question) -> Goal | None`
 is shown each workload's name, description, category and profile (a `GoalQuestion`: not its
