@@ -45,6 +45,7 @@ _LAZY = {
     "SchedlangError": "schedlang.errors",
     "CheckedProgram": "schedlang.ir",
     "MeasureError": "schedlang.runtime.measure",
+    "TraceError": "schedlang.runtime.trace_vm",
     # The agent (schedlang/agent/) sits above the api: named here, imported on first use.
     "synthesize": "schedlang.agent.loop",
     "Budget": "schedlang.agent.loop",
@@ -72,6 +73,7 @@ __all__ = [
     "MeasureError",
     "SchedTrace",
     "SchedlangError",
+    "TraceError",
     "Scheduler",
     "canonical_source",
     "check",

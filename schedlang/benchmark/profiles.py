@@ -106,7 +106,7 @@ def gather(
 
     With `reuse`, a workload's earlier profile of the same source and of the same runner (vm)
     or model (sim) is shown instead of making it again."""
-    from schedlang.runtime.trace_vm import TraceError
+    from schedlang import TraceError
 
     shown: dict[str, Shown] = {}
     simulated: dict[str, WorkloadProfile] = {}  # several files share a model
