@@ -262,6 +262,10 @@ class OfflineAgent:
         if not best or best.get("score") is None:
             return Proposal(None, note="the simulator found nothing: the default", wall_s=spent,
                             tokens=result.tokens)  # fmt: skip
+        if not best.get("feasible", True):  # every candidate broke an SLO or was ejected
+            return Proposal(None, note=f"the simulator's best, {best['candidate']}, breaks an SLO "
+                            "or was ejected there: the default", wall_s=spent,
+                            tokens=result.tokens)  # fmt: skip
         policy = _candidate_source(best["candidate"], result)
         written = "" if policy == best["candidate"] else f" ({best['candidate']}, the model's)"
         proposal = Proposal(

@@ -91,6 +91,35 @@ def test_offline_carries_a_tuned_winner_to_a_held_out_workload_of_its_category()
     assert held.note.startswith("held out: what won for batch (xz, ") and held.wall_s == 0.0
 
 
+@dataclass
+class Result:
+    """What the offline agent reads of a `schedlang.synthesize` result."""
+
+    simulated_best: dict[str, Any]
+    tokens: int = 0
+    iterations: tuple[Any, ...] = ()
+
+
+def test_offline_does_not_propose_a_candidate_that_broke_an_slo_in_the_simulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The simulator's best is the first feasible one; when none was, it is the best of the
+    infeasible, which is no proposal, and no winner for held-out workloads either."""
+    import schedlang
+
+    best = {"candidate": "edf", "params": {}, "score": 1.4, "feasible": False}
+    monkeypatch.setattr(schedlang, "synthesize", lambda goal, **_: Result(best))
+    agent = agents.OfflineAgent()
+    proposal = agent.propose(SPECS["hackbench"], None, agents.Budget())
+    assert proposal.policy is None
+    assert (
+        proposal.note
+        == "the simulator's best, edf, breaks an SLO or was ejected there: the default"
+    )
+    held = agent.propose(SPECS["messaging"], None, agents.Budget())
+    assert held.policy is None and held.note == "held out, nothing tuned for latency"
+
+
 def test_a_held_out_workload_gets_its_categorys_best_simulated_winner(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -102,15 +131,10 @@ def test_a_held_out_workload_gets_its_categorys_best_simulated_winner(
     scores = {"cyclictest": ("edf", 1.0), "hackbench": ("longest_first", 1.948),
               "pipe": ("latency_boost", 1.948)}  # fmt: skip
 
-    @dataclass
-    class Result:
-        simulated_best: dict[str, Any]
-        tokens: int = 0
-        iterations: tuple[Any, ...] = ()
-
     def synthesize(goal: str, **_: Any) -> Result:
         policy, score = scores[goal.split()[1]]  # "make W faster": W is the sim_proxy
-        return Result({"candidate": policy, "params": {"slice": 1}, "score": score})
+        return Result({"candidate": policy, "params": {"slice": 1}, "score": score,
+                       "feasible": True})  # fmt: skip
 
     monkeypatch.setattr(schedlang, "synthesize", synthesize)
     agent = agents.OfflineAgent()
