@@ -42,8 +42,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from schedlang.agent.keep import MIN_RUNS, Samples, judge
-from schedlang.runtime.sim.compare import SAME_WITHIN
-from schedlang.stats import Better
+from schedlang.stats import SAME_WITHIN, Better
 
 Where = Literal["vm", "sim"]
 Outcome = Literal["holds", "not significant", "contradicted", "too few runs", "failed"]
@@ -259,7 +258,7 @@ def verdict_of(
     claim: Claim, candidate: Sequence[float], default: Sequence[float]
 ) -> dict[str, Any]:
     """keep.judge's verdict on the claim's metric, with the outcome in this module's words.
-    In the simulator a ratio within compare.SAME_WITHIN of 1 is not significant whatever p
+    In the simulator a ratio within stats.SAME_WITHIN of 1 is not significant whatever p
     says: seeds only jitter start times and run lengths, so a 0.1% difference can be
     "significant" and still be the model's rounding, not a finding."""
     verdict = judge("policy", Samples(claim.metric, claim.better, tuple(candidate), tuple(default)))

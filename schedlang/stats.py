@@ -35,6 +35,7 @@ Better = Literal["lower", "higher"]
 CONFIDENCE = 0.95
 ALPHA = 0.05
 RESAMPLES = 9999
+SAME_WITHIN = 0.01  # simulated medians closer than 1% are "same": a model's rounding, not a finding
 EXACT_LIMIT = 50  # runs on both sides together up to which U's p value is exact
 
 

@@ -33,6 +33,7 @@ from schedlang.runtime.sim.metrics import RunMetrics, summarize
 from schedlang.runtime.sim.rtapp import Workload
 from schedlang.runtime.workloads import MetricSpec
 from schedlang.sim_abi import SimPolicy
+from schedlang.stats import SAME_WITHIN
 
 
 class _Runs(Protocol):
@@ -135,9 +136,6 @@ def _rows(workload: str, base: list[RunMetrics], pol: list[RunMetrics]) -> list[
             )
         )
     return rows
-
-
-SAME_WITHIN = 0.01  # medians closer than 1% are "same": a model's rounding, not a finding
 
 
 def _verdict(spec: MetricSpec, b: Spread | None, p: Spread | None, ratio: float | None) -> Verdict:

@@ -38,6 +38,7 @@ from schedlang.agent.goal import Goal
 from schedlang.agent.goal import Slo as GoalSlo
 from schedlang.agent.profile import Bottleneck, SloMetric, WorkloadProfile
 from schedlang.benchmark.suite import WorkloadSpec
+from schedlang.stats import SAME_WITHIN
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,12 @@ class OfflineAgent:
     """`schedlang.synthesize` with no model and no VM runs, on the workloads it may tune on.
 
     Each tuned workload gets `per_workload_s` of simulated search (less when the budget's wall
-    seconds run short). A held-out workload is not tuned on: it gets the tuned winner of its
-    category that the simulator scored highest (the first of equals), or the default when
-    there was none, which is what makes its score a test of generalisation. The runner asks
+    seconds run short). The simulator's best is proposed only when it beats the default model
+    by more than its rounding (stats.SAME_WITHIN): a tie is no evidence, so the default stays,
+    as synthesize keeps nothing it could not show to win. A held-out workload is not tuned on:
+    it gets the tuned winner of its category that the simulator scored highest (the first of
+    equals), or the default when there was none, which is what makes its score a test of
+    generalisation. The runner asks
     about tuned workloads first."""
 
     name = "offline"
@@ -266,6 +270,10 @@ class OfflineAgent:
             return Proposal(None, note=f"the simulator's best, {best['candidate']}, breaks an SLO "
                             "or was ejected there: the default", wall_s=spent,
                             tokens=result.tokens)  # fmt: skip
+        if best["score"] < 1 + SAME_WITHIN:  # keep only what wins: a tie is no evidence
+            return Proposal(None, note=f"the simulator's best, {best['candidate']}, is "
+                            f"{best['score']:.3f}x the default model, no better: the default",
+                            wall_s=spent, tokens=result.tokens)  # fmt: skip
         policy = _candidate_source(best["candidate"], result)
         written = "" if policy == best["candidate"] else f" ({best['candidate']}, the model's)"
         proposal = Proposal(
