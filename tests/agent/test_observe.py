@@ -74,7 +74,8 @@ def test_wakeup_latency_of_sleepers_behind_hogs() -> None:
     assert p.bottleneck is Bottleneck.WAKEUP_LATENCY
     assert p.bottleneck_why == (
         "wakeup latency of short-sleeping threads: ui (1 threads, 30 wakeups) waits p99 1000 us "
-        "for a CPU to run bursts of p50 100 us, behind CPU-bound hog"
+        "for a CPU to run bursts of p50 100 us, behind CPU-bound hog; its waits add up to 29 ms, "
+        "14% of the traced time"
     )
     assert p.slos == (
         Slo(SloMetric.WAKEUP_P99_US, "max", 500.0, task="ui",
@@ -95,6 +96,21 @@ def test_wakeup_latency_of_sleepers_behind_hogs() -> None:
     assert p.run == Dist(130, 4000.0, 4000.0, 4000.0, 403000.0)
     assert p.duration_s == 0.2049  # 0 .. the hogs' last stretch end (49 x 4100 + 4000 µs)
     assert [c.busy for c in p.cpu_busy] == [0.9907, 0.9761]  # (200000 + 3000) / 204900
+
+
+def test_a_sleepers_wait_too_short_to_matter_to_the_run_is_not_the_bottleneck() -> None:
+    """The same sleeper, waiting as long for as short bursts, beside hogs that run four times
+    longer: its 29 ms of waiting are 3.5% of the run, under the 5% a time SLO asks, so its
+    latency cannot be what limits the workload (a batch job's `wc`), and time is the goal."""
+    hogs = _timeline(10, "hog", 200, 4000, 100, cpus=(0,), preempted=True) + _timeline(
+        11, "hog", 200, 4000, 100, cpus=(1,), preempted=True
+    )
+    ui = _timeline(20, "ui", 30, 100, 4000, cpus=(0,), start=4000)
+    p = profile(_trace(hogs + ui, _wakeups(20, 30), metrics={"wall_s": 0.9}))
+    assert p.thread("ui")[0].wakeup_latency == Dist(29, 1000.0, 1000.0, 1000.0, 29000.0)
+    assert p.duration_s == 0.8199
+    assert p.bottleneck is Bottleneck.NONE
+    assert p.slos[0] == Slo(SloMetric.WALL_S, "max", 0.855, why="finish 5% sooner")
 
 
 def test_ping_pong_pairs() -> None:

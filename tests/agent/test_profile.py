@@ -81,7 +81,7 @@ def test_json_round_trip_is_exact() -> None:
 def test_another_version_is_refused_with_what_to_do() -> None:
     data = _profile().to_dict()
     data["version"] = 0
-    with pytest.raises(ProfileError, match=r"profile version 0; this schedlang reads version 1"):
+    with pytest.raises(ProfileError, match=r"profile version 0; this schedlang reads version 2"):
         WorkloadProfile.from_dict(data)
 
 
