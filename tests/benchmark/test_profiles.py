@@ -32,10 +32,12 @@ def specs(*names: str) -> list[suite.WorkloadSpec]:
         # the pipe's two ends hand off to each other: its round trip, the reference's metric;
         # the floor on the tail that the profile's hard SLO adds is one the reference lacks
         ("pipe", "ping-pong", "cut wakeup_p50; keep wakeup_p99 >= 0.5", 0.7),
-        # the pipe waits behind the hogs: p99 (the reference's family) and the hogs' floor
-        ("mix", "wakeup-latency", "cut wakeup_p99; keep throughput >= 0.95", 0.65),
-        # stress-ng's parent wakes behind its own CPU workers: a latency goal for a batch hog
-        ("stress-cpu", "wakeup-latency", "cut wakeup_p99; keep throughput >= 0.95", 0.0),
+        # beside the hogs the pipe's waits are 4% of the run, under what rule 1 asks, so what
+        # is named is its hand-off: the reference's metric, not its floor on the hogs
+        ("mix", "ping-pong", "cut wakeup_p50; keep wakeup_p99 >= 0.5", 0.7),
+        # stress-ng's parent waits behind its own CPU workers, 2% of the run: no bottleneck,
+        # so the category's goal (time, the family of the reference's throughput)
+        ("stress-cpu", "none", "cut time", 0.65),
     ],
 )  # fmt: skip
 def test_the_offline_agent_states_its_goal_from_a_traced_profile(
@@ -146,19 +148,19 @@ def test_goals_only_reuses_a_bundles_traces_and_measures_nothing(
     rows = {w["name"]: (w["profile"]["source"], w["profile"]["note"], w["goal"]["grade"])
             for w in result["workloads"]}  # fmt: skip
     assert rows == {
-        "mix": ("vm", f"reused from {earlier}", pytest.approx(0.65)),
+        "mix": ("vm", f"reused from {earlier}", pytest.approx(0.7)),
         "pipe": ("vm", f"reused from {earlier}", pytest.approx(0.7)),
-        "stress-cpu": ("vm", "traced stress-cpu in the VM", 0.0),
+        "stress-cpu": ("vm", "traced stress-cpu in the VM", pytest.approx(0.65)),
     }
-    assert result["goal_score"] == pytest.approx((0.65 + 0.7 + 0.0) / 3)
+    assert result["goal_score"] == pytest.approx((0.7 + 0.7 + 0.65) / 3)
     assert result["goal_score_held_out"] is None
     table = runner.format_goals(result).splitlines()
     assert table[0] == f"phase 1 (goal inference), agent offline, profiles vm reused from {earlier}"
     (mix,) = (line for line in table if line.startswith("mix "))
-    assert mix.split() == ["mix", "vm", "wakeup-latency", "cut", "wakeup_p99;", "keep",
-                                "throughput", ">=", "0.95", "cut", "wakeup_p50;", "keep",
-                                "throughput", ">=", "0.8", "0.65"]  # fmt: skip
-    assert table[-1] == "goal inference (phase 1): 0.45; held-out - (mean grade, 0-1)"
+    assert mix.split() == ["mix", "vm", "ping-pong", "cut", "wakeup_p50;", "keep",
+                                "wakeup_p99", ">=", "0.5", "cut", "wakeup_p50;", "keep",
+                                "throughput", ">=", "0.8", "0.70"]  # fmt: skip
+    assert table[-1] == "goal inference (phase 1): 0.68; held-out - (mean grade, 0-1)"
 
 
 def test_a_profile_of_another_runner_is_not_reused(
