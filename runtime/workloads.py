@@ -502,6 +502,136 @@ _SQL = (
     "SELECT 'rows', count(*) FROM t;"
 )
 
+# --- servers and their load generators: nginx + wrk, redis-server + redis-benchmark ----------
+
+# The guest's root is the host's, read-only: everything a server writes (pid file, temp
+# directories, its socket) goes in the scratch directory, and its log goes to the output.
+NGINX_PORT = 18080  # a fixed port nothing else here uses; a busy port fails the run, saying so
+PAGE_BYTES = 4096
+# `user root`: the workers keep the runner's user (root in the guest) instead of dropping to
+# `nobody`, who cannot enter the runner's private temp directories.
+_NGINX_CONF = f"""\
+user root;
+worker_processes 2;
+daemon off;
+pid nginx.pid;
+error_log stderr;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {{
+        listen 127.0.0.1:{NGINX_PORT};
+        root html;
+    }}
+}}
+"""
+
+
+def _prepare_nginx(scratch: Path) -> None:
+    """nginx.conf (paths relative to the scratch directory, nginx's prefix) and a 4 KiB page."""
+    (scratch / "tmp").mkdir()
+    (scratch / "html").mkdir()
+    (scratch / "html" / "index.html").write_text(
+        ("schedlang " * PAGE_BYTES)[: PAGE_BYTES - 1] + "\n"
+    )
+    (scratch / "nginx.conf").write_text(_NGINX_CONF)
+
+
+def served(start: str, ready: str, client: str) -> str:
+    """A shell command: start a server in the background, wait until `ready` (a shell test)
+    holds, run `client`, and stop the server however the command ends (an EXIT trap: a failed
+    client, a server that died, a server never ready). The command's exit code is the
+    client's, or 1 with a line saying why when the server exited before it was ready, was not
+    ready within 20 s, or died while the client ran (wrk counts the refused requests as
+    socket errors and still exits 0)."""
+    return (
+        f"{start} & srv=$!; "
+        "trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null' EXIT; "
+        f"n=0; until {ready}; do "
+        "kill -0 $srv 2>/dev/null || { echo 'schedlang: the server exited before it was ready'; "
+        "exit 1; }; "
+        "n=$((n + 1)); [ $n -le 400 ] || { echo 'schedlang: the server was not ready after 20 s'; "
+        "exit 1; }; "
+        f"sleep 0.05; done; {client}; rc=$?; "
+        "kill -0 $srv 2>/dev/null || { echo 'schedlang: the server died during the run'; exit 1; }; "
+        "exit $rc"
+    )
+
+
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+def _wrk_ms(value: str, unit: str) -> float:
+    return float(value) * _WRK_UNITS[unit]
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """wrk's `Requests/sec:` and its `--latency` distribution (50/75/90/99%, in us, ms or s).
+
+    A run where nginx answered with errors (`Non-2xx or 3xx responses`) fails: its requests
+    are fast because they did nothing. Socket errors are counted, not fatal: under load a
+    connection can time out, and that is part of what a scheduler is measured on."""
+    non2xx = re.search(r"^\s*Non-2xx or 3xx responses:\s*(\d+)", output, re.MULTILINE)
+    if non2xx is not None:
+        raise WorkloadOutputError(f"nginx answered {non2xx.group(1)} requests with an error")
+    quantiles = {
+        int(m.group(1)): _wrk_ms(m.group(2), m.group(3))
+        for m in re.finditer(r"^\s+(50|90|99)%\s+([0-9.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
+    }
+    if set(quantiles) != {50, 90, 99}:
+        raise WorkloadOutputError("no wrk latency distribution (was it run with --latency?)")
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    rate = _number(r"^Requests/sec:\s*([0-9.]+)", output, "'Requests/sec:' line")
+    if rate <= 0:
+        raise WorkloadOutputError("wrk completed no requests")
+    return {
+        "requests_per_s": rate,
+        "p50_ms": quantiles[50],
+        "p90_ms": quantiles[90],
+        "p99_ms": quantiles[99],
+        "socket_errors": float(sum(int(g) for g in errors.groups())) if errors else 0.0,
+    }
+
+
+# Per test (SET, then GET): 20,000 took 11-13 s a run under TCG at load 11 (3.5-4k req/s).
+REDIS_REQUESTS = 8_000
+_REDIS_ROW = re.compile(r'^"(SET|GET)","([0-9.]+)"((?:,"[0-9.]+"){6})\s*$', re.MULTILINE)
+
+
+def parse_redis_benchmark(output: str) -> dict[str, float]:
+    """redis-benchmark --csv: one row per test, `"test","rps","avg_latency_ms","min_latency_ms",
+    "p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"`.
+
+    `requests_per_s` is all requests over the time both tests took (each test makes the same
+    number of requests, so it is the harmonic mean of the two rates), `p99_ms` the worse
+    test's 99th percentile."""
+    rows: dict[str, tuple[float, float]] = {}  # test -> (rps, p99_ms)
+    for match in _REDIS_ROW.finditer(output):
+        latencies = [float(v.strip('"')) for v in match.group(3).lstrip(",").split(",")]
+        rows[match.group(1)] = (float(match.group(2)), latencies[4])
+    if set(rows) != {"SET", "GET"}:
+        missing = ", ".join(sorted({"SET", "GET"} - set(rows)))
+        raise WorkloadOutputError(
+            f"no redis-benchmark CSV row for {missing} (8 columns, as redis-benchmark 7 writes)"
+        )
+    if min(rps for rps, _ in rows.values()) <= 0:
+        raise WorkloadOutputError("redis-benchmark reported 0 requests per second")
+    set_rps, get_rps = rows["SET"][0], rows["GET"][0]
+    return {
+        "requests_per_s": 2 / (1 / set_rps + 1 / get_rps),
+        "set_rps": set_rps,
+        "get_rps": get_rps,
+        "p99_ms": max(p99 for _, p99 in rows.values()),
+    }
+
+
 # --- the catalogue -----------------------------------------------------------------------------
 
 _TIME = MetricSpec("time_s", "s", "lower", "tool-reported time to finish the fixed work")
@@ -672,6 +802,48 @@ WORKLOADS: dict[str, Workload] = {
             parse=parse_cyclictest_hogs,
             tools=("stress-ng", "cyclictest"),
             condense=condense_histogram,
+        ),
+        Workload(
+            name="nginx",
+            description=f"nginx (2 workers) serving a {PAGE_BYTES // 1024} KiB page, wrk -t2 "
+            "-c32 -d2s against it over loopback (a server: request rate and tail latency)",
+            # The guest boots with its loopback down; on a host it is up already.
+            command="ip link set lo up 2>/dev/null; "
+            + served(
+                'nginx -p "$PWD/" -c nginx.conf',
+                "[ -s nginx.pid ]",  # written once nginx listens
+                f"wrk -t2 -c32 -d2s --latency http://127.0.0.1:{NGINX_PORT}/",
+            ),
+            metrics=(
+                MetricSpec("requests_per_s", "req/s", "higher", "requests served per second"),
+                MetricSpec("p50_ms", "ms", "lower", "median request latency"),
+                MetricSpec("p90_ms", "ms", "lower", "90th percentile request latency"),
+                MetricSpec("p99_ms", "ms", "lower", "99th percentile request latency"),
+                MetricSpec("socket_errors", "", "lower", "connect/read/write errors and timeouts"),
+            ),
+            parse=parse_wrk,
+            tools=("nginx", "wrk", "ip"),
+            prepare=_prepare_nginx,
+        ),
+        Workload(
+            name="redis",
+            description=f"redis-server (persistence off) on a unix socket, redis-benchmark "
+            f"-c 20 -n {REDIS_REQUESTS} -t set,get (a single-threaded server and its clients)",
+            command=served(
+                'redis-server --port 0 --unixsocket "$PWD/redis.sock" --save "" '
+                '--appendonly no --dir "$PWD" --loglevel warning',
+                "[ -S redis.sock ]",  # created once redis listens
+                f"redis-benchmark -s redis.sock -c 20 -n {REDIS_REQUESTS} -t set,get --csv",
+            ),
+            metrics=(
+                MetricSpec("requests_per_s", "req/s", "higher", "SET and GET requests per second"),
+                MetricSpec("set_rps", "req/s", "higher", "SET requests per second"),
+                MetricSpec("get_rps", "req/s", "higher", "GET requests per second"),
+                MetricSpec("p99_ms", "ms", "lower", "99th percentile latency, the worse test's"),
+            ),
+            parse=parse_redis_benchmark,
+            tools=("redis-server", "redis-benchmark"),
+            prepare=lambda scratch: None,  # a fresh scratch directory: no old socket
         ),
     )
 }
