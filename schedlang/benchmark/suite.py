@@ -8,7 +8,7 @@ goal an agent reading the workload's profile should state; benchmark/goals.py gr
 Keeping them as data means a new workload is a reviewed file, not code, and the score's
 inputs can be read without reading Python. A file that is wrong is reported as
 `file:line: what` (SuiteError), never a traceback; a workload whose programs are not
-installed (`requires`) is listed with the reason it is skipped.
+installed (its runner's tools, or `requires`) is listed with the reason it is skipped.
 """
 
 from __future__ import annotations
@@ -89,14 +89,18 @@ class WorkloadSpec:
         raise KeyError(metric)
 
     def skip_reason(self) -> str | None:
-        """Why this workload cannot run here, or None."""
-        missing = [tool for tool in self.requires if shutil.which(tool) is None]
+        """Why this workload cannot run here, or None: a program it or its runner needs is
+        not installed (the guest sees the host's programs), or its runner is not written."""
+        catalogue = schedlang.workloads()
+        tools = catalogue[self.runner].tools if self.runner in catalogue else ()
+        needed = dict.fromkeys((*self.requires, *tools))
+        missing = [tool for tool in needed if shutil.which(tool) is None]
         if missing:
             return (
-                f"needs {', '.join(missing)} (not installed here; once the Debian packages are "
-                "in scripts/system-packages.txt and a runner is in runtime/workloads.py it runs)"
+                f"needs {', '.join(missing)} (not installed here; scripts/setup installs the "
+                "Debian packages in scripts/system-packages.txt)"
             )
-        if self.runner not in schedlang.workloads():
+        if self.runner not in catalogue:
             return f"no runner '{self.runner}' in runtime/workloads.py yet"
         return None
 
