@@ -74,7 +74,7 @@ def run_batch(
         )
         try:
             result = sandbox.run_in_guest(
-                f"python3 -m schedlang.runtime.fuzz_guest {job}",
+                f"{sandbox.GUEST_PYTHON} -m schedlang.runtime.fuzz_guest {job}",
                 vcpus=vcpus,
                 timeout_s=BOOT_BUDGET_S + POLICY_BUDGET_S * len(objects),
                 quiet_timeout_s=QUIET_S,

@@ -174,7 +174,7 @@ def _in_guest(
     for sub, job in zip(subdirs, jobs, strict=True):
         guest_dir = f"{sandbox.GUEST_OUTDIR}/{sub}".removesuffix("/.")
         job_path = _write_job(workdir / sub, guest_dir, job, workloads, repeat, order)
-        commands.append(f"python3 -m {GUEST_JOB_MODULE} {guest_dir}/{job_path.name}")
+        commands.append(f"{sandbox.GUEST_PYTHON} -m {GUEST_JOB_MODULE} {guest_dir}/{job_path.name}")
     steps = sum(len(workloads) * (len(job) * repeat + repeat + 1) for job in jobs)
     try:
         result = sandbox.run_in_guest(

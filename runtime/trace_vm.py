@@ -72,7 +72,7 @@ def trace(
         progress(f"booting the sandbox to trace {workload} ...")
         try:
             result = sandbox.run_in_guest(
-                f"python3 -m schedlang.runtime.trace_guest {sandbox.GUEST_OUTDIR}/job.json",
+                f"{sandbox.GUEST_PYTHON} -m schedlang.runtime.trace_guest {sandbox.GUEST_OUTDIR}/job.json",
                 vcpus=vcpus,
                 outdir=workdir,
                 timeout_s=BOOT_ALLOWANCE_S + RUN_ALLOWANCE_S,
