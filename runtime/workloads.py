@@ -641,9 +641,9 @@ WORKLOADS: dict[str, Workload] = {
     for w in (
         Workload(
             name="hackbench",
-            description="hackbench: 2 groups x 40 processes passing 200 messages over sockets "
+            description="hackbench: 2 groups x 40 processes passing 100 messages over sockets "
             "(wakeup-heavy throughput)",
-            command="hackbench -g 2 -l 200",
+            command="hackbench -g 2 -l 100",
             metrics=(_TIME,),
             parse=parse_hackbench,
             tools=("hackbench",),
