@@ -547,8 +547,8 @@ def _generate(
 
 def _vm_seconds(budget: Budget, vm_candidates: int, repeat: int) -> float:
     """Wall time to hold back for the VM: a boot, then per candidate its runs and its share
-    of the default's (docs/agent.md: about 15 s a candidate on hackbench on a quiet host,
-    35-50 s at load 5; the simulated search is capped by MAX_TRIALS long before then)."""
+    of the default's (docs/agent.md: 21 s a candidate on hackbench at load 4-5, 30-50 s at
+    load 5-8; the simulated search is capped by MAX_TRIALS long before then)."""
     if budget.vm_runs == 0:
         return 0.0
     count = min(vm_candidates, budget.vm_runs // max(repeat, MIN_REPEAT))
