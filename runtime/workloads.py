@@ -135,6 +135,16 @@ def condense_histogram(output: str) -> str:
     return f"# [schedlang: {dropped} all-zero histogram rows omitted]\n" + "\n".join(kept)
 
 
+# What cyclictest's histogram gives, read alone (cyclictest) and beside hogs (cyclictest-hogs).
+CYCLICTEST_METRICS = (
+    MetricSpec("p50_us", "us", "lower", "median wakeup latency"),
+    MetricSpec("p99_us", "us", "lower", "99th percentile wakeup latency"),
+    MetricSpec("max_us", "us", "lower", "worst wakeup latency"),
+    MetricSpec("avg_us", "us", "lower", "mean wakeup latency"),
+    MetricSpec("min_us", "us", "lower", "best wakeup latency"),
+)
+
+
 def parse_cyclictest(output: str) -> dict[str, float]:
     """Wakeup latency of a periodic timer thread per CPU (µs), from `-h` histogram output."""
     per_bucket: dict[int, int] = {}
@@ -684,13 +694,7 @@ WORKLOADS: dict[str, Workload] = {
             description="cyclictest: one 1 ms periodic SCHED_OTHER thread per CPU for 2 s "
             "(timer wakeup latency; meaningless in absolute terms under TCG)",
             command="cyclictest -q -m -t -i 1000 -D 2 -h 100000",
-            metrics=(
-                MetricSpec("p50_us", "us", "lower", "median wakeup latency"),
-                MetricSpec("p99_us", "us", "lower", "99th percentile wakeup latency"),
-                MetricSpec("max_us", "us", "lower", "worst wakeup latency"),
-                MetricSpec("avg_us", "us", "lower", "mean wakeup latency"),
-                MetricSpec("min_us", "us", "lower", "best wakeup latency"),
-            ),
+            metrics=CYCLICTEST_METRICS,
             parse=parse_cyclictest,
             tools=("cyclictest",),
             condense=condense_histogram,
@@ -792,11 +796,7 @@ WORKLOADS: dict[str, Workload] = {
             command="stress-ng --cpu $(($(nproc) * 2)) --cpu-method int64 -t 4 --metrics-brief "
             "2>&1 & sleep 0.3; cyclictest -q -m -t -i 1000 -D 3 -h 100000; wait",
             metrics=(
-                MetricSpec("p50_us", "us", "lower", "median wakeup latency beside the hogs"),
-                MetricSpec("p99_us", "us", "lower", "99th percentile wakeup latency"),
-                MetricSpec("max_us", "us", "lower", "worst wakeup latency"),
-                MetricSpec("avg_us", "us", "lower", "mean wakeup latency"),
-                MetricSpec("min_us", "us", "lower", "best wakeup latency"),
+                *CYCLICTEST_METRICS,
                 MetricSpec("bogo_ops_per_s", "ops/s", "higher", "CPU hogs' bogo ops per second"),
             ),
             parse=parse_cyclictest_hogs,

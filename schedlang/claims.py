@@ -36,7 +36,7 @@ import json
 import os
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -567,6 +567,19 @@ def with_block(text: str, path: str, results: dict[str, Any]) -> str:
     return "".join(lines[:start] + block + lines[end:])
 
 
+def _claim_entries(
+    results: dict[str, Any], paths: Iterable[Path]
+) -> Iterator[tuple[str, Claim, dict[str, Any], str]]:
+    """Every claim of the policies at `paths` in file order: (policy, claim, its entry in
+    `results` or {} when unmeasured, the policy's current code hash)."""
+    for path in paths:
+        text = path.read_text()
+        current = policy_hash(text, str(path))
+        measured = results["policies"].get(path.stem, {})
+        for claim in parse_claims(text, str(path)):
+            yield path.stem, claim, measured.get(claim.key, {}), current
+
+
 def render_table(results: dict[str, Any], paths: Iterable[Path]) -> str:
     """The README's table of every claim, between TABLE_BEGIN and TABLE_END."""
     rows = [
@@ -576,41 +589,34 @@ def render_table(results: dict[str, Any], paths: Iterable[Path]) -> str:
         "| simulator, same model: wakeup p99, fairness | measured by |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for path in paths:
-        text = path.read_text()
-        current = policy_hash(text, str(path))
-        measured = results["policies"].get(path.stem, {})
-        for claim in parse_claims(text, str(path)):
-            entry = measured.get(claim.key, {})
-            sim = entry.get("sim")
-            context = (
-                " / ".join(
-                    f"{_ratio(sim['figures'][m])} ({sim['figures'][m]['outcome']})"
-                    for m in ("wakeup_p99_us", "fairness")
-                    if m in sim["figures"]
-                )
-                if sim
-                else "-"
+    for name, claim, entry, current in _claim_entries(results, paths):
+        sim = entry.get("sim")
+        context = (
+            " / ".join(
+                f"{_ratio(sim['figures'][m])} ({sim['figures'][m]['outcome']})"
+                for m in ("wakeup_p99_us", "fairness")
+                if m in sim["figures"]
             )
-            if "outcome" not in entry:
-                rows.append(
-                    f"| {path.stem} | {claim.key} | not measured yet | - | - | - | {context} | - |"
-                )
-                continue
-            outcome = entry["outcome"]
-            if entry["policy_hash"] != current:
-                outcome += " (earlier version)"
-            c = entry.get("comparison")
-            if c is None or c["ratio"] is None:
-                cells = ["-", "-", "-"]
-            else:
-                interval = f" [{c['low']:.3f}-{c['high']:.3f}]" if c["low"] is not None else " [-]"
-                cells = [f"{c['ratio']:.3f}{interval}", f"{c['p']:.2g}", f"{c['n'][0]}/{c['n'][1]}"]
-            rows.append(
-                f"| {path.stem} | {claim.key} | {outcome} | "
-                + " | ".join(cells)
-                + f" | {context} | `{entry['command']}`, {entry['date']}, {entry['setting']} |"
-            )
+            if sim
+            else "-"
+        )
+        if "outcome" not in entry:
+            rows.append(f"| {name} | {claim.key} | not measured yet | - | - | - | {context} | - |")
+            continue
+        outcome = entry["outcome"]
+        if entry["policy_hash"] != current:
+            outcome += " (earlier version)"
+        c = entry.get("comparison")
+        if c is None or c["ratio"] is None:
+            cells = ["-", "-", "-"]
+        else:
+            interval = f" [{c['low']:.3f}-{c['high']:.3f}]" if c["low"] is not None else " [-]"
+            cells = [f"{c['ratio']:.3f}{interval}", f"{c['p']:.2g}", f"{c['n'][0]}/{c['n'][1]}"]
+        rows.append(
+            f"| {name} | {claim.key} | {outcome} | "
+            + " | ".join(cells)
+            + f" | {context} | `{entry['command']}`, {entry['date']}, {entry['setting']} |"
+        )
     rows += ["", TABLE_END]
     return "\n".join(rows)
 
@@ -620,18 +626,13 @@ def render_coverage(results: dict[str, Any], paths: Iterable[Path]) -> str:
     it that holds on its current code, where (vm/sim) and the ratio, between COVERAGE_BEGIN
     and COVERAGE_END."""
     found: dict[str, list[str]] = {c: [] for c in CLASSES}
-    for path in paths:
-        text = path.read_text()
-        current = policy_hash(text, str(path))
-        measured = results["policies"].get(path.stem, {})
-        for claim in parse_claims(text, str(path)):
-            entry = measured.get(claim.key, {})
-            klass = claim.benchmark_class
-            if klass is None or entry.get("outcome") != "holds" or _stale(entry, current):
-                continue
-            found[klass].append(
-                f"{path.stem} ({claim.where}:{claim.workload} {claim.metric} {_ratio(entry)})"
-            )
+    for name, claim, entry, current in _claim_entries(results, paths):
+        klass = claim.benchmark_class
+        if klass is None or entry.get("outcome") != "holds" or _stale(entry, current):
+            continue
+        found[klass].append(
+            f"{name} ({claim.where}:{claim.workload} {claim.metric} {_ratio(entry)})"
+        )
     rows = [
         COVERAGE_BEGIN,
         "",

@@ -357,11 +357,6 @@ def run_suite(
         limit_tokens=settings.budget.tokens,
     )
 
-    def phase1(held_out: bool) -> float | None:
-        return goals.phase_score(
-            [g for s in runnable if s.held_out == held_out and (g := graded.get(s.name))]
-        )
-
     result = {
         "schema": SCHEMA,
         "track": settings.track,
@@ -383,8 +378,8 @@ def run_suite(
             "lambda": used.lam,
             "limits": used.to_dict()["limits"],
         },
-        "goal_score": phase1(False),
-        "goal_score_held_out": phase1(True),
+        "goal_score": _phase1_score(runnable, graded, held_out=False),
+        "goal_score_held_out": _phase1_score(runnable, graded, held_out=True),
         "runs_a_side": settings.repeat,
         "workloads": [
             {
@@ -423,6 +418,15 @@ def _phase1(
     return graded
 
 
+def _phase1_score(
+    specs: list[suite.WorkloadSpec], graded: dict[str, goals.GoalGrade], *, held_out: bool
+) -> float | None:
+    """Phase 1's score over the tuned (or the held-out) workloads that have a graded goal."""
+    return goals.phase_score(
+        [g for s in specs if s.held_out == held_out and (g := graded.get(s.name))]
+    )
+
+
 GOALS_SCHEMA = 1
 
 
@@ -440,11 +444,6 @@ def _goals_only(
     """Phase 1 alone: DIR/goals.json (the profiles shown, each goal graded), sealed."""
     from schedlang.version import __version__
 
-    def phase1(held_out: bool) -> float | None:
-        return goals.phase_score(
-            [g for s in specs if s.held_out == held_out and (g := graded.get(s.name))]
-        )
-
     result = {
         "schema": GOALS_SCHEMA,
         "track": settings.track,
@@ -452,8 +451,8 @@ def _goals_only(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "profiles": settings.profile_source,
         "reused_from": None if settings.reuse_profiles is None else str(settings.reuse_profiles),
-        "goal_score": phase1(False),
-        "goal_score_held_out": phase1(True),
+        "goal_score": _phase1_score(specs, graded, held_out=False),
+        "goal_score_held_out": _phase1_score(specs, graded, held_out=True),
         "workloads": [
             {
                 "name": s.name,
