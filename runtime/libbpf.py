@@ -14,7 +14,6 @@ collects.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import threading
 from collections.abc import Iterator
@@ -71,6 +70,8 @@ def find_library() -> Path:
     provisioned = provisioned_libbpf()
     if provisioned is not None:
         return provisioned
+    import ctypes.util  # the last resort only: the guest always has $SCHEDLANG_LIBBPF
+
     system = ctypes.util.find_library("bpf")
     if system is None:
         raise LibbpfError(f"libbpf not found: run `schedlang sandbox fetch` or set {LIBBPF_ENV}")

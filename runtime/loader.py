@@ -17,7 +17,6 @@ load/measure/unload cycle and prints the result as JSON.
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import json
 import struct
@@ -442,6 +441,8 @@ def _set_params(
 
 
 def _parse_param(text: str) -> tuple[str, str]:
+    import argparse
+
     name, sep, value = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"--param {text!r}: use NAME=VALUE")
@@ -466,6 +467,8 @@ def _param_values(manifest: Mapping[str, Any], texts: Mapping[str, str]) -> dict
 
 
 def run_cli(argv: list[str]) -> tuple[int, dict[str, Any]]:
+    import argparse  # here, not at the top: the guest runners import this module, never this
+
     parser = argparse.ArgumentParser(
         prog="python3 -m schedlang.runtime.loader", description=__doc__.splitlines()[0]
     )

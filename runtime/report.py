@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from schedlang.runtime.workloads import WALL, MetricSpec, get, metric_specs
-from schedlang.stats import ratio_of_medians
 
 Side = Literal["baseline", "policy"]
 
@@ -84,6 +82,8 @@ class Spread:
 
 
 def spread(values: list[float]) -> Spread | None:
+    import statistics  # with fractions and decimal: kept out of the guest runners' start
+
     if not values:
         return None
     ordered = sorted(values)
@@ -198,6 +198,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def _rows(workloads: tuple[str, ...], runs: tuple[RunRecord, ...]) -> tuple[MetricRow, ...]:
+    from schedlang.stats import ratio_of_medians  # host side: the guest only writes RunRecords
+
     rows = []
     for name in workloads:
         workload = get(name)

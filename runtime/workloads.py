@@ -12,7 +12,6 @@ need (a tool that crashed or changed its format must not turn into a silent zero
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Callable
@@ -854,6 +853,8 @@ class UnknownWorkloadError(KeyError):
         if why is not None:
             self.message = f"workload '{name}': {why}"
         else:
+            import difflib  # only for this hint: kept out of the guest runners' start
+
             close = difflib.get_close_matches(name, list(WORKLOADS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             self.message = (
