@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from schedlang.runtime import loader
 from schedlang.runtime.loader import scx_ops, scx_state
-from schedlang.runtime.report import PolicyEvent, RunRecord, Side
+from schedlang.runtime.records import PolicyEvent, RunRecord, Side
 from schedlang.runtime.workloads import Workload, WorkloadOutputError, get
 
 OUTPUT_LIMIT = 256 * 1024  # bytes of each run's output kept in the results

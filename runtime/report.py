@@ -2,7 +2,8 @@
 
 Kept free of any I/O or VM knowledge so the arithmetic can be tested on constructed data and
 the same code summarises a guest run and a host run. The guest-side runner writes `RunRecord`s
-and `PolicyEvent`s as JSON; `summarize` turns them (plus boot facts) into a `Report`.
+and `PolicyEvent`s (runtime/records.py) as JSON; `summarize` turns them (plus boot facts) into
+a `Report`.
 
 Medians, not means: one run disturbed by the host (TCG vCPU threads are ordinary host
 threads) should not move the headline. Spread is shown as min-max (and IQR in JSON) so a
@@ -17,57 +18,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from schedlang.runtime.records import PolicyEvent, RunRecord
 from schedlang.runtime.workloads import WALL, MetricSpec, get, metric_specs
-
-Side = Literal["baseline", "policy"]
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One execution of one workload under one scheduler, as the runner saw it."""
-
-    workload: str
-    side: Side
-    index: int  # repeat number within (workload, side); -1 for the warm-up
-    rc: int
-    wall_s: float
-    metrics: dict[str, float]
-    output: str
-    error: str | None = None  # why the metrics are missing or not to be trusted
-    load_s: float | None = None  # policy side: bpf_object load (verifier) time; None when the
-    # policy stayed loaded from its previous run (one load per block of runs, guest_job)
-    attach_s: float | None = None  # policy side: struct_ops attach time
-    ops: str | None = None  # policy side: /sys/kernel/sched_ext/root/ops while running
-    stats: dict[str, Any] | None = None  # policy side: `.data.stats`, counters over this run
-    exit: dict[str, Any] | None = None  # policy side: exit info (kind name, reason, msg) of
-    # the detach after this run; None when the policy stayed loaded for its next run
-
-    @property
-    def valid(self) -> bool:
-        return self.index >= 0 and self.rc == 0 and self.error is None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class PolicyEvent:
-    """A load failure or an ejection: the policy stopped being the scheduler."""
-
-    kind: Literal["load_failed", "ejected", "error"]
-    workload: str
-    index: int
-    exit_kind: str | None
-    reason: str
-    message: str
-    verifier_log: str = ""
-    kernel_log: str = ""
-    position: dict[str, Any] | None = None  # loader's VerifierPosition: C and DSL line
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicyEvent:
-        return cls(**data)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Every VM measurement, trace and fuzz boot starts `python3 -S -m schedlang.runtime.<runner>`
 inside the guest, where each module is a cold read over virtiofs and its body runs under TCG:
 with 143 modules the runner's start took 1.9-2.9 s of every boot. Modules used only on the
-host or on a rare path (the report's statistics, argparse for the loader's own command line,
-difflib's "did you mean") are imported where they are used, and this test keeps them out.
+host or on a rare path (the report's summary and its statistics, argparse for the loader's own
+command line, difflib's "did you mean") are imported where they are used, and this test keeps
+them out.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ GUEST_SCHEDLANG = {
     "schedlang.runtime.guest_job",
     "schedlang.runtime.libbpf",
     "schedlang.runtime.loader",
-    "schedlang.runtime.report",
+    "schedlang.runtime.records",
     "schedlang.runtime.verifier_log",
     "schedlang.runtime.workloads",
 }
